@@ -1,0 +1,137 @@
+"""The demo merchant: a 3-store chain with HQ and store staff and Chinese members (Faker zh_CN).
+
+Later capabilities add their parts here (tiers, promotions, sales history) so `make run` always
+shows a merchant that looks like a real one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from faker import Faker
+
+from patron.members.models import Channel, CustomField, Gender, Member
+from patron.members.services import bulk_register, define_custom_field
+from patron.members.validation import Invalid, normalize_mobile
+from patron.program.services import apply_program
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import Merchant, Role, Store
+from patron.tenancy.services import create_merchant, create_staff
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "patron-demo"
+STORES = [
+    {"code": "S1", "name": "西湖店", "address": "杭州市西湖区北山街 1 号"},
+    {"code": "S2", "name": "滨江店", "address": "杭州市滨江区江南大道 88 号"},
+    {"code": "S3", "name": "城西店", "address": "杭州市西湖区文二西路 66 号"},
+]
+CATEGORIES = ["rooms", "dishes", "drinks", "retail"]
+# (username, role, store code, full name)
+STAFF = [
+    ("hq", Role.HQ_ADMIN, None, "总部管理员"),
+    ("marketer", Role.MARKETER, None, "市场专员"),
+    ("s1.manager", Role.STORE_MANAGER, "S1", "西湖店长"),
+    ("s1.cashier", Role.CASHIER, "S1", "西湖收银"),
+    ("s2.manager", Role.STORE_MANAGER, "S2", "滨江店长"),
+    ("s2.cashier", Role.CASHIER, "S2", "滨江收银"),
+    ("s3.manager", Role.STORE_MANAGER, "S3", "城西店长"),
+    ("s3.cashier", Role.CASHIER, "S3", "城西收银"),
+]
+TAGS = ["商务", "亲子", "美食家", "高频", "价格敏感", "VIP候选", "外地游客"]
+OCCUPATIONS = ["教师", "工程师", "医生", "设计师", "销售", "公务员", "自由职业", "学生", "企业主"]
+
+
+@dataclass
+class DemoResult:
+    merchant: Merchant
+    created: bool
+    members: int
+
+
+def demo_logins() -> list[tuple[str, str, str, str]]:
+    """(user name, password, role, store code) for each demo login."""
+    return [
+        (username, DEMO_PASSWORD, str(role.label), store or "HQ")
+        for username, role, store, _name in STAFF
+    ]
+
+
+def demo_exists() -> bool:
+    return Merchant.objects.filter(slug=DEMO_SLUG).exists()
+
+
+def unique_mobiles(fake: Faker, count: int, taken: set[str]) -> list[str]:
+    mobiles: list[str] = []
+    while len(mobiles) < count:
+        try:
+            mobile = normalize_mobile(fake.phone_number())
+        except Invalid:
+            continue
+        if mobile not in taken:
+            taken.add(mobile)
+            mobiles.append(mobile)
+    return mobiles
+
+
+def fake_member_rows(
+    merchant: Merchant, stores: list[Store], count: int, seed: int = 7
+) -> list[dict]:
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    taken = set(Member.objects.filter(merchant=merchant).values_list("mobile", flat=True))
+    now = timezone.now()
+    rows = []
+    for mobile in unique_mobiles(fake, count, taken):
+        gender = rng.choice([Gender.MALE, Gender.FEMALE, Gender.FEMALE, Gender.UNKNOWN])
+        name = fake.name_male() if gender == Gender.MALE else fake.name_female()
+        rows.append(
+            {
+                "mobile": mobile,
+                "name": name,
+                "gender": gender,
+                "birthday": fake.date_of_birth(minimum_age=18, maximum_age=70),
+                "region": fake.province() + fake.city_name(),
+                "occupation": rng.choice(OCCUPATIONS),
+                "income_band": rng.choice(["", "low", "middle", "middle", "high", "top"]),
+                "consent_sms": rng.random() < 0.7,
+                "consent_wechat": rng.random() < 0.5,
+                "consent_email": rng.random() < 0.2,
+                "source_channel": rng.choice([Channel.TILL, Channel.TILL, Channel.QR, Channel.H5]),
+                "store": rng.choice(stores),
+                "tags": rng.sample(TAGS, rng.choice([0, 0, 1, 1, 2])),
+                "custom": {"clothing_size": rng.choice(["S", "M", "L", "XL"])}
+                if rng.random() < 0.4
+                else {},
+                # Spread over the last 12 months, with a few joining today.
+                "joined_at": now - dt.timedelta(minutes=rng.randint(0, 365 * 24 * 60))
+                if rng.random() > 0.01
+                else now,
+            }
+        )
+    return rows
+
+
+@transaction.atomic
+def create_demo(members: int = 2000) -> DemoResult:
+    if demo_exists():
+        merchant = Merchant.objects.get(slug=DEMO_SLUG)
+        return DemoResult(merchant, False, Member.objects.filter(merchant=merchant).count())
+    merchant = create_merchant(DEMO_SLUG, "杭州湖畔酒店餐饮连锁")
+    actor = Actor.system(merchant)
+    apply_program(actor, {"stores": STORES, "categories": CATEGORIES})
+    stores = {s.code: s for s in Store.objects.filter(merchant=merchant)}
+    for username, role, store_code, full_name in STAFF:
+        create_staff(actor, username, DEMO_PASSWORD, role, stores.get(store_code), full_name)
+    define_custom_field(
+        actor, "clothing_size", "衣服尺码", CustomField.Kind.CHOICE, ["S", "M", "L", "XL"]
+    )
+    define_custom_field(actor, "favourite_colour", "喜欢的颜色", CustomField.Kind.TEXT)
+    define_custom_field(actor, "blood_type", "血型", CustomField.Kind.CHOICE, ["A", "B", "AB", "O"])
+    rows = fake_member_rows(merchant, list(stores.values()), members)
+    bulk_register(actor, rows, channel=Channel.TILL)
+    return DemoResult(merchant, True, members)

@@ -1,0 +1,110 @@
+"""Generic `Idempotency-Key` handling for every API write (API.md §3).
+
+Same key + same request -> the first stored response (same status, same body), nothing applied
+twice. Same key + different request -> 409 `idempotency_conflict`. The record and the write it
+guards commit in one transaction: a concurrent duplicate blocks on the unique index (PostgreSQL)
+or on the write lock (SQLite) and then replays the committed answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+
+from patron.core.models import IdempotencyRecord
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+HEADER = "HTTP_IDEMPOTENCY_KEY"
+MAX_KEY_LENGTH = 255
+
+
+class _RollBack(Exception):
+    """Raised to undo a write whose response must not be stored (5xx)."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+def problem(status: int, code: str, title: str, detail: str) -> HttpResponse:
+    body = {"type": "about:blank", "status": status, "title": title, "detail": detail, "code": code}
+    return HttpResponse(
+        json.dumps(body, ensure_ascii=False),
+        status=status,
+        content_type="application/problem+json",
+    )
+
+
+def request_fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(b"\0" + request.get_full_path().encode() + b"\0")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def replay(record: IdempotencyRecord) -> HttpResponse:
+    response = HttpResponse(
+        bytes(record.response_body), status=record.status_code, content_type=record.content_type
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.META.get(HEADER)
+        if not key or request.method not in WRITE_METHODS or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if len(key) > MAX_KEY_LENGTH:
+            return problem(
+                422,
+                "validation_error",
+                "Invalid Idempotency-Key",
+                f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters.",
+            )
+        from patron.tenancy.selectors import api_key_from_authorization
+
+        api_key = api_key_from_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
+        if api_key is None:
+            return self.get_response(request)  # the API answers 401 itself
+        return self._guarded(request, api_key.merchant_id, key)
+
+    def _guarded(self, request: HttpRequest, merchant_id: int, key: str) -> HttpResponse:
+        fingerprint = request_fingerprint(request)
+        try:
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():
+                        record = IdempotencyRecord.objects.create(
+                            merchant_id=merchant_id,
+                            key=key,
+                            method=request.method,
+                            path=request.path[:500],
+                            request_hash=fingerprint,
+                        )
+                except IntegrityError:
+                    existing = IdempotencyRecord.objects.get(merchant_id=merchant_id, key=key)
+                    if existing.request_hash != fingerprint:
+                        return problem(
+                            409,
+                            "idempotency_conflict",
+                            "Idempotency-Key reused",
+                            "This Idempotency-Key was already used with a different request.",
+                        )
+                    return replay(existing)
+                response = self.get_response(request)
+                if response.status_code >= 500 or getattr(response, "streaming", False):
+                    raise _RollBack(response)
+                record.status_code = response.status_code
+                record.content_type = response.get("Content-Type", "application/json")
+                record.response_body = response.content
+                record.save(update_fields=["status_code", "content_type", "response_body"])
+                return response
+        except _RollBack as rollback:
+            return rollback.response

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django.core.management import call_command
+from gunicorn.app.base import BaseApplication
+
+from patron.core.commands import PatronCommand
+from patron.core.demo import demo_exists
+
+
+class PatronServer(BaseApplication):
+    """gunicorn, configured from our options instead of a config file."""
+
+    def __init__(self, options: dict) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from patron.wsgi import application
+
+        return application
+
+
+class Command(PatronCommand):
+    help = "Serve console, cashier, member pages and API with gunicorn and WhiteNoise."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--threads", type=int, default=4)
+
+    def handle(self, *args, **options):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        url = f"http://{options['host']}:{options['port']}/"
+        if demo_exists():
+            from patron.core.management.commands.demo import print_logins
+
+            print_logins(self.stdout, url)
+        else:
+            self.stdout.write(f"Console: {url}")
+        self.stdout.flush()
+        PatronServer(
+            {
+                "bind": f"{options['host']}:{options['port']}",
+                "workers": options["workers"],
+                "threads": options["threads"],
+                "worker_class": "gthread",
+                "accesslog": "-",
+                "timeout": 60,
+            }
+        ).run()

@@ -1,0 +1,174 @@
+"""Members, custom fields, tags and consent (F-01, F-03, F-38, F-45)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from patron.core.fields import EncryptedCharField
+
+
+class Gender(models.TextChoices):
+    UNKNOWN = "U", _("Unknown")
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+
+
+class IncomeBand(models.TextChoices):
+    UNKNOWN = "", _("Unknown")
+    LOW = "low", _("Under 5,000 / month")
+    MIDDLE = "middle", _("5,000–15,000 / month")
+    HIGH = "high", _("15,000–50,000 / month")
+    TOP = "top", _("Over 50,000 / month")
+
+
+class Channel(models.TextChoices):
+    TILL = "till", _("At the till")
+    QR = "qr", _("QR code / link")
+    H5 = "h5", _("Mobile page")
+    IMPORT = "import", _("Bulk import")
+    API = "api", _("API")
+    CONSOLE = "console", _("Console")
+
+
+class MemberStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    FROZEN = "frozen", _("Frozen")
+    CLOSED = "closed", _("Closed")
+
+
+class Tag(models.Model):
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
+    name = models.CharField(_("name"), max_length=30)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "name"], name="uniq_tag")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomField(models.Model):
+    """A merchant-defined profile field (clothing size, favourite colour, blood type …)."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        CHOICE = "choice", _("Choice")
+        DATE = "date", _("Date")
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
+    key = models.SlugField(_("key"), max_length=40)
+    label = models.CharField(_("label"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "key"], name="uniq_custom_field")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Member(models.Model):
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
+    card_no = models.CharField(_("card number"), max_length=20)
+    mobile = models.CharField(_("mobile"), max_length=11)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    gender = models.CharField(
+        _("gender"), max_length=1, choices=Gender.choices, default=Gender.UNKNOWN
+    )
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    # Lunar birthday as MM-DD in the Chinese calendar (many members celebrate that one).
+    lunar_birthday = models.CharField(_("lunar birthday"), max_length=5, blank=True)
+    id_number = EncryptedCharField(_("ID number"), blank=True, default="")
+    email = models.EmailField(_("email"), blank=True)
+    region = models.CharField(_("region"), max_length=60, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=60, blank=True)
+    income_band = models.CharField(
+        _("income band"), max_length=10, choices=IncomeBand.choices, blank=True, default=""
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="members")
+    consent_sms = models.BooleanField(_("SMS marketing"), default=False)
+    consent_wechat = models.BooleanField(_("WeChat marketing"), default=False)
+    consent_email = models.BooleanField(_("email marketing"), default=False)
+    source_channel = models.CharField(
+        _("source channel"), max_length=10, choices=Channel.choices, default=Channel.CONSOLE
+    )
+    store = models.ForeignKey(
+        "tenancy.Store",
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
+    recruited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recruited by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    referral_code = models.CharField(_("referral code"), max_length=12)
+    referred_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
+    )
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+    joined_at = models.DateTimeField(_("joined at"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("member")
+        ordering = ["-joined_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "mobile"], name="uniq_member_mobile"),
+            models.UniqueConstraint(fields=["merchant", "card_no"], name="uniq_member_card"),
+            models.UniqueConstraint(
+                fields=["merchant", "referral_code"], name="uniq_member_referral"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "store", "joined_at"]),
+            models.Index(fields=["merchant", "joined_at"]),
+            models.Index(fields=["merchant", "name"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.card_no}"
+
+
+class ConsentRecord(models.Model):
+    """History of marketing consent: what was granted or withdrawn, when and how (F-38)."""
+
+    class Topic(models.TextChoices):
+        SMS = "sms", _("SMS")
+        WECHAT = "wechat", _("WeChat")
+        EMAIL = "email", _("Email")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
+    topic = models.CharField(max_length=10, choices=Topic.choices)
+    granted = models.BooleanField()
+    method = models.CharField(max_length=10, choices=Channel.choices)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.topic}={'yes' if self.granted else 'no'} via {self.method}"

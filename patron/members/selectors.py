@@ -1,0 +1,163 @@
+"""Reads for members: scoped, searchable, and presented with personal data masked by role."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from patron.core.errors import NotFound
+from patron.members.models import Member
+from patron.members.validation import mask_id_number, mask_mobile
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import Store
+from patron.tenancy.selectors import scoped
+
+
+def members_for(actor: Actor) -> QuerySet[Member]:
+    return scoped(Member.objects.select_related("store"), actor)
+
+
+def member_for(actor: Actor, member_id: Any) -> Member:
+    try:
+        member_id = int(member_id)
+    except (TypeError, ValueError):
+        raise NotFound("Member not found") from None
+    member = members_for(actor).filter(pk=member_id).first()
+    if member is None:
+        raise NotFound("Member not found")
+    return member
+
+
+def search_members(
+    actor: Actor,
+    q: str = "",
+    *,
+    mobile: str = "",
+    card_no: str = "",
+    store: str = "",
+    gender: str = "",
+    source_channel: str = "",
+    tag: str = "",
+    status: str = "",
+    joined_from: dt.date | None = None,
+    joined_to: dt.date | None = None,
+) -> QuerySet[Member]:
+    """Search by mobile / name / card number, then narrow with filters."""
+    members = members_for(actor)
+    if q := q.strip():
+        digits = q.replace(" ", "")
+        if digits.isdigit():
+            members = members.filter(
+                Q(mobile__startswith=digits)
+                | Q(card_no__startswith=digits)
+                | Q(mobile__endswith=digits)
+            )
+        else:
+            members = members.filter(Q(name__icontains=q) | Q(referral_code=q.upper()))
+    if mobile:
+        members = members.filter(mobile=mobile.strip())
+    if card_no:
+        members = members.filter(card_no=card_no.strip())
+    if store:
+        members = members.filter(store__code=store)
+    if gender:
+        members = members.filter(gender=gender)
+    if source_channel:
+        members = members.filter(source_channel=source_channel)
+    if tag:
+        members = members.filter(tags__name=tag)
+    if status:
+        members = members.filter(status=status)
+    if joined_from:
+        members = members.filter(joined_at__date__gte=joined_from)
+    if joined_to:
+        members = members.filter(joined_at__date__lte=joined_to)
+    return members
+
+
+def shown_mobile(actor: Actor, member: Member) -> str:
+    return member.mobile if actor.sees_personal_data else mask_mobile(member.mobile)
+
+
+def shown_id_number(actor: Actor, member: Member) -> str:
+    return member.id_number if actor.sees_personal_data else mask_id_number(member.id_number)
+
+
+def present_member(actor: Actor, member: Member) -> dict[str, Any]:
+    """The member as the API and exports show it to this actor."""
+    return {
+        "id": member.pk,
+        "card_no": member.card_no,
+        "mobile": shown_mobile(actor, member),
+        "mobile_masked": mask_mobile(member.mobile),
+        "name": member.name,
+        "gender": member.gender,
+        "birthday": member.birthday,
+        "lunar_birthday": member.lunar_birthday or None,
+        "id_number": shown_id_number(actor, member) or None,
+        "email": member.email or None,
+        "region": member.region,
+        "address": member.address,
+        "occupation": member.occupation,
+        "income_band": member.income_band or None,
+        "tags": sorted(t.name for t in member.tags.all()),
+        "consent": {
+            "sms": member.consent_sms,
+            "wechat": member.consent_wechat,
+            "email": member.consent_email,
+        },
+        "source_channel": member.source_channel,
+        "store": member.store.code if member.store_id else None,
+        "referral_code": member.referral_code,
+        "status": member.status,
+        "tier": None,
+        "custom": member.custom,
+        "joined_at": member.joined_at,
+    }
+
+
+def local_today(actor: Actor) -> tuple[dt.datetime, dt.datetime]:
+    """Start of today and of this month in the merchant's time zone."""
+    now = timezone.now().astimezone(zoneinfo.ZoneInfo(actor.merchant.timezone))
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day, day.replace(day=1)
+
+
+def member_figures(actor: Actor) -> dict[str, Any]:
+    """Home page figures: totals and new members today / this month, per store."""
+    day, month = local_today(actor)
+    members = members_for(actor)
+    per_store = members.values("store").annotate(
+        total=Count("id"),
+        today=Count("id", filter=Q(joined_at__gte=day)),
+        month=Count("id", filter=Q(joined_at__gte=month)),
+    )
+    by_store = {row["store"]: row for row in per_store}
+    bound = actor.store_bound
+    stores = (
+        Store.objects.filter(pk=bound.pk)
+        if bound
+        else Store.objects.filter(merchant=actor.merchant, is_active=True)
+    )
+    rows = []
+    for store in stores.order_by("code"):
+        row = by_store.get(store.pk, {})
+        rows.append(
+            {
+                "store": store,
+                "total": row.get("total", 0),
+                "today": row.get("today", 0),
+                "month": row.get("month", 0),
+            }
+        )
+    unassigned = by_store.get(None)
+    totals = {
+        "total": sum(r.get("total", 0) for r in by_store.values()),
+        "today": sum(r.get("today", 0) for r in by_store.values()),
+        "month": sum(r.get("month", 0) for r in by_store.values()),
+    }
+    return {"stores": rows, "unassigned": unassigned, "totals": totals}

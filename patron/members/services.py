@@ -1,0 +1,356 @@
+"""Every write to members, in a transaction, audited."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from stdnum import luhn
+
+from patron.core.errors import Conflict, FieldError, ValidationFailed
+from patron.members.models import Channel, ConsentRecord, CustomField, Member, Tag
+from patron.members.validation import clean_custom, clean_member_fields
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import AuditEntry, Merchant, Store
+from patron.tenancy.services import audit, diff
+
+REFERRAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at tills
+CARD_PREFIX = "8"
+CONSENT_TOPICS = {"consent_sms": "sms", "consent_wechat": "wechat", "consent_email": "email"}
+AUDITED_FIELDS = (
+    "mobile",
+    "name",
+    "gender",
+    "birthday",
+    "lunar_birthday",
+    "id_number",
+    "email",
+    "region",
+    "address",
+    "occupation",
+    "income_band",
+    "consent_sms",
+    "consent_wechat",
+    "consent_email",
+    "source_channel",
+    "store_id",
+    "status",
+    "custom",
+)
+PERSONAL_FIELDS = {"mobile", "id_number"}
+
+
+def allocate_card_numbers(merchant: Merchant, count: int) -> list[str]:
+    """Reserve `count` card numbers: '8' + 8-digit sequence + Luhn check digit (F-06)."""
+    with transaction.atomic():
+        Merchant.objects.filter(pk=merchant.pk).update(card_seq=F("card_seq") + count)
+        last = Merchant.objects.values_list("card_seq", flat=True).get(pk=merchant.pk)
+    numbers = []
+    for seq in range(last - count + 1, last + 1):
+        body = f"{CARD_PREFIX}{seq:08d}"
+        numbers.append(body + luhn.calc_check_digit(body))
+    return numbers
+
+
+def new_referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(8))
+
+
+def custom_field_definitions(merchant: Merchant) -> list[CustomField]:
+    return list(CustomField.objects.filter(merchant=merchant))
+
+
+def resolve_store(actor: Actor, raw: Any) -> tuple[Store | None, list[FieldError]]:
+    """A store code or Store -> Store of this merchant; store-bound staff get their own."""
+    bound = actor.store_bound
+    if raw in (None, ""):
+        return bound, []
+    if isinstance(raw, Store):
+        store = raw if raw.merchant_id == actor.merchant.pk and raw.is_active else None
+    elif isinstance(raw, str):
+        store = Store.objects.filter(merchant=actor.merchant, code=raw, is_active=True).first()
+    else:
+        store = None
+    if store is None:
+        return None, [FieldError("store", _("Unknown store."))]
+    if bound is not None and store.pk != bound.pk:
+        return None, [FieldError("store", _("You can only register members at your own store."))]
+    return store, []
+
+
+def resolve_referrer(merchant: Merchant, code: Any) -> tuple[Member | None, list[FieldError]]:
+    if code in (None, ""):
+        return None, []
+    if isinstance(code, str):
+        referrer = Member.objects.filter(merchant=merchant, referral_code=code.strip().upper())
+        if (found := referrer.first()) is not None:
+            return found, []
+    return None, [FieldError("referrer_code", _("Unknown referral code."))]
+
+
+def _mask_personal(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Audit rows say that a personal field changed, not its value."""
+    return {
+        key: (["***", "***"] if key in PERSONAL_FIELDS else value) for key, value in changes.items()
+    }
+
+
+def _member_snapshot(member: Member) -> dict[str, Any]:
+    data = {name: getattr(member, name) for name in AUDITED_FIELDS}
+    data["tags"] = sorted(member.tags.values_list("name", flat=True)) if member.pk else []
+    return data
+
+
+def _set_tags(member: Member, names: list[str]) -> None:
+    existing = {t.name: t for t in Tag.objects.filter(merchant=member.merchant, name__in=names)}
+    missing = [Tag(merchant=member.merchant, name=n) for n in names if n not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {t.name: t for t in Tag.objects.filter(merchant=member.merchant, name__in=names)}
+    member.tags.set(existing.values())
+
+
+def _record_consents(actor: Actor, member: Member, before: Mapping[str, Any], method: str) -> None:
+    records = [
+        ConsentRecord(
+            member=member,
+            topic=topic,
+            granted=getattr(member, field),
+            method=method,
+            recorded_by=actor.user,
+        )
+        for field, topic in CONSENT_TOPICS.items()
+        if before.get(field) != getattr(member, field)
+    ]
+    ConsentRecord.objects.bulk_create(records)
+
+
+def _duplicate_mobile(mobile: str) -> Conflict:
+    return Conflict(
+        _("A member with mobile %s already exists.") % mobile,
+        "duplicate_mobile",
+        [FieldError("mobile", _("A member with this mobile already exists."))],
+    )
+
+
+@transaction.atomic
+def register_member(actor: Actor, data: Mapping[str, Any], *, channel: str | None = None) -> Member:
+    """Create a member from raw input (API body, form data or CLI), or raise with every error."""
+    fields, errors = clean_member_fields(data, partial=False)
+    custom, custom_errors = clean_custom(
+        custom_field_definitions(actor.merchant), data.get("custom"), partial=False
+    )
+    store, store_errors = resolve_store(actor, data.get("store"))
+    referrer, referrer_errors = resolve_referrer(actor.merchant, data.get("referrer_code"))
+    errors += custom_errors + store_errors + referrer_errors
+    if errors:
+        raise ValidationFailed(errors)
+    tags = fields.pop("tags", [])
+    fields.setdefault("source_channel", channel or default_channel(actor))
+    if Member.objects.filter(merchant=actor.merchant, mobile=fields["mobile"]).exists():
+        raise _duplicate_mobile(fields["mobile"])
+    member = Member(
+        merchant=actor.merchant,
+        store=store,
+        referred_by=referrer,
+        custom=custom,
+        recruited_by=actor.user,
+        joined_at=timezone.now(),
+        card_no=allocate_card_numbers(actor.merchant, 1)[0],
+        referral_code=new_referral_code(),
+        **fields,
+    )
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError:
+        raise _duplicate_mobile(fields["mobile"]) from None
+    if tags:
+        _set_tags(member, tags)
+    _record_consents(actor, member, {}, member.source_channel)
+    audit(
+        actor,
+        AuditEntry.Action.CREATE,
+        member,
+        _mask_personal(diff({}, _member_snapshot(member))),
+        label=member.card_no,
+    )
+    return member
+
+
+def default_channel(actor: Actor) -> str:
+    if actor.channel == "api":
+        return Channel.API
+    if actor.staff is not None and actor.staff.is_store_bound:
+        return Channel.TILL
+    return Channel.CONSOLE
+
+
+@transaction.atomic
+def update_member(actor: Actor, member: Member, data: Mapping[str, Any]) -> Member:
+    """Change the fields present in `data`; absent fields are left alone."""
+    fields, errors = clean_member_fields(data, partial=True)
+    fields.pop("source_channel", None)  # where a member came from does not change
+    custom = member.custom
+    if "custom" in data:
+        custom, custom_errors = clean_custom(
+            custom_field_definitions(actor.merchant),
+            data["custom"],
+            partial=True,
+            current=member.custom,
+        )
+        errors += custom_errors
+    store = member.store
+    if "store" in data:
+        store, store_errors = resolve_store(actor, data["store"])
+        errors += store_errors
+    if errors:
+        raise ValidationFailed(errors)
+    before = _member_snapshot(member)
+    tags = fields.pop("tags", None)
+    if (
+        "mobile" in fields
+        and fields["mobile"] != member.mobile
+        and Member.objects.filter(merchant=actor.merchant, mobile=fields["mobile"])
+        .exclude(pk=member.pk)
+        .exists()
+    ):
+        raise _duplicate_mobile(fields["mobile"])
+    for name, value in fields.items():
+        setattr(member, name, value)
+    member.custom, member.store = custom, store
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError:
+        raise _duplicate_mobile(member.mobile) from None
+    if tags is not None:
+        _set_tags(member, tags)
+    changes = diff(before, _member_snapshot(member))
+    if changes:
+        _record_consents(actor, member, before, default_channel(actor))
+        audit(
+            actor, AuditEntry.Action.UPDATE, member, _mask_personal(changes), label=member.card_no
+        )
+    return member
+
+
+def record_personal_data_view(actor: Actor, member: Member) -> None:
+    """Viewing unmasked personal data is audited (F-45)."""
+    if actor.sees_personal_data and actor.staff is not None:
+        audit(actor, AuditEntry.Action.VIEW, member, label=member.card_no)
+
+
+@transaction.atomic
+def define_custom_field(
+    actor: Actor,
+    key: str,
+    label: str,
+    kind: str,
+    choices: list[str] | None = None,
+    required: bool = False,
+) -> CustomField:
+    errors = []
+    if kind not in CustomField.Kind.values:
+        errors.append(FieldError("kind", _("Unknown kind.")))
+    if kind == CustomField.Kind.CHOICE and not choices:
+        errors.append(FieldError("choices", _("A choice field needs choices.")))
+    if not key or not key.replace("_", "").isalnum() or len(key) > 40:
+        errors.append(FieldError("key", _("Use letters, digits and _ (at most 40).")))
+    if not label or len(label) > 60:
+        errors.append(FieldError("label", _("A label of 1 to 60 characters is required.")))
+    if errors:
+        raise ValidationFailed(errors)
+    field, created = CustomField.objects.update_or_create(
+        merchant=actor.merchant,
+        key=key,
+        defaults={
+            "label": label,
+            "kind": kind,
+            "choices": list(choices or []),
+            "required": required,
+        },
+    )
+    audit(
+        actor,
+        AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
+        field,
+        {"label": [None, label], "kind": [None, kind]},
+    )
+    return field
+
+
+def bulk_register(
+    actor: Actor, rows: list[dict[str, Any]], *, channel: str, batch_size: int = 2000
+) -> list[Member]:
+    """Insert already-cleaned, already-deduplicated members in bulk (import, demo).
+
+    Each row holds cleaned member fields plus optional `tags` (names), `store` (Store),
+    `custom` (cleaned dict) and `joined_at`. Consent records and audit entries are written in
+    bulk too, so 100,000 rows stay fast. The caller holds the transaction.
+    """
+    from patron.tenancy.models import AuditEntry as Audit
+    from patron.tenancy.services import audit_entry
+
+    now = timezone.now()
+    cards = allocate_card_numbers(actor.merchant, len(rows))
+    members: list[Member] = []
+    tag_names: list[list[str]] = []
+    for row, card_no in zip(rows, cards, strict=True):
+        row = dict(row)
+        tag_names.append(row.pop("tags", []) or [])
+        row.setdefault("source_channel", channel)
+        row.setdefault("joined_at", now)
+        members.append(
+            Member(
+                merchant=actor.merchant,
+                card_no=card_no,
+                referral_code=new_referral_code(),
+                recruited_by=actor.user,
+                **row,
+            )
+        )
+    Member.objects.bulk_create(members, batch_size=batch_size)
+    if any(tag_names):
+        wanted = sorted({name for names in tag_names for name in names})
+        Tag.objects.bulk_create(
+            [Tag(merchant=actor.merchant, name=n) for n in wanted], ignore_conflicts=True
+        )
+        tags = dict(
+            Tag.objects.filter(merchant=actor.merchant, name__in=wanted).values_list("name", "pk")
+        )
+        through = Member.tags.through
+        through.objects.bulk_create(
+            [
+                through(member_id=m.pk, tag_id=tags[n])
+                for m, names in zip(members, tag_names, strict=True)
+                for n in names
+            ],
+            batch_size=batch_size,
+        )
+    ConsentRecord.objects.bulk_create(
+        [
+            ConsentRecord(
+                member=m, topic=topic, granted=True, method=channel, recorded_by=actor.user
+            )
+            for m in members
+            for field, topic in CONSENT_TOPICS.items()
+            if getattr(m, field)
+        ],
+        batch_size=batch_size,
+    )
+    Audit.objects.bulk_create(
+        [
+            audit_entry(
+                actor, Audit.Action.CREATE, m, {"source_channel": [None, channel]}, label=m.card_no
+            )
+            for m in members
+        ],
+        batch_size=batch_size,
+    )
+    return members

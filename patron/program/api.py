@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from patron.members.schemas import Problem
+from patron.program import services
+
+router = Router(tags=["program"])
+
+
+class ApplyResult(Schema):
+    dry_run: bool
+    changes: list[str]
+    program: dict[str, Any]
+
+
+@router.get("", response={200: dict[str, Any], 401: Problem}, summary="The current program")
+def get_program(request: HttpRequest):
+    return services.export_program(request.actor)
+
+
+@router.put(
+    "",
+    response={200: ApplyResult, 401: Problem, 422: Problem},
+    summary="Apply a program file (JSON)",
+)
+def put_program(request: HttpRequest, payload: dict[str, Any], dry_run: bool = False):
+    changes = services.apply_program(request.actor, payload, dry_run=dry_run)
+    return {
+        "dry_run": dry_run,
+        "changes": [str(c) for c in changes],
+        "program": services.export_program(request.actor),
+    }

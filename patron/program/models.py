@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.Model):
+    """A product category used by SKUs in baskets and by tier discounts (program `categories`)."""
+
+    merchant = models.ForeignKey(
+        "tenancy.Merchant", on_delete=models.CASCADE, related_name="categories"
+    )
+    code = models.CharField(_("code"), max_length=40)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "code"], name="uniq_category")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ProgramRevision(models.Model):
+    """Each applied program file, with its diff: the history of the merchant's rules."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
+    document = models.JSONField()
+    changes = models.JSONField(default=list)
+    applied_at = models.DateTimeField(auto_now_add=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    channel = models.CharField(max_length=20, default="cli")
+
+    class Meta:
+        ordering = ["-applied_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"program of {self.merchant_id} at {self.applied_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,85 @@
+"""Reads for tenancy, and the one helper that scopes every tenant query."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.db.models import QuerySet
+
+from patron.core.errors import NotFound
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import ApiKey, AuditEntry, Merchant, Staff, Store
+
+API_KEY_PREFIX = "pk_"
+
+
+def scoped(queryset: QuerySet, actor: Actor, store_field: str | None = "store") -> QuerySet:
+    """Limit a tenant-owned queryset to the actor's merchant, and store for store-bound roles."""
+    queryset = queryset.filter(merchant=actor.merchant)
+    store = actor.store_bound
+    if store is not None and store_field:
+        queryset = queryset.filter(**{store_field: store})
+    return queryset
+
+
+def merchant_by_slug(slug: str) -> Merchant:
+    try:
+        return Merchant.objects.get(slug=slug)
+    except Merchant.DoesNotExist:
+        raise NotFound(f"No merchant with slug '{slug}'") from None
+
+
+def store_by_code(merchant: Merchant, code: str, *, active_only: bool = True) -> Store:
+    stores = Store.objects.filter(merchant=merchant, code=code)
+    if active_only:
+        stores = stores.filter(is_active=True)
+    store = stores.first()
+    if store is None:
+        raise NotFound(f"Unknown store '{code}'")
+    return store
+
+
+def active_stores(merchant: Merchant) -> QuerySet[Store]:
+    return Store.objects.filter(merchant=merchant, is_active=True).order_by("code")
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_key_from_authorization(header: str) -> ApiKey | None:
+    """Resolve `Bearer pk_<prefix>_<secret>` to a live ApiKey, or None."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return api_key_from_token(token.strip())
+
+
+def api_key_from_token(token: str) -> ApiKey | None:
+    if not token.startswith(API_KEY_PREFIX) or len(token) > 200:
+        return None
+    prefix = token[len(API_KEY_PREFIX) :].split("_", 1)[0]
+    key = (
+        ApiKey.objects.select_related("merchant")
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .first()
+    )
+    if key is None or not hmac.compare_digest(key.key_hash, hash_api_key(token)):
+        return None
+    return key
+
+
+def staff_for_user(user) -> Staff | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        Staff.objects.select_related("merchant", "store", "user")
+        .filter(user=user, is_active=True, merchant__isnull=False)
+        .order_by("id")
+        .first()
+    )
+
+
+def audit_entries(actor: Actor) -> QuerySet[AuditEntry]:
+    return scoped(AuditEntry.objects.select_related("user", "api_key", "store"), actor)

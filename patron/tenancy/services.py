@@ -1,0 +1,297 @@
+"""Every write to tenancy data, in a transaction, audited."""
+
+from __future__ import annotations
+
+import secrets
+import zoneinfo
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils.translation import gettext as _
+
+from patron.core.errors import Conflict, FieldError, ValidationFailed
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import STORE_ROLES, ApiKey, AuditEntry, Merchant, Role, Staff, Store
+from patron.tenancy.selectors import API_KEY_PREFIX, hash_api_key
+
+User = get_user_model()
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Model):
+        return str(value.pk)
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for every field whose value changed."""
+    return {
+        key: [_jsonable(before.get(key)), _jsonable(after.get(key))]
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
+
+
+def audit_entry(
+    actor: Actor, action: str, obj: Model, changes: dict | None = None, *, label: str = ""
+) -> AuditEntry:
+    """Build (not save) an audit entry, for bulk writers."""
+    return AuditEntry(
+        merchant=actor.merchant,
+        user=actor.user,
+        api_key=actor.api_key,
+        store=actor.store,
+        ip=actor.ip,
+        channel=actor.channel,
+        action=action,
+        object_type=obj._meta.model_name,
+        object_id=str(obj.pk),
+        object_repr=(label or str(obj))[:200],
+        changes=_jsonable(changes or {}),
+    )
+
+
+def audit(
+    actor: Actor, action: str, obj: Model, changes: dict | None = None, *, label: str = ""
+) -> AuditEntry:
+    entry = audit_entry(actor, action, obj, changes, label=label)
+    entry.save()
+    return entry
+
+
+def snapshot(obj: Model, fields: Iterable[str]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in fields}
+
+
+# --- merchants -------------------------------------------------------------------------------
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(
+            [FieldError("timezone", _("Unknown time zone: %s") % name)]
+        ) from None
+    return name
+
+
+@transaction.atomic
+def create_merchant(slug: str, name: str, timezone: str = "Asia/Shanghai") -> Merchant:
+    errors = []
+    from django.core.validators import validate_slug
+
+    try:
+        validate_slug(slug)
+    except Exception:
+        errors.append(FieldError("slug", _("Use letters, digits, hyphens or underscores.")))
+    if not name or len(name) > 100:
+        errors.append(FieldError("name", _("A name of 1 to 100 characters is required.")))
+    if len(slug) > 50:
+        errors.append(FieldError("slug", _("At most 50 characters.")))
+    if errors:
+        raise ValidationFailed(errors)
+    validate_timezone(timezone)
+    if Merchant.objects.filter(slug=slug).exists():
+        raise Conflict(_("A merchant with slug '%s' already exists.") % slug, "duplicate_slug")
+    merchant = Merchant.objects.create(slug=slug, name=name, timezone=timezone)
+    audit(
+        Actor.system(merchant),
+        AuditEntry.Action.CREATE,
+        merchant,
+        {"slug": [None, slug], "name": [None, name], "timezone": [None, timezone]},
+    )
+    return merchant
+
+
+# --- stores ----------------------------------------------------------------------------------
+
+STORE_FIELDS = ("code", "name", "address", "phone", "is_active")
+
+
+def _check_store(code: str, name: str) -> None:
+    errors = []
+    if not code or len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
+        errors.append(FieldError("code", _("Use 1 to 32 letters, digits, - or _.")))
+    if not name or len(name) > 100:
+        errors.append(FieldError("name", _("A name of 1 to 100 characters is required.")))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@transaction.atomic
+def create_store(actor: Actor, code: str, name: str, address: str = "", phone: str = "") -> Store:
+    _check_store(code, name)
+    if Store.objects.filter(merchant=actor.merchant, code=code).exists():
+        raise Conflict(
+            _("Store code '%s' is already used.") % code,
+            "duplicate_store",
+            [FieldError("code", _("This code is already used."))],
+        )
+    store = Store.objects.create(
+        merchant=actor.merchant, code=code, name=name, address=address, phone=phone
+    )
+    audit(actor, AuditEntry.Action.CREATE, store, diff({}, snapshot(store, STORE_FIELDS)))
+    return store
+
+
+@transaction.atomic
+def update_store(actor: Actor, store: Store, **changes: Any) -> Store:
+    before = snapshot(store, STORE_FIELDS)
+    for key, value in changes.items():
+        if key not in STORE_FIELDS or key == "code":
+            continue
+        setattr(store, key, value)
+    _check_store(store.code, store.name)
+    after = snapshot(store, STORE_FIELDS)
+    changed = diff(before, after)
+    if changed:
+        store.save()
+        action = (
+            AuditEntry.Action.DELETE
+            if changed.get("is_active") == [True, False]
+            else (AuditEntry.Action.UPDATE)
+        )
+        audit(actor, action, store, changed)
+    return store
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+STAFF_FIELDS = ("role", "store_id", "is_active")
+
+
+def _check_staff_role(actor: Actor, role: str, store: Store | None) -> None:
+    errors = []
+    if role not in Role.values:
+        errors.append(FieldError("role", _("Unknown role.")))
+    elif role in STORE_ROLES and store is None:
+        errors.append(FieldError("store", _("Store managers and cashiers need a store.")))
+    if store is not None and store.merchant_id != actor.merchant.pk:
+        errors.append(FieldError("store", _("Unknown store.")))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@transaction.atomic
+def create_staff(
+    actor: Actor,
+    username: str,
+    password: str,
+    role: str,
+    store: Store | None = None,
+    full_name: str = "",
+) -> Staff:
+    _check_staff_role(actor, role, store)
+    errors = []
+    if not username or len(username) > 150:
+        errors.append(FieldError("username", _("A user name of 1 to 150 characters is required.")))
+    if len(password) < 8:
+        errors.append(FieldError("password", _("At least 8 characters.")))
+    if errors:
+        raise ValidationFailed(errors)
+    if role not in STORE_ROLES:
+        store = None
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, password=password)
+    except IntegrityError:
+        raise Conflict(
+            _("User name '%s' is taken.") % username,
+            "duplicate_username",
+            [FieldError("username", _("This user name is taken."))],
+        ) from None
+    user.first_name = full_name[:150]
+    user.save(update_fields=["first_name"])
+    staff = Staff.objects.create(user=user, merchant=actor.merchant, role=role, store=store)
+    audit(
+        actor,
+        AuditEntry.Action.CREATE,
+        staff,
+        {
+            "username": [None, username],
+            "role": [None, role],
+            "store": [None, store.code if store else None],
+        },
+    )
+    return staff
+
+
+@transaction.atomic
+def update_staff(
+    actor: Actor,
+    staff: Staff,
+    *,
+    role: str | None = None,
+    store: Store | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+) -> Staff:
+    before = snapshot(staff, STAFF_FIELDS)
+    new_role = role or staff.role
+    new_store = store if new_role in STORE_ROLES else None
+    _check_staff_role(actor, new_role, new_store)
+    staff.role, staff.store = new_role, new_store
+    if is_active is not None:
+        staff.is_active = is_active
+    changed = diff(before, snapshot(staff, STAFF_FIELDS))
+    if password:
+        if len(password) < 8:
+            raise ValidationFailed([FieldError("password", _("At least 8 characters."))])
+        staff.user.set_password(password)
+        staff.user.save(update_fields=["password"])
+        changed["password"] = ["***", "***"]
+    if changed:
+        staff.save()
+        action = (
+            AuditEntry.Action.DELETE
+            if changed.get("is_active") == [True, False]
+            else (AuditEntry.Action.UPDATE)
+        )
+        audit(actor, action, staff, changed)
+    return staff
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_api_key(actor: Actor, name: str = "default") -> tuple[ApiKey, str]:
+    """Returns the key row and the plain key, which is never stored and shown only now."""
+    if not name or len(name) > 100:
+        raise ValidationFailed([FieldError("name", _("A name of 1 to 100 characters."))])
+    prefix = secrets.token_hex(6)
+    plain = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        merchant=actor.merchant,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_api_key(plain),
+        created_by=actor.user,
+    )
+    audit(actor, AuditEntry.Action.CREATE, key, {"name": [None, name]})
+    return key, plain
+
+
+@transaction.atomic
+def revoke_api_key(actor: Actor, key: ApiKey) -> ApiKey:
+    from django.utils import timezone
+
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit(actor, AuditEntry.Action.DELETE, key, {"revoked": [False, True]})
+    return key
