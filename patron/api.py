@@ -9,6 +9,7 @@ from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 
 from patron.core.errors import DomainError
@@ -38,7 +39,14 @@ class ApiKeyAuth(HttpBearer):
         return key
 
 
+class UnicodeJSONRenderer(JSONRenderer):
+    """Chinese names stay readable in responses (no \\uXXXX escapes)."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=UnicodeJSONRenderer(),
     title="Patron API",
     version="1",
     description=(
