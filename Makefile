@@ -1,6 +1,10 @@
 # Patron — the two commands: `make run` and `make test`.
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# uv from PATH, else the one pip installs as a module (works wherever pip put it).
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
 PY := .venv/bin/python
 PATRON := .venv/bin/patron
 PORT ?= 8000
@@ -8,10 +12,8 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
 .PHONY: run test install lint bench-import messages
 
-$(UV):
-	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
-
-install: $(UV)
+install:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen --quiet
 
 run: install
@@ -22,7 +24,7 @@ run: install
 # Everything on SQLite; then the suites marked `postgres` again on PostgreSQL when one answers
 # (PATRON_TEST_POSTGRES, defaulting to the local server if it accepts connections).
 test: install
-	$(UV) run --frozen ruff check patron tests bench
+	.venv/bin/ruff check patron tests bench
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 	@pg="$${PATRON_TEST_POSTGRES:-}"; \
 	if [ -z "$$pg" ] && $(PY) -c "import psycopg; psycopg.connect('$(PG_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=2).close()" 2>/dev/null; then pg="$(PG_URL)"; fi; \
@@ -32,8 +34,8 @@ test: install
 	else echo "== PostgreSQL not reachable: postgres suites ran on SQLite only"; fi
 
 lint: install
-	$(UV) run --frozen ruff check patron tests bench
-	$(UV) run --frozen ruff format --check patron tests bench
+	.venv/bin/ruff check patron tests bench
+	.venv/bin/ruff format --check patron tests bench
 
 bench-import: install
 	$(PY) bench/import_members.py
