@@ -172,3 +172,68 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic}={'yes' if self.granted else 'no'} via {self.method}"
+
+
+class ImportBatch(models.Model):
+    """One bulk import of members from a spreadsheet, or its dry run (F-03, F-46).
+
+    Dry runs are kept too: the console previews an upload as a dry run and the operator then
+    confirms that very batch, so the stored file and its checksum must outlive the request.
+    """
+
+    merchant = models.ForeignKey(
+        "tenancy.Merchant", on_delete=models.CASCADE, related_name="import_batches"
+    )
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    channel = models.CharField(_("channel"), max_length=20, default="cli")  # cli / console / api
+    default_store = models.ForeignKey(
+        "tenancy.Store",
+        verbose_name=_("default store"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    imported = models.PositiveIntegerField(_("imported"), default=0)
+    skipped_existing = models.PositiveIntegerField(_("already members"), default=0)
+    rejected = models.PositiveIntegerField(_("rows with errors"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    # [{row, column, message}], capped: a hopeless file must not bloat the table.
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    # First valid rows with the mobile masked, for the console preview.
+    preview = models.JSONField(_("preview"), default=list, blank=True)
+    # Console uploads only: the saved file (relative to DATA_DIR/imports) until it is imported.
+    stored_file = models.CharField(_("stored file"), max_length=255, blank=True)
+    source = models.ForeignKey(
+        "self",
+        verbose_name=_("confirmed dry run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="confirmations",
+    )
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("member import")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["merchant", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def errors_truncated(self) -> bool:
+        return self.error_count > len(self.errors)
