@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 
-from patron.core.errors import DomainError
+from patron.core.errors import DomainError, FieldError, ValidationFailed
 from patron.tenancy.actor import Actor
 from patron.tenancy.middleware import client_ip
 from patron.tenancy.models import ApiKey
@@ -45,7 +49,59 @@ class UnicodeJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
+def nul_paths(data: Any) -> list[str]:
+    """Dotted paths of every string (key or value) in a JSON document that holds a NUL."""
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(path or "body")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if "\x00" in str(key):
+                    found.append(child)
+                else:
+                    stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend(
+                (f"{path}.{index}" if path else str(index), item)
+                for index, item in enumerate(value)
+            )
+    return sorted(found)
+
+
+NUL_MESSAGE = "NUL characters (\\u0000) are not allowed."
+
+
+class StrictJSONParser(Parser):
+    """Bad JSON is a 422 `validation_error` saying what is wrong, and text holding NUL is refused
+    up front: PostgreSQL cannot store or even compare it, so it would otherwise end as a 500."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            data = json.loads(request.body)
+        except (ValueError, RecursionError) as error:
+            message = f"The request body is not valid JSON: {error}"
+            raise ValidationFailed([FieldError("body", message)], detail=message) from None
+        paths = nul_paths(data)
+        if paths:
+            raise ValidationFailed([FieldError(path, NUL_MESSAGE) for path in paths])
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        paths = sorted({key for key, values in data.lists() for v in [key, *values] if "\x00" in v})
+        if paths:
+            raise ValidationFailed([FieldError(path, NUL_MESSAGE) for path in paths])
+        return super().parse_querydict(data, list_fields, request)
+
+
 api = NinjaAPI(
+    parser=StrictJSONParser(),
     renderer=UnicodeJSONRenderer(),
     title="Patron API",
     version="1",
@@ -133,6 +189,8 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, DomainError):  # raised by StrictJSONParser.parse_body
+        return on_domain_error(request, exc.__cause__)
     status = exc.status_code
     code = {400: "bad_request", 405: "method_not_allowed"}.get(status, "error")
     return problem(request, status, code, TITLES.get(status, "Error"), str(exc))

@@ -4,15 +4,21 @@ import datetime as dt
 from typing import Any, Literal
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 
 class Consent(Schema):
+    # Forbidding extras also makes ninja check the type first: without it a string or a
+    # number is read attribute by attribute and accepted as an empty object.
+    model_config = ConfigDict(extra="forbid")
+
     sms: bool | None = None
     wechat: bool | None = None
     email: bool | None = None
 
 
 class MemberPatch(Schema):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not a no-op
     mobile: str | None = Field(None, max_length=20, description="Mainland mobile, 11 digits")
     name: str | None = Field(None, max_length=50)
     gender: Literal["M", "F", "U"] | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +22,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from patron.core.errors import FieldError
 from patron.members.models import Channel, CustomField, Gender, IncomeBand
 
-MOBILE_SHAPE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE_SHAPE = re.compile(r"1[3-9][0-9]{9}")  # ASCII digits only: used with fullmatch
 LUNAR_SHAPE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|30)$")
 TEXT_LIMITS = {"name": 50, "region": 60, "address": 200, "occupation": 60, "email": 254}
 GENDER_WORDS = {
@@ -49,12 +50,14 @@ def normalize_mobile(raw: Any) -> str:
     """Return the 11-digit mainland mobile, accepting +86, spaces and dashes."""
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         raise Invalid(_("Enter a mainland China mobile number."))
-    text = re.sub(r"[\s\-()]", "", str(raw))
+    # NFKC turns the full-width digits of Chinese input methods into ASCII ones, so that
+    # "１３８…" and "138…" are one mobile (and one member).
+    text = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", str(raw)))
     if text.startswith("+86"):
         text = text[3:]
     elif text.startswith("0086"):
         text = text[4:]
-    if not MOBILE_SHAPE.match(text):
+    if not MOBILE_SHAPE.fullmatch(text):
         raise Invalid(_("Enter a valid mainland China mobile number (11 digits, starting with 1)."))
     number = phonenumbers.parse(text, "CN")
     kind = phonenumbers.number_type(number)
@@ -80,9 +83,12 @@ def clean_id_number(raw: Any) -> str:
     if not isinstance(raw, str):
         raise Invalid(_("Enter a resident ID number."))
     try:
-        return ric.validate(raw.strip().upper())
+        number = ric.validate(raw.strip().upper())
     except StdnumError:
         raise Invalid(_("Not a valid resident ID number (check digit, date or length).")) from None
+    if ric.get_birth_date(number) > dt.date.today():
+        raise Invalid(_("Not a valid resident ID number: its birth date is in the future."))
+    return number
 
 
 def clean_date(raw: Any, *, allow_future: bool = False) -> dt.date | None:
@@ -126,6 +132,8 @@ def clean_text(raw: Any, limit: int) -> str:
     text = str(raw).strip()
     if len(text) > limit:
         raise Invalid(_("At most %d characters.") % limit)
+    if "\x00" in text:
+        raise Invalid(_("Remove the NUL character (\\u0000)."))
     return text
 
 
@@ -155,6 +163,8 @@ def clean_tags(raw: Any) -> list[str]:
     tags = sorted({t.strip() for t in raw if t.strip()})
     if len(tags) > MAX_TAGS or any(len(t) > 30 for t in tags):
         raise Invalid(_("At most %d tags of at most 30 characters each.") % MAX_TAGS)
+    if any("\x00" in t for t in tags):
+        raise Invalid(_("Remove the NUL character (\\u0000)."))
     return tags
 
 
@@ -171,7 +181,7 @@ def clean_custom_value(definition: CustomField, raw: Any) -> Any:
             raise Invalid(_("Enter a number."))
         try:
             number = float(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise Invalid(_("Enter a number.")) from None
         if number != number or abs(number) > 1e12:
             raise Invalid(_("Enter a number."))
