@@ -1,10 +1,296 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Console pages for the merchant's own set-up: home, stores, staff, API keys, audit log.
 
+Views read through selectors and write through `patron.tenancy.services` only; a service's
+FieldErrors come back onto the form next to the input they concern.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from patron.core.errors import DomainError
 from patron.members.selectors import member_figures
+from patron.tenancy import services
+from patron.tenancy.actor import Actor
+from patron.tenancy.audit_display import object_type_label, present_entries
+from patron.tenancy.forms import (
+    ApiKeyForm,
+    AuditFilterForm,
+    PasswordResetForm,
+    StaffCreateForm,
+    StaffEditForm,
+    StoreForm,
+)
+from patron.tenancy.models import ApiKey, Role, Staff, Store
+from patron.tenancy.permissions import AUDIT_ROLES, console_view, require_role
+from patron.tenancy.selectors import audit_entries
+
+PAGE_SIZE = 50
 
 
-@login_required
-def home(request):
-    figures = member_figures(request.actor) if request.actor else None
-    return render(request, "tenancy/home.html", {"figures": figures})
+# --- home ------------------------------------------------------------------------------------
+
+
+@console_view
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "tenancy/home.html", {"figures": member_figures(request.actor)})
+
+
+# --- reads limited to the actor's merchant ---------------------------------------------------
+
+
+def merchant_stores(actor: Actor) -> QuerySet[Store]:
+    return (
+        Store.objects.filter(merchant=actor.merchant)
+        .annotate(
+            member_count=Count("members", distinct=True),
+            staff_count=Count("staff", distinct=True, filter=Q(staff__is_active=True)),
+        )
+        .order_by("-is_active", "code")
+    )
+
+
+def merchant_staff(actor: Actor) -> QuerySet[Staff]:
+    return (
+        Staff.objects.filter(merchant=actor.merchant)
+        .select_related("user", "store")
+        .order_by("-is_active", "user__username")
+    )
+
+
+def merchant_api_keys(actor: Actor) -> QuerySet[ApiKey]:
+    return (
+        ApiKey.objects.filter(merchant=actor.merchant)
+        .select_related("created_by")
+        .order_by("revoked_at", "-created_at")
+    )
+
+
+# --- stores ----------------------------------------------------------------------------------
+
+
+@require_role(Role.HQ_ADMIN)
+def store_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "tenancy/store_list.html", {"stores": merchant_stores(request.actor)})
+
+
+@require_role(Role.HQ_ADMIN)
+def store_create(request: HttpRequest) -> HttpResponse:
+    form = StoreForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            store = services.create_store(request.actor, **form.cleaned_data)
+        except DomainError as problem:
+            form.add_service_errors(problem)
+        else:
+            messages.success(request, _("Store %(store)s created.") % {"store": store})
+            return redirect("store_list")
+    return render(request, "tenancy/store_form.html", {"form": form, "store": None})
+
+
+@require_role(Role.HQ_ADMIN)
+def store_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    store = get_object_or_404(Store, merchant=request.actor.merchant, pk=pk)
+    initial = {field: getattr(store, field) for field in ("code", "name", "address", "phone")}
+    form = StoreForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        changes = {key: form.cleaned_data[key] for key in ("name", "address", "phone")}
+        try:
+            services.update_store(request.actor, store, **changes)
+        except DomainError as problem:
+            form.add_service_errors(problem)
+        else:
+            messages.success(request, _("Store %(store)s saved.") % {"store": store})
+            return redirect("store_list")
+    return render(request, "tenancy/store_form.html", {"form": form, "store": store})
+
+
+def set_store_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
+    store = get_object_or_404(Store, merchant=request.actor.merchant, pk=pk)
+    services.update_store(request.actor, store, is_active=active)
+    if active:
+        messages.success(request, _("Store %(store)s is active again.") % {"store": store})
+    else:
+        messages.success(request, _("Store %(store)s deactivated.") % {"store": store})
+    return redirect("store_list")
+
+
+@require_POST
+@require_role(Role.HQ_ADMIN)
+def store_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return set_store_active(request, pk, active=False)
+
+
+@require_POST
+@require_role(Role.HQ_ADMIN)
+def store_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    return set_store_active(request, pk, active=True)
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+
+@require_role(Role.HQ_ADMIN)
+def staff_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "tenancy/staff_list.html", {"staff_rows": merchant_staff(request.actor)})
+
+
+@require_role(Role.HQ_ADMIN)
+def staff_create(request: HttpRequest) -> HttpResponse:
+    form = StaffCreateForm(request.POST or None, merchant=request.actor.merchant)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            staff = services.create_staff(
+                request.actor,
+                username=data["username"],
+                password=data["password"],
+                role=data["role"],
+                store=data["store"],
+                full_name=data["full_name"],
+            )
+        except DomainError as problem:
+            form.add_service_errors(problem)
+        else:
+            messages.success(request, _("%(user)s can now log in.") % {"user": staff.user})
+            return redirect("staff_list")
+    return render(request, "tenancy/staff_create.html", {"form": form})
+
+
+def self_lockout_error(actor: Actor, staff: Staff, role: str, is_active: bool) -> str | None:
+    """An HQ admin must not take away their own access by mistake."""
+    if staff.pk != actor.staff.pk:
+        return None
+    if not is_active:
+        return _("You cannot deactivate yourself; ask another HQ admin.")
+    if role != Role.HQ_ADMIN:
+        return _("You cannot remove your own HQ admin role; ask another HQ admin.")
+    return None
+
+
+@require_role(Role.HQ_ADMIN)
+def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    staff = get_object_or_404(merchant_staff(request.actor), pk=pk)
+    initial = {"role": staff.role, "store": staff.store, "is_active": staff.is_active}
+    form = StaffEditForm(request.POST or None, initial=initial, merchant=request.actor.merchant)
+    password_form = PasswordResetForm()
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        problem = self_lockout_error(request.actor, staff, data["role"], data["is_active"])
+        if problem:
+            form.add_error(None, problem)
+        else:
+            try:
+                services.update_staff(
+                    request.actor,
+                    staff,
+                    role=data["role"],
+                    store=data["store"],
+                    is_active=data["is_active"],
+                )
+            except DomainError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, _("%(user)s saved.") % {"user": staff.user})
+                return redirect("staff_list")
+    context = {"form": form, "password_form": password_form, "target": staff}
+    return render(request, "tenancy/staff_edit.html", context)
+
+
+@require_POST
+@require_role(Role.HQ_ADMIN)
+def staff_password(request: HttpRequest, pk: int) -> HttpResponse:
+    staff = get_object_or_404(merchant_staff(request.actor), pk=pk)
+    password_form = PasswordResetForm(request.POST)
+    if password_form.is_valid():
+        try:
+            # update_staff reads a missing store as "no store": pass the current one along.
+            services.update_staff(
+                request.actor,
+                staff,
+                role=staff.role,
+                store=staff.store,
+                password=password_form.cleaned_data["password"],
+            )
+        except DomainError as problem:
+            password_form.add_service_errors(problem)
+        else:
+            messages.success(request, _("New password set for %(user)s.") % {"user": staff.user})
+            return redirect("staff_list")
+    initial = {"role": staff.role, "store": staff.store, "is_active": staff.is_active}
+    form = StaffEditForm(initial=initial, merchant=request.actor.merchant)
+    context = {"form": form, "password_form": password_form, "target": staff}
+    return render(request, "tenancy/staff_edit.html", context, status=422)
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+
+@require_role(Role.HQ_ADMIN)
+def apikey_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "tenancy/apikey_list.html", {"keys": merchant_api_keys(request.actor)})
+
+
+@require_role(Role.HQ_ADMIN)
+def apikey_create(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            key, plain = services.create_api_key(request.actor, form.cleaned_data["name"])
+        except DomainError as problem:
+            form.add_service_errors(problem)
+        else:
+            response = render(request, "tenancy/apikey_created.html", {"key": key, "plain": plain})
+            # The plain key is shown exactly once: never let a cache or the back button keep it.
+            response["Cache-Control"] = "no-store"
+            return response
+    return render(request, "tenancy/apikey_form.html", {"form": form})
+
+
+@require_POST
+@require_role(Role.HQ_ADMIN)
+def apikey_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    key = get_object_or_404(ApiKey, merchant=request.actor.merchant, pk=pk)
+    services.revoke_api_key(request.actor, key)
+    messages.success(request, _("API key %(key)s revoked.") % {"key": key.name})
+    return redirect("apikey_list")
+
+
+# --- audit log -------------------------------------------------------------------------------
+
+
+def audit_object_types(entries: QuerySet) -> list[tuple[str, str]]:
+    types = entries.order_by().values_list("object_type", flat=True).distinct()
+    return sorted(((t, object_type_label(t)) for t in types), key=lambda pair: pair[1])
+
+
+def filter_audit(entries: QuerySet, filters: dict) -> QuerySet:
+    if "object_type" in filters:
+        entries = entries.filter(object_type=filters["object_type"])
+    if "action" in filters:
+        entries = entries.filter(action=filters["action"])
+    if "date_from" in filters:
+        entries = entries.filter(at__date__gte=filters["date_from"])
+    if "date_to" in filters:
+        entries = entries.filter(at__date__lte=filters["date_to"])
+    return entries
+
+
+@require_role(*AUDIT_ROLES)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    entries = audit_entries(request.actor)
+    form = AuditFilterForm(request.GET or None, object_types=audit_object_types(entries))
+    entries = filter_audit(entries, form.valid_filters() if request.GET else {})
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "rows": present_entries(page.object_list, request.actor.merchant),
+    }
+    return render(request, "tenancy/audit_log.html", context)

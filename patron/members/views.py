@@ -1,0 +1,161 @@
+"""Console pages for members: list with live search, detail, register and edit.
+
+Every read goes through `patron.members.selectors` (scoped to the actor's merchant, and store
+for store-bound roles; mobile masked by role); every write through `patron.members.services`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+
+from patron.core.errors import DomainError, NotFound
+from patron.members import selectors, services
+from patron.members.forms import MemberFilterForm, MemberForm
+from patron.members.models import ConsentRecord, CustomField, Member, Tag
+from patron.tenancy.actor import Actor
+from patron.tenancy.audit_display import ShownEntry, present_entries
+from patron.tenancy.permissions import console_view, may_read_audit
+from patron.tenancy.selectors import audit_entries
+
+PAGE_SIZE = 50
+HISTORY_SIZE = 50
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+def member_or_404(actor: Actor, pk: Any) -> Member:
+    """A member the actor may see; another store's or merchant's member is simply not found."""
+    try:
+        return selectors.member_for(actor, pk)
+    except NotFound:
+        raise Http404(_("Member not found")) from None
+
+
+def tag_names(actor: Actor) -> list[str]:
+    return list(Tag.objects.filter(merchant=actor.merchant).values_list("name", flat=True))
+
+
+def member_history(actor: Actor, member: Member) -> list[ShownEntry] | None:
+    """The member's audit trail, for roles that may read the audit log (None for others)."""
+    if not may_read_audit(actor.role):
+        return None
+    entries = audit_entries(actor).filter(object_type="member", object_id=str(member.pk))
+    return present_entries(entries[:HISTORY_SIZE], actor.merchant)
+
+
+def custom_rows(member: Member, definitions: list[CustomField]) -> list[tuple[str, Any]]:
+    """(label, value) for each defined custom field, then values of fields since removed."""
+    values = dict(member.custom or {})
+    rows = [(d.label, values.pop(d.key, None)) for d in definitions]
+    rows += sorted(values.items())
+    return rows
+
+
+def consent_history(member: Member) -> list[ConsentRecord]:
+    return list(member.consents.select_related("recorded_by")[:HISTORY_SIZE])
+
+
+# --- list ------------------------------------------------------------------------------------
+
+
+def wants_results_only(request: HttpRequest) -> bool:
+    """htmx live search asks for the table only; a history restore needs the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+@console_view
+def member_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    filters = MemberFilterForm(request.GET or None, actor=actor, tags=tag_names(actor))
+    members = selectors.search_members(actor, **filters.criteria()).prefetch_related("tags")
+    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "filters": filters,
+        "page": page,
+        "rows": [(member, selectors.shown_mobile(actor, member)) for member in page.object_list],
+        "hx_target": "#member-results",
+    }
+    template = "members/_results.html" if wants_results_only(request) else "members/list.html"
+    response = render(request, template, context)
+    # The same URL answers with a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- detail ----------------------------------------------------------------------------------
+
+
+@console_view
+def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    member = member_or_404(actor, pk)
+    if actor.sees_personal_data:
+        services.record_personal_data_view(actor, member)
+    context = {
+        "member": member,
+        "mobile": selectors.shown_mobile(actor, member),
+        "id_number": selectors.shown_id_number(actor, member),
+        "tags": sorted(tag.name for tag in member.tags.all()),
+        "custom_rows": custom_rows(member, services.custom_field_definitions(actor.merchant)),
+        "consents": consent_history(member),
+        "history": member_history(actor, member),
+    }
+    return render(request, "members/detail.html", context)
+
+
+# --- register and edit -----------------------------------------------------------------------
+
+
+@console_view
+def member_create(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    form = MemberForm(request.POST or None, actor=actor)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.register_member(actor, form.service_data())
+        except DomainError as problem:
+            form.add_service_errors(problem)
+        else:
+            messages.success(
+                request,
+                _("Member %(name)s registered, card number %(card)s.")
+                % {"name": member.name or member.card_no, "card": member.card_no},
+            )
+            return redirect("members:detail", pk=member.pk)
+    return render(request, "members/form.html", {"form": form, "member": None})
+
+
+@console_view
+def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    member = member_or_404(actor, pk)
+    form = MemberForm(request.POST or None, actor=actor, member=member)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_member(actor, member, form.service_data())
+        except DomainError as problem:
+            form.add_service_errors(problem)
+            # The service may have touched the instance before refusing: show the stored one.
+            member = member_or_404(actor, pk)
+        else:
+            messages.success(request, _("Member %(name)s saved.") % {"name": member})
+            return redirect("members:detail", pk=member.pk)
+    elif request.method == "GET" and actor.sees_personal_data:
+        # The form shows the unmasked mobile and ID number: that is a view of personal data.
+        services.record_personal_data_view(actor, member)
+    context = {
+        "form": form,
+        "member": member,
+        "mobile": selectors.shown_mobile(actor, member),
+        "id_number": selectors.shown_id_number(actor, member),
+    }
+    return render(request, "members/form.html", context)

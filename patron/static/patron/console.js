@@ -1,0 +1,42 @@
+// Console behaviour that needs a line of script: closing alerts and copying text.
+// Everything else is plain HTML forms plus htmx attributes.
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) {
+      var alert = dismiss.closest(".alert");
+      if (alert) alert.remove();
+      return;
+    }
+    var copy = event.target.closest("[data-copy]");
+    if (copy) {
+      var source = document.getElementById(copy.getAttribute("data-copy"));
+      if (!source) return;
+      var text = source.value !== undefined ? source.value : source.textContent;
+      copyText(text.trim()).then(function () {
+        var original = copy.textContent;
+        copy.textContent = copy.getAttribute("data-copied") || "✓";
+        setTimeout(function () { copy.textContent = original; }, 2000);
+      });
+    }
+  });
+
+  // navigator.clipboard needs a secure context; shops often serve the console over plain
+  // http on the LAN, so fall back to selecting the text and execCommand.
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "absolute";
+    area.style.left = "-9999px";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } finally { document.body.removeChild(area); }
+    return Promise.resolve();
+  }
+})();

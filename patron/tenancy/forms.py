@@ -1,0 +1,135 @@
+"""Console forms for stores, staff, API keys and the audit-log filter.
+
+Forms only collect input; the rules live in `patron.tenancy.services`, whose FieldErrors the
+views put back on these forms with `add_service_errors`.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from patron.core.errors import DomainError
+from patron.tenancy.models import AuditEntry, Merchant, Role
+from patron.tenancy.selectors import active_stores
+
+
+class ServiceErrorsMixin:
+    """Show a service's FieldErrors next to the matching inputs, the rest above the form."""
+
+    def form_field_for(self, service_field: str) -> str | None:
+        """The form field showing errors about `service_field`; None means above the form."""
+        return service_field if service_field in self.fields else None
+
+    def add_service_errors(self, problem: DomainError) -> None:
+        if not problem.errors:
+            self.add_error(None, str(problem.detail))
+            return
+        for error in problem.errors:
+            self.add_error(self.form_field_for(error.field), str(error.message))
+
+
+def store_choice_field(merchant: Merchant, *, required: bool = False) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        label=_("Store"),
+        queryset=active_stores(merchant),
+        to_field_name="code",
+        required=required,
+        empty_label=_("— No store (HQ) —"),
+        help_text=_("Store managers and cashiers work at one store."),
+    )
+
+
+class StoreForm(ServiceErrorsMixin, forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        help_text=_("Short and unique, e.g. S1. It cannot be changed later."),
+    )
+    name = forms.CharField(label=_("Name"), max_length=100)
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+
+    def __init__(self, *args, editing: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:
+            self.fields["code"].disabled = True
+            self.fields["code"].help_text = _("The code cannot be changed.")
+
+
+class StaffCreateForm(ServiceErrorsMixin, forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
+    password = forms.CharField(
+        label=_("Password"),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 8 characters."),
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+    def __init__(self, *args, merchant: Merchant, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"] = store_choice_field(merchant)
+
+
+class StaffEditForm(ServiceErrorsMixin, forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    is_active = forms.BooleanField(
+        label=_("Active (may log in)"),
+        required=False,
+    )
+
+    def __init__(self, *args, merchant: Merchant, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"] = store_choice_field(merchant)
+        # Keep the order role, store, active on the page.
+        self.order_fields(["role", "store", "is_active"])
+
+
+class PasswordResetForm(ServiceErrorsMixin, forms.Form):
+    password = forms.CharField(
+        label=_("New password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 8 characters."),
+    )
+    password_again = forms.CharField(
+        label=_("New password again"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", _("The two passwords differ."))
+        return data
+
+
+class ApiKeyForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What uses this key, e.g. “POS at S1” or “Web shop”."),
+    )
+
+
+class AuditFilterForm(forms.Form):
+    """GET filters; an invalid value is reported and ignored, never an error page."""
+
+    object_type = forms.ChoiceField(label=_("Object"), required=False)
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, object_types: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["object_type"].choices = [("", _("All objects")), *object_types]
+        self.fields["action"].choices = [("", _("All actions")), *AuditEntry.Action.choices]
+
+    def valid_filters(self) -> dict:
+        """The filters that are valid, even when others are not."""
+        self.is_valid()
+        return {k: v for k, v in getattr(self, "cleaned_data", {}).items() if v}
