@@ -15,7 +15,14 @@ CONSOLE_URLS = [
     "/api-keys/",
     "/audit/",
 ]
-HQ_ONLY_URLS = ["/stores/", "/stores/new/", "/staff/", "/staff/new/", "/api-keys/", "/api-keys/new/"]
+HQ_ONLY_URLS = [
+    "/stores/",
+    "/stores/new/",
+    "/staff/",
+    "/staff/new/",
+    "/api-keys/",
+    "/api-keys/new/",
+]
 
 
 @pytest.mark.parametrize("url", CONSOLE_URLS)
