@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "patron.tenancy",
     "patron.members",
     "patron.program",
+    "patron.ledger",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,209 @@
+"""Reads of the ledger: balances (now, in the past, projected), history, liabilities, reconcile."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, QuerySet, Sum
+from django.utils import timezone
+
+from patron.ledger.models import (
+    STORED_VALUE_ASSETS,
+    Account,
+    Asset,
+    Entry,
+    OwnerType,
+    PointsHold,
+    PointsLot,
+    Shortfall,
+)
+from patron.members.models import Member
+from patron.tenancy.models import Merchant
+
+
+def _member_balances_now(member: Member) -> dict[str, int]:
+    rows = Account.objects.filter(member=member, owner_type=OwnerType.MEMBER)
+    return {row.asset: row.balance for row in rows}
+
+
+def _member_balances_at(member: Member, as_of: dt.datetime) -> dict[str, int]:
+    rows = (
+        Entry.objects.filter(
+            member=member, account__owner_type=OwnerType.MEMBER, occurred_at__lte=as_of
+        )
+        .values("asset")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["asset"]: row["total"] for row in rows}
+
+
+def member_balances(member: Member, as_of: dt.datetime | None = None) -> dict[str, Any]:
+    """API.md §3 balances. `as_of` in the past reads history from entries; in the future it
+    projects: today's points less the lots that will have expired by then."""
+    now = timezone.now()
+    lots = PointsLot.objects.filter(member=member, remaining__gt=0)
+    if as_of is None or as_of >= now:
+        # Today's balance, less lots that have expired by then but are not yet swept (or
+        # that will have expired by a future `as_of`).
+        at = as_of or now
+        values = _member_balances_now(member)
+        points = values.get(Asset.POINTS, 0) - (
+            lots.filter(expires_at__lte=at).aggregate(total=Sum("remaining"))["total"] or 0
+        )
+        expiring_lots = lots.filter(expires_at__gt=at)
+    else:
+        values = _member_balances_at(member, as_of)
+        points = values.get(Asset.POINTS, 0)
+        expiring_lots = PointsLot.objects.none()
+    expiring = (
+        expiring_lots.values("expires_at").annotate(points=Sum("remaining")).order_by("expires_at")
+    )
+    pending = PointsHold.objects.filter(member=member, status=PointsHold.Status.PENDING)
+    if as_of is not None:
+        pending = pending.filter(earned_at__lte=as_of)
+    principal = values.get(Asset.PRINCIPAL, 0)
+    bonus = values.get(Asset.BONUS, 0)
+    return {
+        "as_of": as_of or now,
+        "points": {
+            "available": points,
+            "pending": pending.aggregate(total=Sum("points"))["total"] or 0,
+            "expiring": [
+                {"points": row["points"], "expires_at": row["expires_at"]} for row in expiring
+            ],
+        },
+        "stored_value": {"principal": principal, "bonus": bonus, "total": principal + bonus},
+        "shortfalls": {
+            row["asset"]: row["total"]
+            for row in Shortfall.objects.filter(member=member)
+            .values("asset")
+            .annotate(total=Sum("amount"))
+        },
+    }
+
+
+def member_entries(member: Member, asset: str | None = None) -> QuerySet[Entry]:
+    """The member's side of every movement, newest first."""
+    entries = (
+        Entry.objects.filter(member=member, account__owner_type=OwnerType.MEMBER)
+        .select_related(
+            "transaction", "transaction__store", "transaction__user", "transaction__api_key"
+        )
+        .order_by("-occurred_at", "-id")
+    )
+    if asset == "stored_value":
+        entries = entries.filter(asset__in=STORED_VALUE_ASSETS)
+    elif asset:
+        entries = entries.filter(asset=asset)
+    return entries
+
+
+def member_lots(member: Member) -> QuerySet[PointsLot]:
+    return PointsLot.objects.filter(member=member).order_by(
+        F("expires_at").asc(nulls_last=True), "earned_at"
+    )
+
+
+@dataclass
+class Liability:
+    store_code: str | None
+    store_name: str
+    principal: int
+    bonus: int
+    points: int
+
+
+def liabilities(
+    merchant: Merchant, as_of: dt.datetime | None = None, store_ids: list[int] | None = None
+) -> list[Liability]:
+    """Outstanding principal, bonus and points per member home store, as of a moment (F-15)."""
+    entries = Entry.objects.filter(account__merchant=merchant, account__owner_type=OwnerType.MEMBER)
+    if as_of is not None:
+        entries = entries.filter(occurred_at__lte=as_of)
+    if store_ids is not None:
+        entries = entries.filter(member__store_id__in=store_ids)
+    rows = entries.values("member__store__code", "member__store__name", "asset").annotate(
+        total=Sum("amount")
+    )
+    by_store: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        key = (row["member__store__code"], row["member__store__name"] or "")
+        by_store[key][row["asset"]] += row["total"] or 0
+    return [
+        Liability(code, name, totals[Asset.PRINCIPAL], totals[Asset.BONUS], totals[Asset.POINTS])
+        for (code, name), totals in sorted(by_store.items(), key=lambda kv: kv[0][0] or "~")
+    ]
+
+
+@dataclass
+class Difference:
+    kind: str
+    subject: str
+    expected: int
+    found: int
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject}: expected {self.expected}, found {self.found}"
+
+
+def reconcile(merchant: Merchant | None = None) -> list[Difference]:
+    """Recompute every cached balance and lot total from entries; list every difference."""
+    accounts = Account.objects.filter(owner_type=OwnerType.MEMBER)
+    transactions = Entry.objects.all()
+    lots = PointsLot.objects.all()
+    if merchant is not None:
+        accounts = accounts.filter(merchant=merchant)
+        transactions = transactions.filter(transaction__merchant=merchant)
+        lots = lots.filter(merchant=merchant)
+    differences: list[Difference] = []
+    sums = accounts.annotate(entries_total=Sum("entries__amount")).values(
+        "pk", "asset", "member_id", "balance", "entries_total"
+    )
+    points_by_member: dict[int, int] = {}
+    for row in sums:
+        total = row["entries_total"] or 0
+        if total != row["balance"]:
+            differences.append(
+                Difference(
+                    "balance",
+                    f"account {row['pk']} ({row['asset']}, member {row['member_id']})",
+                    total,
+                    row["balance"],
+                )
+            )
+        if row["balance"] < 0:
+            differences.append(Difference("negative", f"account {row['pk']}", 0, row["balance"]))
+        if row["asset"] == Asset.POINTS:
+            points_by_member[row["member_id"]] = row["balance"]
+    for row in lots.values("member_id").annotate(total=Sum("remaining")):
+        balance = points_by_member.pop(row["member_id"], 0)
+        if row["total"] != balance:
+            differences.append(
+                Difference("lots", f"member {row['member_id']}", balance, row["total"])
+            )
+    for member_id, balance in points_by_member.items():
+        if balance:
+            differences.append(Difference("lots", f"member {member_id}", balance, 0))
+    unbalanced = (
+        transactions.values("transaction_id", "asset")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+    )
+    for row in unbalanced:
+        differences.append(
+            Difference(
+                "unbalanced",
+                f"transaction {row['transaction_id']} ({row['asset']})",
+                0,
+                row["total"],
+            )
+        )
+    short = transactions.values("transaction_id").annotate(n=Count("id")).filter(n__lt=2)
+    for row in short:
+        differences.append(
+            Difference("single-entry", f"transaction {row['transaction_id']}", 2, row["n"])
+        )
+    return differences

@@ -1,0 +1,865 @@
+"""Every movement of points and stored value (DESIGN.md §3).
+
+All writes go through `post()`: it checks that entries balance per asset, takes the member
+account rows' locks in primary-key order (no deadlocks), refuses to take a member balance below
+zero, and records the transaction under a per-merchant idempotency key so a retried write is
+applied once. The functions above it (top up, pay, earn, spend, expire, adjust, reverse, refund)
+only decide which legs to post.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from patron.core.errors import Conflict, DomainError, PermissionDenied
+from patron.engine.money import allocate
+from patron.engine.points import ExpiryPolicy, lot_expires_at
+from patron.engine.stored_value import BonusRow, split_payment, topup_bonus
+from patron.ledger.errors import AmountInvalid, InsufficientFunds, MemberFrozen
+from patron.ledger.models import (
+    Account,
+    Asset,
+    Entry,
+    LedgerPolicy,
+    LotMovement,
+    OwnerType,
+    PointsHold,
+    PointsLot,
+    Shortfall,
+    SystemAccount,
+    Transaction,
+)
+from patron.members.models import Member, MemberStatus
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import Merchant, Role, Store
+
+Kind = Transaction.Kind
+ADJUSTING_ROLES = {Role.HQ_ADMIN, Role.STORE_MANAGER}
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: Account
+    amount: int
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where, why and when a movement happens (copied onto the transaction)."""
+
+    store: Store | None = None
+    reason: str = ""
+    source: str = ""
+    source_ref: str = ""
+    occurred_at: dt.datetime | None = None
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+def policy_for(merchant: Merchant) -> LedgerPolicy:
+    policy = LedgerPolicy.objects.filter(merchant=merchant).first()
+    return policy or LedgerPolicy(merchant=merchant, points={}, topup_bonus=[])
+
+
+def member_account(member: Member, asset: str) -> Account:
+    account = Account.objects.filter(
+        merchant_id=member.merchant_id, asset=asset, owner_type=OwnerType.MEMBER, member=member
+    ).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(
+                merchant_id=member.merchant_id,
+                asset=asset,
+                owner_type=OwnerType.MEMBER,
+                member=member,
+            )
+    except IntegrityError:  # created by a concurrent request a moment ago
+        return Account.objects.get(
+            merchant_id=member.merchant_id, asset=asset, owner_type=OwnerType.MEMBER, member=member
+        )
+
+
+def system_account(merchant: Merchant | int, asset: str, code: str) -> Account:
+    merchant_id = merchant if isinstance(merchant, int) else merchant.pk
+    account = Account.objects.filter(
+        merchant_id=merchant_id, asset=asset, owner_type=OwnerType.SYSTEM, system_code=code
+    ).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(
+                merchant_id=merchant_id, asset=asset, owner_type=OwnerType.SYSTEM, system_code=code
+            )
+    except IntegrityError:
+        return Account.objects.get(
+            merchant_id=merchant_id, asset=asset, owner_type=OwnerType.SYSTEM, system_code=code
+        )
+
+
+# --- the one posting function ----------------------------------------------------------------
+
+
+def _check_legs(merchant: Merchant, legs: Sequence[Leg]) -> None:
+    if len(legs) < 2:
+        raise ValueError("a transaction needs at least two entries")
+    totals: dict[str, int] = defaultdict(int)
+    for leg in legs:
+        if leg.account.merchant_id != merchant.pk:
+            raise ValueError("entries must stay within one merchant")
+        if leg.amount == 0:
+            raise ValueError("an entry of zero means nothing")
+        totals[leg.account.asset] += leg.amount
+    unbalanced = {asset: total for asset, total in totals.items() if total}
+    if unbalanced:
+        raise ValueError(f"entries do not balance: {unbalanced}")
+
+
+def _existing(merchant: Merchant, key: str, kind: str, member: Member | None) -> Transaction:
+    found = Transaction.objects.get(merchant=merchant, idempotency_key=key)
+    if found.kind != kind or found.member_id != (member.pk if member else None):
+        raise Conflict(
+            _("This idempotency key was already used for another movement."), "idempotency_conflict"
+        )
+    found.replayed = True
+    return found
+
+
+def lock_member_accounts(accounts: Iterable[Account]) -> dict[int, Account]:
+    """Lock member accounts in primary-key order and return them fresh from the database."""
+    ids = sorted({a.pk for a in accounts if a.owner_type == OwnerType.MEMBER})
+    locked = Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {account.pk: account for account in locked}
+
+
+def post(
+    actor: Actor,
+    *,
+    kind: str,
+    key: str,
+    legs: Sequence[Leg],
+    member: Member | None,
+    context: Context = Context(),
+    reverses: Transaction | None = None,
+    before_entries=None,
+) -> Transaction:
+    """Record one balanced transaction, or return the one already recorded under `key`.
+
+    `before_entries(transaction, locked_accounts)` runs after the locks are held and before the
+    entries are written; lot bookkeeping uses it so lots change under the same lock.
+    """
+    _check_legs(actor.merchant, legs)
+    if not key or len(key) > 255:
+        raise AmountInvalid(_("An idempotency key of 1 to 255 characters is required."), "key")
+    occurred_at = context.occurred_at or timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                txn = Transaction.objects.create(
+                    merchant=actor.merchant,
+                    kind=kind,
+                    idempotency_key=key,
+                    member=member,
+                    store=context.store,
+                    user=actor.user,
+                    api_key=actor.api_key,
+                    channel=actor.channel,
+                    ip=actor.ip,
+                    reason=context.reason[:200],
+                    source=context.source,
+                    source_ref=context.source_ref[:64],
+                    reverses=reverses,
+                    occurred_at=occurred_at,
+                )
+        except IntegrityError:
+            return _existing(actor.merchant, key, kind, member)
+        locked = lock_member_accounts(leg.account for leg in legs)
+        changes: dict[int, int] = defaultdict(int)
+        for leg in legs:
+            if leg.account.pk in locked:
+                changes[leg.account.pk] += leg.amount
+        for account_id, change in changes.items():
+            account = locked[account_id]
+            if account.balance + change < 0:
+                raise InsufficientFunds(account.asset, -change, account.balance)
+        if before_entries is not None:
+            before_entries(txn, locked)
+        for account_id, change in changes.items():
+            Account.objects.filter(pk=account_id).update(balance=F("balance") + change)
+            locked[account_id].balance += change
+        Entry.objects.bulk_create(
+            [
+                Entry(
+                    transaction=txn,
+                    account=leg.account,
+                    asset=leg.account.asset,
+                    amount=leg.amount,
+                    member=member if leg.account.pk in locked else None,
+                    occurred_at=occurred_at,
+                )
+                for leg in legs
+            ]
+        )
+    txn.replayed = False
+    return txn
+
+
+# --- guards ----------------------------------------------------------------------------------
+
+
+def ensure_active(member: Member) -> None:
+    if member.status != MemberStatus.ACTIVE:
+        raise MemberFrozen()
+
+
+def ensure_positive(amount: object, field: str = "amount", maximum: int | None = None) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise AmountInvalid(_("Amounts are whole numbers (fen or points)."), field)
+    if amount <= 0:
+        raise AmountInvalid(_("The amount must be greater than zero."), field)
+    if maximum is not None and amount > maximum:
+        raise AmountInvalid(_("The amount may be at most %d.") % maximum, field)
+    return amount
+
+
+def ensure_same_merchant(actor: Actor, member: Member) -> None:
+    if member.merchant_id != actor.merchant.pk:
+        from patron.core.errors import NotFound
+
+        raise NotFound("Member not found")
+
+
+# --- stored value ----------------------------------------------------------------------------
+
+
+def top_up(
+    actor: Actor,
+    member: Member,
+    amount: int,
+    *,
+    key: str,
+    payment_method: str = "cash",
+    context: Context = Context(),
+) -> Transaction:
+    """Principal = what was paid; bonus per the `topup_bonus` table (highest matching row)."""
+    ensure_same_merchant(actor, member)
+    ensure_active(member)
+    policy = policy_for(actor.merchant)
+    ensure_positive(amount, maximum=policy.max_topup)
+    bonus = topup_bonus(amount, [BonusRow(**row) for row in policy.topup_bonus])
+    merchant = actor.merchant
+    legs = [
+        Leg(member_account(member, Asset.PRINCIPAL), amount),
+        Leg(system_account(merchant, Asset.PRINCIPAL, SystemAccount.CASH), -amount),
+    ]
+    if bonus:
+        legs += [
+            Leg(member_account(member, Asset.BONUS), bonus),
+            Leg(system_account(merchant, Asset.BONUS, SystemAccount.BONUS_ISSUED), -bonus),
+        ]
+    context = Context(
+        **{
+            **context.__dict__,
+            "source": context.source or "topup",
+            "reason": context.reason or payment_method,
+        }
+    )
+    return post(actor, kind=Kind.TOPUP, key=key, legs=legs, member=member, context=context)
+
+
+def pay_stored_value(
+    actor: Actor, member: Member, amount: int, *, key: str, context: Context = Context()
+) -> Transaction:
+    """Pay `amount` fen from the member's stored value, split per the merchant's rule."""
+    ensure_same_merchant(actor, member)
+    ensure_active(member)
+    ensure_positive(amount)
+    policy = policy_for(actor.merchant)
+    principal = member_account(member, Asset.PRINCIPAL)
+    bonus = member_account(member, Asset.BONUS)
+    merchant = actor.merchant
+
+    def legs_for(principal_balance: int, bonus_balance: int) -> list[Leg]:
+        if amount > principal_balance + bonus_balance:
+            raise InsufficientFunds(Asset.PRINCIPAL, amount, principal_balance + bonus_balance)
+        from_principal, from_bonus = split_payment(
+            amount, principal_balance, bonus_balance, policy.payment_split
+        )
+        legs = []
+        if from_principal:
+            legs += [
+                Leg(principal, -from_principal),
+                Leg(system_account(merchant, Asset.PRINCIPAL, SystemAccount.SALES), from_principal),
+            ]
+        if from_bonus:
+            legs += [
+                Leg(bonus, -from_bonus),
+                Leg(system_account(merchant, Asset.BONUS, SystemAccount.SALES), from_bonus),
+            ]
+        return legs
+
+    # The split depends on balances, so read them under the lock first (same transaction).
+    with transaction.atomic():
+        existing = Transaction.objects.filter(merchant=merchant, idempotency_key=key).first()
+        if existing is not None:
+            return _existing(merchant, key, Kind.PAY, member)
+        locked = lock_member_accounts([principal, bonus])
+        legs = legs_for(locked[principal.pk].balance, locked[bonus.pk].balance)
+        return post(
+            actor,
+            kind=Kind.PAY,
+            key=key,
+            legs=legs,
+            member=member,
+            context=Context(**{**context.__dict__, "source": context.source or "sale"}),
+        )
+
+
+def refund_card(
+    actor: Actor, member: Member, *, key: str, context: Context = Context()
+) -> Transaction | None:
+    """Close out stored value: principal goes back in cash, the bonus is forfeited (F-14)."""
+    ensure_same_merchant(actor, member)
+    principal = member_account(member, Asset.PRINCIPAL)
+    bonus = member_account(member, Asset.BONUS)
+    merchant = actor.merchant
+    with transaction.atomic():
+        existing = Transaction.objects.filter(merchant=merchant, idempotency_key=key).first()
+        if existing is not None:
+            return _existing(merchant, key, Kind.CARD_REFUND, member)
+        locked = lock_member_accounts([principal, bonus])
+        legs = []
+        if p := locked[principal.pk].balance:
+            legs += [
+                Leg(principal, -p),
+                Leg(system_account(merchant, Asset.PRINCIPAL, SystemAccount.CASH), p),
+            ]
+        if b := locked[bonus.pk].balance:
+            legs += [
+                Leg(bonus, -b),
+                Leg(system_account(merchant, Asset.BONUS, SystemAccount.FORFEITED), b),
+            ]
+        if not legs:
+            return None
+        return post(
+            actor,
+            kind=Kind.CARD_REFUND,
+            key=key,
+            legs=legs,
+            member=member,
+            context=Context(**{**context.__dict__, "source": context.source or "card_refund"}),
+        )
+
+
+# --- points ----------------------------------------------------------------------------------
+
+
+def expiry_policy(merchant: Merchant) -> ExpiryPolicy:
+    expiry = policy_for(merchant).points_policy()["expiry"]
+    return ExpiryPolicy(expiry.get("policy", "end_of_next_year"), int(expiry.get("days", 0)))
+
+
+def _new_lot(member: Member, txn: Transaction, points: int, earned_at: dt.datetime) -> PointsLot:
+    merchant = member.merchant
+    expires_at = lot_expires_at(expiry_policy(merchant), earned_at, merchant.timezone)
+    lot = PointsLot.objects.create(
+        merchant=merchant,
+        member=member,
+        earned_by=txn,
+        earned_at=earned_at,
+        expires_at=expires_at,
+        amount=points,
+        remaining=points,
+    )
+    LotMovement.objects.create(lot=lot, transaction=txn, amount=points)
+    return lot
+
+
+def usable_lots(member: Member, at: dt.datetime | None = None):
+    """Lots with points left that have not expired at `at` (or ever, with no `at`)."""
+    lots = PointsLot.objects.filter(member=member, remaining__gt=0)
+    if at is not None:
+        lots = lots.filter(Q(expires_at__gt=at) | Q(expires_at__isnull=True))
+    return lots.order_by(F("expires_at").asc(nulls_last=True), "earned_at", "pk")
+
+
+def consume_lots(
+    member: Member,
+    txn: Transaction,
+    points: int,
+    first: Sequence[PointsLot] = (),
+    usable_at: dt.datetime | None = None,
+) -> None:
+    """Take `points` from the member's lots, `first` ones first, then FIFO by expiry.
+
+    With `usable_at`, lots already expired at that moment are not touched (a member cannot
+    spend points that have expired even if the nightly expiry has not swept them yet).
+    Called only while the member's points account is locked, which serialises every change
+    to this member's lots.
+    """
+    first_ids = {lot.pk for lot in first}
+    ordered = list(first) + [
+        lot for lot in usable_lots(member, usable_at) if lot.pk not in first_ids
+    ]
+    left = points
+    for lot in ordered:
+        if left == 0:
+            break
+        lot.refresh_from_db(fields=["remaining"])
+        take = min(lot.remaining, left)
+        if take <= 0:
+            continue
+        PointsLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
+        LotMovement.objects.create(lot=lot, transaction=txn, amount=-take)
+        left -= take
+    if left and usable_at is not None:
+        raise InsufficientFunds(Asset.POINTS, points, points - left)
+    if left:
+        raise RuntimeError("lot remainders and the points balance disagree; run reconcile")
+
+
+def earn_points(
+    actor: Actor,
+    member: Member,
+    points: int,
+    *,
+    key: str,
+    context: Context = Context(),
+    pending_days: int | None = None,
+) -> Transaction | PointsHold:
+    """Credit points as a new lot, or as a pending hold when the program has a return window.
+
+    The lot's dates (and so its expiry) come from `context.occurred_at` (the sale's time).
+    """
+    ensure_same_merchant(actor, member)
+    ensure_positive(points, "points")
+    earned_at = context.occurred_at or timezone.now()
+    if pending_days is None:
+        pending_days = int(policy_for(actor.merchant).points_policy().get("pending_days", 0))
+    if pending_days > 0:
+        return _hold_points(
+            actor,
+            member,
+            points,
+            key=key,
+            context=context,
+            earned_at=earned_at,
+            release_at=earned_at + dt.timedelta(days=pending_days),
+        )
+    return _post_earn(
+        actor,
+        member,
+        points,
+        key=key,
+        context=Context(**{**context.__dict__, "occurred_at": earned_at}),
+    )
+
+
+def _post_earn(
+    actor: Actor, member: Member, points: int, *, key: str, context: Context, kind: str = Kind.EARN
+) -> Transaction:
+    legs = [
+        Leg(member_account(member, Asset.POINTS), points),
+        Leg(
+            system_account(
+                actor.merchant,
+                Asset.POINTS,
+                SystemAccount.ISSUED if kind == Kind.EARN else SystemAccount.ADJUSTMENT,
+            ),
+            -points,
+        ),
+    ]
+    return post(
+        actor,
+        kind=kind,
+        key=key,
+        legs=legs,
+        member=member,
+        context=context,
+        before_entries=lambda txn, locked: _new_lot(
+            member, txn, points, context.occurred_at or txn.occurred_at
+        ),
+    )
+
+
+def _hold_points(
+    actor: Actor,
+    member: Member,
+    points: int,
+    *,
+    key: str,
+    context: Context,
+    earned_at: dt.datetime,
+    release_at: dt.datetime,
+) -> PointsHold:
+    hold, _created = PointsHold.objects.get_or_create(
+        merchant=actor.merchant,
+        idempotency_key=key,
+        defaults={
+            "member": member,
+            "points": points,
+            "earned_at": earned_at,
+            "release_at": release_at,
+            "store": context.store,
+            "source": context.source,
+            "source_ref": context.source_ref,
+            "reason": context.reason[:200],
+        },
+    )
+    return hold
+
+
+def spend_points(
+    actor: Actor, member: Member, points: int, *, key: str, context: Context = Context()
+) -> Transaction:
+    ensure_same_merchant(actor, member)
+    ensure_active(member)
+    ensure_positive(points, "points")
+    legs = [
+        Leg(member_account(member, Asset.POINTS), -points),
+        Leg(system_account(actor.merchant, Asset.POINTS, SystemAccount.REDEEMED), points),
+    ]
+    return post(
+        actor,
+        kind=Kind.SPEND,
+        key=key,
+        legs=legs,
+        member=member,
+        context=context,
+        before_entries=lambda txn, locked: consume_lots(
+            member, txn, points, usable_at=txn.occurred_at
+        ),
+    )
+
+
+def adjust_points(
+    actor: Actor, member: Member, delta: int, *, reason: str, key: str, context: Context = Context()
+) -> Transaction:
+    """A manual correction with a mandatory reason; HQ admins and store managers only."""
+    ensure_same_merchant(actor, member)
+    if actor.staff is not None and actor.role not in ADJUSTING_ROLES:
+        raise PermissionDenied(_("Only HQ admins and store managers may adjust points."))
+    if not reason or not reason.strip():
+        raise AmountInvalid(_("A reason is required for a manual adjustment."), "reason")
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise AmountInvalid(
+            _("The adjustment must be a non-zero whole number of points."), "points"
+        )
+    limit = policy_for(actor.merchant).max_adjust_points
+    if abs(delta) > limit:
+        raise AmountInvalid(_("The amount may be at most %d.") % limit, "points")
+    context = Context(**{**context.__dict__, "reason": reason.strip(), "source": "adjust"})
+    if delta > 0:
+        return _post_earn(actor, member, delta, key=key, context=context, kind=Kind.ADJUST)
+    legs = [
+        Leg(member_account(member, Asset.POINTS), delta),
+        Leg(system_account(actor.merchant, Asset.POINTS, SystemAccount.ADJUSTMENT), -delta),
+    ]
+    return post(
+        actor,
+        kind=Kind.ADJUST,
+        key=key,
+        legs=legs,
+        member=member,
+        context=context,
+        before_entries=lambda txn, locked: consume_lots(
+            member, txn, -delta, usable_at=txn.occurred_at
+        ),
+    )
+
+
+# --- expiry and pending points ---------------------------------------------------------------
+
+
+def expire_due_lots(as_of: dt.datetime, merchant: Merchant | None = None) -> int:
+    """Post one `expire` transaction per lot due by `as_of`; returns how many lots expired.
+
+    Idempotent: a lot with nothing left is skipped, and the key counts the lot's earlier
+    expiries, so running twice expires nothing twice.
+    """
+    due = PointsLot.objects.filter(expires_at__lte=as_of, remaining__gt=0)
+    if merchant is not None:
+        due = due.filter(merchant=merchant)
+    expired = 0
+    for lot in due.select_related("member", "merchant").order_by("member_id", "pk").iterator():
+        if _expire_lot(lot):
+            expired += 1
+    return expired
+
+
+def _expire_lot(lot: PointsLot) -> bool:
+    actor = Actor.system(lot.merchant)
+    account = member_account(lot.member, Asset.POINTS)
+    with transaction.atomic():
+        lock_member_accounts([account])
+        lot.refresh_from_db(fields=["remaining"])
+        if lot.remaining <= 0:
+            return False
+        rounds = LotMovement.objects.filter(lot=lot, transaction__kind=Kind.EXPIRE).count()
+        legs = [
+            Leg(account, -lot.remaining),
+            Leg(
+                system_account(lot.merchant_id, Asset.POINTS, SystemAccount.EXPIRED), lot.remaining
+            ),
+        ]
+        points = lot.remaining
+        post(
+            actor,
+            kind=Kind.EXPIRE,
+            key=f"expire:{lot.pk}:{rounds}",
+            legs=legs,
+            member=lot.member,
+            context=Context(
+                reason="expired",
+                source="expiry",
+                source_ref=str(lot.pk),
+                occurred_at=lot.expires_at,
+            ),
+            before_entries=lambda txn, locked: consume_lots(lot.member, txn, points, [lot]),
+        )
+    return True
+
+
+def release_due_holds(as_of: dt.datetime, merchant: Merchant | None = None) -> int:
+    due = PointsHold.objects.filter(status=PointsHold.Status.PENDING, release_at__lte=as_of)
+    if merchant is not None:
+        due = due.filter(merchant=merchant)
+    released = 0
+    for hold in due.select_related("member", "merchant", "store").iterator():
+        with transaction.atomic():
+            hold = PointsHold.objects.select_for_update().get(pk=hold.pk)
+            if hold.status != PointsHold.Status.PENDING:
+                continue
+            txn = _post_earn(
+                Actor.system(hold.merchant),
+                hold.member,
+                hold.points,
+                key=f"hold:{hold.pk}",
+                context=Context(
+                    store=hold.store,
+                    reason=hold.reason,
+                    source=hold.source,
+                    source_ref=hold.source_ref,
+                    occurred_at=hold.earned_at,
+                ),
+            )
+            PointsHold.objects.filter(pk=hold.pk).update(
+                status=PointsHold.Status.POSTED, posted_as=txn, closed_at=timezone.now()
+            )
+            released += 1
+    return released
+
+
+def void_hold(actor: Actor, hold: PointsHold) -> PointsHold:
+    with transaction.atomic():
+        hold = PointsHold.objects.select_for_update().get(pk=hold.pk, merchant=actor.merchant)
+        if hold.status == PointsHold.Status.PENDING:
+            hold.status, hold.closed_at = PointsHold.Status.VOIDED, timezone.now()
+            hold.save(update_fields=["status", "closed_at"])
+    return hold
+
+
+# --- reversal --------------------------------------------------------------------------------
+
+
+def already_reversed(original: Transaction) -> dict[str, int]:
+    """Per asset, how much of the original's member legs earlier reversals took back or owe."""
+    taken = (
+        Entry.objects.filter(transaction__reverses=original, account__owner_type="member")
+        .values("asset")
+        .annotate(total=Sum("amount"))
+    )
+    owed = (
+        Shortfall.objects.filter(transaction__reverses=original)
+        .values("asset")
+        .annotate(total=Sum("amount"))
+    )
+    done: dict[str, int] = defaultdict(int)
+    for row in taken:
+        done[row["asset"]] += abs(row["total"])
+    for row in owed:
+        done[row["asset"]] += row["total"]
+    return done
+
+
+def reverse(
+    actor: Actor,
+    original: Transaction,
+    *,
+    key: str,
+    amounts: dict[str, int] | None = None,
+    reason: str = "",
+    context: Context = Context(),
+) -> Transaction | None:
+    """Take back (all or `amounts` per asset of) a transaction with a new opposite one.
+
+    A member balance never goes below zero: what the member already used is recorded as a
+    Shortfall on the member instead (F-23). Returns None when nothing is left to reverse.
+    """
+    if original.merchant_id != actor.merchant.pk:
+        from patron.core.errors import NotFound
+
+        raise NotFound("Transaction not found")
+    if original.kind == Kind.REVERSAL:
+        raise DomainError(_("A reversal cannot itself be reversed."), "not_reversible", 409)
+    existing = Transaction.objects.filter(merchant=actor.merchant, idempotency_key=key).first()
+    if existing is not None:
+        return _existing(actor.merchant, key, Kind.REVERSAL, original.member)
+    entries = list(original.entries.select_related("account"))
+    member_entries = {e.asset: e for e in entries if e.account.owner_type == OwnerType.MEMBER}
+    done = already_reversed(original)
+    wanted: dict[str, int] = {}
+    for asset, entry in member_entries.items():
+        left = abs(entry.amount) - done.get(asset, 0)
+        ask = left if amounts is None else min(int(amounts.get(asset, 0)), left)
+        if ask < 0:
+            raise AmountInvalid(_("Reversal amounts cannot be negative."))
+        if ask:
+            wanted[asset] = ask
+    if not wanted:
+        return None
+    member = original.member
+    accounts = {asset: member_entries[asset].account for asset in wanted}
+    with transaction.atomic():
+        locked = lock_member_accounts(accounts.values())
+        legs: list[Leg] = []
+        shortfalls: dict[str, int] = {}
+        for asset, ask in wanted.items():
+            entry = member_entries[asset]
+            sign = -1 if entry.amount > 0 else 1  # opposite of the original member leg
+            amount = ask
+            if sign < 0:  # taking value back from the member: never below zero
+                amount = min(ask, locked[entry.account.pk].balance)
+                if ask > amount:
+                    shortfalls[asset] = ask - amount
+            if amount == 0:
+                continue
+            legs.append(Leg(entry.account, sign * amount))
+            counter = [e for e in entries if e.asset == asset and e.pk != entry.pk]
+            for part, other in zip(
+                allocate(amount, [abs(e.amount) for e in counter]), counter, strict=True
+            ):
+                if part:
+                    legs.append(Leg(other.account, -sign * part))
+        txn_context = Context(
+            **{
+                **context.__dict__,
+                "reason": reason or context.reason,
+                "source": context.source or "reversal",
+                "source_ref": context.source_ref or str(original.pk),
+            }
+        )
+        if not legs:  # everything is owed: record the shortfall on a zero-entry reversal
+            return _shortfall_only(actor, original, key, shortfalls, txn_context)
+        points_change = next(
+            (
+                leg.amount
+                for leg in legs
+                if leg.account.asset == Asset.POINTS and leg.account.owner_type == OwnerType.MEMBER
+            ),
+            0,
+        )
+        txn = post(
+            actor,
+            kind=Kind.REVERSAL,
+            key=key,
+            legs=legs,
+            member=member,
+            context=txn_context,
+            reverses=original,
+            before_entries=lambda txn, locked: _reverse_lots(original, txn, points_change),
+        )
+        if getattr(txn, "replayed", False):
+            return txn
+        Shortfall.objects.bulk_create(
+            [
+                Shortfall(
+                    merchant=actor.merchant,
+                    member=member,
+                    asset=asset,
+                    amount=amount,
+                    transaction=txn,
+                )
+                for asset, amount in shortfalls.items()
+            ]
+        )
+    return txn
+
+
+def _shortfall_only(
+    actor: Actor, original: Transaction, key: str, shortfalls: dict[str, int], context: Context
+) -> Transaction:
+    txn = Transaction.objects.create(
+        merchant=actor.merchant,
+        kind=Kind.REVERSAL,
+        idempotency_key=key,
+        member=original.member,
+        store=context.store,
+        user=actor.user,
+        api_key=actor.api_key,
+        channel=actor.channel,
+        ip=actor.ip,
+        reason=context.reason[:200],
+        source=context.source,
+        source_ref=context.source_ref,
+        reverses=original,
+        occurred_at=context.occurred_at or timezone.now(),
+    )
+    Shortfall.objects.bulk_create(
+        [
+            Shortfall(
+                merchant=actor.merchant,
+                member=original.member,
+                asset=asset,
+                amount=amount,
+                transaction=txn,
+            )
+            for asset, amount in shortfalls.items()
+        ]
+    )
+    return txn
+
+
+def _reverse_lots(original: Transaction, txn: Transaction, points_change: int) -> None:
+    """Keep lots in step with a reversal: take back from the lots the original created, or
+    give back to the lots it consumed (with their own expiry dates)."""
+    if points_change == 0:
+        return
+    member = original.member
+    if points_change < 0:
+        created = list(PointsLot.objects.filter(earned_by=original))
+        consume_lots(member, txn, -points_change, first=created)
+        return
+    consumed = (
+        LotMovement.objects.filter(transaction=original, amount__lt=0)
+        .select_related("lot")
+        .order_by(F("lot__expires_at").desc(nulls_first=True))
+    )
+    restored_before = defaultdict(int)
+    for movement in LotMovement.objects.filter(transaction__reverses=original, amount__gt=0):
+        restored_before[movement.lot_id] += movement.amount
+    left = points_change
+    for movement in consumed:
+        room = -movement.amount - restored_before[movement.lot_id]
+        give = min(room, left)
+        if give <= 0:
+            continue
+        PointsLot.objects.filter(pk=movement.lot_id).update(remaining=F("remaining") + give)
+        LotMovement.objects.create(lot=movement.lot, transaction=txn, amount=give)
+        restored_before[movement.lot_id] += give
+        left -= give
+        if left == 0:
+            return
+    if left:
+        _new_lot(member, txn, left, txn.occurred_at)
