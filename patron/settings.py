@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "huey.contrib.djhuey",
     "patron.core",
     "patron.tenancy",
     "patron.members",
@@ -131,3 +132,17 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Background jobs and schedules (huey): an embedded SQLite queue next to the database, or
+# Redis in production (PATRON_REDIS_URL=redis://127.0.0.1:6379/0) with `patron worker`.
+REDIS_URL = os.environ.get("PATRON_REDIS_URL", "")
+HUEY = {
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    "name": "patron",
+    "results": False,
+    "utc": True,
+    "connection": {"url": REDIS_URL} if REDIS_URL else {},
+    "consumer": {"workers": 2, "worker_type": "thread"},
+}
+if not REDIS_URL:
+    HUEY["filename"] = str(DATA_DIR / "jobs.sqlite3")

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class LedgerConfig(AppConfig):
     name = "patron.ledger"
     label = "ledger"
+
+    def ready(self) -> None:
+        from patron.ledger.program import register
+
+        register()

@@ -39,7 +39,8 @@ from patron.ledger.models import (
 )
 from patron.members.models import Member, MemberStatus
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Merchant, Role, Store
+from patron.tenancy.models import AuditEntry, Merchant, Role, Store
+from patron.tenancy.services import audit
 
 Kind = Transaction.Kind
 ADJUSTING_ROLES = {Role.HQ_ADMIN, Role.STORE_MANAGER}
@@ -560,23 +561,38 @@ def adjust_points(
     if abs(delta) > limit:
         raise AmountInvalid(_("The amount may be at most %d.") % limit, "points")
     context = Context(**{**context.__dict__, "reason": reason.strip(), "source": "adjust"})
-    if delta > 0:
-        return _post_earn(actor, member, delta, key=key, context=context, kind=Kind.ADJUST)
-    legs = [
-        Leg(member_account(member, Asset.POINTS), delta),
-        Leg(system_account(actor.merchant, Asset.POINTS, SystemAccount.ADJUSTMENT), -delta),
-    ]
-    return post(
-        actor,
-        kind=Kind.ADJUST,
-        key=key,
-        legs=legs,
-        member=member,
-        context=context,
-        before_entries=lambda txn, locked: consume_lots(
-            member, txn, -delta, usable_at=txn.occurred_at
-        ),
-    )
+    with transaction.atomic():
+        if delta > 0:
+            txn = _post_earn(actor, member, delta, key=key, context=context, kind=Kind.ADJUST)
+        else:
+            legs = [
+                Leg(member_account(member, Asset.POINTS), delta),
+                Leg(system_account(actor.merchant, Asset.POINTS, SystemAccount.ADJUSTMENT), -delta),
+            ]
+            txn = post(
+                actor,
+                kind=Kind.ADJUST,
+                key=key,
+                legs=legs,
+                member=member,
+                context=context,
+                before_entries=lambda txn, locked: consume_lots(
+                    member, txn, -delta, usable_at=txn.occurred_at
+                ),
+            )
+        if not getattr(txn, "replayed", False):
+            audit(
+                actor,
+                AuditEntry.Action.CREATE,
+                txn,
+                {
+                    "member": [None, member.card_no],
+                    "points": [None, delta],
+                    "reason": [None, context.reason],
+                },
+                label=f"points adjustment {member.card_no}",
+            )
+    return txn
 
 
 # --- expiry and pending points ---------------------------------------------------------------

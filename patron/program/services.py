@@ -217,6 +217,15 @@ SECTIONS = {
 }
 
 
+def register_section(name: str, check, plan, export) -> None:
+    """Let an app own a program section (called from its AppConfig.ready()).
+
+    `check(value, errors) -> cleaned`, `plan(actor, cleaned, plan)`, `export(actor) -> value`.
+    """
+    SECTIONS[name] = (check, plan, export)
+    FUTURE_SECTIONS.discard(name)
+
+
 def validate_program(document: dict[str, Any]) -> dict[str, Any]:
     """Check every section; raise with every error found, or return the cleaned sections."""
     errors: list[FieldError] = []

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
+from django.conf import settings
 from django.core.management import call_command
 from gunicorn.app.base import BaseApplication
 
@@ -32,6 +36,11 @@ class Command(PatronCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="do not run the embedded job worker (e.g. for benchmarks)",
+        )
 
     def handle(self, *args, **options):
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -43,13 +52,26 @@ class Command(PatronCommand):
         else:
             self.stdout.write(f"Console: {url}")
         self.stdout.flush()
-        PatronServer(
-            {
-                "bind": f"{options['host']}:{options['port']}",
-                "workers": options["workers"],
-                "threads": options["threads"],
-                "worker_class": "gthread",
-                "accesslog": "-",
-                "timeout": 60,
-            }
-        ).run()
+        worker = self.start_embedded_worker(options)
+        try:
+            PatronServer(
+                {
+                    "bind": f"{options['host']}:{options['port']}",
+                    "workers": options["workers"],
+                    "threads": options["threads"],
+                    "worker_class": "gthread",
+                    "accesslog": "-",
+                    "timeout": 60,
+                }
+            ).run()
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=10)
+
+    def start_embedded_worker(self, options) -> subprocess.Popen | None:
+        """With the embedded (SQLite) queue, jobs and schedules run in a child process;
+        with Redis, production runs `patron worker` on its own."""
+        if settings.REDIS_URL or options["no_worker"]:
+            return None
+        return subprocess.Popen([sys.executable, "-m", "patron.cli", "worker", "--workers", "1"])

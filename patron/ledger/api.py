@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from patron.ledger import selectors, services
+from patron.ledger.models import Asset
+from patron.ledger.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    BalancesOut,
+    EntryPage,
+    TopUpIn,
+    TopUpOut,
+)
+from patron.members.schemas import Problem
+from patron.members.selectors import member_for
+from patron.tenancy.selectors import store_by_code
+
+router = Router(tags=["ledger"])
+ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
+
+
+def ledger_key(request: HttpRequest, prefix: str) -> str:
+    """The ledger's own idempotency key: the client's Idempotency-Key when sent."""
+    header = request.headers.get("Idempotency-Key")
+    return f"{prefix}:{header}" if header else f"{prefix}:{uuid.uuid4()}"
+
+
+def stored_value(balances: dict) -> dict:
+    return balances["stored_value"]
+
+
+@router.post("/topups", response={201: TopUpOut, **ERRORS}, summary="Top up stored value")
+def create_topup(request: HttpRequest, payload: TopUpIn):
+    actor = request.actor
+    member = member_for(actor, payload.member)
+    store = store_by_code(actor.merchant, payload.store) if payload.store else None
+    txn = services.top_up(
+        actor,
+        member,
+        payload.amount,
+        key=ledger_key(request, "topup"),
+        payment_method=payload.payment_method,
+        context=services.Context(store=store),
+    )
+    credited = {e.asset: e.amount for e in txn.entries.filter(member=member)}
+    balances = selectors.member_balances(member)
+    return 201, {
+        "id": txn.pk,
+        "member": member.pk,
+        "principal": credited.get(Asset.PRINCIPAL, 0),
+        "bonus": credited.get(Asset.BONUS, 0),
+        "balance": balances["stored_value"]["total"],
+        "stored_value": stored_value(balances),
+        "occurred_at": txn.occurred_at,
+    }
+
+
+@router.get(
+    "/members/{member_id}/balances",
+    response={200: BalancesOut, **ERRORS},
+    summary="Points and stored value of a member (now, in the past or projected)",
+)
+def member_balances(request: HttpRequest, member_id: int, as_of: dt.datetime | None = None):
+    member = member_for(request.actor, member_id)
+    if as_of is not None and as_of.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        as_of = as_of.replace(tzinfo=ZoneInfo(request.actor.merchant.timezone))
+    return selectors.member_balances(member, as_of)
+
+
+class LedgerFilters(Schema):
+    asset: str = Field(
+        "",
+        pattern=r"^(|points|stored_value|stored_value\.principal"
+        r"|stored_value\.bonus)$",
+    )
+    page: int = Field(1, ge=1, le=100000)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+@router.get(
+    "/members/{member_id}/ledger",
+    response={200: EntryPage, **ERRORS},
+    summary="The member's ledger entries, newest first",
+)
+def member_ledger(request: HttpRequest, member_id: int, filters: Query[LedgerFilters]):
+    member = member_for(request.actor, member_id)
+    entries = selectors.member_entries(member, filters.asset or None)
+    start = (filters.page - 1) * filters.page_size
+    return {
+        "items": [
+            {
+                "id": e.pk,
+                "transaction": e.transaction_id,
+                "kind": e.transaction.kind,
+                "asset": e.asset,
+                "amount": e.amount,
+                "occurred_at": e.occurred_at,
+                "store": e.transaction.store.code if e.transaction.store_id else None,
+                "reason": e.transaction.reason,
+                "source": e.transaction.source,
+            }
+            for e in entries[start : start + filters.page_size]
+        ],
+        "count": entries.count(),
+        "page": filters.page,
+        "page_size": filters.page_size,
+    }
+
+
+@router.post(
+    "/members/{member_id}/points/adjustments",
+    response={201: AdjustmentOut, **ERRORS},
+    summary="Manually add or take away points (reason required, audited)",
+)
+def adjust_points(request: HttpRequest, member_id: int, payload: AdjustmentIn):
+    actor = request.actor
+    member = member_for(actor, member_id)
+    txn = services.adjust_points(
+        actor, member, payload.points, reason=payload.reason, key=ledger_key(request, "adjust")
+    )
+    return 201, {
+        "id": txn.pk,
+        "member": member.pk,
+        "points": payload.points,
+        "reason": txn.reason,
+        "available": selectors.member_balances(member)["points"]["available"],
+    }
