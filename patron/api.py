@@ -100,7 +100,45 @@ class StrictJSONParser(Parser):
         return super().parse_querydict(data, list_fields, request)
 
 
-api = NinjaAPI(
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": (
+        "Send the same key to retry safely: the same request gets the first answer again "
+        "(with `Idempotent-Replayed: true`); a different request is 409 `idempotency_conflict`."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+
+class PatronAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        """Ninja's document, made honest about what every operation answers: errors are
+        `application/problem+json`, and writes take an `Idempotency-Key` (and so may answer
+        409 for a reused key or 422 for an over-long one)."""
+        schema = super().get_openapi_schema(**kwargs)
+        problem_ref = {"$ref": "#/components/schemas/Problem"}
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                if method in WRITE_METHODS:
+                    operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_HEADER))
+                    for status, description in (("409", "Conflict"), ("422", "Unprocessable")):
+                        responses.setdefault(
+                            status,
+                            {"description": description, "content": {"": {"schema": problem_ref}}},
+                        )
+                for status, response in responses.items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and content:
+                        body = content.get("application/json") or next(iter(content.values()))
+                        response["content"] = {"application/problem+json": body}
+        return schema
+
+
+api = PatronAPI(
     parser=StrictJSONParser(),
     renderer=UnicodeJSONRenderer(),
     title="Patron API",

@@ -8,11 +8,14 @@ or on the write lock (SQLite) and then replays the committed answer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from patron.core.models import IdempotencyRecord
 
@@ -45,6 +48,26 @@ def request_fingerprint(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def operation_methods() -> dict[str, set[str]]:
+    """{"/api/v1/members/{member_id}": {"GET", "PATCH"}, ...} from the API's OpenAPI document."""
+    from patron.api import api
+
+    paths = api.get_openapi_schema()["paths"]
+    return {path: {method.upper() for method in operations} for path, operations in paths.items()}
+
+
+def has_operation(request: HttpRequest) -> bool:
+    """Whether an API operation answers this method at this path. Requests that none answers
+    get their plain 404 / 405 and are neither recorded nor compared with a stored key."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", match.route)
+    return request.method in operation_methods().get(path, set())
+
+
 def replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(
         bytes(record.response_body), status=record.status_code, content_type=record.content_type
@@ -59,7 +82,12 @@ class IdempotencyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         key = request.META.get(HEADER)
-        if not key or request.method not in WRITE_METHODS or not request.path.startswith("/api/"):
+        if (
+            not key
+            or request.method not in WRITE_METHODS
+            or not request.path.startswith("/api/")
+            or not has_operation(request)
+        ):
             return self.get_response(request)
         if len(key) > MAX_KEY_LENGTH:
             return problem(

@@ -221,3 +221,19 @@ def test_concurrent_requests_with_one_key_create_one_member(api_key):
     assert Member.objects.count() == 1
     assert IdempotencyRecord.objects.count() == 1
     assert AuditEntry.objects.filter(object_type="member").count() == 1
+
+
+def test_a_method_no_operation_answers_is_405_even_with_a_used_key(api):
+    post(api, BODY)
+    wrong_method = api.put(
+        URL,
+        data=json.dumps(BODY),
+        content_type="application/json",
+        headers={"Idempotency-Key": "k-1"},
+    )
+    assert wrong_method.status_code == 405  # not 409 idempotency_conflict
+    fresh_key = api.delete(f"{URL}/1", headers={"Idempotency-Key": "k-2"})
+    assert fresh_key.status_code == 405
+    unknown_path = api.post("/api/v1/nowhere", headers={"Idempotency-Key": "k-3"})
+    assert unknown_path.status_code == 404
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["k-1"]
