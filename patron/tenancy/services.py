@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import zoneinfo
 from collections.abc import Iterable
@@ -120,21 +121,28 @@ def create_merchant(slug: str, name: str, timezone: str = "Asia/Shanghai") -> Me
 # --- stores ----------------------------------------------------------------------------------
 
 STORE_FIELDS = ("code", "name", "address", "phone", "is_active")
+# ASCII only, as in program files (program.services.CODE_SHAPE): every store can be exported.
+STORE_CODE_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
-def _check_store(code: str, name: str) -> None:
+def _check_store(code: str | None, name: str, address: str = "", phone: str = "") -> None:
+    """Raise with every problem; `code` None skips the code (it never changes after create)."""
     errors = []
-    if not code or len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
+    if code is not None and (not isinstance(code, str) or not STORE_CODE_SHAPE.fullmatch(code)):
         errors.append(FieldError("code", _("Use 1 to 32 letters, digits, - or _.")))
-    if not name or len(name) > 100:
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
         errors.append(FieldError("name", _("A name of 1 to 100 characters is required.")))
+    if not isinstance(address, str) or len(address) > 200:
+        errors.append(FieldError("address", _("At most %d characters.") % 200))
+    if not isinstance(phone, str) or len(phone) > 32:
+        errors.append(FieldError("phone", _("At most %d characters.") % 32))
     if errors:
         raise ValidationFailed(errors)
 
 
 @transaction.atomic
 def create_store(actor: Actor, code: str, name: str, address: str = "", phone: str = "") -> Store:
-    _check_store(code, name)
+    _check_store(code, name, address, phone)
     if Store.objects.filter(merchant=actor.merchant, code=code).exists():
         raise Conflict(
             _("Store code '%s' is already used.") % code,
@@ -151,12 +159,13 @@ def create_store(actor: Actor, code: str, name: str, address: str = "", phone: s
 @transaction.atomic
 def update_store(actor: Actor, store: Store, **changes: Any) -> Store:
     before = snapshot(store, STORE_FIELDS)
-    for key, value in changes.items():
-        if key not in STORE_FIELDS or key == "code":
-            continue
+    after = {
+        **before,
+        **{k: v for k, v in changes.items() if k in STORE_FIELDS and k != "code"},
+    }
+    _check_store(None, after["name"], after["address"], after["phone"])
+    for key, value in after.items():
         setattr(store, key, value)
-    _check_store(store.code, store.name)
-    after = snapshot(store, STORE_FIELDS)
     changed = diff(before, after)
     if changed:
         store.save()
@@ -172,6 +181,7 @@ def update_store(actor: Actor, store: Store, **changes: Any) -> Store:
 # --- staff -----------------------------------------------------------------------------------
 
 STAFF_FIELDS = ("role", "store_id", "is_active")
+KEEP_STORE: Any = object()  # update_staff(store=...) not given: a store-bound role keeps its store
 
 
 def _check_staff_role(actor: Actor, role: str, store: Store | None) -> None:
@@ -236,12 +246,14 @@ def update_staff(
     staff: Staff,
     *,
     role: str | None = None,
-    store: Store | None = None,
+    store: Store | None = KEEP_STORE,
     is_active: bool | None = None,
     password: str | None = None,
 ) -> Staff:
     before = snapshot(staff, STAFF_FIELDS)
     new_role = role or staff.role
+    if store is KEEP_STORE:
+        store = staff.store
     new_store = store if new_role in STORE_ROLES else None
     _check_staff_role(actor, new_role, new_store)
     staff.role, staff.store = new_role, new_store
