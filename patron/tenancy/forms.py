@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from patron.core.errors import DomainError
 from patron.tenancy.models import AuditEntry, Merchant, Role
@@ -46,7 +47,7 @@ class StoreForm(ServiceErrorsMixin, forms.Form):
         max_length=32,
         help_text=_("Short and unique, e.g. S1. It cannot be changed later."),
     )
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("name of a thing", "Name"), max_length=100)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
 
@@ -106,7 +107,7 @@ class PasswordResetForm(ServiceErrorsMixin, forms.Form):
 
 class ApiKeyForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(
-        label=_("Name"),
+        label=pgettext_lazy("name of a thing", "Name"),
         max_length=100,
         help_text=_("What uses this key, e.g. “POS at S1” or “Web shop”."),
     )

@@ -133,3 +133,26 @@ def test_top_bar_names_merchant_user_role_and_store(cashier_client):
 def test_write_pages_refuse_get(hq_client, stores):
     store = stores["S1"]
     assert hq_client.get(f"/stores/{store.pk}/deactivate/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "asset",
+    [
+        "/static/patron/patron.css",
+        "/static/patron/console.js",
+        "/static/patron/vendor/htmx.min.js",
+        "/static/patron/favicon.svg",
+    ],
+)
+def test_console_assets_are_served_locally(db, asset):
+    # No CDN: stores have slow networks and many CDNs are blocked in China.
+    response = Client().get(asset)
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def test_pages_load_nothing_from_other_hosts(hq_client, stores):
+    for url in ("/", "/members/", "/members/new/", "/stores/", "/audit/"):
+        page = hq_client.get(url).content.decode()
+        assert 'src="http' not in page and 'href="http' not in page, url

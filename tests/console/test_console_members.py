@@ -248,6 +248,19 @@ def test_detail_shows_profile_tags_consent_custom_fields_and_history(
     assert "王小明" in page and "王大明" in page  # the name change, old → new
 
 
+def test_detail_of_an_imported_member_without_recruiter_or_consent_history(
+    system, hq_client, stores
+):
+    from patron.members.services import bulk_register
+
+    (member,) = bulk_register(system, [{"mobile": "13800138321"}], channel="import")
+
+    response = hq_client.get(f"/members/{member.pk}/")
+
+    assert response.status_code == 200
+    assert "No consent recorded." in response.content.decode()
+
+
 def test_viewing_a_member_as_hq_is_audited(hq, hq_client, make_member, stores):
     member = make_member()
 

@@ -3,8 +3,53 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
+
+# Line icons drawn on a 24x24 grid, inline so they need no icon font and no extra request.
+ICONS = {
+    "home": '<path d="M3 11l9-8 9 8"/><path d="M5 10v10h5v-6h4v6h5V10"/>',
+    "members": (
+        '<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20c.8-3.6 3.4-5.5 6.5-5.5s5.7 1.9 6.5 5.5"/>'
+        '<path d="M16 4.6a3.5 3.5 0 0 1 0 6.8"/><path d="M18 14.8c1.9.7 3.1 2.4 3.5 5.2"/>'
+    ),
+    "import": '<path d="M12 15V3"/><path d="M7 8l5-5 5 5"/><path d="M4 15v5h16v-5"/>',
+    "stores": (
+        '<path d="M3 9l1.5-5h15L21 9"/><path d="M3 9a3 3 0 0 0 6 0 3 3 0 0 0 6 0 3 3 0 0 0 6 0"/>'
+        '<path d="M5 11v9h14v-9"/><path d="M10 20v-5h4v5"/>'
+    ),
+    "staff": (
+        '<rect x="4" y="3" width="16" height="18" rx="2"/><circle cx="12" cy="10" r="3"/>'
+        '<path d="M8 17c.8-1.8 2.2-2.7 4-2.7s3.2.9 4 2.7"/>'
+    ),
+    "key": '<circle cx="8" cy="15" r="4"/><path d="M11 12l9-9"/><path d="M17 6l3 3"/>'
+    '<path d="M14.5 8.5l2 2"/>',
+    "audit": (
+        '<rect x="5" y="4" width="14" height="17" rx="2"/><path d="M9 4V3h6v1"/>'
+        '<path d="M9 10h6"/><path d="M9 14h6"/><path d="M9 18h3"/>'
+    ),
+    "wallet": '<rect x="3" y="6" width="18" height="14" rx="2"/><path d="M3 10h18"/>'
+    '<path d="M16 15h2"/>',
+    "cashier": '<rect x="3" y="4" width="18" height="12" rx="2"/><path d="M8 20h8"/>'
+    '<path d="M12 16v4"/>',
+    "campaigns": '<path d="M3 10v4h4l8 5V5l-8 5H3z"/><path d="M18.5 9a3.5 3.5 0 0 1 0 6"/>',
+    "reports": '<path d="M4 20V11"/><path d="M10 20V5"/><path d="M16 20v-7"/><path d="M2 20h20"/>',
+    "search": '<circle cx="11" cy="11" r="7"/><path d="M20 20l-4-4"/>',
+    "lock": '<rect x="4" y="10" width="16" height="11" rx="2"/><path d="M8 10V7a4 4 0 0 1 8 0v3"/>',
+}
+
+
+@register.simple_tag
+def icon(name: str, css_class: str = "icon") -> SafeString:
+    return format_html(
+        '<svg class="{}" viewBox="0 0 24 24" fill="none" stroke="currentColor" '
+        'stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" '
+        'aria-hidden="true">{}</svg>',
+        css_class,
+        mark_safe(ICONS[name]),  # constant markup defined above, never user input
+    )
 
 
 @register.simple_tag(takes_context=True)
@@ -20,3 +65,11 @@ def nav_class(context: template.Context, prefix: str, exact: bool = False) -> st
     if prefix == "/members/" and path.startswith("/members/import/"):
         return ""
     return "active" if path.startswith(prefix) else ""
+
+
+@register.filter
+def person(user) -> str:
+    """A user's full name, else their user name; a dash when there is nobody."""
+    if user is None:
+        return "—"
+    return user.get_full_name() or user.get_username()

@@ -1,4 +1,4 @@
-// Console behaviour that needs a line of script: closing alerts and copying text.
+// Console behaviour that needs a line of script: closing alerts, confirming, copying text.
 // Everything else is plain HTML forms plus htmx attributes.
 (function () {
   "use strict";
@@ -21,6 +21,12 @@
         setTimeout(function () { copy.textContent = original; }, 2000);
       });
     }
+  });
+
+  // Destructive buttons (deactivate, revoke) ask first: <form data-confirm="question">.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
   });
 
   // navigator.clipboard needs a secure context; shops often serve the console over plain
