@@ -10,11 +10,14 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import quote
 
+from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from django.utils import timezone
 
 from patron.tenancy.models import Role
@@ -33,12 +36,29 @@ def merchant_zone(name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
+def htmx_login_redirect(request: HttpRequest) -> HttpResponse:
+    """An htmx request whose session ended: send the whole page to the login form.
+
+    A plain redirect would be followed by htmx and the login page swapped into the middle
+    of the page that asked (e.g. into the member table).
+    """
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = f"{resolve_url(settings.LOGIN_URL)}?{REDIRECT_FIELD_NAME}="
+    response["HX-Redirect"] += quote(request.htmx.current_url_abs_path or request.get_full_path())
+    return response
+
+
 def console_view(view: View) -> View:
     """Login required; users without a staff role get a friendly page instead of a crash."""
 
-    @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated and getattr(request, "htmx", False):
+            return htmx_login_redirect(request)
+        return logged_in_view(request, *args, **kwargs)
+
+    @login_required
+    def logged_in_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         actor = getattr(request, "actor", None)
         if actor is None:
             return render(request, "tenancy/no_access.html", status=403)

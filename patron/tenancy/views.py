@@ -210,13 +210,8 @@ def staff_password(request: HttpRequest, pk: int) -> HttpResponse:
     password_form = PasswordResetForm(request.POST)
     if password_form.is_valid():
         try:
-            # update_staff reads a missing store as "no store": pass the current one along.
             services.update_staff(
-                request.actor,
-                staff,
-                role=staff.role,
-                store=staff.store,
-                password=password_form.cleaned_data["password"],
+                request.actor, staff, password=password_form.cleaned_data["password"]
             )
         except DomainError as problem:
             password_form.add_service_errors(problem)

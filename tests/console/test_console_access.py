@@ -33,6 +33,17 @@ def test_anonymous_visitors_are_sent_to_the_login_page(db, url):
     assert response["Location"] == f"/login/?next={url}"
 
 
+def test_htmx_request_after_logout_redirects_the_whole_page(db):
+    response = Client().get(
+        "/members/",
+        {"q": "138"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/members/?q=13"},
+    )
+
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/login/?next=/members/%3Fq%3D13"
+
+
 def test_login_page_logs_a_staff_member_in(hq):
     client = Client(headers={"Accept-Language": "en"})
 
@@ -80,7 +91,7 @@ def test_deactivated_staff_lose_access(hq, cashier, hq_client):
 
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(cashier.staff.user)
-    update_staff(hq, cashier.staff, store=cashier.staff.store, is_active=False)
+    update_staff(hq, cashier.staff, is_active=False)
 
     assert b"No merchant access" in client.get("/members/").content
 
