@@ -247,11 +247,13 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def register_routers() -> None:
+    from patron.ledger.api import router as ledger_router
     from patron.members.api import router as members_router
     from patron.program.api import router as program_router
 
     api.add_router("/members", members_router)
     api.add_router("/program", program_router)
+    api.add_router("/", ledger_router)
 
 
 register_routers()

@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from patron.ledger import selectors, services
 from patron.ledger.models import Asset
@@ -49,15 +49,18 @@ def create_topup(request: HttpRequest, payload: TopUpIn):
     )
     credited = {e.asset: e.amount for e in txn.entries.filter(member=member)}
     balances = selectors.member_balances(member)
-    return 201, {
-        "id": txn.pk,
-        "member": member.pk,
-        "principal": credited.get(Asset.PRINCIPAL, 0),
-        "bonus": credited.get(Asset.BONUS, 0),
-        "balance": balances["stored_value"]["total"],
-        "stored_value": stored_value(balances),
-        "occurred_at": txn.occurred_at,
-    }
+    return Status(
+        201,
+        {
+            "id": txn.pk,
+            "member": member.pk,
+            "principal": credited.get(Asset.PRINCIPAL, 0),
+            "bonus": credited.get(Asset.BONUS, 0),
+            "balance": balances["stored_value"]["total"],
+            "stored_value": stored_value(balances),
+            "occurred_at": txn.occurred_at,
+        },
+    )
 
 
 @router.get(
@@ -125,10 +128,13 @@ def adjust_points(request: HttpRequest, member_id: int, payload: AdjustmentIn):
     txn = services.adjust_points(
         actor, member, payload.points, reason=payload.reason, key=ledger_key(request, "adjust")
     )
-    return 201, {
-        "id": txn.pk,
-        "member": member.pk,
-        "points": payload.points,
-        "reason": txn.reason,
-        "available": selectors.member_balances(member)["points"]["available"],
-    }
+    return Status(
+        201,
+        {
+            "id": txn.pk,
+            "member": member.pk,
+            "points": payload.points,
+            "reason": txn.reason,
+            "available": selectors.member_balances(member)["points"]["available"],
+        },
+    )

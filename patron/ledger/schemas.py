@@ -4,11 +4,12 @@ import datetime as dt
 from typing import Literal
 
 from ninja import Field, Schema
+from pydantic import StrictInt
 
 
 class TopUpIn(Schema):
-    member: int = Field(..., description="Member id")
-    amount: int = Field(..., description="Fen paid in (principal)", gt=0)
+    member: StrictInt = Field(..., description="Member id")
+    amount: StrictInt = Field(..., description="Fen paid in (principal)", gt=0)
     store: str | None = Field(None, max_length=32, description="Store code")
     payment_method: Literal["cash", "wechat", "alipay", "bank_card", "other"] = "cash"
 
@@ -67,7 +68,7 @@ class EntryPage(Schema):
 
 
 class AdjustmentIn(Schema):
-    points: int = Field(..., description="Points to add (positive) or take away (negative)")
+    points: StrictInt = Field(..., description="Points to add (positive) or take away (negative)")
     reason: str = Field(..., min_length=1, max_length=200)
 
 
