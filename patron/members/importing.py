@@ -16,6 +16,7 @@ import hashlib
 import io
 import re
 import time
+import uuid
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import openpyxl
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl.comments import Comment
@@ -35,6 +38,7 @@ from patron.core.errors import (
     Conflict,
     DomainError,
     FieldError,
+    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
@@ -693,15 +697,20 @@ def check_row(
             problem("mobile", _("The same mobile is already on row %d.") % first)
 
     raw: dict[str, Any] = {}
+    numeric: set[str] = set()
     for index, name in plan.fields:
         value = cell(cells, index)
         if value is not None:
+            if isinstance(value, int | float):
+                numeric.add(name)
             raw[name] = coerce_member_value(name, value)
     # Only the cells present are cleaned, so empty cells keep the model's defaults.
     fields, field_errors = clean_member_fields(raw, partial=True)
     for error in field_errors:
         message = error.message
-        if error.field == "id_number" and looks_like_excel_number(raw.get("id_number")):
+        if error.field == "id_number" and (
+            "id_number" in numeric or SCIENTIFIC.match(str(raw["id_number"]))
+        ):
             message = f"{message} {_('Excel stored it as a number: format the column as text.')}"
         problem(error.field, message)
 
@@ -737,10 +746,6 @@ def check_row(
     if joined_at is not None:
         fields["joined_at"] = joined_at
     return "checked", fields, []
-
-
-def looks_like_excel_number(value: Any) -> bool:
-    return isinstance(value, str) and (value.isdigit() or bool(SCIENTIFIC.match(value)))
 
 
 def preview_row(number: int, row: dict[str, Any]) -> dict[str, Any]:
@@ -1074,3 +1079,121 @@ def add_instructions(workbook: Any, columns: list[TemplateColumn]) -> None:
         sheet.append([line])
     for letter, width in zip("ABCDEF", (14, 16, 12, 48, 48, 22), strict=True):
         sheet.column_dimensions[letter].width = width
+
+
+# --- console uploads -------------------------------------------------------------------------
+# The console previews an upload as a dry run, keeps the file, and imports exactly that file
+# (checked by its SHA-256) when the operator confirms. The file holds personal data, so it is
+# deleted as soon as it has been imported.
+
+
+def upload_dir() -> Path:
+    return Path(settings.DATA_DIR) / "imports"
+
+
+def stored_path(batch: ImportBatch) -> Path:
+    return upload_dir() / batch.stored_file
+
+
+def save_upload(actor: Actor, upload: Any) -> str:
+    """Save an uploaded file under DATA_DIR/imports/<merchant>/; returns its relative path."""
+    if upload.size > MAX_FILE_BYTES:
+        raise UnreadableFile(too_large_message())
+    suffix = Path(upload.name or "").suffix.lower()
+    # The stored name is ours: an uploaded name must never choose where a file is written.
+    relative = (
+        f"{actor.merchant.pk}/{uuid.uuid4().hex}{suffix if suffix in UPLOAD_SUFFIXES else ''}"
+    )
+    path = upload_dir() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as stream:
+        for chunk in upload.chunks():
+            stream.write(chunk)
+    return relative
+
+
+UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".tsv")
+
+
+def preview_upload(actor: Actor, upload: Any, default_store: Store | None) -> ImportResult:
+    """Save the upload and dry-run it; a file that cannot be used at all is not kept."""
+    if not may_import(actor):
+        raise PermissionDenied(_("Only HQ admins and store managers may import members."))
+    relative = save_upload(actor, upload)
+    try:
+        return import_members(
+            actor,
+            upload_dir() / relative,
+            file_name=Path(upload.name or "upload").name,
+            dry_run=True,
+            default_store=default_store,
+            stored_file=relative,
+        )
+    except BaseException:
+        (upload_dir() / relative).unlink(missing_ok=True)
+        raise
+
+
+def confirm_import(actor: Actor, preview: ImportBatch) -> ImportBatch:
+    """Import the file a dry run checked; confirming twice returns the first import."""
+    done = preview.confirmations.order_by("id").first()
+    if done is not None:
+        return done
+    if not preview.dry_run:
+        raise Conflict(_("This import has already run."), "import_done")
+    relative = preview.stored_file
+    # Claim the file atomically so a double-clicked confirm cannot import it twice at once.
+    claimed = bool(relative) and ImportBatch.objects.filter(
+        pk=preview.pk, stored_file=relative
+    ).update(stored_file="")
+    if not claimed:
+        raise Conflict(
+            _("This file is being imported or is no longer available: upload it again."),
+            "import_unavailable",
+        )
+    path = upload_dir() / relative
+    try:
+        if not path.is_file() or file_sha256(path) != preview.sha256:
+            raise Conflict(
+                _("The uploaded file is no longer the one checked: upload it again."),
+                "import_unavailable",
+            )
+        result = import_members(
+            actor,
+            path,
+            file_name=preview.file_name,
+            dry_run=False,
+            default_store=preview.default_store,
+            source=preview,
+        )
+    except BaseException:
+        # Give the file back, so the operator can confirm again after a passing problem.
+        ImportBatch.objects.filter(pk=preview.pk).update(stored_file=relative)
+        raise
+    path.unlink(missing_ok=True)
+    return result.batch
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def batches_for(actor: Actor) -> QuerySet[ImportBatch]:
+    """Imports the actor may look at: HQ sees the merchant's, a store manager their own."""
+    batches = ImportBatch.objects.filter(merchant=actor.merchant).select_related(
+        "default_store", "created_by"
+    )
+    if actor.store_bound is not None:
+        batches = batches.filter(created_by=actor.user)
+    return batches
+
+
+def batch_for(actor: Actor, batch_id: Any) -> ImportBatch:
+    batch = batches_for(actor).filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound(_("Import not found."))
+    return batch

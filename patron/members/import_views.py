@@ -1,0 +1,149 @@
+"""Console pages for bulk import (F-03, F-49): upload -> preview (a dry run) -> confirm -> result.
+
+Only HQ admins and store managers import; a store manager imports into their own store only
+and sees only the imports they started. The pages are thin: every check and every write is
+in `patron.members.importing`.
+"""
+
+from __future__ import annotations
+
+import io
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from patron.core.errors import DomainError, NotFound
+from patron.members import importing
+from patron.members.models import ImportBatch
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import Role, Store
+from patron.tenancy.permissions import require_role
+from patron.tenancy.selectors import active_stores
+
+may_import = require_role(Role.HQ_ADMIN, Role.STORE_MANAGER)
+ERRORS_PER_PAGE = 200
+RECENT_IMPORTS = 10
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Members file"),
+        help_text=gettext_lazy("Excel (.xlsx) or CSV, first row with the column names."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+    store = forms.ModelChoiceField(
+        label=gettext_lazy("Default store"),
+        help_text=gettext_lazy("Members whose row names no store join this one."),
+        queryset=Store.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=gettext_lazy("No store (HQ)"),
+    )
+
+    def __init__(self, *args, actor: Actor, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        bound = actor.store_bound
+        store = self.fields["store"]
+        if bound is None:
+            store.queryset = active_stores(actor.merchant)
+        else:
+            # A store manager imports into their own store: show it, never offer another.
+            store.queryset = Store.objects.filter(pk=bound.pk)
+            store.initial = bound
+            store.disabled = True
+            store.empty_label = None
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > importing.MAX_FILE_BYTES:
+            raise forms.ValidationError(importing.too_large_message())
+        return upload
+
+
+def batch_or_404(actor: Actor, batch_id: int) -> ImportBatch:
+    try:
+        return importing.batch_for(actor, batch_id)
+    except NotFound:
+        raise Http404 from None
+
+
+@may_import
+def upload(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    form = UploadForm(request.POST or None, request.FILES or None, actor=actor)
+    problems: list = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = importing.preview_upload(
+                actor, form.cleaned_data["file"], form.cleaned_data["store"]
+            )
+        except DomainError as problem:
+            form.add_error("file", str(problem.detail))
+            problems = [error.as_dict() for error in problem.errors]
+        else:
+            return redirect("imports:batch", batch_id=result.batch.pk)
+    recent = importing.batches_for(actor).filter(source__isnull=True)[:RECENT_IMPORTS]
+    context = {"form": form, "problems": problems, "recent": recent}
+    return render(request, "members/import_upload.html", context)
+
+
+@may_import
+@require_GET
+def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """A dry run shows the preview and the confirm button; a real import shows its result."""
+    found = batch_or_404(request.actor, batch_id)
+    errors = Paginator(found.errors, ERRORS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"batch": found, "errors": errors}
+    if not found.dry_run:
+        return render(request, "members/import_result.html", context)
+    context["confirmed"] = found.confirmations.order_by("id").first()
+    context["can_confirm"] = (
+        context["confirmed"] is None and bool(found.stored_file) and found.imported > 0
+    )
+    return render(request, "members/import_preview.html", context)
+
+
+@may_import
+@require_POST
+def confirm(request: HttpRequest, batch_id: int) -> HttpResponse:
+    preview = batch_or_404(request.actor, batch_id)
+    try:
+        done = importing.confirm_import(request.actor, preview)
+    except DomainError as problem:
+        messages.error(request, str(problem.detail))
+        return redirect("imports:batch", batch_id=preview.pk)
+    messages.success(
+        request,
+        _("%(count)d members imported from %(file)s.")
+        % {"count": done.imported, "file": done.file_name},
+    )
+    return redirect("imports:batch", batch_id=done.pk)
+
+
+@may_import
+@require_GET
+def error_report(request: HttpRequest, batch_id: int) -> HttpResponse:
+    found = batch_or_404(request.actor, batch_id)
+    text = io.StringIO()
+    importing.write_report_csv(found.errors, text)
+    # A BOM so that Excel, which most merchants open it with, shows the Chinese correctly.
+    response = HttpResponse("\ufeff" + text.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{found.pk}-errors.csv"'
+    return response
+
+
+@may_import
+@require_GET
+def template(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(
+        importing.build_template(request.actor.merchant), content_type=XLSX_TYPE
+    )
+    response["Content-Disposition"] = 'attachment; filename="members-template.xlsx"'
+    return response
