@@ -72,7 +72,7 @@ def resolve_store(actor: Actor, raw: Any) -> tuple[Store | None, list[FieldError
         return bound, []
     if isinstance(raw, Store):
         store = raw if raw.merchant_id == actor.merchant.pk and raw.is_active else None
-    elif isinstance(raw, str):
+    elif isinstance(raw, str) and len(raw) <= 32 and "\x00" not in raw:  # PostgreSQL: no NUL
         store = Store.objects.filter(merchant=actor.merchant, code=raw, is_active=True).first()
     else:
         store = None
@@ -86,7 +86,7 @@ def resolve_store(actor: Actor, raw: Any) -> tuple[Store | None, list[FieldError
 def resolve_referrer(merchant: Merchant, code: Any) -> tuple[Member | None, list[FieldError]]:
     if code in (None, ""):
         return None, []
-    if isinstance(code, str):
+    if isinstance(code, str) and len(code.strip()) <= 12 and "\x00" not in code:
         referrer = Member.objects.filter(merchant=merchant, referral_code=code.strip().upper())
         if (found := referrer.first()) is not None:
             return found, []

@@ -261,8 +261,9 @@ SIMPLE_CLEANERS.update(
         "income_band": lambda v: clean_choice(
             v, list(IncomeBand.values), _("Choose one of: %s") % ", ".join(IncomeBand.values[1:])
         ),
+        # Blank means "not given": clean_member_fields drops it and the service picks one.
         "source_channel": lambda v: clean_choice(
-            v, list(Channel.values), _("Choose one of: %s") % ", ".join(Channel.values)
+            v, ["", *Channel.values], _("Choose one of: %s") % ", ".join(Channel.values)
         ),
     }
 )
