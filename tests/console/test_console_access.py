@@ -125,9 +125,11 @@ def test_navigation_shows_only_the_areas_a_role_may_open(hq_client, cashier_clie
     for link in ('href="/stores/"', 'href="/staff/"', 'href="/api-keys/"', 'href="/audit/"'):
         assert link in hq_page
         assert link not in cashier_page
+    # Bulk import is for HQ admins and store managers (patron.members.import_views).
+    assert 'href="/members/import/"' in hq_page
+    assert 'href="/members/import/"' not in cashier_page
     for page in (hq_page, cashier_page):
         assert 'href="/members/"' in page
-        assert 'href="/members/import/"' in page
         assert "Coming soon" in page
         assert "Stored value & points" in page
 
@@ -167,3 +169,11 @@ def test_pages_load_nothing_from_other_hosts(hq_client, stores):
     for url in ("/", "/members/", "/members/new/", "/stores/", "/audit/"):
         page = hq_client.get(url).content.decode()
         assert 'src="http' not in page and 'href="http' not in page, url
+
+
+def test_store_manager_navigation(manager_client):
+    page = manager_client.get("/").content.decode()
+
+    assert 'href="/members/import/"' in page
+    assert 'href="/audit/"' in page
+    assert 'href="/stores/"' not in page and 'href="/staff/"' not in page
