@@ -213,6 +213,7 @@ TEXT_ONLY_FIELDS |= {"gender", "income_band", "tags", "lunar_birthday"}
 CONSENT_FIELDS = {"consent_sms", "consent_wechat", "consent_email"}
 DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(.*)$")
 TIME_TEXT = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+PLAIN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+\d+$")
 
 
@@ -836,6 +837,7 @@ class ImportContext:
     existing_mobiles: set[str]
     zone: zoneinfo.ZoneInfo
     now: dt.datetime
+    assigned_blocks: set[str] = field(default_factory=set)  # see checked_mobile
 
 
 @dataclass
@@ -906,6 +908,20 @@ def existing_mobiles(merchant: Merchant) -> set[str]:
     return set(Member.objects.filter(merchant=merchant).values_list("mobile", flat=True))
 
 
+def checked_mobile(raw: Any, assigned_blocks: set[str]) -> str:
+    """`normalize_mobile`, remembering the 7-digit blocks (号段 + HLR code) found assigned.
+
+    Mainland mobiles are allocated in blocks of 10,000 and phonenumbers judges a number by
+    a prefix of at most 5 digits plus its length, so every plain 11-digit number in a block
+    already seen valid is valid too. That spares ~70 µs of phonenumbers on nearly every row.
+    """
+    if isinstance(raw, str) and PLAIN_MOBILE.match(raw) and raw[:7] in assigned_blocks:
+        return raw
+    mobile = normalize_mobile(raw)
+    assigned_blocks.add(mobile[:7])
+    return mobile
+
+
 def check_rows(
     rows: Iterator[tuple[Any, ...]], first_row: int, plan: ColumnPlan, ctx: ImportContext
 ) -> CheckedRows:
@@ -949,7 +965,7 @@ def check_row(
         problem("mobile", _("This field is required."))
     else:
         try:
-            mobile = normalize_mobile(as_text(raw_mobile))
+            mobile = checked_mobile(as_text(raw_mobile), ctx.assigned_blocks)
         except Invalid as invalid:
             problem("mobile", str(invalid))
     if mobile is not None:

@@ -1003,3 +1003,23 @@ def test_workbooks_the_fast_reader_cannot_place_go_to_openpyxl(
 
     assert result.imported == 1
     assert Member.objects.get().birthday == dt.date(1990, 1, 2)
+
+
+def test_mobiles_are_checked_once_per_number_block(system, stores, tmp_path, monkeypatch):
+    checked: list[str] = []
+    real = importing.normalize_mobile
+
+    def counting(raw):
+        checked.append(raw)
+        return real(raw)
+
+    monkeypatch.setattr(importing, "normalize_mobile", counting)
+    rows = [["手机号"], [mobile(1)], [mobile(2)], [mobile(3)], ["14000000001"], ["14000000002"]]
+    file = write_csv(tmp_path / "m.csv", rows)
+
+    result = run(system, file)
+
+    assert result.imported == 3
+    # One look-up for the assigned block; numbers of an unassigned block are checked each time.
+    assert checked == [mobile(1), "14000000001", "14000000002"]
+    assert errors_by_row(result) == {5: {"手机号"}, 6: {"手机号"}}
