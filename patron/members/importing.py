@@ -763,6 +763,8 @@ def as_text(value: Any) -> Any:
 
 def date_text(text: str) -> str:
     """'1990/1/2', '1990.1.2', '1990年1月2日' -> '1990-01-02'; a midnight time is dropped."""
+    if len(text) in (10, 16, 19) and text[4] == "-" and text[7] == "-" and text[5:7].isdigit():
+        return text  # already ISO, as most files have it: skip the regex
     match = DATE_TEXT.match(text)
     if not match:
         return text
