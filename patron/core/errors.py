@@ -32,8 +32,10 @@ class DomainError(Exception):
     def __str__(self) -> str:
         if not self.errors:
             return str(self.detail)
-        lines = [str(self.detail)] + [f"  {e.field}: {e.message}" for e in self.errors]
-        return "\n".join(lines)
+        lines = [f"{e.field}: {e.message}" for e in self.errors]
+        if str(self.detail) == "; ".join(lines):  # the detail only repeats the errors
+            return "\n".join(lines)
+        return "\n".join([str(self.detail)] + [f"  {line}" for line in lines])
 
 
 class ValidationFailed(DomainError):

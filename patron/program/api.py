@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Body, Router, Schema
 
 from patron.members.schemas import Problem
 from patron.program import services
@@ -27,7 +27,8 @@ def get_program(request: HttpRequest):
     response={200: ApplyResult, 401: Problem, 422: Problem},
     summary="Apply a program file (JSON)",
 )
-def put_program(request: HttpRequest, payload: dict[str, Any], dry_run: bool = False):
+def put_program(request: HttpRequest, payload: Body[dict[str, Any]], dry_run: bool = False):
+    # Body[...]: a bare dict parameter is read by ninja from the query string, not the body.
     changes = services.apply_program(request.actor, payload, dry_run=dry_run)
     return {
         "dry_run": dry_run,

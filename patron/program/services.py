@@ -22,8 +22,9 @@ from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 from patron.tenancy.services import create_store, update_store
 
-CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-CATEGORY_SHAPE = re.compile(r"^[^\s,，]{1,40}$")
+# Used with fullmatch: with match, "$" would also accept a trailing newline ("S1\n").
+CODE_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+CATEGORY_SHAPE = re.compile(r"[^\s,，\x00]{1,40}")
 # Sections named in API.md §2 that later versions of Patron will apply.
 FUTURE_SECTIONS = {
     "tiers",
@@ -87,7 +88,7 @@ def _check_stores(value: Any, errors: list[FieldError]) -> list[dict[str, str]]:
         if unknown:
             errors.append(FieldError(path, _("Unknown keys: %s") % ", ".join(sorted(unknown))))
         code, name = item.get("code"), item.get("name")
-        if not isinstance(code, str) or not CODE_SHAPE.match(code):
+        if not isinstance(code, str) or not CODE_SHAPE.fullmatch(code):
             errors.append(FieldError(f"{path}.code", _("Use 1 to 32 letters, digits, - or _.")))
             continue
         if code in seen:
@@ -160,7 +161,7 @@ def _check_categories(value: Any, errors: list[FieldError]) -> list[str]:
         return []
     codes: list[str] = []
     for index, item in enumerate(value):
-        if not isinstance(item, str) or not CATEGORY_SHAPE.match(item):
+        if not isinstance(item, str) or not CATEGORY_SHAPE.fullmatch(item):
             errors.append(
                 FieldError(
                     f"categories[{index}]",
@@ -176,6 +177,20 @@ def _check_categories(value: Any, errors: list[FieldError]) -> list[str]:
 
 def _plan_categories(actor: Actor, codes: list[str], plan: Plan) -> None:
     current = {c.code: c for c in Category.objects.filter(merchant=actor.merchant)}
+    # The order is part of the program (export lists categories by position): a new order of
+    # the categories kept is a change to show, not a silent update.
+    kept_now = [c.code for c in sorted(current.values(), key=lambda c: (c.position, c.code))]
+    kept_now = [code for code in kept_now if code in codes and current[code].is_active]
+    kept_wanted = [code for code in codes if code in kept_now]
+    if kept_now != kept_wanted:
+        plan.changes.append(
+            Change(
+                "categories",
+                "change",
+                _("(order)"),
+                " ".join(kept_now) + " -> " + " ".join(kept_wanted),
+            )
+        )
     for position, code in enumerate(codes):
         category = current.get(code)
         if category is None:
@@ -226,9 +241,28 @@ def register_section(name: str, check, plan, export) -> None:
     FUTURE_SECTIONS.discard(name)
 
 
+def _nul_errors(value: Any, path: str = "") -> list[FieldError]:
+    """Text holding NUL, wherever it is (PostgreSQL can neither store nor compare it)."""
+    if isinstance(value, str):
+        if "\x00" not in value:
+            return []
+        return [FieldError(path or "$", _("Remove the NUL character (\\u0000)."))]
+    if isinstance(value, dict):
+        errors = []
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            errors += _nul_errors(key, child) or _nul_errors(item, child)
+        return errors
+    if isinstance(value, list):
+        return [e for i, item in enumerate(value) for e in _nul_errors(item, f"{path}[{i}]")]
+    return []
+
+
 def validate_program(document: dict[str, Any]) -> dict[str, Any]:
     """Check every section; raise with every error found, or return the cleaned sections."""
-    errors: list[FieldError] = []
+    errors: list[FieldError] = _nul_errors(document)
+    if errors:
+        raise ValidationFailed(errors, detail=_("The program file has %d error(s).") % len(errors))
     cleaned: dict[str, Any] = {}
     for section, value in document.items():
         if section in SECTIONS:
@@ -280,7 +314,19 @@ def export_program(actor: Actor) -> dict[str, Any]:
     return {section: spec[2](actor) for section, spec in SECTIONS.items()}
 
 
+class ProgramDumper(yaml.SafeDumper):
+    """SafeDumper that also writes str subclasses (Django TextChoices members) as plain text."""
+
+
+ProgramDumper.add_multi_representer(str, lambda dumper, text: dumper.represent_str(str(text)))
+
+
 def dump_yaml(document: dict[str, Any]) -> str:
-    return yaml.safe_dump(
-        document, allow_unicode=True, sort_keys=False, default_flow_style=None, width=100
+    return yaml.dump(
+        document,
+        Dumper=ProgramDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=None,
+        width=100,
     )

@@ -103,9 +103,12 @@ def create_merchant(slug: str, name: str, timezone: str = "Asia/Shanghai") -> Me
         errors.append(FieldError("name", _("A name of 1 to 100 characters is required.")))
     if len(slug) > 50:
         errors.append(FieldError("slug", _("At most 50 characters.")))
+    try:
+        validate_timezone(timezone)
+    except ValidationFailed as problem:
+        errors += problem.errors
     if errors:
         raise ValidationFailed(errors)
-    validate_timezone(timezone)
     if Merchant.objects.filter(slug=slug).exists():
         raise Conflict(_("A merchant with slug '%s' already exists.") % slug, "duplicate_slug")
     merchant = Merchant.objects.create(slug=slug, name=name, timezone=timezone)

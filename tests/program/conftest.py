@@ -1,0 +1,61 @@
+"""Run the real `patron` console script against a fresh SQLite file of its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+PATRON = Path(sys.executable).with_name("patron")
+
+
+def patron_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATRON_")}
+    env.update(
+        PATRON_DATA_DIR=str(data_dir),
+        PATRON_DATABASE_URL=f"sqlite:///{data_dir / 'patron.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="patron.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def run_patron(data_dir: Path, *args: str, stdin: str | None = None):
+    return subprocess.run(
+        [str(PATRON), *args],
+        env=patron_env(data_dir),
+        cwd=data_dir,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """One migrated database for the session; each test gets a copy."""
+    data_dir = tmp_path_factory.mktemp("patron-template")
+    done = run_patron(data_dir, "migrate", "--verbosity", "0")
+    assert done.returncode == 0, done.stderr
+    return data_dir
+
+
+@pytest.fixture
+def patron_cli(migrated_template, tmp_path) -> Callable[..., subprocess.CompletedProcess]:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for name in os.listdir(migrated_template):
+        if name.startswith("patron.sqlite3"):
+            shutil.copy(migrated_template / name, data_dir / name)
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return run_patron(data_dir, *args, stdin=stdin)
+
+    run.data_dir = data_dir  # type: ignore[attr-defined]
+    return run
