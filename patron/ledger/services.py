@@ -23,6 +23,7 @@ from patron.core.errors import Conflict, DomainError, PermissionDenied
 from patron.engine.money import allocate
 from patron.engine.points import ExpiryPolicy, lot_expires_at
 from patron.engine.stored_value import BonusRow, split_payment, topup_bonus
+from patron.ledger import sql
 from patron.ledger.errors import AmountInvalid, InsufficientFunds, MemberFrozen
 from patron.ledger.models import (
     Account,
@@ -67,8 +68,38 @@ class Context:
 
 
 def policy_for(merchant: Merchant) -> LedgerPolicy:
-    policy = LedgerPolicy.objects.filter(merchant=merchant).first()
-    return policy or LedgerPolicy(merchant=merchant, points={}, topup_bonus=[])
+    try:
+        return LedgerPolicy.objects.get(merchant=merchant)
+    except LedgerPolicy.DoesNotExist:
+        return LedgerPolicy(merchant=merchant, points={}, topup_bonus=[])
+
+
+def resolve_accounts(
+    merchant: Merchant,
+    member: Member,
+    member_assets: Sequence[str],
+    system_pairs: Sequence[tuple[str, str]],
+) -> dict[tuple[str, str], Account]:
+    """The accounts a posting needs, in one query: keyed (asset, "member") or (asset, code).
+
+    Missing ones (a member's first top-up, a merchant's first expiry) are created.
+    """
+    wanted = Q(owner_type=OwnerType.MEMBER, member=member, asset__in=member_assets) | Q(
+        owner_type=OwnerType.SYSTEM,
+        asset__in={asset for asset, _code in system_pairs},
+        system_code__in={code for _asset, code in system_pairs},
+    )
+    found = {
+        (a.asset, "member" if a.owner_type == OwnerType.MEMBER else a.system_code): a
+        for a in Account.objects.filter(wanted, merchant_id=merchant.pk)
+    }
+    for asset in member_assets:
+        if (asset, "member") not in found:
+            found[(asset, "member")] = member_account(member, asset)
+    for asset, code in system_pairs:
+        if (asset, code) not in found:
+            found[(asset, code)] = system_account(merchant, asset, code)
+    return found
 
 
 def member_account(member: Member, asset: str) -> Account:
@@ -137,6 +168,19 @@ def _existing(merchant: Merchant, key: str, kind: str, member: Member | None) ->
     return found
 
 
+def apply_balance_changes(changes: dict[int, int], assets: dict[int, str]) -> None:
+    """Move member balances in primary-key order (no deadlocks).
+
+    One guarded UPDATE per account both takes the row lock and refuses to go below zero, so
+    the common path needs no SELECT ... FOR UPDATE first.
+    """
+    for account_id in sorted(changes):
+        change = changes[account_id]
+        if not sql.move_balance(account_id, change):
+            available = Account.objects.values_list("balance", flat=True).get(pk=account_id)
+            raise InsufficientFunds(assets[account_id], -change, available)
+
+
 def lock_member_accounts(accounts: Iterable[Account]) -> dict[int, Account]:
     """Lock member accounts in primary-key order and return them fresh from the database."""
     ids = sorted({a.pk for a in accounts if a.owner_type == OwnerType.MEMBER})
@@ -157,57 +201,72 @@ def post(
 ) -> Transaction:
     """Record one balanced transaction, or return the one already recorded under `key`.
 
-    `before_entries(transaction, locked_accounts)` runs after the locks are held and before the
-    entries are written; lot bookkeeping uses it so lots change under the same lock.
+    `before_entries(transaction)` runs after the member balances moved (their rows are locked
+    until commit) and before the entries are written: lot bookkeeping uses it so lots change
+    under the same lock.
     """
     _check_legs(actor.merchant, legs)
     if not key or len(key) > 255:
         raise AmountInvalid(_("An idempotency key of 1 to 255 characters is required."), "key")
     occurred_at = context.occurred_at or timezone.now()
+    txn = Transaction(
+        merchant=actor.merchant,
+        kind=kind,
+        idempotency_key=key,
+        member=member,
+        store=context.store,
+        user=actor.user,
+        api_key=actor.api_key,
+        channel=actor.channel,
+        ip=actor.ip,
+        reason=context.reason[:200],
+        source=context.source,
+        source_ref=context.source_ref[:64],
+        reverses=reverses,
+        occurred_at=occurred_at,
+    )
     with transaction.atomic():
         try:
             with transaction.atomic():
-                txn = Transaction.objects.create(
-                    merchant=actor.merchant,
-                    kind=kind,
-                    idempotency_key=key,
-                    member=member,
-                    store=context.store,
-                    user=actor.user,
-                    api_key=actor.api_key,
-                    channel=actor.channel,
-                    ip=actor.ip,
-                    reason=context.reason[:200],
-                    source=context.source,
-                    source_ref=context.source_ref[:64],
-                    reverses=reverses,
-                    occurred_at=occurred_at,
+                txn.pk, txn.created_at = sql.insert_transaction(
+                    {
+                        "merchant_id": actor.merchant.pk,
+                        "kind": kind,
+                        "idempotency_key": key,
+                        "member_id": txn.member_id,
+                        "store_id": txn.store_id,
+                        "user_id": txn.user_id,
+                        "api_key_id": txn.api_key_id,
+                        "channel": txn.channel,
+                        "ip": txn.ip,
+                        "reason": txn.reason,
+                        "source": txn.source,
+                        "source_ref": txn.source_ref,
+                        "reverses_id": txn.reverses_id,
+                        "occurred_at": occurred_at,
+                    }
                 )
         except IntegrityError:
             return _existing(actor.merchant, key, kind, member)
-        locked = lock_member_accounts(leg.account for leg in legs)
+        txn._state.adding, txn._state.db = False, "default"
         changes: dict[int, int] = defaultdict(int)
+        assets: dict[int, str] = {}
         for leg in legs:
-            if leg.account.pk in locked:
+            if leg.account.owner_type == OwnerType.MEMBER:
                 changes[leg.account.pk] += leg.amount
-        for account_id, change in changes.items():
-            account = locked[account_id]
-            if account.balance + change < 0:
-                raise InsufficientFunds(account.asset, -change, account.balance)
+                assets[leg.account.pk] = leg.account.asset
+        apply_balance_changes(changes, assets)
         if before_entries is not None:
-            before_entries(txn, locked)
-        for account_id, change in changes.items():
-            Account.objects.filter(pk=account_id).update(balance=F("balance") + change)
-            locked[account_id].balance += change
-        Entry.objects.bulk_create(
+            before_entries(txn)
+        sql.insert_entries(
             [
-                Entry(
-                    transaction=txn,
-                    account=leg.account,
-                    asset=leg.account.asset,
-                    amount=leg.amount,
-                    member=member if leg.account.pk in locked else None,
-                    occurred_at=occurred_at,
+                (
+                    txn.pk,
+                    leg.account.pk,
+                    leg.account.asset,
+                    leg.amount,
+                    member.pk if member is not None and leg.account.pk in changes else None,
+                    occurred_at,
                 )
                 for leg in legs
             ]
@@ -259,15 +318,18 @@ def top_up(
     policy = policy_for(actor.merchant)
     ensure_positive(amount, maximum=policy.max_topup)
     bonus = topup_bonus(amount, [BonusRow(**row) for row in policy.topup_bonus])
-    merchant = actor.merchant
+    pairs = [(Asset.PRINCIPAL, SystemAccount.CASH)]
+    if bonus:
+        pairs.append((Asset.BONUS, SystemAccount.BONUS_ISSUED))
+    accounts = resolve_accounts(actor.merchant, member, [asset for asset, _ in pairs], pairs)
     legs = [
-        Leg(member_account(member, Asset.PRINCIPAL), amount),
-        Leg(system_account(merchant, Asset.PRINCIPAL, SystemAccount.CASH), -amount),
+        Leg(accounts[(Asset.PRINCIPAL, "member")], amount),
+        Leg(accounts[(Asset.PRINCIPAL, SystemAccount.CASH)], -amount),
     ]
     if bonus:
         legs += [
-            Leg(member_account(member, Asset.BONUS), bonus),
-            Leg(system_account(merchant, Asset.BONUS, SystemAccount.BONUS_ISSUED), -bonus),
+            Leg(accounts[(Asset.BONUS, "member")], bonus),
+            Leg(accounts[(Asset.BONUS, SystemAccount.BONUS_ISSUED)], -bonus),
         ]
     context = Context(
         **{
@@ -488,7 +550,7 @@ def _post_earn(
         legs=legs,
         member=member,
         context=context,
-        before_entries=lambda txn, locked: _new_lot(
+        before_entries=lambda txn: _new_lot(
             member, txn, points, context.occurred_at or txn.occurred_at
         ),
     )
@@ -538,9 +600,7 @@ def spend_points(
         legs=legs,
         member=member,
         context=context,
-        before_entries=lambda txn, locked: consume_lots(
-            member, txn, points, usable_at=txn.occurred_at
-        ),
+        before_entries=lambda txn: consume_lots(member, txn, points, usable_at=txn.occurred_at),
     )
 
 
@@ -576,7 +636,7 @@ def adjust_points(
                 legs=legs,
                 member=member,
                 context=context,
-                before_entries=lambda txn, locked: consume_lots(
+                before_entries=lambda txn: consume_lots(
                     member, txn, -delta, usable_at=txn.occurred_at
                 ),
             )
@@ -642,7 +702,7 @@ def _expire_lot(lot: PointsLot) -> bool:
                 source_ref=str(lot.pk),
                 occurred_at=lot.expires_at,
             ),
-            before_entries=lambda txn, locked: consume_lots(lot.member, txn, points, [lot]),
+            before_entries=lambda txn: consume_lots(lot.member, txn, points, [lot]),
         )
     return True
 
@@ -794,7 +854,7 @@ def reverse(
             member=member,
             context=txn_context,
             reverses=original,
-            before_entries=lambda txn, locked: _reverse_lots(original, txn, points_change),
+            before_entries=lambda txn: _reverse_lots(original, txn, points_change),
         )
         if getattr(txn, "replayed", False):
             return txn
