@@ -5,6 +5,8 @@ from patron.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before "members/": the import pages live under it with their own namespace.
+    path("members/import/", include("patron.members.import_urls")),
     path("members/", include("patron.members.urls")),
     path("", include("patron.tenancy.urls")),
 ]

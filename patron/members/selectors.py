@@ -141,7 +141,11 @@ def member_figures(actor: Actor) -> dict[str, Any]:
     stores = (
         Store.objects.filter(pk=bound.pk)
         if bound
-        else Store.objects.filter(merchant=actor.merchant, is_active=True)
+        # A deactivated store still shows while it has members, so the rows add up.
+        else Store.objects.filter(
+            Q(is_active=True) | Q(pk__in=[pk for pk in by_store if pk is not None]),
+            merchant=actor.merchant,
+        )
     )
     rows = []
     for store in stores.order_by("code"):

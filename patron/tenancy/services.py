@@ -252,6 +252,7 @@ def update_staff(
     store: Store | None = KEEP_STORE,
     is_active: bool | None = None,
     password: str | None = None,
+    full_name: str | None = None,
 ) -> Staff:
     before = snapshot(staff, STAFF_FIELDS)
     new_role = role or staff.role
@@ -269,6 +270,10 @@ def update_staff(
         staff.user.set_password(password)
         staff.user.save(update_fields=["password"])
         changed["password"] = ["***", "***"]
+    if full_name is not None and full_name.strip()[:150] != staff.user.first_name:
+        changed["full_name"] = [staff.user.first_name, full_name.strip()[:150]]
+        staff.user.first_name = full_name.strip()[:150]
+        staff.user.save(update_fields=["first_name"])
     if changed:
         staff.save()
         action = (

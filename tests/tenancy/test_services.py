@@ -477,3 +477,14 @@ def test_system_and_api_actors_see_personal_data(system):
         assert actor.sees_personal_data is True
         assert actor.store_bound is None
         assert actor.user is None
+
+
+def test_update_staff_changes_the_full_name_and_audits_it(system, stores):
+    from patron.tenancy.services import create_staff, update_staff
+
+    staff = create_staff(system, "li.lei", "password123", "cashier", stores["S1"], "李雷")
+    update_staff(system, staff, full_name="李磊")
+    staff.user.refresh_from_db()
+    assert staff.user.first_name == "李磊"
+    entry = AuditEntry.objects.filter(object_type="staff").first()
+    assert entry.changes["full_name"] == ["李雷", "李磊"]
