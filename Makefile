@@ -10,7 +10,7 @@ PATRON := .venv/bin/patron
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
-.PHONY: run test install lint bench-import messages
+.PHONY: run test install lint bench-import bench-ledger messages compile-messages
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -37,5 +37,17 @@ lint: install
 	.venv/bin/ruff check patron tests bench
 	.venv/bin/ruff format --check patron tests bench
 
+# Refresh the zh-Hans catalogue after changing strings; review every new or fuzzy entry,
+# then compile (tests/console/test_i18n.py fails on untranslated, fuzzy or stale entries).
+messages: install
+	cd patron && ../$(PATRON) makemessages -l zh_Hans --ignore=.venv --no-obsolete
+	@echo "Now translate the new / fuzzy entries in patron/locale/zh_Hans/LC_MESSAGES/django.po, then: make compile-messages"
+
+compile-messages: install
+	cd patron && ../$(PATRON) compilemessages -l zh_Hans
+
 bench-import: install
 	$(PY) bench/import_members.py
+
+bench-ledger: install
+	$(PY) bench/ledger.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from patron.core.fields import EncryptedCharField
 
@@ -81,7 +82,7 @@ class Member(models.Model):
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
     card_no = models.CharField(_("card number"), max_length=20)
     mobile = models.CharField(_("mobile"), max_length=11)
-    name = models.CharField(_("name"), max_length=50, blank=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50, blank=True)
     gender = models.CharField(
         _("gender"), max_length=1, choices=Gender.choices, default=Gender.UNKNOWN
     )
