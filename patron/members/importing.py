@@ -23,7 +23,7 @@ import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 from xml.etree import ElementTree
 from xml.parsers import expat
 
@@ -902,7 +902,7 @@ def build_context(actor: Actor, default_store: Store | str | None) -> ImportCont
     )
 
 
-def raise_store_problem(message: str) -> None:
+def raise_store_problem(message: str) -> NoReturn:
     raise ValidationFailed([FieldError("store", message)])
 
 
@@ -972,6 +972,8 @@ def check_row(
             problem("mobile", str(invalid))
     if mobile is not None:
         if mobile in ctx.existing_mobiles:
+            # Skipped whatever else the row holds: re-running a file that was imported before
+            # must neither change those members nor report their rows again.
             return "existing", {}, []
         first = first_seen.setdefault(mobile, number)
         if first != number:
