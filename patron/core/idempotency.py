@@ -83,18 +83,18 @@ class IdempotencyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         key = request.META.get(HEADER)
         if (
-            not key
+            key is None
             or request.method not in WRITE_METHODS
             or not request.path.startswith("/api/")
             or not has_operation(request)
         ):
             return self.get_response(request)
-        if len(key) > MAX_KEY_LENGTH:
+        if not 1 <= len(key) <= MAX_KEY_LENGTH:  # an empty key is a client bug, not "no key"
             return problem(
                 422,
                 "validation_error",
                 "Invalid Idempotency-Key",
-                f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters.",
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
             )
         from patron.tenancy.selectors import api_key_from_authorization
 

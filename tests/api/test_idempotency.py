@@ -164,11 +164,19 @@ def test_reads_ignore_the_key(api):
     assert IdempotencyRecord.objects.count() == 1
 
 
-def test_an_over_long_key_is_422(api):
-    response = post(api, BODY, key="k" * 256)
+@pytest.mark.parametrize("bad_key", ["k" * 256, ""])
+def test_an_over_long_or_empty_key_is_422(api, bad_key):
+    response = api.post(
+        URL,
+        data=json.dumps(BODY),
+        content_type="application/json",
+        headers={"Idempotency-Key": bad_key},
+    )
     assert response.status_code == 422
+    assert response["Content-Type"].startswith("application/problem+json")
     assert response.json()["code"] == "validation_error"
     assert Member.objects.count() == 0
+    assert IdempotencyRecord.objects.count() == 0
     assert post(api, BODY, key="k" * 255).status_code == 201
 
 
