@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field as NinjaField
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from patron.members import selectors, services
 from patron.members.schemas import MemberIn, MemberOut, MemberPage, MemberPatch, Problem
@@ -35,7 +35,7 @@ class MemberFilters(Schema):
 @router.post("", response={201: MemberOut, **ERRORS}, summary="Register a member")
 def create_member(request: HttpRequest, payload: MemberIn):
     member = services.register_member(request.actor, service_input(payload))
-    return 201, selectors.present_member(request.actor, member)
+    return Status(201, selectors.present_member(request.actor, member))
 
 
 @router.get("", response={200: MemberPage, **ERRORS}, summary="Find members")

@@ -43,6 +43,7 @@ AUDITED_FIELDS = (
     "custom",
 )
 PERSONAL_FIELDS = {"mobile", "id_number"}
+REFERRAL_CODE_ATTEMPTS = 3  # a random referral code may meet an existing one: draw again
 
 
 def allocate_card_numbers(merchant: Merchant, count: int) -> list[str]:
@@ -130,6 +131,10 @@ def _record_consents(actor: Actor, member: Member, before: Mapping[str, Any], me
     ConsentRecord.objects.bulk_create(records)
 
 
+def _mobile_taken(merchant: Merchant, mobile: str) -> bool:
+    return Member.objects.filter(merchant=merchant, mobile=mobile).exists()
+
+
 def _duplicate_mobile(mobile: str) -> Conflict:
     return Conflict(
         _("A member with mobile %s already exists.") % mobile,
@@ -165,11 +170,17 @@ def register_member(actor: Actor, data: Mapping[str, Any], *, channel: str | Non
         referral_code=new_referral_code(),
         **fields,
     )
-    try:
-        with transaction.atomic():
-            member.save()
-    except IntegrityError:
-        raise _duplicate_mobile(fields["mobile"]) from None
+    for attempt in range(1, REFERRAL_CODE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                member.save()
+            break
+        except IntegrityError:
+            # Either the mobile was registered meanwhile, or the random referral code met an
+            # existing one: only the latter is worth another try (with another code).
+            if attempt == REFERRAL_CODE_ATTEMPTS or _mobile_taken(actor.merchant, member.mobile):
+                raise _duplicate_mobile(fields["mobile"]) from None
+            member.pk, member.referral_code = None, new_referral_code()
     if tags:
         _set_tags(member, tags)
     _record_consents(actor, member, {}, member.source_channel)

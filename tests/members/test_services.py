@@ -372,6 +372,27 @@ def test_referral_code_resolution(hq, stores):
     assert list(referrer.referrals.all()) == [referee]
 
 
+def test_a_referral_code_collision_draws_another_code(hq, stores, monkeypatch):
+    from patron.members import services
+
+    taken = register_member(hq, {"mobile": "13800138000"}).referral_code
+    codes = iter([taken, taken, "FRESHCDE"])
+    monkeypatch.setattr(services, "new_referral_code", lambda: next(codes))
+    member = register_member(hq, {"mobile": "13900139000"})  # not a "duplicate mobile"
+    assert member.referral_code == "FRESHCDE"
+    assert Member.objects.count() == 2
+
+
+def test_a_referral_code_that_keeps_colliding_is_not_retried_forever(hq, stores, monkeypatch):
+    from patron.members import services
+
+    taken = register_member(hq, {"mobile": "13800138000"}).referral_code
+    monkeypatch.setattr(services, "new_referral_code", lambda: taken)
+    with pytest.raises(Conflict):
+        register_member(hq, {"mobile": "13900139000"})
+    assert Member.objects.count() == 1
+
+
 # --- card numbers ----------------------------------------------------------------------------
 
 

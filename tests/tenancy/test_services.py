@@ -80,6 +80,16 @@ def test_create_merchant_rejects_bad_input(db, slug, name, tz, field):
     assert not AuditEntry.objects.exists()
 
 
+def test_create_merchant_lists_every_problem_at_once(db):
+    with pytest.raises(ValidationFailed) as caught:
+        create_merchant("bad slug", "", "Mars/Base")
+    assert [e.field for e in caught.value.errors] == ["slug", "name", "timezone"]
+    # Read by the CLI: one line per problem, not the detail repeated above them.
+    assert str(caught.value).splitlines() == [
+        f"{e.field}: {e.message}" for e in caught.value.errors
+    ]
+
+
 def test_duplicate_merchant_slug_is_a_conflict(merchant):
     with pytest.raises(Conflict) as caught:
         create_merchant("acme", "Another")
