@@ -30,6 +30,21 @@ STORES = [
     {"code": "S3", "name": "城西店", "address": "杭州市西湖区文二西路 66 号"},
 ]
 CATEGORIES = ["rooms", "dishes", "drinks", "retail"]
+DEMO_PROGRAM = {
+    "stores": STORES,
+    "categories": CATEGORIES,
+    "points": {
+        "earn": {"per_amount": 10000, "points": 1},  # 1 point per 100 yuan paid
+        "redeem_cash": {"points": 100, "value": 100, "max_share_percent": 50},
+        "expiry": {"policy": "end_of_next_year"},
+        "pending_days": 0,
+    },
+    "topup_bonus": [  # top up 100 get 10, 500 get 60, 1000 get 150
+        {"min": 10000, "bonus": 1000},
+        {"min": 50000, "bonus": 6000},
+        {"min": 100000, "bonus": 15000},
+    ],
+}
 # (username, role, store code, full name)
 STAFF = [
     ("hq", Role.HQ_ADMIN, None, "总部管理员"),
@@ -123,7 +138,7 @@ def create_demo(members: int = 2000) -> DemoResult:
         return DemoResult(merchant, False, Member.objects.filter(merchant=merchant).count())
     merchant = create_merchant(DEMO_SLUG, "杭州湖畔酒店餐饮连锁")
     actor = Actor.system(merchant)
-    apply_program(actor, {"stores": STORES, "categories": CATEGORIES})
+    apply_program(actor, DEMO_PROGRAM)
     stores = {s.code: s for s in Store.objects.filter(merchant=merchant)}
     for username, role, store_code, full_name in STAFF:
         create_staff(actor, username, DEMO_PASSWORD, role, stores.get(store_code), full_name)
@@ -133,5 +148,40 @@ def create_demo(members: int = 2000) -> DemoResult:
     define_custom_field(actor, "favourite_colour", "喜欢的颜色", CustomField.Kind.TEXT)
     define_custom_field(actor, "blood_type", "血型", CustomField.Kind.CHOICE, ["A", "B", "AB", "O"])
     rows = fake_member_rows(merchant, list(stores.values()), members)
-    bulk_register(actor, rows, channel=Channel.TILL)
+    created = bulk_register(actor, rows, channel=Channel.TILL)
+    seed_balances(actor, created)
     return DemoResult(merchant, True, members)
+
+
+def seed_balances(actor: Actor, members: list[Member], seed: int = 11) -> None:
+    """About a third of the members top up once and earn points over the past year, some of
+    them spending part of it, so balances, lots and liabilities show real figures."""
+    from patron.ledger import services as ledger
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    amounts = [10000, 20000, 50000, 100000]
+    for member in members:
+        if rng.random() > 0.33:
+            continue
+        when = max(member.joined_at, now - dt.timedelta(days=rng.randint(1, 360)))
+        context = ledger.Context(store=member.store, occurred_at=when)
+        ledger.top_up(
+            actor,
+            member,
+            rng.choice(amounts),
+            key=f"demo-topup-{member.pk}",
+            payment_method=rng.choice(["cash", "wechat", "alipay"]),
+            context=context,
+        )
+        ledger.earn_points(
+            actor, member, rng.randint(5, 300), key=f"demo-earn-{member.pk}", context=context
+        )
+        if rng.random() < 0.4:
+            ledger.pay_stored_value(
+                actor,
+                member,
+                rng.randint(1000, 9000),
+                key=f"demo-pay-{member.pk}",
+                context=ledger.Context(store=member.store),
+            )
