@@ -12,11 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 from django.test import Client
-from django.urls import include, path
 from django.utils import timezone, translation
 from stdnum.cn import ric
 
-from patron import urls as project_urls
 from patron.cli import main as patron_cli
 from patron.core.errors import PermissionDenied, ValidationFailed
 from patron.members import importing
@@ -33,18 +31,6 @@ from patron.members.services import define_custom_field, register_member
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Role
 from patron.tenancy.services import create_staff
-
-# The console pages are included at members/import/ by the project; until then (and after),
-# these patterns serve them for the tests on top of the project's own.
-urlpatterns = [
-    *(
-        []
-        if any(getattr(p, "namespace", None) == "imports" for p in project_urls.urlpatterns)
-        else [path("members/import/", include("patron.members.import_urls"))]
-    ),
-    *project_urls.urlpatterns,
-]
-console_urls = pytest.mark.urls(__name__)
 
 ID_BODY = "11010519491231002"
 VALID_ID = ID_BODY + ric.calc_check_digit(ID_BODY + "0")
@@ -731,7 +717,6 @@ def stored_files(data_dir: Path) -> list[Path]:
     return [p for p in (data_dir / "imports").rglob("*") if p.is_file()]
 
 
-@console_urls
 def test_console_upload_preview_confirm_and_result(hq, stores, data_dir):
     client = client_for(hq)
     page = client.get("/members/import/")
@@ -772,7 +757,6 @@ def test_console_upload_preview_confirm_and_result(hq, stores, data_dir):
     assert Member.objects.count() == 1 and ImportBatch.objects.filter(dry_run=False).count() == 1
 
 
-@console_urls
 def test_console_bad_columns_show_on_the_form_and_leave_no_file(hq, stores, data_dir):
     client = client_for(hq)
 
@@ -783,7 +767,6 @@ def test_console_bad_columns_show_on_the_form_and_leave_no_file(hq, stores, data
     assert ImportBatch.objects.count() == 0 and stored_files(data_dir) == []
 
 
-@console_urls
 def test_console_template_download(hq, stores):
     response = client_for(hq).get("/members/import/template.xlsx")
 
@@ -799,7 +782,6 @@ def importing_xlsx_type() -> str:
     return XLSX_TYPE
 
 
-@console_urls
 def test_console_store_manager_imports_into_their_store_and_sees_only_their_imports(
     hq, manager, stores, data_dir
 ):
@@ -824,7 +806,6 @@ def test_console_store_manager_imports_into_their_store_and_sees_only_their_impo
     assert client.post(f"/members/import/{hq_batch.pk}/confirm/").status_code == 404
 
 
-@console_urls
 def test_console_refuses_cashiers(cashier, stores, data_dir):
     client = client_for(cashier)
     file = upload_file("m.csv", [["手机号"], [mobile(1)]])
@@ -835,14 +816,12 @@ def test_console_refuses_cashiers(cashier, stores, data_dir):
     assert ImportBatch.objects.count() == 0 and Member.objects.count() == 0
 
 
-@console_urls
 def test_console_requires_login(db):
     response = Client().get("/members/import/")
 
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
-@console_urls
 def test_console_confirm_refuses_a_changed_file(hq, stores, data_dir):
     client = client_for(hq)
     client.post("/members/import/", {"file": upload_file("m.csv", [["手机号"], [mobile(1)]])})
