@@ -8,5 +8,6 @@ urlpatterns = [
     # Before "members/": the import pages live under it with their own namespace.
     path("members/import/", include("patron.members.import_urls")),
     path("members/", include("patron.members.urls")),
+    path("ledger/", include("patron.ledger.urls")),
     path("", include("patron.tenancy.urls")),
 ]
