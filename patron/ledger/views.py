@@ -49,6 +49,7 @@ from patron.ledger.models import (
 )
 from patron.members.models import Member
 from patron.members.selectors import member_for, shown_mobile
+from patron.members.validation import mask_mobile
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
 from patron.tenancy.permissions import console_view, require_role
@@ -433,7 +434,8 @@ def top_up_result(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "txn": txn,
         "member": txn.member,
-        "mobile": shown_mobile(actor, txn.member),
+        # The slip goes home with the member: never the whole mobile on paper (F-45).
+        "receipt_mobile": mask_mobile(txn.member.mobile),
         "principal": credited.get(Asset.PRINCIPAL, 0),
         "bonus": credited.get(Asset.BONUS, 0),
         "after": after,

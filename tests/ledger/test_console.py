@@ -537,6 +537,8 @@ def test_result_page_shows_what_was_credited_and_a_receipt(hq, hq_client, member
     assert 'data-figure="balance">¥120.00<' in page
     assert 'id="receipt"' in page and "window.print()" in page
     assert "Alipay" in page and member.card_no in page
+    # The slip goes home with the member: the mobile is masked even for HQ.
+    assert "138****8000" in page and member.mobile not in page
     # A later movement does not change the receipt: it shows the balance right after.
     services.top_up(hq, member, 500, key="later")
     assert 'data-figure="balance">¥120.00<' in hq_client.get(response["Location"]).content.decode()
