@@ -12,6 +12,7 @@ from .conftest import PATRON, patron_env, run_patron
 
 COUNTS = """
 import json
+from django.contrib.auth import authenticate
 from patron.members.models import Member
 from patron.tenancy.models import Merchant, Staff, Store
 m = Merchant.objects.get(slug="demo")
@@ -20,6 +21,7 @@ print(json.dumps({
     "staff": Staff.objects.filter(merchant=m).count(),
     "members": Member.objects.filter(merchant=m).count(),
     "members_with_store": Member.objects.filter(merchant=m, store__isnull=False).count(),
+    "cashier_logs_in": authenticate(username="s1.cashier", password="patron-demo") is not None,
 }))
 """
 
@@ -143,8 +145,6 @@ def test_apikey_create_prints_the_key_alone_on_the_last_line_and_it_works(patron
     assert check.returncode == 0, check.stderr
     assert json.loads(check.stdout.splitlines()[-1]) == [201, 1, 401]
 
-    another = patron_cli("apikey", "create", "--merchant", "acme").stdout.splitlines()[-1]
-    assert another.startswith("pk_") and another != key
     too_long = patron_cli("apikey", "create", "--merchant", "acme", "--name", "n" * 101)
     assert_readable_failure(too_long, "name")
 
@@ -183,21 +183,18 @@ def test_demo_creates_a_chain_once_and_prints_logins(patron_cli):
     counts = patron_cli("shell", "-c", COUNTS)
     assert counts.returncode == 0, counts.stderr
     created = json.loads(counts.stdout.splitlines()[-1])
-    assert created == {"stores": ["S1", "S2", "S3"], "staff": 8, "members": 50,
-                       "members_with_store": 50}  # fmt: skip
+    assert created == {
+        "stores": ["S1", "S2", "S3"],
+        "staff": 8,
+        "members": 50,
+        "members_with_store": 50,
+        "cashier_logs_in": True,
+    }
 
     again = patron_cli("demo", "--members", "50")
     assert again.returncode == 0, again.stderr
     assert "hq" in again.stdout  # the logins are printed again
     assert json.loads(patron_cli("shell", "-c", COUNTS).stdout.splitlines()[-1]) == created
-
-    login = patron_cli(
-        "shell",
-        "-c",
-        "from django.contrib.auth import authenticate;"
-        "print(bool(authenticate(username='s1.cashier', password='patron-demo')))",
-    )
-    assert login.stdout.strip().splitlines()[-1] == "True"
 
 
 def test_demo_if_empty_leaves_other_merchants_alone(patron_cli):
