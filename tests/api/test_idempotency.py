@@ -245,3 +245,15 @@ def test_a_method_no_operation_answers_is_405_even_with_a_used_key(api):
     unknown_path = api.post("/api/v1/nowhere", headers={"Idempotency-Key": "k-3"})
     assert unknown_path.status_code == 404
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["k-1"]
+
+
+@pytest.mark.parametrize("authorization", ["Bearer  {key}", "Bearer {key} ", "bearer {key}"])
+def test_the_api_and_the_middleware_agree_on_the_caller(client, api_key, authorization):
+    """A header the middleware reads as the merchant's key must authenticate in the API too;
+    otherwise a 401 would be stored and replayed under that merchant's Idempotency-Key."""
+    headers = {"Authorization": authorization.format(key=api_key), "Idempotency-Key": "k-1"}
+    response = client.post(
+        URL, data=json.dumps(BODY), content_type="application/json", headers=headers
+    )
+    assert response.status_code == 201, response.content
+    assert IdempotencyRecord.objects.get().status_code == 201
