@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
@@ -59,7 +59,8 @@ def allocate_card_numbers(merchant: Merchant, count: int) -> list[str]:
 
 
 def new_referral_code() -> str:
-    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(8))
+    # 32 symbols: each random byte maps onto one without bias (256 % 32 == 0).
+    return "".join(REFERRAL_ALPHABET[byte % 32] for byte in os.urandom(8))
 
 
 def custom_field_definitions(merchant: Merchant) -> list[CustomField]:
@@ -296,72 +297,144 @@ def define_custom_field(
     return field
 
 
+MEMBER_DEFAULTS = {
+    f.attname: f.get_default()
+    for f in Member._meta.concrete_fields
+    if f.attname not in ("id", "merchant_id", "card_no", "referral_code")
+}
+
+
+def unique_referral_codes(merchant: Merchant, count: int) -> list[str]:
+    """`count` fresh referral codes that no member of the merchant has yet."""
+    taken = set(Member.objects.filter(merchant=merchant).values_list("referral_code", flat=True))
+    codes: list[str] = []
+    while len(codes) < count:
+        code = new_referral_code()
+        if code not in taken:
+            taken.add(code)
+            codes.append(code)
+    return codes
+
+
 def bulk_register(
-    actor: Actor, rows: list[dict[str, Any]], *, channel: str, batch_size: int = 2000
-) -> list[Member]:
+    actor: Actor, rows: list[dict[str, Any]], *, channel: str, batch_size: int = 5000
+) -> QuerySet[Member]:
     """Insert already-cleaned, already-deduplicated members in bulk (import, demo).
 
     Each row holds cleaned member fields plus optional `tags` (names), `store` (Store),
-    `custom` (cleaned dict) and `joined_at`. Consent records and audit entries are written in
-    bulk too, so 100,000 rows stay fast. The caller holds the transaction.
+    `custom` (cleaned dict) and `joined_at`. Members, tags, consent records and one audit entry
+    per member are written with multi-row inserts (no model objects), so 100,000 rows stay
+    well under a minute. The caller holds the transaction. Returns the new members in order.
     """
-    from patron.tenancy.models import AuditEntry as Audit
-    from patron.tenancy.services import audit_entry
+    from patron.core.bulk import insert_many
+    from patron.tenancy.models import AuditEntry
 
+    if not rows:
+        return Member.objects.none()
     now = timezone.now()
-    cards = allocate_card_numbers(actor.merchant, len(rows))
-    members: list[Member] = []
-    tag_names: list[list[str]] = []
-    for row, card_no in zip(rows, cards, strict=True):
-        row = dict(row)
-        tag_names.append(row.pop("tags", []) or [])
-        row.setdefault("source_channel", channel)
-        row.setdefault("joined_at", now)
-        members.append(
-            Member(
-                merchant=actor.merchant,
-                card_no=card_no,
-                referral_code=new_referral_code(),
-                recruited_by=actor.user,
-                **row,
-            )
-        )
-    Member.objects.bulk_create(members, batch_size=batch_size)
-    if any(tag_names):
-        wanted = sorted({name for names in tag_names for name in names})
-        Tag.objects.bulk_create(
-            [Tag(merchant=actor.merchant, name=n) for n in wanted], ignore_conflicts=True
-        )
-        tags = dict(
-            Tag.objects.filter(merchant=actor.merchant, name__in=wanted).values_list("name", "pk")
-        )
-        through = Member.tags.through
-        through.objects.bulk_create(
-            [
-                through(member_id=m.pk, tag_id=tags[n])
-                for m, names in zip(members, tag_names, strict=True)
-                for n in names
-            ],
-            batch_size=batch_size,
-        )
-    ConsentRecord.objects.bulk_create(
-        [
-            ConsentRecord(
-                member=m, topic=topic, granted=True, method=channel, recorded_by=actor.user
-            )
-            for m in members
+    merchant = actor.merchant
+    cards = allocate_card_numbers(merchant, len(rows))
+    codes = unique_referral_codes(merchant, len(rows))
+    columns = ["merchant_id", "card_no", "referral_code", *MEMBER_DEFAULTS]
+    base = {
+        **MEMBER_DEFAULTS,
+        "source_channel": channel,
+        "joined_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "recruited_by_id": actor.user.pk if actor.user else None,
+    }
+
+    def member_values(row: dict[str, Any], card_no: str, code: str) -> list[Any]:
+        values = {**base, **row}
+        store = values.pop("store", None)
+        values["store_id"] = store.pk if store is not None else None
+        return [merchant.pk, card_no, code, *(values[c] for c in MEMBER_DEFAULTS)]
+
+    insert_many(
+        Member,
+        columns,
+        (
+            member_values({k: v for k, v in row.items() if k != "tags"}, card, code)
+            for row, card, code in zip(rows, cards, codes, strict=True)
+        ),
+        batch_size,
+    )
+    ids = dict(
+        Member.objects.filter(
+            merchant=merchant, card_no__gte=cards[0], card_no__lte=cards[-1]
+        ).values_list("card_no", "pk")
+    )
+    member_ids = [ids[card] for card in cards]
+    _bulk_tags(merchant, member_ids, [row.get("tags") or [] for row in rows], batch_size)
+    user_id = actor.user.pk if actor.user else None
+    insert_many(
+        ConsentRecord,
+        ["member_id", "topic", "granted", "method", "recorded_at", "recorded_by_id"],
+        (
+            (member_id, topic, True, channel, now, user_id)
+            for member_id, row in zip(member_ids, rows, strict=True)
             for field, topic in CONSENT_TOPICS.items()
-            if getattr(m, field)
-        ],
-        batch_size=batch_size,
+            if row.get(field)
+        ),
+        batch_size,
     )
-    Audit.objects.bulk_create(
+    changes = {"source_channel": [None, channel]}
+    insert_many(
+        AuditEntry,
         [
-            audit_entry(
-                actor, Audit.Action.CREATE, m, {"source_channel": [None, channel]}, label=m.card_no
-            )
-            for m in members
+            "merchant_id",
+            "at",
+            "user_id",
+            "api_key_id",
+            "store_id",
+            "ip",
+            "channel",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "changes",
         ],
-        batch_size=batch_size,
+        (
+            (
+                merchant.pk,
+                now,
+                user_id,
+                actor.api_key.pk if actor.api_key else None,
+                actor.store.pk if actor.store else None,
+                actor.ip,
+                actor.channel,
+                AuditEntry.Action.CREATE,
+                "member",
+                str(member_id),
+                card,
+                changes,
+            )
+            for member_id, card in zip(member_ids, cards, strict=True)
+        ),
+        batch_size,
     )
-    return members
+    return Member.objects.filter(pk__in=member_ids).order_by("card_no")
+
+
+def _bulk_tags(
+    merchant: Merchant, member_ids: list[int], tag_names: list[list[str]], batch_size: int
+) -> None:
+    from patron.core.bulk import insert_many
+
+    wanted = sorted({name for names in tag_names for name in names})
+    if not wanted:
+        return
+    Tag.objects.bulk_create([Tag(merchant=merchant, name=n) for n in wanted], ignore_conflicts=True)
+    tags = dict(Tag.objects.filter(merchant=merchant, name__in=wanted).values_list("name", "pk"))
+    insert_many(
+        Member.tags.through,
+        ["member_id", "tag_id"],
+        (
+            (member_id, tags[name])
+            for member_id, names in zip(member_ids, tag_names, strict=True)
+            for name in names
+        ),
+        batch_size,
+    )
