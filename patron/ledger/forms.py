@@ -51,6 +51,10 @@ class PaymentMethod:
     def label(cls, code: str) -> str:
         return str(dict(cls.CHOICES).get(code, code))
 
+    @classmethod
+    def is_known(cls, code: str) -> bool:
+        return code in dict(cls.CHOICES)
+
 
 # --- yuan -> fen -----------------------------------------------------------------------------
 

@@ -117,7 +117,8 @@ def who_did(txn: Transaction) -> str:
 
 
 def shown_reason(txn: Transaction) -> str:
-    if txn.kind == Transaction.Kind.TOPUP:
+    # A top-up stores its payment method as the reason unless the caller gave one.
+    if txn.kind == Transaction.Kind.TOPUP and PaymentMethod.is_known(txn.reason):
         return _("Paid by %(method)s") % {"method": PaymentMethod.label(txn.reason)}
     if txn.kind == Transaction.Kind.EXPIRE:
         return ""  # the kind says it all; the stored reason is a fixed code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -815,3 +816,23 @@ def test_navigation_links_by_role(hq, manager, cashier, marketer):
     assert 'href="/ledger/liabilities/"' not in pages[cashier]
     assert 'href="/ledger/topup/"' not in pages[marketer]
     assert 'href="/ledger/liabilities/"' not in pages[marketer]
+
+
+def test_store_managers_export_holds_only_their_store(manager, movements):
+    from openpyxl import load_workbook
+
+    response = logged_in(manager).get("/ledger/liabilities/export.xlsx")
+
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    codes = [row[0] for row in sheet.iter_rows(min_row=4, values_only=True)]
+    assert codes == ["S1", None]  # the store, then the total row
+
+
+def test_each_page_load_renders_a_fresh_one_time_token(hq_client, member):
+    def token() -> str:
+        page = hq_client.get(f"/ledger/members/{member.pk}/").content.decode()
+        return re.search(r'name="token" value="([^"]+)"', page).group(1)
+
+    first, second = token(), token()
+    assert first != second
+    assert uuid.UUID(first).version == 4
