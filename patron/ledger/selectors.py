@@ -19,6 +19,7 @@ from patron.ledger.models import (
     PointsHold,
     PointsLot,
     Shortfall,
+    Transaction,
 )
 from patron.members.models import Member
 from patron.tenancy.models import Merchant
@@ -99,6 +100,31 @@ def member_entries(member: Member, asset: str | None = None) -> QuerySet[Entry]:
     elif asset:
         entries = entries.filter(asset=asset)
     return entries
+
+
+def pending_holds(member: Member) -> QuerySet[PointsHold]:
+    return (
+        PointsHold.objects.filter(member=member, status=PointsHold.Status.PENDING)
+        .select_related("store")
+        .order_by("release_at", "pk")
+    )
+
+
+def member_shortfalls(member: Member) -> QuerySet[Shortfall]:
+    return (
+        Shortfall.objects.filter(member=member)
+        .select_related("transaction", "transaction__reverses")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def top_up(merchant: Merchant, pk: int) -> Transaction | None:
+    """One top-up of the merchant (the caller checks the member is in the actor's scope)."""
+    return (
+        Transaction.objects.select_related("store", "user", "api_key")
+        .filter(merchant=merchant, kind=Transaction.Kind.TOPUP, pk=pk)
+        .first()
+    )
 
 
 def member_lots(member: Member) -> QuerySet[PointsLot]:

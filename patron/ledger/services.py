@@ -289,7 +289,12 @@ def ensure_positive(amount: object, field: str = "amount", maximum: int | None =
     if amount <= 0:
         raise AmountInvalid(_("The amount must be greater than zero."), field)
     if maximum is not None and amount > maximum:
-        raise AmountInvalid(_("The amount may be at most %d.") % maximum, field)
+        message = (
+            _("The amount may be at most %d points.")
+            if field == "points"
+            else _("The amount may be at most %d fen.")
+        ) % maximum
+        raise AmountInvalid(message, field)
     return amount
 
 
@@ -609,6 +614,7 @@ def adjust_points(
 ) -> Transaction:
     """A manual correction with a mandatory reason; HQ admins and store managers only."""
     ensure_same_merchant(actor, member)
+    ensure_active(member)
     if actor.staff is not None and actor.role not in ADJUSTING_ROLES:
         raise PermissionDenied(_("Only HQ admins and store managers may adjust points."))
     if not reason or not reason.strip():
@@ -619,7 +625,7 @@ def adjust_points(
         )
     limit = policy_for(actor.merchant).max_adjust_points
     if abs(delta) > limit:
-        raise AmountInvalid(_("The amount may be at most %d.") % limit, "points")
+        raise AmountInvalid(_("The amount may be at most %d points.") % limit, "points")
     context = Context(**{**context.__dict__, "reason": reason.strip(), "source": "adjust"})
     with transaction.atomic():
         if delta > 0:

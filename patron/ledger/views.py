@@ -42,9 +42,7 @@ from patron.ledger.forms import (
 from patron.ledger.models import (
     Asset,
     Entry,
-    PointsHold,
     PointsLot,
-    Shortfall,
     Transaction,
 )
 from patron.members.models import Member
@@ -193,22 +191,6 @@ def lot_rows(member: Member, show_all: bool) -> list[LotRow]:
     return rows
 
 
-def pending_holds(member: Member) -> QuerySet[PointsHold]:
-    return (
-        PointsHold.objects.filter(member=member, status=PointsHold.Status.PENDING)
-        .select_related("store")
-        .order_by("release_at", "pk")
-    )
-
-
-def member_shortfalls(member: Member) -> QuerySet[Shortfall]:
-    return (
-        Shortfall.objects.filter(member=member)
-        .select_related("transaction", "transaction__reverses")
-        .order_by("-created_at", "-pk")
-    )
-
-
 def expiring_soon(balances: dict[str, Any]) -> dict[str, Any]:
     """Points that expire within EXPIRING_SOON_DAYS, and when the first of them go."""
     horizon = timezone.now() + dt.timedelta(days=EXPIRING_SOON_DAYS)
@@ -240,8 +222,8 @@ def member_page_context(
         "lots": lot_rows(member, show_all_lots),
         "show_all_lots": show_all_lots,
         "lots_limit": LOTS_SHOWN,
-        "holds": pending_holds(member),
-        "shortfalls": member_shortfalls(member),
+        "holds": selectors.pending_holds(member),
+        "shortfalls": selectors.member_shortfalls(member),
         "filters": filters,
         "page": page,
         "rows": history_rows(list(page.object_list)),
@@ -411,11 +393,7 @@ def top_up(request: HttpRequest) -> HttpResponse:
 
 
 def top_up_or_404(actor: Actor, pk: int) -> Transaction:
-    txn = (
-        Transaction.objects.select_related("store", "user", "api_key")
-        .filter(merchant=actor.merchant, kind=Transaction.Kind.TOPUP, pk=pk)
-        .first()
-    )
+    txn = selectors.top_up(actor.merchant, pk)
     if txn is None or txn.member_id is None:
         raise Http404(_("Top-up not found"))
     # A store-bound role sees only its own store's members, and so their top-ups.

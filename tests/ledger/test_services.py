@@ -313,3 +313,18 @@ def test_program_sections_for_points_and_topup_bonus(system, merchant):
             {"points": {"expiry": {"policy": "weekly"}}, "topup_bonus": [{"min": -1, "bonus": 5}]},
         )
     assert {e.field for e in invalid.value.errors} == {"points.expiry.policy", "topup_bonus[0].min"}
+
+
+def test_a_frozen_member_gets_no_manual_adjustment_either(hq, member):
+    member.status = MemberStatus.FROZEN
+    member.save()
+    with pytest.raises(DomainError) as refused:
+        services.adjust_points(hq, member, 10, reason="goodwill", key="a")
+    assert refused.value.code == "member_frozen"
+    assert not Transaction.objects.exists()
+
+
+def test_the_top_up_maximum_is_stated_in_fen(system, member):
+    with pytest.raises(DomainError) as refused:
+        services.top_up(system, member, 5_000_001, key="t")
+    assert "5000000" in str(refused.value) and refused.value.errors[0].field == "amount"
