@@ -36,7 +36,10 @@ class Actor:
 
     @property
     def sees_personal_data(self) -> bool:
-        # API keys and the CLI are the merchant's own integrations: they see what they send.
+        # API.md §3: API answers carry masked mobiles (an integration looks members up by the
+        # number it already has). The CLI runs on the server itself and sees everything.
+        if self.api_key is not None:
+            return False
         return self.staff is None or self.staff.sees_personal_data
 
     @property

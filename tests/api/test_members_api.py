@@ -100,9 +100,10 @@ def test_create_returns_201_with_the_member(api, custom_fields):
     assert body["id"] == member.pk
     assert body["card_no"] == member.card_no
     assert luhn.is_valid(body["card_no"])
-    assert body["mobile"] == "13800138000"  # API keys are the merchant's own integrations
+    assert body["mobile"] == "138****8000"  # API.md §3: mobile (masked)
     assert body["mobile_masked"] == "138****8000"
-    assert body["id_number"] == VALID_ID
+    assert body["id_number"] == VALID_ID[:3] + "*" * 11 + VALID_ID[-4:]
+    assert member.mobile == "13800138000" and member.id_number == VALID_ID
     assert body["name"] == "张三"
     assert body["gender"] == "M"
     assert body["birthday"] == "1990-03-07"
@@ -305,7 +306,7 @@ def test_full_width_digits_are_the_same_mobile(api):
     """Chinese input methods type full-width digits: they must not dodge duplicate detection."""
     first = post(api, {"mobile": "１３８００１３８０００"})
     assert first.status_code == 201, first.content
-    assert first.json()["mobile"] == "13800138000"
+    assert Member.objects.get(pk=first.json()["id"]).mobile == "13800138000"
     assert_problem(post(api, {"mobile": "13800138000"}), 409, "duplicate_mobile")
     assert_problem(post(api, {"mobile": "13８00138000"}), 409, "duplicate_mobile")
 
@@ -486,7 +487,8 @@ def test_patch_masks_personal_fields_in_the_audit(api):
     created = post(api, {"mobile": "13800138000"}).json()
     response = patch(api, created["id"], {"mobile": "13900139000", "id_number": VALID_ID})
     assert response.status_code == 200
-    assert response.json()["mobile"] == "13900139000"
+    assert response.json()["mobile"] == "139****9000"
+    assert Member.objects.get(pk=created["id"]).mobile == "13900139000"
     entry = AuditEntry.objects.filter(object_type="member", action="update").get()
     assert entry.changes == {"mobile": ["***", "***"], "id_number": ["***", "***"]}
     text = json.dumps(entry.changes)
