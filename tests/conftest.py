@@ -10,6 +10,9 @@ from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
 from patron.tenancy.services import create_api_key, create_merchant, create_staff, create_store
 
+# Fixtures that run the real `patron` console script (tests/cli, tests/program).
+pytest_plugins = ["tests.cli_support"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):

@@ -188,6 +188,33 @@ def lock_member_accounts(accounts: Iterable[Account]) -> dict[int, Account]:
     return {account.pk: account for account in locked}
 
 
+def new_transaction(
+    actor: Actor,
+    kind: str,
+    key: str,
+    member: Member | None,
+    context: Context,
+    reverses: Transaction | None = None,
+) -> Transaction:
+    """An unsaved transaction row carrying who, where, why and when."""
+    return Transaction(
+        merchant=actor.merchant,
+        kind=kind,
+        idempotency_key=key,
+        member=member,
+        store=context.store,
+        user=actor.user,
+        api_key=actor.api_key,
+        channel=actor.channel,
+        ip=actor.ip,
+        reason=context.reason[:200],
+        source=context.source,
+        source_ref=context.source_ref[:64],
+        reverses=reverses,
+        occurred_at=context.occurred_at or timezone.now(),
+    )
+
+
 def post(
     actor: Actor,
     *,
@@ -208,23 +235,8 @@ def post(
     _check_legs(actor.merchant, legs)
     if not key or len(key) > 255:
         raise AmountInvalid(_("An idempotency key of 1 to 255 characters is required."), "key")
-    occurred_at = context.occurred_at or timezone.now()
-    txn = Transaction(
-        merchant=actor.merchant,
-        kind=kind,
-        idempotency_key=key,
-        member=member,
-        store=context.store,
-        user=actor.user,
-        api_key=actor.api_key,
-        channel=actor.channel,
-        ip=actor.ip,
-        reason=context.reason[:200],
-        source=context.source,
-        source_ref=context.source_ref[:64],
-        reverses=reverses,
-        occurred_at=occurred_at,
-    )
+    txn = new_transaction(actor, kind, key, member, context, reverses)
+    occurred_at = txn.occurred_at
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -882,22 +894,8 @@ def reverse(
 def _shortfall_only(
     actor: Actor, original: Transaction, key: str, shortfalls: dict[str, int], context: Context
 ) -> Transaction:
-    txn = Transaction.objects.create(
-        merchant=actor.merchant,
-        kind=Kind.REVERSAL,
-        idempotency_key=key,
-        member=original.member,
-        store=context.store,
-        user=actor.user,
-        api_key=actor.api_key,
-        channel=actor.channel,
-        ip=actor.ip,
-        reason=context.reason[:200],
-        source=context.source,
-        source_ref=context.source_ref,
-        reverses=original,
-        occurred_at=context.occurred_at or timezone.now(),
-    )
+    txn = new_transaction(actor, Kind.REVERSAL, key, original.member, context, original)
+    txn.save()
     Shortfall.objects.bulk_create(
         [
             Shortfall(

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from .conftest import PATRON, patron_env, run_patron
+from tests.cli_support import PATRON, patron_env, run_patron
 
 COUNTS = """
 import json
