@@ -21,11 +21,27 @@ def encrypt(value: str) -> str:
     return _fernet(settings.SECRET_KEY).encrypt(value.encode()).decode()
 
 
+class Undecryptable(str):
+    """A value encrypted under another secret key (PATRON_SECRET_KEY changed).
+
+    It reads as "" so nothing shows or validates it, but it keeps its ciphertext, and saving
+    the row writes that ciphertext back unchanged: restoring the old key restores the data,
+    instead of the next save of the member erasing it.
+    """
+
+    token: str
+
+    def __new__(cls, token: str) -> Undecryptable:
+        value = super().__new__(cls, "")
+        value.token = token
+        return value
+
+
 def decrypt(token: str) -> str:
     try:
         return _fernet(settings.SECRET_KEY).decrypt(token.encode()).decode()
     except InvalidToken:
-        return ""
+        return Undecryptable(token)
 
 
 class EncryptedCharField(models.TextField):
@@ -35,5 +51,7 @@ class EncryptedCharField(models.TextField):
         return decrypt(value) if value else ""
 
     def get_prep_value(self, value):
+        if isinstance(value, Undecryptable):
+            return value.token
         value = super().get_prep_value(value)
         return encrypt(value) if value else ""
