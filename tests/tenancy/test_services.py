@@ -480,11 +480,12 @@ def test_actor_by_role(system, stores, role, sees, bound):
     assert actor.role == role
 
 
-def test_system_and_api_actors_see_personal_data(system):
+def test_the_cli_sees_personal_data_and_api_keys_see_it_masked(system):
     key, _ = create_api_key(system)
     api_actor = Actor(merchant=system.merchant, api_key=key, channel="api")
+    assert system.sees_personal_data is True
+    assert api_actor.sees_personal_data is False  # API.md §3: mobile (masked)
     for actor in (system, api_actor):
-        assert actor.sees_personal_data is True
         assert actor.store_bound is None
         assert actor.user is None
 
