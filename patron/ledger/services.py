@@ -68,10 +68,13 @@ class Context:
 
 
 def policy_for(merchant: Merchant) -> LedgerPolicy:
-    try:
-        return LedgerPolicy.objects.get(merchant=merchant)
-    except LedgerPolicy.DoesNotExist:
-        return LedgerPolicy(merchant=merchant, points={}, topup_bonus=[])
+    # Fixed-shape reads on the hot path use raw(): same model instances, no query compiling.
+    found = list(
+        LedgerPolicy.objects.raw(
+            "SELECT * FROM ledger_ledgerpolicy WHERE merchant_id = %s", [merchant.pk]
+        )
+    )
+    return found[0] if found else LedgerPolicy(merchant=merchant, points={}, topup_bonus=[])
 
 
 def resolve_accounts(
@@ -84,14 +87,22 @@ def resolve_accounts(
 
     Missing ones (a member's first top-up, a merchant's first expiry) are created.
     """
-    wanted = Q(owner_type=OwnerType.MEMBER, member=member, asset__in=member_assets) | Q(
-        owner_type=OwnerType.SYSTEM,
-        asset__in={asset for asset, _code in system_pairs},
-        system_code__in={code for _asset, code in system_pairs},
+    system_assets = sorted({asset for asset, _code in system_pairs})
+    codes = sorted({code for _asset, code in system_pairs})
+
+    def placeholders(values: Sequence[str]) -> str:
+        return ", ".join(["%s"] * len(values)) or "NULL"
+
+    query = (
+        "SELECT * FROM ledger_account WHERE merchant_id = %s AND ("
+        f"(owner_type = 'member' AND member_id = %s AND asset IN ({placeholders(member_assets)}))"
+        f" OR (owner_type = 'system' AND asset IN ({placeholders(system_assets)})"
+        f" AND system_code IN ({placeholders(codes)})))"
     )
+    params = [merchant.pk, member.pk, *member_assets, *system_assets, *codes]
     found = {
         (a.asset, "member" if a.owner_type == OwnerType.MEMBER else a.system_code): a
-        for a in Account.objects.filter(wanted, merchant_id=merchant.pk)
+        for a in Account.objects.raw(query, params)
     }
     for asset in member_assets:
         if (asset, "member") not in found:
