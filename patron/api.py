@@ -46,7 +46,7 @@ class ApiKeyAuth(HttpBearer):
 
 
 class UnicodeJSONRenderer(JSONRenderer):
-    """Chinese names stay readable in responses (no \\uXXXX escapes)."""
+    """Chinese names stay readable in responses (no backslash-u escapes)."""
 
     json_dumps_params = {"ensure_ascii": False}
 
