@@ -1,0 +1,375 @@
+"""What the cashier screen posts (F-50): the till's basket, a new SKU, a refund.
+
+The till keeps its whole state in the page: hidden inputs for the lines, the member and the
+codes, visible inputs for what the cashier types. Every request posts all of it; the server
+applies one operation, prices the result with `patron.sales.services.price` and renders the
+till again, so nothing is ever priced in the browser and a reload loses nothing that matters.
+Money typed in yuan becomes integer fen through `patron.ledger.forms.parse_yuan` (Decimal,
+never a float; a third decimal is refused, not rounded).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from patron.engine.pricing import normalize_code
+from patron.ledger.forms import parse_yuan
+from patron.program.models import Category
+from patron.sales import services
+from patron.sales.models import Sale, SaleLine
+from patron.tenancy.models import Merchant
+
+MAX_TILL_LINES = services.MAX_LINES
+MAX_QUANTITY = services.MAX_QUANTITY
+MAX_CODES = services.MAX_CODES
+# "3*6901234567890": a quantity typed before the barcode, as Chinese tills accept it.
+SCAN_WITH_QUANTITY = re.compile(r"(?P<quantity>[0-9]{1,5})\s*[*xX×]\s*(?P<sku>.+)")
+
+
+def clean_text(raw: Any, limit: int) -> str:
+    """Full-width characters from Chinese input methods read as their ASCII forms (NFKC)."""
+    return unicodedata.normalize("NFKC", str(raw or "")).strip()[:limit]
+
+
+def one_time_key(raw: Any) -> str:
+    """The posted key when it is a uuid4, else a fresh one (a tampered or missing key must not
+    name somebody else's sale)."""
+    try:
+        return str(uuid.UUID(str(raw or ""), version=4))
+    except ValueError:
+        return str(uuid.uuid4())
+
+
+def parse_count(raw: Any, *, low: int, high: int) -> int | None:
+    """A whole number in [low, high] typed by a person, or None."""
+    text = clean_text(raw, 12)
+    if not text.isdigit():
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def parse_scan(raw: Any) -> tuple[str, int]:
+    """What the scanner (or the cashier) typed -> (SKU, quantity); '' when there is nothing."""
+    text = clean_text(raw, 80)
+    match = SCAN_WITH_QUANTITY.fullmatch(text)
+    if match and 0 < int(match["quantity"]) <= MAX_QUANTITY:
+        return match["sku"].strip()[:64], int(match["quantity"])
+    return text[:64], 1
+
+
+# --- the basket as posted --------------------------------------------------------------------
+
+
+@dataclass
+class TillLine:
+    sku: str
+    category: str
+    unit_price: int  # fen
+    quantity: int
+    name: str = ""
+    typed_quantity: str | None = None  # what was typed when it was not a valid quantity
+
+    def as_input(self) -> services.LineInput:
+        return services.LineInput(
+            sku=self.sku,
+            category=self.category,
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            name=self.name,
+        )
+
+
+@dataclass
+class Till:
+    """One basket at the till, as the page posted it."""
+
+    key: str
+    store: str = ""  # store code; empty for store-bound staff (the service uses their store)
+    member: int | None = None
+    lines: list[TillLine] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    points: int = 0
+    stored_value: int = 0  # fen
+    pin: str = ""
+    typed: dict[str, str] = field(default_factory=dict)  # raw text of fields that were wrong
+    errors: dict[str, str] = field(default_factory=dict)  # field -> message
+    line_errors: dict[int, list[str]] = field(default_factory=dict)
+    dropped_lines: int = 0  # hidden line fields that could not be read
+
+    @classmethod
+    def empty(cls, store: str = "") -> Till:
+        return cls(key=str(uuid.uuid4()), store=store)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors or self.line_errors)
+
+    def request(self) -> services.SaleRequest:
+        return services.SaleRequest(
+            lines=[line.as_input() for line in self.lines],
+            member=self.member,
+            store=self.store or None,
+            codes=list(self.codes),
+            points_to_redeem=self.points,
+            stored_value=self.stored_value,
+            pin=self.pin or None,
+        )
+
+    # -- changes the operations make ----------------------------------------------------------
+
+    def add_line(self, line: TillLine) -> int:
+        """Add a line, or more of the same SKU to the line that has it; its index."""
+        for index, existing in enumerate(self.lines):
+            if existing.sku == line.sku:
+                existing.quantity = min(existing.quantity + line.quantity, MAX_QUANTITY)
+                existing.category, existing.unit_price = line.category, line.unit_price
+                existing.name = line.name or existing.name
+                return index
+        self.lines.append(line)
+        return len(self.lines) - 1
+
+    def add_code(self, code: str) -> bool:
+        """Add a code unless it is there already (case, spaces and dashes do not matter)."""
+        wanted = normalize_code(code)
+        if not wanted or any(normalize_code(known) == wanted for known in self.codes):
+            return False
+        self.codes.append(code)
+        return True
+
+    def forget_member(self) -> None:
+        """Points and stored value belong to the member: a walk-in pays neither."""
+        self.member, self.points, self.stored_value, self.pin = None, 0, 0, ""
+        self.errors.pop("points", None)
+        self.errors.pop("stored_value", None)
+
+
+def _hidden_lines(data: QueryDict, till: Till) -> None:
+    skus = data.getlist("line_sku")
+    categories = data.getlist("line_category")
+    prices = data.getlist("line_price")
+    names = data.getlist("line_name")
+    quantities = data.getlist("line_qty")
+    for index, sku in enumerate(skus[:MAX_TILL_LINES]):
+        try:
+            category, price = categories[index], int(prices[index])
+        except (IndexError, ValueError):
+            till.dropped_lines += 1
+            continue
+        sku = clean_text(sku, 64)
+        if not sku or price <= 0:
+            till.dropped_lines += 1
+            continue
+        raw_quantity = quantities[index] if index < len(quantities) else "1"
+        quantity = parse_count(raw_quantity, low=1, high=MAX_QUANTITY)
+        line = TillLine(
+            sku=sku,
+            category=clean_text(category, 40),
+            unit_price=price,
+            quantity=quantity or 1,
+            name=clean_text(names[index] if index < len(names) else "", 100),
+        )
+        if quantity is None:
+            line.typed_quantity = clean_text(raw_quantity, 12)
+            till.line_errors[len(till.lines)] = [
+                _("The quantity must be a whole number from 1 to %(max)d.") % {"max": MAX_QUANTITY}
+            ]
+        till.lines.append(line)
+
+
+def _typed_amounts(data: QueryDict, till: Till) -> None:
+    raw_points = clean_text(data.get("points"), 12)
+    if raw_points:
+        points = parse_count(raw_points, low=0, high=services.MAX_PRICE)
+        if points is None:
+            till.typed["points"] = raw_points
+            till.errors["points"] = _("Points are a whole number, 0 or more.")
+        else:
+            till.points = points
+    raw_value = clean_text(data.get("stored_value"), 24)
+    if raw_value:
+        try:
+            till.stored_value = parse_yuan(raw_value)
+        except forms.ValidationError as problem:
+            till.typed["stored_value"] = raw_value
+            till.errors["stored_value"] = " ".join(problem.messages)
+
+
+def read_till(data: QueryDict) -> Till:
+    """The basket the page posted. Hidden fields that cannot be read are dropped (counted);
+    what the cashier typed wrong is kept, with a message, for the page to show again."""
+    till = Till(key=one_time_key(data.get("key")), store=clean_text(data.get("store"), 32))
+    member = clean_text(data.get("member"), 20)
+    till.member = int(member) if member.isdigit() else None
+    _hidden_lines(data, till)
+    for code in data.getlist("code")[:MAX_CODES]:
+        code = clean_text(code, 64)
+        if code:
+            till.add_code(code)
+    if till.member is not None:
+        _typed_amounts(data, till)
+    till.pin = clean_text(data.get("pin"), 12)
+    return till
+
+
+# --- a new SKU -------------------------------------------------------------------------------
+
+
+def category_choices(merchant: Merchant) -> list[tuple[str, str]]:
+    codes = Category.objects.filter(merchant=merchant, is_active=True).values_list(
+        "code", flat=True
+    )
+    return [("", _("— Choose —"))] + [(code, code) for code in codes]
+
+
+class YuanAmountField(forms.CharField):
+    """A price typed in yuan; the cleaned value is integer fen, above 0."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 24)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> int:  # type: ignore[override]
+        text = super().clean(value)
+        fen = parse_yuan(text)
+        if fen <= 0:
+            raise forms.ValidationError(_("The price must be above 0."))
+        if fen > services.MAX_PRICE:
+            raise forms.ValidationError(_("This price is too high."))
+        return fen
+
+
+class ItemForm(forms.Form):
+    """A SKU the till has not seen in this session: what it is and what it costs."""
+
+    item_sku = forms.CharField(
+        label=gettext_lazy("SKU / barcode"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "id": "item-sku"}),
+    )
+    item_category = forms.ChoiceField(
+        label=gettext_lazy("Category"), widget=forms.Select(attrs={"id": "item-category"})
+    )
+    item_price = YuanAmountField(
+        label=gettext_lazy("Unit price (yuan)"),
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "autocomplete": "off", "id": "item-price"}
+        ),
+    )
+    item_qty = forms.IntegerField(
+        label=gettext_lazy("Quantity"),
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        initial=1,
+        widget=forms.NumberInput(attrs={"id": "item-qty", "min": 1, "step": 1}),
+    )
+    item_name = forms.CharField(
+        label=gettext_lazy("Name (optional)"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "id": "item-name"}),
+    )
+    # Which line the form edits; empty for a new one.
+    item_index = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["item_category"].choices = category_choices(merchant)
+        for field_ in self.fields.values():
+            # Enter in any of the inputs saves the line (the till's script reads this).
+            field_.widget.attrs["data-enter"] = "add_item"
+
+    def clean_item_sku(self) -> str:
+        sku = clean_text(self.cleaned_data["item_sku"], 64)
+        if not sku:
+            raise forms.ValidationError(_("A SKU is required."))
+        return sku
+
+    def line(self) -> TillLine:
+        data = self.cleaned_data
+        return TillLine(
+            sku=data["item_sku"],
+            category=data["item_category"],
+            unit_price=data["item_price"],
+            quantity=data["item_qty"],
+            name=clean_text(data.get("item_name"), 100),
+        )
+
+    @property
+    def first_error_id(self) -> str:
+        for name in self.fields:
+            if name in self.errors:
+                return self.fields[name].widget.attrs.get("id", "item-sku")
+        return "item-category"
+
+
+# --- refunds ---------------------------------------------------------------------------------
+
+
+class RefundForm(forms.Form):
+    """Quantities to refund per line of a sale (0: keep), or everything left."""
+
+    reason = forms.CharField(
+        label=gettext_lazy("Reason (optional)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "id": "refund-reason"}),
+    )
+    key = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, sale: Sale, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sale = sale
+        self.sale_lines: list[SaleLine] = list(sale.lines.order_by("position"))
+        for line in self.sale_lines:
+            left = line.quantity - line.refunded_quantity
+            if left <= 0:
+                continue
+            # No max here: asking for more than was sold is the service's to refuse, and the
+            # refusal names the line.
+            self.fields[self.quantity_name(line)] = forms.IntegerField(
+                label=line.sku,
+                min_value=0,
+                required=False,
+                widget=forms.NumberInput(
+                    attrs={"min": 0, "max": left, "step": 1, "id": f"refund-qty-{line.position}"}
+                ),
+            )
+
+    @staticmethod
+    def quantity_name(line: SaleLine) -> str:
+        return f"qty_{line.position}"
+
+    def quantity_field(self, line: SaleLine) -> forms.BoundField | None:
+        name = self.quantity_name(line)
+        return self[name] if name in self.fields else None
+
+    def key_value(self) -> str:
+        return one_time_key(self.data.get("key") if self.is_bound else None)
+
+    def ask(self, everything: bool) -> services.RefundAsk:
+        """The refund asked for; call after is_valid()."""
+        reason = self.cleaned_data.get("reason") or ""
+        if everything:
+            return services.RefundAsk(all=True, reason=reason)
+        picked = []
+        for line in self.sale_lines:
+            quantity = self.cleaned_data.get(self.quantity_name(line)) or 0
+            if quantity:
+                picked.append((line.sku, quantity))
+        if not picked:
+            raise forms.ValidationError(_("Enter a quantity to refund on at least one line."))
+        return services.RefundAsk(lines=tuple(picked), reason=reason)
