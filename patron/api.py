@@ -252,10 +252,14 @@ def register_routers() -> None:
     from patron.ledger.api import router as ledger_router
     from patron.members.api import router as members_router
     from patron.program.api import router as program_router
+    from patron.promotions.api import router as promotions_router
+    from patron.sales.api import router as sales_router
 
     api.add_router("/members", members_router)
     api.add_router("/program", program_router)
     api.add_router("/", ledger_router)
+    api.add_router("/", promotions_router)
+    api.add_router("/", sales_router)
 
 
 register_routers()

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "patron.members",
     "patron.program",
     "patron.ledger",
+    "patron.promotions",
+    "patron.sales",
 ]
 
 MIDDLEWARE = [

@@ -9,5 +9,7 @@ urlpatterns = [
     path("members/import/", include("patron.members.import_urls")),
     path("members/", include("patron.members.urls")),
     path("ledger/", include("patron.ledger.urls")),
+    path("promotions/", include("patron.promotions.urls")),
+    path("cashier/", include("patron.sales.urls")),
     path("", include("patron.tenancy.urls")),
 ]

@@ -954,3 +954,30 @@ def _reverse_lots(original: Transaction, txn: Transaction, points_change: int) -
             return
     if left:
         _new_lot(member, txn, left, txn.occurred_at)
+
+
+def shrink_hold(actor: Actor, hold: PointsHold, points: int) -> int:
+    """Take `points` off a pending hold (a partial refund inside the return window).
+
+    Returns how many points came off; taking them all voids the hold.
+    """
+    with transaction.atomic():
+        hold = PointsHold.objects.select_for_update().get(pk=hold.pk, merchant=actor.merchant)
+        if hold.status != PointsHold.Status.PENDING or points <= 0:
+            return 0
+        if points >= hold.points:
+            hold.status, hold.closed_at = PointsHold.Status.VOIDED, timezone.now()
+            hold.save(update_fields=["status", "closed_at"])
+            return hold.points
+        PointsHold.objects.filter(pk=hold.pk).update(points=F("points") - points)
+    return points
+
+
+def quick_balances(member: Member) -> dict[str, int]:
+    """The member's cached account balances per asset, in one query (checkout's fast read)."""
+    balances = {asset: 0 for asset in Asset.values}
+    rows = Account.objects.filter(
+        merchant_id=member.merchant_id, owner_type=OwnerType.MEMBER, member=member
+    ).values_list("asset", "balance")
+    balances.update(dict(rows))
+    return balances

@@ -1,0 +1,116 @@
+"""Checkout endpoints (API.md §3): quote, commit, refund; member identification and PIN."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from patron.ledger.api import ledger_key
+from patron.ledger.models import Asset
+from patron.ledger.services import quick_balances
+from patron.members.schemas import Problem
+from patron.members.selectors import member_for, shown_mobile
+from patron.promotions.selectors import member_tier_code
+from patron.sales import selectors, services
+from patron.sales.schemas import (
+    IdentifiedOut,
+    PinIn,
+    QrTokenOut,
+    RefundIn,
+    RefundOut,
+    SaleIn,
+    SaleOut,
+)
+
+router = Router(tags=["sales"])
+ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 423: Problem}
+
+
+def sale_request(payload: SaleIn) -> services.SaleRequest:
+    return services.SaleRequest(
+        lines=[services.LineInput(**line.dict()) for line in payload.lines],
+        member=payload.member,
+        store=payload.store,
+        occurred_at=payload.occurred_at,
+        codes=list(payload.codes),
+        points_to_redeem=payload.points_to_redeem,
+        stored_value=payload.stored_value,
+        pin=payload.pin,
+    )
+
+
+@router.post("/sales/quote", response={200: SaleOut, **ERRORS}, summary="Price a basket")
+def quote_sale(request: HttpRequest, payload: SaleIn):
+    """Everything a committed sale would be, without writing anything."""
+    priced = services.price(request.actor, sale_request(payload))
+    services.ensure_payable(priced)
+    return selectors.present_quote(
+        priced.quote, member=priced.member, store=priced.store, occurred_at=priced.occurred_at
+    )
+
+
+@router.post("/sales", response={201: SaleOut, **ERRORS}, summary="Commit a sale")
+def create_sale(request: HttpRequest, payload: SaleIn):
+    sale = services.commit_sale(
+        request.actor, sale_request(payload), key=ledger_key(request, "sale")
+    )
+    return Status(201, selectors.present_sale(sale))
+
+
+@router.get("/sales/{sale_id}", response={200: SaleOut, **ERRORS}, summary="One sale")
+def get_sale(request: HttpRequest, sale_id: int):
+    return selectors.present_sale(selectors.sale_for(request.actor, sale_id))
+
+
+@router.post(
+    "/sales/{sale_id}/refunds", response={201: RefundOut, **ERRORS}, summary="Refund a sale"
+)
+def create_refund(request: HttpRequest, sale_id: int, payload: RefundIn):
+    sale = selectors.sale_for(request.actor, sale_id)
+    ask = services.RefundAsk(
+        lines=tuple((line.sku, line.quantity) for line in payload.lines),
+        all=payload.all,
+        reason=payload.reason,
+    )
+    refund = services.refund_sale(request.actor, sale, ask, key=ledger_key(request, "refund"))
+    return Status(201, selectors.present_refund(refund))
+
+
+@router.post(
+    "/members/{member_id}/qr-token",
+    response={201: QrTokenOut, **ERRORS},
+    summary="Mint a member QR token (valid 60 s)",
+)
+def mint_qr_token(request: HttpRequest, member_id: int):
+    member = member_for(request.actor, member_id)
+    token, expires_at = services.member_qr_token(request.actor, member)
+    return Status(201, {"token": token, "expires_at": expires_at})
+
+
+@router.put(
+    "/members/{member_id}/pin",
+    response={204: None, **ERRORS},
+    summary="Set the member's 6-digit payment PIN",
+)
+def set_member_pin(request: HttpRequest, member_id: int, payload: PinIn):
+    services.set_pin(request.actor, member_for(request.actor, member_id), payload.pin)
+    return Status(204, None)
+
+
+@router.get(
+    "/identify",
+    response={200: IdentifiedOut, **ERRORS},
+    summary="Find the member by mobile, card number or member QR token",
+)
+def identify(request: HttpRequest, code: str):
+    member = services.identify_member(request.actor, code)
+    balances = quick_balances(member)
+    return {
+        "id": member.pk,
+        "card_no": member.card_no,
+        "name": member.name,
+        "mobile": shown_mobile(request.actor, member),
+        "tier": member_tier_code(member),
+        "points": balances[Asset.POINTS],
+        "stored_value": balances[Asset.PRINCIPAL] + balances[Asset.BONUS],
+    }

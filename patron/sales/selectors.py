@@ -1,0 +1,151 @@
+"""Reads for checkout: sales as the API, the receipt and the cashier screen show them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from patron.core.errors import NotFound
+from patron.engine import pricing
+from patron.sales.models import Refund, Sale
+from patron.tenancy.actor import Actor
+
+
+def sale_for(actor: Actor, sale_id: Any) -> Sale:
+    try:
+        sale_id = int(sale_id)
+    except (TypeError, ValueError):
+        raise NotFound("Sale not found") from None
+    sales = Sale.objects.filter(merchant=actor.merchant, pk=sale_id)
+    if actor.store_bound is not None:
+        sales = sales.filter(store=actor.store_bound)
+    sale = sales.select_related("store", "member").first()
+    if sale is None:
+        raise NotFound("Sale not found")
+    return sale
+
+
+def present_quote(quote: pricing.Quote, *, member, store, occurred_at) -> dict[str, Any]:
+    """A quote in the shape of API.md §3 (the same shape a committed sale has, minus id)."""
+    return {
+        "id": None,
+        "member": member.pk if member is not None else None,
+        "store": store.code,
+        "occurred_at": occurred_at,
+        "status": None,
+        "subtotal": quote.subtotal,
+        "member_discount": quote.member_discount,
+        "discount": quote.discount,
+        "total": quote.total,
+        "lines": [
+            {
+                "sku": line.sku,
+                "category": line.category,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "member_price": line.member_price,
+                "discount": line.discount,
+                "points_offset": line.points_offset,
+                "total": line.total,
+                "points_earned": line.points_earned,
+                "gift": line.gift,
+                "refunded_quantity": 0,
+            }
+            for line in quote.lines
+        ],
+        "applied": [
+            {
+                "code": a.code,
+                "kind": a.kind,
+                "name": a.name,
+                "benefit": a.benefit,
+                "amount": a.amount,
+            }
+            for a in quote.applied
+        ],
+        "rejected": [{"code": r.code, "reason": r.reason} for r in quote.rejected],
+        "points_redeemed": quote.points_redeemed,
+        "points_value": quote.points_value,
+        "points_earned": quote.points_earned,
+        "points_pending": False,
+        "stored_value_paid": quote.stored_value_paid,
+        "cash_due": quote.cash_due,
+        "saved": quote.saved,
+    }
+
+
+def present_sale(sale: Sale) -> dict[str, Any]:
+    """A committed sale as recorded (a retried request gets exactly this back)."""
+    return {
+        "id": sale.pk,
+        "member": sale.member_id,
+        "store": sale.store.code,
+        "occurred_at": sale.occurred_at,
+        "status": sale.status,
+        "subtotal": sale.subtotal,
+        "member_discount": sale.member_discount,
+        "discount": sale.discount,
+        "total": sale.total,
+        "lines": [
+            {
+                "sku": line.sku,
+                "category": line.category,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "member_price": line.member_price,
+                "discount": line.discount,
+                "points_offset": line.points_offset,
+                "total": line.total,
+                "points_earned": line.points_earned,
+                "gift": line.gift,
+                "refunded_quantity": line.refunded_quantity,
+            }
+            for line in sale.lines.order_by("position")
+        ],
+        "applied": [
+            {
+                "code": d.code,
+                "kind": d.kind,
+                "name": d.name,
+                "benefit": d.benefit,
+                "amount": d.amount,
+            }
+            for d in sale.discounts.order_by("pk")
+        ],
+        "rejected": [],
+        "points_redeemed": sale.points_redeemed,
+        "points_value": sale.points_value,
+        "points_earned": sale.points_earned,
+        "points_pending": sale.points_pending,
+        "stored_value_paid": sale.stored_value_paid,
+        "cash_due": sale.cash_due,
+        "saved": sale.saved,
+    }
+
+
+def present_refund(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.pk,
+        "sale": refund.sale_id,
+        "amount": refund.amount,
+        "cash_refunded": refund.cash_refunded,
+        "stored_value_returned": refund.stored_value_returned,
+        "points_returned": refund.points_returned,
+        "points_reversed": refund.points_reversed,
+        "points_shortfall": refund.points_shortfall,
+        "coupons_returned": refund.coupons_returned,
+        "lines": [
+            {"sku": row.sale_line.sku, "quantity": row.quantity, "amount": row.amount}
+            for row in refund.lines.select_related("sale_line").order_by("pk")
+        ],
+        "sale_status": refund.sale.status,
+        "created_at": refund.created_at,
+    }
+
+
+def recent_sales(actor: Actor, *, member=None, limit: int = 20):
+    sales = Sale.objects.filter(merchant=actor.merchant)
+    if actor.store_bound is not None:
+        sales = sales.filter(store=actor.store_bound)
+    if member is not None:
+        sales = sales.filter(member=member)
+    return sales.select_related("store", "member").order_by("-occurred_at", "-pk")[:limit]

@@ -1,0 +1,844 @@
+"""Checkout (F-20 … F-24): quote a basket, commit a sale, refund it, verify the member's PIN.
+
+The server always re-prices: a sale is whatever `patron.engine.pricing.quote` says for the
+lines, codes and member on the server at `occurred_at`; client-side discounts or point costs
+are never read. Committing writes the sale, its lines, the coupons it used, the points it spent
+and earned, the stored value it took and the member's running figures in ONE database
+transaction: any failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest, Least
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from patron.core.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from patron.engine import pricing
+from patron.ledger import services as ledger
+from patron.ledger.errors import InsufficientFunds
+from patron.ledger.models import Asset, PointsHold, Shortfall, Transaction
+from patron.members.models import Member
+from patron.members.selectors import members_for
+from patron.program.models import Category
+from patron.promotions import selectors as promotions
+from patron.promotions import services as coupons
+from patron.sales.models import (
+    MemberPin,
+    MemberStats,
+    Refund,
+    RefundLine,
+    Sale,
+    SaleDiscount,
+    SaleLine,
+)
+from patron.sales.program import checkout_policy
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import Store
+from patron.tenancy.selectors import store_by_code
+
+MAX_LINES = 200
+MAX_QUANTITY = 100_000
+MAX_PRICE = 10**10
+MAX_CODES = 20
+FUTURE_SLACK = dt.timedelta(minutes=5)  # till clocks drift
+QR_PREFIX = "PM"
+QR_MAX_AGE = 60  # seconds (F-20: a screenshot of an old code must not work)
+QR_SALT = "patron.sales.member-qr"
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+@dataclass
+class LineInput:
+    sku: str
+    category: str
+    quantity: int
+    unit_price: int
+    member_price: int | None = None
+    name: str = ""
+    brand: str = ""
+    model: str = ""
+    size: str = ""
+    colour: str = ""
+
+
+@dataclass
+class SaleRequest:
+    lines: list[LineInput]
+    member: Any = None  # id, card number, mobile or member QR token; None: walk-in
+    store: str | None = None
+    occurred_at: dt.datetime | None = None
+    codes: list[str] = field(default_factory=list)
+    points_to_redeem: int = 0
+    stored_value: int = 0
+    pin: str | None = None
+
+
+@dataclass
+class Priced:
+    """A quote with what the server resolved to produce it."""
+
+    quote: pricing.Quote
+    member: Member | None
+    store: Store
+    occurred_at: dt.datetime
+    coupon_ids: dict[str, int]
+    request: SaleRequest
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_lines(actor: Actor, lines: list[LineInput], errors: list[FieldError]) -> None:
+    if not lines:
+        errors.append(FieldError("lines", _("A sale needs at least one line.")))
+    if len(lines) > MAX_LINES:
+        errors.append(FieldError("lines", _("At most %d lines per sale.") % MAX_LINES))
+    known = set(
+        Category.objects.filter(merchant=actor.merchant, is_active=True).values_list(
+            "code", flat=True
+        )
+    )
+    for index, line in enumerate(lines):
+        path = f"lines[{index}]"
+        if not isinstance(line.sku, str) or not line.sku.strip() or len(line.sku) > 64:
+            errors.append(FieldError(f"{path}.sku", _("A SKU of 1 to 64 characters is required.")))
+        if not _is_int(line.quantity) or not 0 < line.quantity <= MAX_QUANTITY:
+            errors.append(
+                FieldError(f"{path}.quantity", _("The quantity must be a whole number above 0."))
+            )
+        if not _is_int(line.unit_price) or not 0 < line.unit_price <= MAX_PRICE:
+            errors.append(
+                FieldError(
+                    f"{path}.unit_price", _("The price must be a whole number of fen above 0.")
+                )
+            )
+        if line.member_price is not None and (
+            not _is_int(line.member_price) or not 0 <= line.member_price <= MAX_PRICE
+        ):
+            errors.append(
+                FieldError(f"{path}.member_price", _("The member price must be fen, 0 or more."))
+            )
+        if line.category not in known:
+            errors.append(
+                FieldError(
+                    f"{path}.category",
+                    _("Unknown category %(category)r: use one of the program's categories.")
+                    % {"category": line.category},
+                )
+            )
+
+
+def _check_amounts(request: SaleRequest, errors: list[FieldError]) -> None:
+    for name in ("points_to_redeem", "stored_value"):
+        value = getattr(request, name)
+        if not _is_int(value) or value < 0 or value > MAX_PRICE:
+            errors.append(FieldError(name, _("Must be a whole number, 0 or more.")))
+    if len(request.codes) > MAX_CODES or not all(
+        isinstance(code, str) and 0 < len(code) <= 64 for code in request.codes
+    ):
+        errors.append(FieldError("codes", _("At most %d codes of 1 to 64 characters.") % MAX_CODES))
+
+
+def _resolve_store(actor: Actor, code: str | None) -> Store:
+    bound = actor.store_bound
+    if not code:
+        if bound is not None:
+            return bound
+        raise ValidationFailed([FieldError("store", _("Which store made this sale?"))])
+    try:
+        store = store_by_code(actor.merchant, code)
+    except NotFound:
+        raise ValidationFailed(
+            [FieldError("store", _("Unknown store %(code)r.") % {"code": code})]
+        ) from None
+    if bound is not None and store.pk != bound.pk:
+        raise PermissionDenied(_("You can only sell in your own store."))
+    return store
+
+
+def _occurred_at(actor: Actor, value: dt.datetime | None) -> dt.datetime:
+    now = timezone.now()
+    if value is None:
+        return now
+    if value.tzinfo is None:
+        raise ValidationFailed([FieldError("occurred_at", _("Give the time with its UTC offset."))])
+    days = checkout_policy(actor.merchant).backdate_days
+    if value > now + FUTURE_SLACK or value < now - dt.timedelta(days=days):
+        raise DomainError(
+            _("A sale may be recorded up to %(days)d days after it happened, not in the future.")
+            % {"days": days},
+            code="occurred_at_out_of_window",
+            status=422,
+            errors=[FieldError("occurred_at", _("Outside the allowed window."))],
+        )
+    return value
+
+
+# --- member identification (F-20) ------------------------------------------------------------
+
+
+def member_qr_token(actor: Actor, member: Member) -> tuple[str, dt.datetime]:
+    """A signed token naming the member, valid QR_MAX_AGE seconds (shown as a QR code)."""
+    _ensure_own(actor, member)
+    signer = signing.TimestampSigner(salt=QR_SALT)
+    token = QR_PREFIX + signer.sign(f"{member.merchant_id}.{member.pk}")
+    return token, timezone.now() + dt.timedelta(seconds=QR_MAX_AGE)
+
+
+def _member_from_qr(actor: Actor, token: str) -> Member:
+    signer = signing.TimestampSigner(salt=QR_SALT)
+    try:
+        value = signer.unsign(token[len(QR_PREFIX) :], max_age=QR_MAX_AGE)
+    except signing.SignatureExpired:
+        raise DomainError(
+            _("This member code has expired: ask the member to refresh it."), "qr_expired", 422
+        ) from None
+    except signing.BadSignature:
+        raise DomainError(_("This is not a valid member code."), "qr_invalid", 422) from None
+    merchant_id, member_id = (int(part) for part in value.split("."))
+    if merchant_id != actor.merchant.pk:
+        raise NotFound(_("Member not found"))
+    return _member_by(actor, pk=member_id)
+
+
+def _member_by(actor: Actor, **lookup: Any) -> Member:
+    member = members_for(actor).filter(**lookup).first()
+    if member is None:
+        raise NotFound(_("Member not found"))
+    return member
+
+
+def identify_member(actor: Actor, value: Any) -> Member:
+    """The member named by an id, a card number, a mobile or a member QR token."""
+    if _is_int(value):
+        return _member_by(actor, pk=value)
+    text = str(value or "").strip()
+    if text.startswith(QR_PREFIX) and ":" in text:
+        return _member_from_qr(actor, text)
+    if text.isdigit() and len(text) == 11 and text.startswith("1"):
+        return _member_by(actor, mobile=text)
+    if text.isdigit() and len(text) == 10:
+        return _member_by(actor, card_no=text)
+    if text.isdigit() and len(text) < 10:
+        return _member_by(actor, pk=int(text))
+    raise NotFound(_("Member not found"))
+
+
+def _ensure_own(actor: Actor, member: Member) -> None:
+    if member.merchant_id != actor.merchant.pk:
+        raise NotFound(_("Member not found"))
+
+
+# --- PIN -------------------------------------------------------------------------------------
+
+
+def set_pin(actor: Actor, member: Member, pin: str) -> None:
+    _ensure_own(actor, member)
+    if not isinstance(pin, str) or not pin.isdigit() or len(pin) != 6:
+        raise ValidationFailed([FieldError("pin", _("The PIN is 6 digits."))])
+    MemberPin.objects.update_or_create(
+        member=member,
+        defaults={
+            "merchant": member.merchant,
+            "pin_hash": make_password(pin),
+            "failed_attempts": 0,
+            "locked_until": None,
+        },
+    )
+
+
+def pin_required(merchant, amount: int) -> bool:
+    threshold = checkout_policy(merchant).pin_required_above
+    return threshold is not None and amount > threshold
+
+
+def verify_pin(actor: Actor, member: Member, pin: str | None) -> None:
+    """Check the member's PIN; wrong ones count toward a lockout that outlives the request.
+
+    Runs in its own transaction, before the sale's: a failed attempt must be remembered even
+    though the sale it came with is rejected.
+    """
+    _ensure_own(actor, member)
+    policy = checkout_policy(actor.merchant)
+    with transaction.atomic():
+        record = MemberPin.objects.select_for_update().filter(member=member).first()
+        if record is None:
+            raise DomainError(
+                _("This member has no PIN yet: set one before paying with stored value."),
+                "pin_required",
+                422,
+            )
+        now = timezone.now()
+        if record.locked_until is not None and record.locked_until > now:
+            raise DomainError(
+                _("Too many wrong PINs: locked until %(until)s.")
+                % {"until": timezone.localtime(record.locked_until).strftime("%H:%M")},
+                "pin_locked",
+                423,
+            )
+        if not pin:
+            raise DomainError(_("The member's PIN is required."), "pin_required", 422)
+        if check_password(pin, record.pin_hash):
+            if record.failed_attempts:
+                MemberPin.objects.filter(pk=record.pk).update(failed_attempts=0, locked_until=None)
+            return
+        attempts = record.failed_attempts + 1
+        locked = attempts >= policy.pin_max_attempts
+        MemberPin.objects.filter(pk=record.pk).update(
+            failed_attempts=0 if locked else attempts,
+            locked_until=now + dt.timedelta(minutes=policy.pin_lock_minutes) if locked else None,
+        )
+    if locked:
+        raise DomainError(
+            _("Wrong PIN; too many attempts, the PIN is locked for %(minutes)d minutes.")
+            % {"minutes": policy.pin_lock_minutes},
+            "pin_locked",
+            423,
+        )
+    raise DomainError(
+        _("Wrong PIN (%(left)d attempts left).") % {"left": policy.pin_max_attempts - attempts},
+        "pin_invalid",
+        422,
+    )
+
+
+# --- pricing ---------------------------------------------------------------------------------
+
+
+def _member_context(member: Member | None, coupon_map: dict[str, pricing.Coupon]):
+    if member is None:
+        return pricing.MemberContext(coupons=coupon_map)
+    balances = ledger.quick_balances(member)
+    stats = MemberStats.objects.filter(member=member).values_list("visits", flat=True).first()
+    return pricing.MemberContext(
+        member_id=str(member.pk),
+        tier=promotions.member_tier_code(member),
+        points_available=balances[Asset.POINTS],
+        stored_value=balances[Asset.PRINCIPAL] + balances[Asset.BONUS],
+        first_purchase=not stats,
+        coupons=coupon_map,
+    )
+
+
+def price(actor: Actor, request: SaleRequest) -> Priced:
+    """Validate the request and price it on the server; writes nothing."""
+    errors: list[FieldError] = []
+    _check_lines(actor, request.lines, errors)
+    _check_amounts(request, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    store = _resolve_store(actor, request.store)
+    occurred_at = _occurred_at(actor, request.occurred_at)
+    member = None if request.member in (None, "") else identify_member(actor, request.member)
+    found = promotions.coupons_for_sale(actor.merchant, request.codes)
+    coupon_map = {given: named.coupon for given, named in found.items()}
+    basket = pricing.Basket(
+        store=store.code,
+        lines=tuple(
+            pricing.Line(
+                sku=line.sku.strip(),
+                category=line.category,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                member_price=line.member_price,
+            )
+            for line in request.lines
+        ),
+        codes=tuple(request.codes),
+        points_to_redeem=request.points_to_redeem,
+        stored_value=request.stored_value,
+    )
+    result = pricing.quote(
+        basket,
+        _member_context(member, coupon_map),
+        promotions.engine_program(actor.merchant, at=occurred_at),
+        occurred_at,
+    )
+    return Priced(
+        quote=result,
+        member=member,
+        store=store,
+        occurred_at=occurred_at,
+        coupon_ids={named.coupon.code: named.id for named in found.values()},
+        request=request,
+    )
+
+
+def ensure_payable(priced: Priced) -> None:
+    """The quote's problems a committed sale may not have (a quote just reports them)."""
+    result = priced.quote
+    if result.insufficient_points:
+        held = 0 if priced.member is None else ledger.quick_balances(priced.member)[Asset.POINTS]
+        raise InsufficientFunds(Asset.POINTS, priced.request.points_to_redeem, held)
+    if result.insufficient_stored_value:
+        raise InsufficientFunds(Asset.PRINCIPAL, result.stored_value_paid, 0)
+
+
+def _ensure_codes_applied(result: pricing.Quote) -> None:
+    if result.rejected:
+        raise DomainError(
+            _("A code on this sale cannot be used: %s")
+            % ", ".join(f"{r.code} ({r.reason})" for r in result.rejected),
+            "coupon_not_applicable",
+            422,
+            errors=[FieldError("codes", f"{r.code}: {r.reason}") for r in result.rejected],
+        )
+
+
+# --- committing ------------------------------------------------------------------------------
+
+
+def new_key() -> str:
+    return f"auto:{uuid.uuid4()}"
+
+
+def commit_sale(actor: Actor, request: SaleRequest, *, key: str | None = None) -> Sale:
+    """Price on the server and record the sale with every movement it causes, once per key."""
+    key = key or new_key()
+    existing = Sale.objects.filter(merchant=actor.merchant, idempotency_key=key).first()
+    if existing is not None:
+        existing.replayed = True
+        return existing
+    priced = price(actor, request)
+    result = priced.quote
+    _ensure_codes_applied(result)
+    ensure_payable(priced)
+    member = priced.member
+    if member is not None:
+        ledger.ensure_active(member)
+    if result.stored_value_paid and pin_required(actor.merchant, result.stored_value_paid):
+        verify_pin(actor, member, request.pin)
+    try:
+        with transaction.atomic():
+            sale = _record_sale(actor, priced, key)
+            _consume_coupons(sale, priced)
+            _move_value(actor, sale, priced)
+            if member is not None:
+                _count_visit(member, sale)
+    except IntegrityError:
+        existing = Sale.objects.filter(merchant=actor.merchant, idempotency_key=key).first()
+        if existing is None:
+            raise
+        existing.replayed = True
+        return existing
+    sale.replayed = False
+    return sale
+
+
+def _record_sale(actor: Actor, priced: Priced, key: str) -> Sale:
+    result = priced.quote
+    sale = Sale.objects.create(
+        merchant=actor.merchant,
+        member=priced.member,
+        store=priced.store,
+        user=actor.user,
+        api_key=actor.api_key,
+        channel=actor.channel,
+        idempotency_key=key,
+        occurred_at=priced.occurred_at,
+        subtotal=result.subtotal,
+        member_discount=result.member_discount,
+        discount=result.discount,
+        points_redeemed=result.points_redeemed,
+        points_value=result.points_value,
+        total=result.total,
+        stored_value_paid=result.stored_value_paid,
+        cash_due=result.cash_due,
+        points_earned=result.points_earned,
+        saved=result.saved,
+        codes=list(priced.request.codes),
+    )
+    inputs = priced.request.lines
+    SaleLine.objects.bulk_create(
+        [
+            SaleLine(
+                sale=sale,
+                merchant=actor.merchant,
+                position=index,
+                sku=line.sku,
+                name=inputs[index].name[:100] if index < len(inputs) else "",
+                category=line.category,
+                brand=inputs[index].brand[:60] if index < len(inputs) else "",
+                model=inputs[index].model[:60] if index < len(inputs) else "",
+                size=inputs[index].size[:30] if index < len(inputs) else "",
+                colour=inputs[index].colour[:30] if index < len(inputs) else "",
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                member_price=line.member_price,
+                discount=line.discount,
+                points_offset=line.points_offset,
+                total=line.total,
+                points_earned=line.points_earned,
+                gift=line.gift,
+                store=priced.store,
+                occurred_at=priced.occurred_at,
+            )
+            for index, line in enumerate(result.lines)
+        ]
+    )
+    SaleDiscount.objects.bulk_create(
+        [
+            SaleDiscount(
+                sale=sale,
+                code=applied.code,
+                kind=applied.kind,
+                name=applied.name[:100],
+                benefit=applied.benefit,
+                amount=applied.amount,
+                coupon_id=priced.coupon_ids.get(applied.code) if applied.kind == "coupon" else None,
+            )
+            for applied in result.applied
+        ]
+    )
+    return sale
+
+
+def _consume_coupons(sale: Sale, priced: Priced) -> None:
+    for applied in priced.quote.applied:
+        if applied.kind != "coupon":
+            continue
+        won = coupons.consume_coupon(
+            priced.coupon_ids[applied.code], sale_ref=str(sale.pk), at=priced.occurred_at
+        )
+        if not won:  # another sale used it between our quote and now
+            raise Conflict(
+                _("Coupon %s has just been used by another sale.") % applied.code,
+                code="coupon_not_applicable",
+            )
+
+
+def _context(sale: Sale, reason: str) -> ledger.Context:
+    return ledger.Context(
+        store=sale.store,
+        reason=reason,
+        source="sale",
+        source_ref=str(sale.pk),
+        occurred_at=sale.occurred_at,
+    )
+
+
+def _move_value(actor: Actor, sale: Sale, priced: Priced) -> None:
+    """Points spent, then stored value, then points earned (always in this order: the member's
+    account locks are then taken in the same order by every sale, so two never deadlock)."""
+    member, result = priced.member, priced.quote
+    updates: dict[str, Any] = {}
+    if member is None:
+        return
+    if result.points_redeemed:
+        updates["points_spend"] = ledger.spend_points(
+            actor,
+            member,
+            result.points_redeemed,
+            key=f"sale:{sale.pk}:spend",
+            context=_context(sale, "points offset"),
+        )
+    if result.stored_value_paid:
+        updates["stored_value_payment"] = ledger.pay_stored_value(
+            actor,
+            member,
+            result.stored_value_paid,
+            key=f"sale:{sale.pk}:pay",
+            context=_context(sale, "stored value payment"),
+        )
+    if result.points_earned:
+        earned = ledger.earn_points(
+            actor,
+            member,
+            result.points_earned,
+            key=f"sale:{sale.pk}:earn",
+            context=_context(sale, "sale"),
+        )
+        if isinstance(earned, PointsHold):
+            updates["points_hold"], updates["points_pending"] = earned, True
+        else:
+            updates["points_earn"] = earned
+    for name, value in updates.items():
+        setattr(sale, name, value)
+    if updates:
+        sale.save(update_fields=list(updates))
+
+
+def _count_visit(member: Member, sale: Sale) -> None:
+    paid, at = sale.total, sale.occurred_at
+    changed = MemberStats.objects.filter(member=member).update(
+        total_spend=F("total_spend") + paid,
+        visits=F("visits") + 1,
+        average_ticket=(F("total_spend") + paid) / (F("visits") + 1),
+        first_visit_at=Least(F("first_visit_at"), at),
+        last_visit_at=Greatest(F("last_visit_at"), at),
+        points_earned=F("points_earned") + sale.points_earned,
+        saved=F("saved") + sale.saved,
+    )
+    if not changed:
+        MemberStats.objects.create(
+            member=member,
+            merchant_id=member.merchant_id,
+            total_spend=paid,
+            visits=1,
+            average_ticket=paid,
+            first_visit_at=at,
+            last_visit_at=at,
+            points_earned=sale.points_earned,
+            saved=sale.saved,
+        )
+
+
+# --- refunds (F-23) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundAsk:
+    """`lines` as (sku, quantity) pairs, or everything still refundable."""
+
+    lines: tuple[tuple[str, int], ...] = ()
+    all: bool = False
+    reason: str = ""
+
+
+def _share(amount: int, done: int, of: int) -> int:
+    """Cumulative proportional share: refunding all `of` units returns exactly `amount`."""
+    return amount * done // of if of else 0
+
+
+def _pick_lines(sale: Sale, ask: RefundAsk) -> list[tuple[SaleLine, int]]:
+    lines = list(sale.lines.select_for_update().order_by("position"))
+    if ask.all:
+        picks = [(line, line.quantity - line.refunded_quantity) for line in lines]
+        picks = [(line, q) for line, q in picks if q > 0]
+        if not picks:
+            raise DomainError(_("This sale has been refunded already."), "refund_exceeds_sale", 422)
+        return picks
+    if not ask.lines:
+        raise ValidationFailed([FieldError("lines", _("Name the lines to refund, or all."))])
+    picks: dict[int, int] = {}
+    for index, (sku, quantity) in enumerate(ask.lines):
+        if not _is_int(quantity) or quantity <= 0:
+            raise ValidationFailed(
+                [FieldError(f"lines[{index}].quantity", _("The quantity must be above 0."))]
+            )
+        wanted = quantity
+        for line in lines:
+            if line.sku != sku or wanted == 0:
+                continue
+            room = line.quantity - line.refunded_quantity - picks.get(line.pk, 0)
+            take = min(room, wanted)
+            if take > 0:
+                picks[line.pk] = picks.get(line.pk, 0) + take
+                wanted -= take
+        if wanted:
+            raise DomainError(
+                _("Cannot refund %(quantity)d of %(sku)s: more than is left to refund.")
+                % {"quantity": quantity, "sku": sku},
+                "refund_exceeds_sale",
+                422,
+                errors=[FieldError(f"lines[{index}].quantity", _("More than was sold."))],
+            )
+    by_pk = {line.pk: line for line in lines}
+    return [(by_pk[pk], quantity) for pk, quantity in picks.items()]
+
+
+def refund_sale(actor: Actor, sale: Sale, ask: RefundAsk, *, key: str | None = None) -> Refund:
+    """Refund lines of a sale: money, points spent and stored value come back, points earned
+    go back (what the member already used is recorded as a shortfall), coupons per policy."""
+    if sale.merchant_id != actor.merchant.pk:
+        raise NotFound(_("Sale not found"))
+    bound = actor.store_bound
+    if bound is not None and sale.store_id != bound.pk:
+        raise PermissionDenied(_("You can only refund sales of your own store."))
+    key = key or new_key()
+    existing = Refund.objects.filter(merchant=actor.merchant, idempotency_key=key).first()
+    if existing is not None:
+        existing.replayed = True
+        return existing
+    with transaction.atomic():
+        sale = Sale.objects.select_for_update().get(pk=sale.pk)
+        picks = _pick_lines(sale, ask)
+        refund = _record_refund(actor, sale, picks, key, ask.reason)
+        _return_value(actor, sale, refund)
+        _update_sale_after_refund(actor, sale, refund)
+    refund.replayed = False
+    return refund
+
+
+def _record_refund(
+    actor: Actor, sale: Sale, picks: list[tuple[SaleLine, int]], key: str, reason: str
+) -> Refund:
+    refund = Refund.objects.create(
+        merchant=actor.merchant,
+        sale=sale,
+        idempotency_key=key,
+        user=actor.user,
+        api_key=actor.api_key,
+        channel=actor.channel,
+        store=actor.store_bound or sale.store,
+        reason=(reason or "")[:200],
+        amount=0,
+    )
+    rows = []
+    for line, quantity in picks:
+        before, after = line.refunded_quantity, line.refunded_quantity + quantity
+        rows.append(
+            RefundLine(
+                refund=refund,
+                sale_line=line,
+                quantity=quantity,
+                amount=_share(line.total, after, line.quantity)
+                - _share(line.total, before, line.quantity),
+                points_offset=_share(line.points_offset, after, line.quantity)
+                - _share(line.points_offset, before, line.quantity),
+                points_earned=_share(line.points_earned, after, line.quantity)
+                - _share(line.points_earned, before, line.quantity),
+            )
+        )
+        SaleLine.objects.filter(pk=line.pk).update(refunded_quantity=after)
+    RefundLine.objects.bulk_create(rows)
+    refund.amount = sum(row.amount for row in rows)
+    refund.rows = rows
+    return refund
+
+
+def _refunded_before(sale: Sale, refund: Refund) -> dict[str, int]:
+    earlier = RefundLine.objects.filter(refund__sale=sale).exclude(refund=refund)
+    totals = {"amount": 0, "points_offset": 0}
+    for amount, offset in earlier.values_list("amount", "points_offset"):
+        totals["amount"] += amount
+        totals["points_offset"] += offset
+    return totals
+
+
+def _return_value(actor: Actor, sale: Sale, refund: Refund) -> None:
+    before = _refunded_before(sale, refund)
+    offset_now = sum(row.points_offset for row in refund.rows)
+    earned_back = sum(row.points_earned for row in refund.rows)
+    amount_before, amount_after = before["amount"], before["amount"] + refund.amount
+    stored_value = _share(sale.stored_value_paid, amount_after, sale.total) - _share(
+        sale.stored_value_paid, amount_before, sale.total
+    )
+    offset_before = before["points_offset"]
+    points_back = _share(sale.points_redeemed, offset_before + offset_now, sale.points_value) - (
+        _share(sale.points_redeemed, offset_before, sale.points_value)
+    )
+    context = ledger.Context(
+        store=refund.store, reason="refund", source="refund", source_ref=str(refund.pk)
+    )
+    if points_back and sale.points_spend_id:
+        ledger.reverse(
+            actor,
+            sale.points_spend,
+            key=f"refund:{refund.pk}:spend",
+            amounts={Asset.POINTS: points_back},
+            context=context,
+        )
+    if stored_value and sale.stored_value_payment_id:
+        _return_stored_value(actor, sale, refund, stored_value, amount_before, context)
+    refund.points_reversed, refund.points_shortfall = _take_back_earned(
+        actor, sale, refund, earned_back, context
+    )
+    refund.points_returned = points_back
+    refund.stored_value_returned = stored_value
+    refund.cash_refunded = refund.amount - stored_value
+
+
+def _return_stored_value(
+    actor: Actor, sale: Sale, refund: Refund, amount: int, amount_before: int, context
+) -> None:
+    """Give back principal and bonus in the proportion the sale took them."""
+    paid = {
+        entry.asset: -entry.amount
+        for entry in sale.stored_value_payment.entries.filter(member=sale.member)
+    }
+    returned_before = _share(sale.stored_value_paid, amount_before, sale.total)
+    principal = paid.get(Asset.PRINCIPAL, 0)
+    principal_back = _share(principal, returned_before + amount, sale.stored_value_paid) - _share(
+        principal, returned_before, sale.stored_value_paid
+    )
+    ledger.reverse(
+        actor,
+        sale.stored_value_payment,
+        key=f"refund:{refund.pk}:pay",
+        amounts={Asset.PRINCIPAL: principal_back, Asset.BONUS: amount - principal_back},
+        context=context,
+    )
+
+
+def _take_back_earned(
+    actor: Actor, sale: Sale, refund: Refund, points: int, context
+) -> tuple[int, int]:
+    """(points taken back, points the member had already used: the shortfall)."""
+    if points <= 0:
+        return 0, 0
+    if sale.points_hold_id:
+        hold = sale.points_hold
+        if hold.status == PointsHold.Status.PENDING:
+            ledger.shrink_hold(actor, hold, points)
+            return points, 0
+        if hold.posted_as_id is None:
+            return 0, 0
+        original: Transaction = hold.posted_as
+    elif sale.points_earn_id:
+        original = sale.points_earn
+    else:
+        return 0, 0
+    reversal = ledger.reverse(
+        actor,
+        original,
+        key=f"refund:{refund.pk}:earn",
+        amounts={Asset.POINTS: points},
+        context=context,
+    )
+    if reversal is None:
+        return 0, 0
+    short = sum(Shortfall.objects.filter(transaction=reversal).values_list("amount", flat=True))
+    return points - short, short
+
+
+def _update_sale_after_refund(actor: Actor, sale: Sale, refund: Refund) -> None:
+    left = sale.lines.filter(refunded_quantity__lt=F("quantity")).exists()
+    sale.status = Sale.Status.PARTLY_REFUNDED if left else Sale.Status.REFUNDED
+    sale.save(update_fields=["status"])
+    returned = []
+    if not left and checkout_policy(actor.merchant).refund_returns_coupons == "full_refund":
+        for discount in sale.discounts.filter(coupon__isnull=False, returned=False):
+            coupons.return_coupon(discount.coupon_id)
+            discount.returned = True
+            discount.save(update_fields=["returned"])
+            returned.append(discount.code)
+    refund.coupons_returned = returned
+    refund.save(
+        update_fields=[
+            "amount",
+            "cash_refunded",
+            "stored_value_returned",
+            "points_returned",
+            "points_reversed",
+            "points_shortfall",
+            "coupons_returned",
+        ]
+    )
+    if sale.member_id:
+        MemberStats.objects.filter(member_id=sale.member_id).update(
+            total_spend=F("total_spend") - refund.amount,
+            refunds=F("refunds") + 1,
+            average_ticket=(F("total_spend") - refund.amount) / Greatest(F("visits"), 1),
+            points_earned=F("points_earned") - refund.points_reversed,
+        )
