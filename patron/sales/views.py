@@ -257,18 +257,27 @@ def member_panel(actor: Actor, till: Till) -> tuple[MemberPanel | None, str]:
     return panel, ""
 
 
+def short_of_points(till: Till, panel: MemberPanel) -> None:
+    till.errors["points"] = _("The member has only %(points)s points.") % {
+        "points": f"{panel.points:,}"
+    }
+
+
+def short_of_stored_value(till: Till, panel: MemberPanel) -> None:
+    till.errors["stored_value"] = _("The card holds only %(amount)s.") % {
+        "amount": yuan(panel.stored_value)
+    }
+
+
 def place_problem(till: Till, problem: DomainError, panel: MemberPanel | None) -> list[str]:
     """Put a service's refusal next to the input it is about; what fits nowhere is returned."""
     code = problem.code
     if code == "insufficient_points" and panel is not None:
-        till.errors["points"] = _("The member has only %(points)s points.") % {
-            "points": f"{panel.points:,}"
-        }
+        short_of_points(till, panel)
         return []
     if code == "insufficient_balance" and panel is not None:
-        till.errors["stored_value"] = _("The card holds only %(amount)s.") % {
-            "amount": yuan(panel.stored_value)
-        }
+        # The service's own message says what it could not take, not what the card holds.
+        short_of_stored_value(till, panel)
         return []
     if code.startswith("pin_"):
         till.errors["pin"] = str(problem.detail)
@@ -335,10 +344,11 @@ def price_till(actor: Actor, till: Till, panel: MemberPanel | None, step: Step):
             till.stored_value = quote.stored_value_paid
         priced = services.price(actor, till.request())
         quote = priced.quote
+    # A quote only reports these; the commit would refuse them, so say so now.
     if quote.insufficient_points and panel is not None:
-        place_problem(till, DomainError("", "insufficient_points"), panel)
+        short_of_points(till, panel)
     if quote.insufficient_stored_value and panel is not None:
-        place_problem(till, DomainError("", "insufficient_balance"), panel)
+        short_of_stored_value(till, panel)
     return priced, []
 
 
@@ -379,7 +389,6 @@ def till_context(request: HttpRequest, till: Till, step: Step) -> dict[str, Any]
             and services.pin_required(actor.merchant, quote.stored_value_paid)
         ),
         "general_errors": general,
-        "max_codes": MAX_CODES,
     }
 
 

@@ -214,6 +214,26 @@ class TestScanning:
         html = page(till.post("/cashier/quote/", basket(op="remove:0")))
         assert 'value="ROOM-STD"' not in html and figure(html, "subtotal") == 12000
 
+    def test_a_line_is_changed_in_place(self, till, program):
+        html = page(till.post("/cashier/quote/", basket(op="edit:2")))
+        assert 'id="item-form"' in html and 'value="20.00"' in html  # the tea, in yuan
+        body = basket(
+            op="add_item",
+            item_sku="TEA-LJ",
+            item_category="drinks",
+            item_price="25",
+            item_qty="2",
+            item_index="2",
+        )
+        html = page(till.post("/cashier/quote/", body))
+        assert 'id="item-form"' not in html
+        assert re.findall(r'name="line_sku" value="([^"]+)"', html) == [
+            "ROOM-STD",
+            "DISH-FISH",
+            "TEA-LJ",
+        ]
+        assert figure(html, "subtotal") == 32000 + 10000 + 5000
+
     def test_a_typed_quantity_that_is_not_a_number_is_shown_back(self, till, program):
         body = basket()
         body["line_qty"] = ["1", "two", "1"]
