@@ -35,7 +35,6 @@ from patron.ledger import services as ledger
 from patron.ledger.errors import InsufficientFunds
 from patron.ledger.models import Asset, PointsHold, Shortfall, Transaction
 from patron.members.models import Member
-from patron.members.selectors import members_for
 from patron.program.models import Category
 from patron.promotions import selectors as promotions
 from patron.promotions import services as coupons
@@ -222,7 +221,9 @@ def _member_from_qr(actor: Actor, token: str) -> Member:
 
 
 def _member_by(actor: Actor, **lookup: Any) -> Member:
-    member = members_for(actor).filter(**lookup).first()
+    # Chain-wide, not store-scoped: a member's card works in every store of the merchant
+    # (the till only ever shows the mobile masked).
+    member = Member.objects.filter(merchant=actor.merchant, **lookup).first()
     if member is None:
         raise NotFound(_("Member not found"))
     return member
@@ -391,7 +392,11 @@ def ensure_payable(priced: Priced) -> None:
         held = 0 if priced.member is None else ledger.quick_balances(priced.member)[Asset.POINTS]
         raise InsufficientFunds(Asset.POINTS, priced.request.points_to_redeem, held)
     if result.insufficient_stored_value:
-        raise InsufficientFunds(Asset.PRINCIPAL, result.stored_value_paid, 0)
+        held = 0
+        if priced.member is not None:
+            balances = ledger.quick_balances(priced.member)
+            held = balances[Asset.PRINCIPAL] + balances[Asset.BONUS]
+        raise InsufficientFunds(Asset.PRINCIPAL, result.stored_value_paid, held)
 
 
 def _ensure_codes_applied(result: pricing.Quote) -> None:
@@ -412,13 +417,35 @@ def new_key() -> str:
     return f"auto:{uuid.uuid4()}"
 
 
-def commit_sale(actor: Actor, request: SaleRequest, *, key: str | None = None) -> Sale:
-    """Price on the server and record the sale with every movement it causes, once per key."""
-    key = key or new_key()
+def _replayed(actor: Actor, key: str) -> Sale | None:
     existing = Sale.objects.filter(merchant=actor.merchant, idempotency_key=key).first()
     if existing is not None:
         existing.replayed = True
+    return existing
+
+
+def commit_sale(actor: Actor, request: SaleRequest, *, key: str | None = None) -> Sale:
+    """Price on the server and record the sale with every movement it causes, once per key.
+
+    A retry whose first attempt committed while the retry was being priced sees the coupon,
+    points and stored value already spent and fails: it then answers with that sale instead.
+    """
+    key = key or new_key()
+    existing = _replayed(actor, key)
+    if existing is not None:
         return existing
+    try:
+        sale = _commit(actor, request, key)
+    except (DomainError, IntegrityError):
+        existing = _replayed(actor, key)
+        if existing is None:
+            raise
+        return existing
+    sale.replayed = False
+    return sale
+
+
+def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
     priced = price(actor, request)
     result = priced.quote
     _ensure_codes_applied(result)
@@ -428,20 +455,12 @@ def commit_sale(actor: Actor, request: SaleRequest, *, key: str | None = None) -
         ledger.ensure_active(member)
     if result.stored_value_paid and pin_required(actor.merchant, result.stored_value_paid):
         verify_pin(actor, member, request.pin)
-    try:
-        with transaction.atomic():
-            sale = _record_sale(actor, priced, key)
-            _consume_coupons(sale, priced)
-            _move_value(actor, sale, priced)
-            if member is not None:
-                _count_visit(member, sale)
-    except IntegrityError:
-        existing = Sale.objects.filter(merchant=actor.merchant, idempotency_key=key).first()
-        if existing is None:
-            raise
-        existing.replayed = True
-        return existing
-    sale.replayed = False
+    with transaction.atomic():
+        sale = _record_sale(actor, priced, key)
+        _consume_coupons(sale, priced)
+        _move_value(actor, sale, priced)
+        if member is not None:
+            _count_visit(member, sale)
     return sale
 
 
@@ -544,6 +563,7 @@ def _move_value(actor: Actor, sale: Sale, priced: Priced) -> None:
     updates: dict[str, Any] = {}
     if member is None:
         return
+    _lock_member_balances(member, result)
     if result.points_redeemed:
         updates["points_spend"] = ledger.spend_points(
             actor,
@@ -576,6 +596,19 @@ def _move_value(actor: Actor, sale: Sale, priced: Priced) -> None:
         setattr(sale, name, value)
     if updates:
         sale.save(update_fields=list(updates))
+
+
+def _lock_member_balances(member: Member, result: pricing.Quote) -> None:
+    """Lock every account this sale will touch up front, in primary-key order: a sale that
+    pays with stored value and one that redeems points then never wait on each other in
+    opposite orders (PostgreSQL would kill one as a deadlock victim)."""
+    assets = []
+    if result.points_redeemed or result.points_earned:
+        assets.append(Asset.POINTS)
+    if result.stored_value_paid:
+        assets += [Asset.PRINCIPAL, Asset.BONUS]
+    if len(assets) > 1:
+        ledger.lock_member_accounts([ledger.member_account(member, asset) for asset in assets])
 
 
 def _count_visit(member: Member, sale: Sale) -> None:
