@@ -44,6 +44,84 @@ DEMO_PROGRAM = {
         {"min": 50000, "bonus": 6000},
         {"min": 100000, "bonus": 15000},
     ],
+    "tiers": [
+        {"code": "normal", "name": "普通会员", "rank": 0},
+        {
+            "code": "silver",
+            "name": "银卡会员",
+            "rank": 1,
+            "discount": {"rooms": 88},
+            "upgrade_when": {"spend_12m": 100000},
+        },
+        {
+            "code": "gold",
+            "name": "金卡会员",
+            "rank": 2,
+            "discount": {"rooms": 80, "dishes": 90},
+            "points_multiplier": 1.5,
+            "upgrade_when": {"spend_12m": 500000, "single_topup": 100000},
+        },
+    ],
+    "promotions": [
+        {
+            "code": "tuesday",
+            "name": "周二会员日",
+            "kind": "automatic",
+            "members_only": True,
+            "condition": {"weekdays": [2]},
+            "benefit": {"type": "percent", "value": 10},
+            "priority": 10,
+        },
+        {
+            "code": "drinks3for2",
+            "name": "饮品买二送一",
+            "kind": "automatic",
+            "condition": {"categories": ["drinks"]},
+            "benefit": {"type": "free_items", "buy": 2, "get": 1, "categories": ["drinks"]},
+            "priority": 20,
+        },
+        {
+            "code": "WELCOME20",
+            "name": "新客满 200 减 20",
+            "kind": "code",
+            "condition": {"min_amount": 20000, "first_purchase": True},
+            "benefit": {"type": "fixed", "value": 2000},
+            "stacking": "exclusive",
+            "priority": 30,
+        },
+        {
+            "code": "gold_points",
+            "name": "金卡双倍积分",
+            "kind": "automatic",
+            "condition": {"tiers": ["gold"]},
+            "benefit": {"type": "points_multiplier", "value": 2},
+            "priority": 90,
+        },
+    ],
+    "coupon_templates": [
+        {
+            "code": "room_night",
+            "name": "免费房券",
+            "benefit": {"type": "free_items", "skus": ["ROOM-STD"], "quantity": 1},
+            "valid_days": 90,
+            "per_member_limit": 1,
+        },
+        {
+            "code": "dish50",
+            "name": "餐饮满 200 减 50",
+            "benefit": {"type": "fixed", "value": 5000, "categories": ["dishes"]},
+            "condition": {"min_amount": 20000},
+            "valid_days": 30,
+            "per_member_limit": 3,
+            "stock": 5000,
+        },
+        {
+            "code": "tea_gift",
+            "name": "生日赠茶",
+            "benefit": {"type": "gift", "sku": "TEA-LONGJING"},
+            "valid_days": 30,
+        },
+    ],
 }
 # (username, role, store code, full name)
 STAFF = [
@@ -150,6 +228,7 @@ def create_demo(members: int = 2000) -> DemoResult:
     rows = fake_member_rows(merchant, list(stores.values()), members)
     created = bulk_register(actor, rows, channel=Channel.TILL)
     seed_balances(actor, created)
+    seed_tiers_and_coupons(actor, created)
     return DemoResult(merchant, True, members)
 
 
@@ -185,3 +264,20 @@ def seed_balances(actor: Actor, members: list[Member], seed: int = 11) -> None:
                 key=f"demo-pay-{member.pk}",
                 context=ledger.Context(store=member.store),
             )
+
+
+def seed_tiers_and_coupons(actor: Actor, members: list[Member], seed: int = 13) -> None:
+    """About one member in six on silver and one in twenty on gold; about one in six holds a
+    coupon, so member pages and the promotions overview show real rows."""
+    from patron.promotions import services as promotions
+
+    rng = random.Random(seed)
+    for member in members:
+        draw = rng.random()
+        if draw < 0.05:
+            promotions.set_member_tier(actor, member, "gold", reason="demo")
+        elif draw < 0.2:
+            promotions.set_member_tier(actor, member, "silver", reason="demo")
+        if rng.random() < 0.17:
+            template = rng.choice(["room_night", "dish50", "dish50", "tea_gift"])
+            promotions.issue_coupon(actor, member, template, key=f"demo-coupon-{member.pk}")

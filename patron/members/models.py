@@ -126,6 +126,15 @@ class Member(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
     )
+    # Empty: the merchant's tier of rank 0 (where every new member starts).
+    tier = models.ForeignKey(
+        "promotions.Tier",
+        verbose_name=_("tier"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     joined_at = models.DateTimeField(_("joined at"))
     created_at = models.DateTimeField(auto_now_add=True)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from patron.core.errors import NotFound
 from patron.members.models import Member
 from patron.members.validation import mask_id_number, mask_mobile
+from patron.promotions.selectors import member_tier_code, with_tiers
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 from patron.tenancy.selectors import scoped
@@ -26,7 +27,7 @@ def member_for(actor: Actor, member_id: Any) -> Member:
         member_id = int(member_id)
     except (TypeError, ValueError):
         raise NotFound("Member not found") from None
-    member = members_for(actor).filter(pk=member_id).first()
+    member = with_tiers(members_for(actor)).filter(pk=member_id).first()
     if member is None:
         raise NotFound("Member not found")
     return member
@@ -47,7 +48,7 @@ def search_members(
     joined_to: dt.date | None = None,
 ) -> QuerySet[Member]:
     """Search by mobile / name / card number, then narrow with filters."""
-    members = members_for(actor)
+    members = with_tiers(members_for(actor))
     if q := q.strip():
         digits = q.replace(" ", "")
         if digits.isdigit():
@@ -114,7 +115,7 @@ def present_member(actor: Actor, member: Member) -> dict[str, Any]:
         "store": member.store.code if member.store_id else None,
         "referral_code": member.referral_code,
         "status": member.status,
-        "tier": None,
+        "tier": member_tier_code(member),
         "custom": member.custom,
         "joined_at": member.joined_at,
     }

@@ -1,0 +1,206 @@
+"""Tiers, promotions, coupon templates and issued coupons (F-10, F-11, F-21, F-25, F-26).
+
+Tiers, promotions and coupon templates are configured by the program file (sections `tiers`,
+`promotions`, `coupon_templates`): rows are never deleted, a row missing from an applied
+section is ended (`is_active=False`) and kept for history and reports. Conditions and
+benefits are stored as the normalised JSON the program section produces, in the shape of the
+pricing engine's dataclasses (`patron.engine.pricing.Condition` / `Benefit`), so turning a row
+into what the engine needs is a plain conversion.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Stacking(models.TextChoices):
+    STACKABLE = "stackable", _("Stackable")
+    EXCLUSIVE = "exclusive", _("Exclusive")
+
+
+class Tier(models.Model):
+    """A membership tier. Members whose `tier` is empty are on the active tier of rank 0."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE, related_name="tiers")
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=100)
+    rank = models.PositiveIntegerField(_("rank"), default=0)
+    # {category: percent of price}: 88 = members pay 88 % (8.8折) on that category.
+    discount = models.JSONField(_("discount"), default=dict, blank=True)
+    points_multiplier_percent = models.PositiveIntegerField(_("points multiplier"), default=100)
+    # Upgrade thresholds ({spend_12m: fen, ...}); stored and shown, not yet acted on.
+    upgrade_when = models.JSONField(_("upgrade when"), default=dict, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("tier")
+        ordering = ["rank", "code"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "code"], name="uniq_tier_code")]
+        indexes = [models.Index(fields=["merchant", "is_active", "rank"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Promotion(models.Model):
+    """An automatic or code promotion (API.md §4). Coupons come from `CouponTemplate`."""
+
+    class Kind(models.TextChoices):
+        AUTOMATIC = "automatic", _("Automatic")
+        CODE = "code", pgettext_lazy("promotion kind", "Code")
+
+    merchant = models.ForeignKey(
+        "tenancy.Merchant", on_delete=models.CASCADE, related_name="promotions"
+    )
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    members_only = models.BooleanField(_("members only"), default=False)
+    condition = models.JSONField(_("condition"), default=dict, blank=True)
+    benefit = models.JSONField(_("benefit"))
+    stacking = models.CharField(
+        _("stacking"), max_length=10, choices=Stacking.choices, default=Stacking.STACKABLE
+    )
+    priority = models.IntegerField(_("priority"), default=100)
+    # The condition's time window again, as columns: lists and reports filter on them.
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("promotion")
+        ordering = ["priority", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "code"], name="uniq_promotion_code")
+        ]
+        indexes = [models.Index(fields=["merchant", "is_active", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class CouponTemplate(models.Model):
+    """What a coupon gives and for how long; coupons are issued from it to members."""
+
+    merchant = models.ForeignKey(
+        "tenancy.Merchant", on_delete=models.CASCADE, related_name="coupon_templates"
+    )
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=100)
+    condition = models.JSONField(_("condition"), default=dict, blank=True)
+    benefit = models.JSONField(_("benefit"))
+    stacking = models.CharField(
+        _("stacking"), max_length=10, choices=Stacking.choices, default=Stacking.STACKABLE
+    )
+    priority = models.IntegerField(_("priority"), default=100)
+    # Either N days from the day of issue, or one fixed window for every coupon.
+    valid_days = models.PositiveIntegerField(_("valid days"), null=True, blank=True)
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    per_member_limit = models.PositiveIntegerField(_("per member limit"), null=True, blank=True)
+    stock = models.PositiveIntegerField(_("stock"), null=True, blank=True)
+    # Bumped by a conditional UPDATE when a coupon is issued, so stock is never oversold.
+    issued_count = models.PositiveIntegerField(_("issued"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("coupon template")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "code"], name="uniq_coupon_template_code"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        valid_days__isnull=False, valid_from__isnull=True, valid_until__isnull=True
+                    )
+                    | models.Q(
+                        valid_days__isnull=True, valid_from__isnull=False, valid_until__isnull=False
+                    )
+                ),
+                name="coupon_template_one_validity",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "is_active"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def remaining(self) -> int | None:
+        """Coupons that may still be issued; None when the stock is unlimited."""
+        if self.stock is None:
+            return None
+        return max(self.stock - self.issued_count, 0)
+
+
+class CouponStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    USED = "used", _("Used")
+    ENDED = "ended", _("Ended")
+
+
+class Coupon(models.Model):
+    """One coupon issued to one member. `code` is what the member shows at the till."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE, related_name="+")
+    template = models.ForeignKey(
+        CouponTemplate,
+        verbose_name=_("coupon template"),
+        on_delete=models.PROTECT,
+        related_name="coupons",
+    )
+    member = models.ForeignKey(
+        "members.Member", verbose_name=_("member"), on_delete=models.CASCADE, related_name="coupons"
+    )
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=CouponStatus.choices, default=CouponStatus.AVAILABLE
+    )
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"))  # exclusive
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    # The sale that used it, as the sales app names it (no FK: sales depends on promotions).
+    used_in = models.CharField(_("used in"), max_length=64, blank=True)
+    # The caller's idempotency key: the same key issues the same coupon once.
+    issue_key = models.CharField(max_length=255, null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    issued_by_api_key = models.ForeignKey(
+        "tenancy.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=20, default="console")
+
+    class Meta:
+        verbose_name = _("coupon")
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "issue_key"],
+                condition=models.Q(issue_key__isnull=False),
+                name="uniq_coupon_issue_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["member", "status", "valid_until"]),
+            models.Index(fields=["template", "member"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,0 +1,221 @@
+"""Console pages for tiers, promotions and coupons (F-10, F-11, F-25, F-26).
+
+The overview lists what the program file configured, in plain words; the member detail page
+gets the member's tier and coupons through the `member_promotions_card` tag, whose forms post
+here. Reads go through `patron.promotions.selectors` and the scoped member selectors (another
+store's or merchant's member is "not found"); writes through `patron.promotions.services`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from patron.core.errors import DomainError, NotFound
+from patron.members.models import Member
+from patron.members.selectors import member_for, members_for
+from patron.promotions import selectors, services
+from patron.promotions.codes import display_code
+from patron.promotions.describe import (
+    describe_benefit,
+    describe_condition,
+    describe_upgrade,
+    describe_validity,
+)
+from patron.promotions.forms import EndCouponForm, IssueCouponForm, SetTierForm
+from patron.promotions.models import CouponTemplate, Promotion, Tier
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import Role
+from patron.tenancy.permissions import console_view, require_role
+
+ISSUE_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
+TIER_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
+END_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
+
+
+def member_or_404(actor: Actor, pk: Any) -> Member:
+    try:
+        return member_for(actor, pk)
+    except NotFound:
+        raise Http404(_("Member not found")) from None
+
+
+def back_to_member(member: Member) -> HttpResponse:
+    return redirect(reverse("members:detail", args=[member.pk]) + "#member-coupons")
+
+
+# --- overview --------------------------------------------------------------------------------
+
+
+@dataclass
+class TierRow:
+    tier: Tier
+    discounts: list[tuple[str, int]]
+    multiplier: str
+    upgrade: str
+    members: int
+
+
+@dataclass
+class PromotionRow:
+    promotion: Promotion
+    benefit: str
+    condition: str
+
+
+@dataclass
+class TemplateRow:
+    template: CouponTemplate
+    benefit: str
+    condition: str
+    validity: str
+
+
+def tier_member_counts(actor: Actor, tiers: list[Tier]) -> dict[int | None, int]:
+    """Members per tier that the actor may see; members on no (or an ended) tier are counted
+    on the rank-0 tier, as the engine prices them."""
+    counts = {
+        row["tier"]: row["count"]
+        for row in members_for(actor).order_by().values("tier").annotate(count=Count("id"))
+    }
+    active = {tier.pk for tier in tiers}
+    base = next((tier.pk for tier in tiers if tier.rank == 0), None)
+    shown: dict[int | None, int] = {pk: counts.get(pk, 0) for pk in active}
+    if base is not None:
+        shown[base] += sum(n for pk, n in counts.items() if pk not in active)
+    return shown
+
+
+def tier_rows(actor: Actor) -> list[TierRow]:
+    from patron.promotions.program import multiplier_number
+
+    tiers = list(selectors.active_tiers(actor.merchant))
+    counts = tier_member_counts(actor, tiers)
+    return [
+        TierRow(
+            tier=tier,
+            discounts=sorted(tier.discount.items()),
+            multiplier=f"{multiplier_number(tier.points_multiplier_percent)}×",
+            upgrade=describe_upgrade(tier.upgrade_when),
+            members=counts.get(tier.pk, 0),
+        )
+        for tier in tiers
+    ]
+
+
+@console_view
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    zone = ZoneInfo(actor.merchant.timezone)
+    promotions = [
+        PromotionRow(
+            promotion=p,
+            benefit=describe_benefit(p.benefit),
+            condition=describe_condition(p.condition, zone, members_only=p.members_only),
+        )
+        for p in selectors.active_promotions(actor.merchant)
+    ]
+    templates = [
+        TemplateRow(
+            template=t,
+            benefit=describe_benefit(t.benefit),
+            condition=describe_condition(t.condition, zone),
+            validity=describe_validity(t, zone),
+        )
+        for t in selectors.active_templates(actor.merchant)
+    ]
+    context = {"tiers": tier_rows(actor), "promotions": promotions, "templates": templates}
+    return render(request, "promotions/overview.html", context)
+
+
+# --- member actions --------------------------------------------------------------------------
+
+
+@require_POST
+@require_role(*ISSUE_ROLES)
+def issue_coupon(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    member = member_or_404(actor, pk)
+    form = IssueCouponForm(request.POST, actor=actor)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return back_to_member(member)
+    try:
+        coupon = services.issue_coupon(
+            actor,
+            member,
+            form.cleaned_data["template"],
+            key=f"console-coupon:{form.cleaned_data['token']}",
+        )
+    except DomainError as problem:
+        messages.error(request, str(problem.detail))
+    else:
+        if getattr(coupon, "replayed", False):
+            messages.info(request, _("This coupon was already issued; no second one was made."))
+        else:
+            messages.success(
+                request,
+                _("Coupon %(name)s issued: %(code)s.")
+                % {"name": coupon.template.name, "code": display_code(coupon.code)},
+            )
+    return back_to_member(member)
+
+
+@require_POST
+@require_role(*TIER_ROLES)
+def set_tier(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    member = member_or_404(actor, pk)
+    form = SetTierForm(request.POST, actor=actor)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the tiers."))
+        return back_to_member(member)
+    try:
+        member = services.set_member_tier(
+            actor, member, form.cleaned_data["tier"], reason=form.cleaned_data["reason"]
+        )
+    except DomainError as problem:
+        messages.error(request, str(problem.detail))
+    else:
+        tier = selectors.member_tier(member)
+        messages.success(
+            request,
+            _("%(member)s is now on tier %(tier)s.")
+            % {"member": member.name or member.card_no, "tier": tier.name if tier else "—"},
+        )
+    return back_to_member(member)
+
+
+@require_POST
+@require_role(*END_ROLES)
+def end_coupon(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    coupon = selectors.coupon_for(actor.merchant, pk)
+    if coupon is None:
+        raise Http404(_("Coupon not found"))
+    member = member_or_404(actor, coupon.member_id)  # another store's member: not found
+    form = EndCouponForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("A reason is required to withdraw a coupon."))
+        return back_to_member(member)
+    try:
+        services.end_coupon(actor, coupon, reason=form.cleaned_data["reason"])
+    except DomainError as problem:
+        messages.error(request, str(problem.detail))
+    else:
+        messages.success(
+            request, _("Coupon %(code)s withdrawn.") % {"code": display_code(coupon.code)}
+        )
+    return back_to_member(member)
