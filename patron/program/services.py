@@ -7,12 +7,14 @@ an invalid file is rejected whole with every error listed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -302,7 +304,8 @@ def apply_program(actor: Actor, document: dict[str, Any], *, dry_run: bool = Fal
             step()
         ProgramRevision.objects.create(
             merchant=actor.merchant,
-            document=document,
+            # YAML gives dates and datetimes; the revision keeps the file as JSON text would.
+            document=json.loads(json.dumps(document, cls=DjangoJSONEncoder)),
             changes=[str(change) for change in plan.changes],
             applied_by=actor.user,
             channel=actor.channel,

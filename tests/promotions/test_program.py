@@ -401,12 +401,6 @@ def test_yaml_dates_and_timestamps_are_understood(system, stores):
     assert [str(c) for c in changes] == ["+ promotions flash 限时", "+ coupon_templates may 五一券"]
 
 
-@pytest.mark.xfail(
-    raises=TypeError,
-    strict=False,
-    reason="program.services stores the parsed document as the revision's JSON, and YAML "
-    "dates are not JSON (to be fixed in patron/program/services.py)",
-)
 def test_a_file_with_yaml_dates_applies(system, stores):
     apply_program(system, parse_document(YAML_DATES))
     flash = Promotion.objects.get(code="flash")
