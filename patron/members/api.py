@@ -59,8 +59,10 @@ def list_members(request: HttpRequest, filters: Query[MemberFilters]):
 
 @router.get("/{member_id}", response={200: MemberOut, **ERRORS}, summary="One member")
 def get_member(request: HttpRequest, member_id: int):
+    from patron.sales.selectors import member_stats  # sales builds on members, not back
+
     member = selectors.member_for(request.actor, member_id)
-    return selectors.present_member(request.actor, member)
+    return {**selectors.present_member(request.actor, member), "stats": member_stats(member)}
 
 
 @router.patch("/{member_id}", response={200: MemberOut, **ERRORS}, summary="Change a member")

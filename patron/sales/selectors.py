@@ -149,3 +149,25 @@ def recent_sales(actor: Actor, *, member=None, limit: int = 20):
     if member is not None:
         sales = sales.filter(member=member)
     return sales.select_related("store", "member").order_by("-occurred_at", "-pk")[:limit]
+
+
+STATS_FIELDS = (
+    "total_spend",
+    "visits",
+    "average_ticket",
+    "first_visit_at",
+    "last_visit_at",
+    "refunds",
+    "points_earned",
+    "saved",
+)
+
+
+def member_stats(member) -> dict[str, Any]:
+    """The member's running purchase figures (zeros before the first sale)."""
+    from patron.sales.models import MemberStats
+
+    row = MemberStats.objects.filter(member=member).values(*STATS_FIELDS).first()
+    if row is None:
+        return {name: (None if name.endswith("_at") else 0) for name in STATS_FIELDS}
+    return row

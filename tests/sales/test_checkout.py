@@ -326,3 +326,13 @@ def test_reconcile_stays_clean_after_many_sales(api, gold):
         assert post(api, "/api/v1/sales", body).status_code == 201
     assert reconcile() == []
     assert balances(gold)[1] == 10000 - sum(1000 * i for i in range(5))
+
+
+def test_the_member_api_shows_tier_and_purchase_stats(api, gold):
+    assert api.get(f"/api/v1/members/{gold.pk}").json()["stats"]["visits"] == 0
+    post(api, "/api/v1/sales", sale_body(gold))
+    member = api.get(f"/api/v1/members/{gold.pk}").json()
+    # 36600 at gold prices, man300 -> 31600
+    assert member["tier"] == "gold"
+    assert (member["stats"]["visits"], member["stats"]["total_spend"]) == (1, 31600)
+    assert member["stats"]["average_ticket"] == 31600
