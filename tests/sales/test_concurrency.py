@@ -213,17 +213,12 @@ def other_till(merchant_id: int, body: dict, outcomes: list[Outcome]) -> None:
         connection.close()  # this thread's own connection
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commit_sale looks the key up once, before pricing: a retry that prices after the "
-    "first attempt committed sees the points, stored value and coupon already spent and raises "
-    "coupon_not_applicable / insufficient_* instead of returning the same sale",
-)
 def test_a_retry_that_prices_just_after_the_first_commit_still_gets_the_sale(
     system, program, monkeypatch
 ):
-    """The 10-process race above loses this window only now and then; here the other till's
-    commit is placed in it on purpose: after this call's key look-up, before its pricing."""
+    """In the 10-process race above a caller lands in this window only now and then; here the
+    other till's commit is put in it on purpose: after this call's key look-up, before its
+    pricing. The retry must answer with that sale, not with the balances it drained."""
     member = register_member(system, {"mobile": "13900139001", "store": "S1"})
     ledger.top_up(system, member, 5000, key="fund-sv")
     ledger.adjust_points(system, member, 1000, reason="opening balance", key="fund-pt")
@@ -304,12 +299,6 @@ def test_eight_tills_selling_to_one_member_never_overspend(system, regular):
     assert reconcile(system.merchant) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="sales.services._move_value locks points then stored value when a sale redeems "
-    "points, but stored value then points (the earn) when it does not: PostgreSQL kills one "
-    "of two such sales of one member as a deadlock victim (a 500)",
-)
 def test_tills_with_and_without_points_do_not_deadlock(system, regular):
     """Half the tills redeem points, half pay everything from stored value: every sale still
     takes the member's account locks in one order, so none is killed as a deadlock victim."""
