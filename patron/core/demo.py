@@ -229,6 +229,7 @@ def create_demo(members: int = 2000) -> DemoResult:
     created = bulk_register(actor, rows, channel=Channel.TILL)
     seed_balances(actor, created)
     seed_tiers_and_coupons(actor, created)
+    seed_sales(actor, created)
     return DemoResult(merchant, True, members)
 
 
@@ -281,3 +282,77 @@ def seed_tiers_and_coupons(actor: Actor, members: list[Member], seed: int = 13) 
         if rng.random() < 0.17:
             template = rng.choice(["room_night", "dish50", "dish50", "tea_gift"])
             promotions.issue_coupon(actor, member, template, key=f"demo-coupon-{member.pk}")
+
+
+# (sku, name, category, unit price in fen, brand)
+CATALOGUE = [
+    ("ROOM-STD", "湖景标准间", "rooms", 32000, "湖畔"),
+    ("ROOM-DLX", "湖景豪华间", "rooms", 52000, "湖畔"),
+    ("DISH-FISH", "西湖醋鱼", "dishes", 6800, ""),
+    ("DISH-PORK", "东坡肉", "dishes", 5800, ""),
+    ("DISH-SHRIMP", "龙井虾仁", "dishes", 8800, ""),
+    ("TEA-LONGJING", "明前龙井", "drinks", 3800, "狮峰"),
+    ("BEER-LOCAL", "西湖啤酒", "drinks", 1500, "西湖"),
+    ("GIFT-TEA", "龙井礼盒", "retail", 16800, "狮峰"),
+]
+DEMO_PIN = "888888"
+
+
+def _demo_basket(rng: random.Random):
+    from patron.sales.services import LineInput
+
+    picks = rng.sample(CATALOGUE, rng.randint(1, 4))
+    return [
+        LineInput(
+            sku=sku,
+            name=name,
+            category=category,
+            quantity=1 if category in ("rooms", "retail") else rng.randint(1, 3),
+            unit_price=price,
+            brand=brand,
+        )
+        for sku, name, category, price, brand in picks
+    ]
+
+
+def seed_sales(actor: Actor, members: list[Member], seed: int = 17) -> None:
+    """About 12 months of sales through the real checkout service: a loyal core visits often,
+    most members a few times, some once; some redeem points or pay from stored value; a few
+    sales are refunded. The demo back-dates through the `checkout.backdate_days` setting, as a
+    merchant importing history would, then restores the usual 30 days and a PIN threshold."""
+    from patron.ledger.services import quick_balances
+    from patron.sales import services as sales
+
+    rng = random.Random(seed)
+    apply_program(actor, {"checkout": {"backdate_days": 365}})
+    stores = list(Store.objects.filter(merchant=actor.merchant).order_by("code"))
+    now = timezone.now()
+    buyers = [m for m in members if rng.random() < 0.25]
+    for member in buyers:
+        visits = rng.choice([1, 1, 2, 2, 3, 5])
+        first = max(member.joined_at, now - dt.timedelta(days=364))
+        for visit in range(visits):
+            span = max((now - first).total_seconds() - 3600, 60)
+            when = first + dt.timedelta(seconds=rng.uniform(0, span))
+            held = quick_balances(member)
+            request = sales.SaleRequest(
+                lines=_demo_basket(rng),
+                member=member.pk,
+                store=(member.store if rng.random() < 0.7 else rng.choice(stores)).code,
+                occurred_at=when,
+                points_to_redeem=held["points"] if rng.random() < 0.2 else 0,
+                stored_value=min(held["stored_value.principal"] + held["stored_value.bonus"], 20000)
+                if rng.random() < 0.3
+                else 0,
+            )
+            sale = sales.commit_sale(actor, request, key=f"demo-sale-{member.pk}-{visit}")
+            if rng.random() < 0.03:
+                sales.refund_sale(
+                    actor,
+                    sale,
+                    sales.RefundAsk(all=True, reason="demo"),
+                    key=f"demo-refund-{sale.pk}",
+                )
+    apply_program(actor, {"checkout": {"backdate_days": 30, "pin_required_above": 50000}})
+    for member in buyers[:5]:  # argon2 on purpose: a 6-digit PIN must be slow to guess
+        sales.set_pin(actor, member, DEMO_PIN)
