@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -343,3 +344,25 @@ def test_a_coupon_applies_exactly_when_it_is_usable(holder, used, start, end, wa
     else:
         assert [(a.code, a.amount) for a in result.applied] == [("SPRING-0001", 100)]
         assert result.rejected == ()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="allocate gives a tied remainder fen to the earliest line, so the line order "
+    "decides which scope it lands in and a later scoped discount sees 1 fen more or less",
+)
+def test_line_order_does_not_change_the_total_with_scoped_benefits():
+    """The issue's shuffle property for a case random search rarely hits (pinned by hand).
+
+    P1: 10 % of 5 + 5 = 1 fen, tied between the two lines; P2: 5 fen off the room only.
+    Room first: the room carries the fen (4 left), P2 takes 4 -> total 10 - 1 - 4 = 5.
+    Dish first: the dish carries it, P2 takes 5 -> total 4. The total should not depend on
+    which line the cashier scanned first."""
+    room, dish = line("ROOM-STD", "rooms", 1, 5), line("DISH", "dishes", 1, 5)
+    rules = program(
+        promo("P1", benefit("percent", 10), priority=10),
+        promo("P2", benefit("fixed", 5, skus={"ROOM-STD"}), priority=20),
+    )
+    first = quote(basket(room, dish), WALK_IN, rules, NOW)
+    second = quote(basket(dish, room), WALK_IN, rules, NOW)
+    assert order_figures(first) == order_figures(second)
