@@ -6,10 +6,11 @@ The basket has 10 lines over five categories; the program has three tiers and 20
 promotions of mixed kinds (automatic and code, stackable and exclusive, thresholds, category
 and SKU scopes, every benefit type), the sale types three codes and a coupon, redeems points
 and pays partly by stored value; the member is gold (tier prices and a 1.5x multiplier).
-Runs on one core (one Python thread). Prints quotes/s (target: >= 5,000), p50/p99 per quote
-in microseconds, and two baselines measured alongside: the same quote with no promotions,
-and a pure-Python sum of the lines. Batches alternate so load drift on a shared machine hits
-all loops alike. Not a test: nothing is asserted, figures are printed.
+Runs on one core (one Python thread). Prints quotes/s by the wall clock and per CPU-second
+(target: >= 5,000 on one core), p50/p99 per quote in microseconds, and two baselines measured
+alongside: the same quote with no promotions, and a pure-Python sum of the lines. Batches
+alternate so load drift on a shared machine hits all loops alike. Not a test: nothing is
+asserted, figures are printed.
 """
 
 from __future__ import annotations
@@ -184,12 +185,14 @@ def make_basket(codes: tuple[str, ...]) -> Basket:
     return Basket("S1", make_lines(), codes, points_to_redeem=3000, stored_value=20000)
 
 
-def untimed_batch(run: Callable[[], object], count: int) -> float:
-    """Seconds for `count` calls with no clock inside the loop (for the rate)."""
-    began = time.perf_counter()
+def untimed_batch(run: Callable[[], object], count: int) -> tuple[float, float]:
+    """(wall, CPU) seconds for `count` calls with no clock inside the loop (for the rate).
+    CPU time leaves out the time other processes had the core, which on a shared machine
+    is the truer figure for "one core"."""
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(count):
         run()
-    return time.perf_counter() - began
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def timed_batch(run: Callable[[], object], count: int, samples: list[int]) -> None:
@@ -205,11 +208,16 @@ def timed_batch(run: Callable[[], object], count: int, samples: list[int]) -> No
 class Figures:
     calls: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     samples: list[int] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.calls / self.seconds
+
+    @property
+    def cpu_rate(self) -> float:
+        return self.calls / self.cpu_seconds if self.cpu_seconds else float("nan")
 
     def percentile(self, fraction: float) -> float:
         """Microseconds."""
@@ -225,7 +233,9 @@ def measure(loops: dict[str, Callable[[], object]], seconds: float) -> dict[str,
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         for name, run in loops.items():
-            figures[name].seconds += untimed_batch(run, BATCH)
+            wall, cpu = untimed_batch(run, BATCH)
+            figures[name].seconds += wall
+            figures[name].cpu_seconds += cpu
             figures[name].calls += BATCH
             timed_batch(run, BATCH // 4, figures[name].samples)
     return figures
@@ -235,14 +245,18 @@ def report(figures: dict[str, Figures]) -> None:
     width = max(len(name) for name in figures)
     for name, f in figures.items():
         print(
-            f"{name:<{width}} : {f.rate:>12,.0f} /s   p50 {f.percentile(0.5):8.1f} µs"
-            f"   p99 {f.percentile(0.99):8.1f} µs   ({f.calls:,} calls)"
+            f"{name:<{width}} : {f.rate:>10,.0f} /s ({f.cpu_rate:>10,.0f} per CPU-second)"
+            f"   p50 {f.percentile(0.5):8.1f} µs   p99 {f.percentile(0.99):8.1f} µs"
+            f"   ({f.calls:,} calls)"
         )
     (full_name, full), (bare_name, bare), (pure_name, pure) = figures.items()
     print(f"ratio {full_name} / {bare_name}: {full.rate / bare.rate:.2f}")
     print(f"ratio {full_name} / {pure_name}: {full.rate / pure.rate:.4f}")
-    verdict = "met" if full.rate >= TARGET else "NOT met"
-    print(f"target >= {TARGET:,} quotes/s on one core: {verdict} ({full.rate:,.0f}/s)")
+    verdict = "met" if full.cpu_rate >= TARGET else "NOT met"
+    print(
+        f"target >= {TARGET:,} quotes/s on one core: {verdict} "
+        f"({full.rate:,.0f}/s wall, {full.cpu_rate:,.0f} per CPU-second)"
+    )
 
 
 def profile(run: Callable[[], object], calls: int = 5000) -> None:
