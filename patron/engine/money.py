@@ -15,11 +15,13 @@ def div_round_half_up(numerator: int, denominator: int) -> int:
     return quotient if numerator >= 0 else -quotient
 
 
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
+def allocate(total: int, weights: Sequence[int], ranks: Sequence[int] | None = None) -> list[int]:
     """Split `total` over `weights` proportionally so the parts add up to `total` exactly.
 
     Largest-remainder method: every part is floor(total * w / sum(w)); the fen left over go to
-    the largest remainders, ties to the earliest weight, so the result is deterministic.
+    the largest remainders, ties to the lowest rank (`ranks[i]`, default the position), so the
+    result is deterministic. Pricing ranks lines by their content, not their position, so
+    scanning the same basket in another order never moves a fen between lines.
     """
     if total < 0 or any(w < 0 for w in weights):
         raise ValueError("allocate takes non-negative amounts")
@@ -29,9 +31,12 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
             raise ValueError("cannot allocate a positive total over zero weights")
         return [0] * len(weights)
     parts = [total * w // weight_sum for w in weights]
-    remainders = [total * w % weight_sum for w in weights]
     leftover = total - sum(parts)
-    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+    if leftover == 0:
+        return parts
+    remainders = [total * w % weight_sum for w in weights]
+    tie = ranks if ranks is not None else range(len(weights))
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], tie[i]))
     for index in order[:leftover]:
         parts[index] += 1
     return parts

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -246,11 +246,45 @@ class _Outcome:
     applied: list[Applied] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (candidate key, reason)
     gifts: list[tuple[_Candidate, Benefit]] = field(default_factory=list)
-    multipliers: list[tuple[frozenset[int], int]] = field(default_factory=list)
+    multipliers: list[tuple[list[int], int]] = field(default_factory=list)
 
     @property
     def amount(self) -> int:
         return sum(applied.amount for applied in self.applied)
+
+
+class _Work:
+    """One quote's basket facts, computed once: the line sets, each line's rank by content
+    (for tie-breaks that do not depend on scanning order) and each benefit's scope."""
+
+    def __init__(self, lines: Sequence[Line]) -> None:
+        self.lines = lines
+        self.skus = {line.sku for line in lines}
+        self.categories = {line.category for line in lines}
+        by_content = sorted(
+            range(len(lines)),
+            key=lambda i: (
+                lines[i].sku,
+                lines[i].category,
+                lines[i].unit_price,
+                lines[i].quantity,
+                -1 if lines[i].member_price is None else lines[i].member_price,
+            ),
+        )
+        self.ranks = [0] * len(lines)
+        for rank, index in enumerate(by_content):
+            self.ranks[index] = rank
+        self._scopes: dict[int, list[int]] = {}
+
+    def scope(self, benefit: Benefit) -> list[int]:
+        """Indexes of the lines a benefit applies to."""
+        found = self._scopes.get(id(benefit))
+        if found is None:
+            found = self._scopes[id(benefit)] = _scope(benefit, self.lines)
+        return found
+
+    def spread(self, total: int, scope: list[int], rests: list[int]) -> list[int]:
+        return allocate(total, rests, [self.ranks[i] for i in scope])
 
 
 def quote(basket: Basket, member: MemberContext, program: Program, now: dt.datetime) -> Quote:
@@ -261,17 +295,18 @@ def quote(basket: Basket, member: MemberContext, program: Program, now: dt.datet
     is_member = member.member_id is not None
     tier = _effective_tier(program, member) if is_member else None
     lines = basket.lines
+    work = _Work(lines)
     member_prices = [_member_price(line, tier, is_member) for line in lines]
     amounts = [line.unit_price * line.quantity for line in lines]
     base = [price * line.quantity for price, line in zip(member_prices, lines, strict=True)]
-    candidates, rejected = _candidates(basket, member, program, now, tier)
-    outcome = _choose(candidates, lines, base, rejected)
+    candidates, rejected = _candidates(basket, member, program, now, tier, work)
+    outcome = _choose(candidates, work, base, rejected)
     left = [b - d for b, d in zip(base, outcome.discounts, strict=True)]
     points_redeemed, points_value, short_of_points = _redeem(basket, member, program, sum(left))
-    offsets = allocate(points_value, left) if points_value else [0] * len(lines)
+    everything = list(range(len(lines)))
+    offsets = work.spread(points_value, everything, left) if points_value else [0] * len(lines)
     totals = [rest - offset for rest, offset in zip(left, offsets, strict=True)]
-    multipliers = _line_multipliers(lines, tier, program, outcome.multipliers)
-    earned_total, earned = _earn(totals, multipliers, program, is_member)
+    earned_total, earned = _earn(totals, tier, program, outcome.multipliers, work, is_member)
     priced = [
         PricedLine(
             sku=line.sku,
@@ -288,7 +323,7 @@ def quote(basket: Basket, member: MemberContext, program: Program, now: dt.datet
     ]
     priced += _gift_lines(outcome.gifts)
     subtotal = sum(amounts)
-    member_discount = sum(amounts) - sum(base)
+    member_discount = subtotal - sum(base)
     discount = member_discount + outcome.amount
     total = subtotal - discount - points_value
     stored_value_paid = min(max(basket.stored_value, 0), total)
@@ -351,6 +386,7 @@ def _candidates(
     program: Program,
     now: dt.datetime,
     tier: Tier | None,
+    work: _Work,
 ) -> tuple[list[_Candidate], list[Rejected]]:
     """Automatic promotions and the sale's codes that pass every amount-free condition."""
     local = now.astimezone(ZoneInfo(program.timezone))
@@ -358,7 +394,7 @@ def _candidates(
     rejected: list[Rejected] = []
 
     def admit(candidate: _Candidate) -> None:
-        reason = _static_failure(candidate.promotion, basket, member, local, tier)
+        reason = _static_failure(candidate.promotion, basket, member, local, tier, work)
         if reason is None:
             candidates.append(candidate)
         elif candidate.typed is not None:
@@ -367,6 +403,8 @@ def _candidates(
     for promotion in program.promotions:
         if promotion.kind == "automatic":
             admit(_Candidate(promotion, promotion.code, None))
+    if not basket.codes:
+        return candidates, rejected
     by_code = {normalize_code(p.code): p for p in program.promotions if p.kind == "code"}
     coupons = {normalize_code(code): coupon for code, coupon in member.coupons.items()}
     seen: set[str] = set()
@@ -407,38 +445,35 @@ def _static_failure(
     member: MemberContext,
     local: dt.datetime,
     tier: Tier | None,
+    work: _Work,
 ) -> str | None:
     """Why a promotion cannot apply to this sale at all, whatever the amounts (or None)."""
     is_member = member.member_id is not None
     if promotion.members_only and not is_member:
         return MEMBERS_ONLY
     condition = promotion.condition
-    in_window = (condition.starts_at is None or local >= condition.starts_at) and (
-        condition.ends_at is None or local < condition.ends_at
-    )
     holds = (
-        in_window
+        (condition.starts_at is None or local >= condition.starts_at)
+        and (condition.ends_at is None or local < condition.ends_at)
         and (not condition.weekdays or local.isoweekday() in condition.weekdays)
         and (not condition.stores or basket.store in condition.stores)
         and (not condition.tiers or (tier is not None and tier.code in condition.tiers))
         and (not condition.first_purchase or (is_member and member.first_purchase))
-        and condition.skus <= {line.sku for line in basket.lines}
-        and condition.categories <= {line.category for line in basket.lines}
-        and _enough_units(promotion, basket.lines)
+        and condition.skus <= work.skus
+        and condition.categories <= work.categories
+        and _enough_units(promotion, work)
     )
     return None if holds else CONDITION_NOT_MET
 
 
-def _enough_units(promotion: Promotion, lines: Sequence[Line]) -> bool:
+def _enough_units(promotion: Promotion, work: _Work) -> bool:
     needed = promotion.condition.min_quantity
     if not needed:
         return True
-    scope = _scope(promotion.benefit, lines)
-    return sum(lines[i].quantity for i in scope) >= needed
+    return sum(work.lines[i].quantity for i in work.scope(promotion.benefit)) >= needed
 
 
 def _scope(benefit: Benefit, lines: Sequence[Line]) -> list[int]:
-    """Indexes of the lines a benefit applies to."""
     categories = benefit.categories
     if benefit.type == "free_shipping" and not categories:
         categories = frozenset({SHIPPING_CATEGORY})
@@ -452,25 +487,21 @@ def _scope(benefit: Benefit, lines: Sequence[Line]) -> list[int]:
 # --- applying them -----------------------------------------------------------------------
 
 
-def _ordered(candidates: Sequence[_Candidate]) -> list[_Candidate]:
-    return sorted(candidates, key=lambda c: (c.promotion.priority, c.code))
-
-
 def _choose(
     candidates: Sequence[_Candidate],
-    lines: Sequence[Line],
+    work: _Work,
     base: list[int],
     rejected: list[Rejected],
 ) -> _Outcome:
     """Stackable ones in sequence, or the best exclusive one alone when it beats them."""
-    ordered = _ordered(candidates)
-    stackable = _run([c for c in ordered if c.promotion.stacking == "stackable"], lines, base)
+    ordered = sorted(candidates, key=lambda c: (c.promotion.priority, c.code))
+    stackable = _run([c for c in ordered if c.promotion.stacking == "stackable"], work, base)
     failures = dict(stackable.failed)
     best: _Outcome | None = None
     for candidate in ordered:
         if candidate.promotion.stacking != "exclusive":
             continue
-        alone = _run([candidate], lines, base)
+        alone = _run([candidate], work, base)
         failures.update(alone.failed)
         if alone.applied and (best is None or alone.amount > best.amount):
             best = alone
@@ -484,36 +515,30 @@ def _choose(
     return chosen
 
 
-def _threshold_met(promotion: Promotion, lines: Sequence[Line], left: Sequence[int]) -> bool:
-    threshold = promotion.condition.min_amount
-    if not threshold:
-        return True
-    return sum(left[i] for i in _scope(promotion.benefit, lines)) >= threshold
-
-
-def _run(candidates: Sequence[_Candidate], lines: Sequence[Line], base: list[int]) -> _Outcome:
+def _run(candidates: Sequence[_Candidate], work: _Work, base: list[int]) -> _Outcome:
     """Apply `candidates` in order, each on what the earlier ones left."""
     left = list(base)
-    outcome = _Outcome(discounts=[0] * len(lines))
+    outcome = _Outcome(discounts=[0] * len(base))
     for candidate in candidates:
         promotion = candidate.promotion
-        if not _threshold_met(promotion, lines, left):
+        benefit = promotion.benefit
+        scope = work.scope(benefit)
+        threshold = promotion.condition.min_amount
+        if threshold and sum(left[i] for i in scope) < threshold:
             outcome.failed.append((candidate.key, CONDITION_NOT_MET))
             continue
-        benefit = promotion.benefit
-        scope = _scope(benefit, lines)
         if benefit.type == "gift":
             outcome.gifts.append((candidate, benefit))
             outcome.applied.append(_applied(candidate, 0))
             continue
         if benefit.type == "points_multiplier":
             if scope:
-                outcome.multipliers.append((frozenset(scope), benefit.value))
+                outcome.multipliers.append((scope, benefit.value))
                 outcome.applied.append(_applied(candidate, 0))
             else:
                 outcome.failed.append((candidate.key, NO_DISCOUNT))
             continue
-        parts = _cap(_discounts(benefit, scope, lines, left), benefit.max_discount)
+        parts = _discounts(benefit, scope, work, left)
         amount = sum(parts)
         if amount <= 0:
             outcome.failed.append((candidate.key, NO_DISCOUNT))
@@ -536,81 +561,73 @@ def _applied(candidate: _Candidate, amount: int) -> Applied:
     )
 
 
-def _cap(parts: list[int], cap: int | None) -> list[int]:
-    if cap is None or sum(parts) <= cap:
-        return parts
-    return allocate(cap, parts)
-
-
-def _discounts(
-    benefit: Benefit, scope: list[int], lines: Sequence[Line], left: Sequence[int]
-) -> list[int]:
-    """Fen off each scope line (same order as `scope`), never more than the line has left."""
+def _discounts(benefit: Benefit, scope: list[int], work: _Work, left: Sequence[int]) -> list[int]:
+    """Fen off each scope line (same order as `scope`), spread by what each line has left."""
     rests = [left[i] for i in scope]
     rest = sum(rests)
     if rest <= 0:
         return [0] * len(scope)
+    amount = min(_amount_off(benefit, scope, work, left, rest), rest)
+    if benefit.max_discount is not None:
+        amount = min(amount, benefit.max_discount)
+    if amount <= 0:
+        return [0] * len(scope)
+    return work.spread(amount, scope, rests)
+
+
+def _amount_off(
+    benefit: Benefit, scope: list[int], work: _Work, left: Sequence[int], rest: int
+) -> int:
+    """What one application of `benefit` takes off `rest`, the fen left on its lines."""
     kind = benefit.type
     if kind == "percent":
-        return allocate(div_round_half_up(rest * min(benefit.value, 100), 100), rests)
+        return div_round_half_up(rest * min(benefit.value, 100), 100)
     if kind == "fixed":
-        return allocate(min(benefit.value, rest), rests)
+        return benefit.value
     if kind == "fixed_price":
-        units = sum(lines[i].quantity for i in scope)
-        return allocate(max(0, rest - benefit.value * units), rests)
+        return max(0, rest - benefit.value * sum(work.lines[i].quantity for i in scope))
     if kind == "free_shipping":
-        return rests
+        return rest
     if kind == "free_items":
-        return _free_units(benefit, scope, lines, left)
+        return _free_units_value(benefit, scope, work, left)
     if kind == "cheapest_percent":
-        return _cheapest_percent(benefit, scope, lines, left)
+        cheapest = _units_cheapest_first(scope, work, left)[0]
+        index = scope[cheapest]
+        return div_round_half_up(
+            left[index] * min(benefit.value, 100), work.lines[index].quantity * 100
+        )
     raise ValueError(f"unknown benefit type {kind!r}")
 
 
-def _units_cheapest_first(scope: list[int], lines: Sequence[Line], left: Sequence[int]):
+def _units_cheapest_first(scope: list[int], work: _Work, left: Sequence[int]) -> list[int]:
     """Scope positions, cheapest unit (what is left per unit) first; ties by content, not
     position, so the order of lines never changes which ones are free."""
     return sorted(
         range(len(scope)),
         key=lambda k: (
-            Fraction(left[scope[k]], lines[scope[k]].quantity),
-            lines[scope[k]].sku,
-            lines[scope[k]].category,
-            lines[scope[k]].unit_price,
-            lines[scope[k]].quantity,
+            Fraction(left[scope[k]], work.lines[scope[k]].quantity),
+            work.ranks[scope[k]],
         ),
     )
 
 
-def _free_units(
-    benefit: Benefit, scope: list[int], lines: Sequence[Line], left: Sequence[int]
-) -> list[int]:
-    units = sum(lines[i].quantity for i in scope)
+def _free_units_value(benefit: Benefit, scope: list[int], work: _Work, left: Sequence[int]) -> int:
+    """What the free units are worth (the cheapest ones); the discount is then spread over
+    every line of the offer, so returning the paid items gives back only what they cost."""
+    units = sum(work.lines[i].quantity for i in scope)
     if benefit.buy and benefit.get:
         free = units // (benefit.buy + benefit.get) * benefit.get
     else:
         free = min(benefit.quantity, units)
-    parts = [0] * len(scope)
-    for k in _units_cheapest_first(scope, lines, left):
+    value = Fraction(0)
+    for k in _units_cheapest_first(scope, work, left):
         if free <= 0:
             break
-        line = lines[scope[k]]
-        take = min(free, line.quantity)
-        parts[k] = div_round_half_up(left[scope[k]] * take, line.quantity)
+        index = scope[k]
+        take = min(free, work.lines[index].quantity)
+        value += Fraction(left[index] * take, work.lines[index].quantity)
         free -= take
-    return parts
-
-
-def _cheapest_percent(
-    benefit: Benefit, scope: list[int], lines: Sequence[Line], left: Sequence[int]
-) -> list[int]:
-    parts = [0] * len(scope)
-    cheapest = _units_cheapest_first(scope, lines, left)[0]
-    line = lines[scope[cheapest]]
-    parts[cheapest] = div_round_half_up(
-        left[scope[cheapest]] * min(benefit.value, 100), line.quantity * 100
-    )
-    return parts
+    return div_round_half_up(value.numerator, value.denominator)
 
 
 def _gift_lines(gifts: Sequence[tuple[_Candidate, Benefit]]) -> list[PricedLine]:
@@ -648,41 +665,35 @@ def _redeem(
     return units * rule.points, units * rule.value, short
 
 
-def _line_multipliers(
-    lines: Sequence[Line],
+def _earn(
+    totals: Sequence[int],
     tier: Tier | None,
     program: Program,
-    promotions: Sequence[tuple[frozenset[int], int]],
-) -> list[Fraction]:
-    base = Fraction(tier.points_multiplier_percent if tier else 100, 100)
-    multipliers = []
-    for i, line in enumerate(lines):
-        if line.category in program.earn_exclude_categories:
-            multipliers.append(Fraction(0))
-            continue
-        multiplier = base
-        for scope, percent in promotions:
-            if i in scope:
-                multiplier *= Fraction(percent, 100)
-        multipliers.append(multiplier)
-    return multipliers
-
-
-def _earn(
-    totals: Sequence[int], multipliers: Sequence[Fraction], program: Program, is_member: bool
+    promotions: Sequence[tuple[list[int], int]],
+    work: _Work,
+    is_member: bool,
 ) -> tuple[int, list[int]]:
-    """Points for the whole sale, and the same points spread over the lines that earned."""
+    """Points for the whole sale, and the same points spread over the lines that earned.
+
+    A line weighs its total times its multiplier: the tier's percent times every
+    points-multiplier promotion's percent on it (0 for excluded categories). Integers only:
+    every multiplier is a percent, so the weights share the denominator 100 ** (1 + promos).
+    """
     rule = program.earn
     if rule is None or not is_member:
         return 0, [0] * len(totals)
-    weighted = [total * multiplier for total, multiplier in zip(totals, multipliers, strict=True)]
-    points = int(sum(weighted, Fraction(0)) // rule.per_amount) * rule.points
-    weights = [int(w) for w in weighted]
-    if points == 0 or sum(weights) == 0:
-        return points, [0] * len(totals)
-    return points, allocate(points, weights)
-
-
-def with_codes(basket: Basket, codes: Sequence[str]) -> Basket:
-    """The same basket with other codes (the cashier screen re-quotes as codes are typed)."""
-    return replace(basket, codes=tuple(codes))
+    base = tier.points_multiplier_percent if tier else 100
+    weights = []
+    for i, line in enumerate(work.lines):
+        if line.category in program.earn_exclude_categories:
+            weights.append(0)
+            continue
+        weight = totals[i] * base
+        for scope, percent in promotions:
+            weight *= percent if i in scope else 100
+        weights.append(weight)
+    denominator = 100 ** (1 + len(promotions))
+    points = sum(weights) // (denominator * rule.per_amount) * rule.points
+    if points == 0:
+        return 0, [0] * len(totals)
+    return points, allocate(points, weights, work.ranks)

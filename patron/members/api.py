@@ -32,10 +32,17 @@ class MemberFilters(Schema):
     page_size: int = NinjaField(50, ge=1, le=200)
 
 
+def present_one(request: HttpRequest, member) -> dict:
+    """One member with their purchase stats (lists leave `stats` out: one query per row)."""
+    from patron.sales.selectors import member_stats  # sales builds on members, not back
+
+    return {**selectors.present_member(request.actor, member), "stats": member_stats(member)}
+
+
 @router.post("", response={201: MemberOut, **ERRORS}, summary="Register a member")
 def create_member(request: HttpRequest, payload: MemberIn):
     member = services.register_member(request.actor, service_input(payload))
-    return Status(201, selectors.present_member(request.actor, member))
+    return Status(201, present_one(request, member))
 
 
 @router.get("", response={200: MemberPage, **ERRORS}, summary="Find members")
@@ -59,14 +66,12 @@ def list_members(request: HttpRequest, filters: Query[MemberFilters]):
 
 @router.get("/{member_id}", response={200: MemberOut, **ERRORS}, summary="One member")
 def get_member(request: HttpRequest, member_id: int):
-    from patron.sales.selectors import member_stats  # sales builds on members, not back
-
     member = selectors.member_for(request.actor, member_id)
-    return {**selectors.present_member(request.actor, member), "stats": member_stats(member)}
+    return present_one(request, member)
 
 
 @router.patch("/{member_id}", response={200: MemberOut, **ERRORS}, summary="Change a member")
 def patch_member(request: HttpRequest, member_id: int, payload: MemberPatch):
     member = selectors.member_for(request.actor, member_id)
     member = services.update_member(request.actor, member, service_input(payload))
-    return selectors.present_member(request.actor, member)
+    return present_one(request, member)

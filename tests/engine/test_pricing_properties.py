@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -346,11 +345,6 @@ def test_a_coupon_applies_exactly_when_it_is_usable(holder, used, start, end, wa
         assert result.rejected == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="allocate gives a tied remainder fen to the earliest line, so the line order "
-    "decides which scope it lands in and a later scoped discount sees 1 fen more or less",
-)
 def test_line_order_does_not_change_the_total_with_scoped_benefits():
     """The issue's shuffle property for a case random search rarely hits (pinned by hand).
 

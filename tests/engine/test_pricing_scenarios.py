@@ -931,11 +931,6 @@ def test_quote_does_not_need_a_program_with_tiers():
     assert (result.member_discount, result.total) == (0, 32000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine puts the free units' value on the free units' own lines; the lead's "
-    "notes say every discount is spread over its lines by what is left",
-)
 def test_free_items_spread_over_scope_lines():
     """The lead's rule: every discount, free items too, is allocated over its scope lines."""
     result = quote(MIXED_DRINKS, WALK_IN, program(B1G1), NOW)
@@ -946,11 +941,6 @@ def test_free_items_spread_over_scope_lines():
     assert [p.total for p in result.lines] == [32000, 1694, 1129, 677]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine puts the cheapest unit's discount on that unit's line; the lead's notes "
-    "say every discount is spread over its lines by what is left",
-)
 def test_cheapest_percent_spread_over_scope_lines():
     result = quote(
         basket(ROOM1, TEA2, line("JUICE", "drinks", 1, 1200)), WALK_IN, program(CH50), NOW

@@ -119,7 +119,7 @@ def test_members_show_their_tier(api, member, s2_member):
 
 
 def test_list_promotions_and_templates(api, applied):
-    promotions = api.get("/api/v1/promotions").json()
+    promotions = api.get("/api/v1/promotions", headers={"Accept-Language": "en"}).json()
     assert [p["code"] for p in promotions] == ["tuesday", "double", "SPRING10"]
     spring = promotions[2]
     assert spring["condition"]["starts_at"] == "2027-03-01T00:00:00+08:00"
@@ -129,7 +129,9 @@ def test_list_promotions_and_templates(api, applied):
         "from 2027-03-01 00:00; until 2027-04-01 00:00"
     )
     assert promotions[1]["benefit"] == {"type": "points_multiplier", "value": 2}
-    templates = api.get("/api/v1/coupon-templates").json()
+    chinese = api.get("/api/v1/promotions").json()[2]["description"]  # zh-Hans by default
+    assert chinese.startswith("立减 ¥10.00")
+    templates = api.get("/api/v1/coupon-templates", headers={"Accept-Language": "en"}).json()
     assert [t["code"] for t in templates] == ["cny", "room_night"]
     cny = templates[0]
     assert (cny["stock"], cny["issued"], cny["remaining"], cny["valid_days"]) == (100, 0, 100, None)
