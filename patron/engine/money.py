@@ -34,9 +34,10 @@ def allocate(total: int, weights: Sequence[int], ranks: Sequence[int] | None = N
     leftover = total - sum(parts)
     if leftover == 0:
         return parts
-    remainders = [total * w % weight_sum for w in weights]
     tie = ranks if ranks is not None else range(len(weights))
-    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], tie[i]))
-    for index in order[:leftover]:
+    # Tuples sort without a key function: (-remainder, rank, index), largest remainder first.
+    keys = [-(total * w % weight_sum) for w in weights]
+    order = sorted(zip(keys, tie, range(len(weights)), strict=True))
+    for _remainder, _rank, index in order[:leftover]:
         parts[index] += 1
     return parts

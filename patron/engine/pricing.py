@@ -523,8 +523,9 @@ def _run(candidates: Sequence[_Candidate], work: _Work, base: list[int]) -> _Out
         promotion = candidate.promotion
         benefit = promotion.benefit
         scope = work.scope(benefit)
+        rests = [left[i] for i in scope]
         threshold = promotion.condition.min_amount
-        if threshold and sum(left[i] for i in scope) < threshold:
+        if threshold and sum(rests) < threshold:
             outcome.failed.append((candidate.key, CONDITION_NOT_MET))
             continue
         if benefit.type == "gift":
@@ -538,7 +539,7 @@ def _run(candidates: Sequence[_Candidate], work: _Work, base: list[int]) -> _Out
             else:
                 outcome.failed.append((candidate.key, NO_DISCOUNT))
             continue
-        parts = _discounts(benefit, scope, work, left)
+        parts = _discounts(benefit, scope, work, left, rests)
         amount = sum(parts)
         if amount <= 0:
             outcome.failed.append((candidate.key, NO_DISCOUNT))
@@ -561,9 +562,10 @@ def _applied(candidate: _Candidate, amount: int) -> Applied:
     )
 
 
-def _discounts(benefit: Benefit, scope: list[int], work: _Work, left: Sequence[int]) -> list[int]:
+def _discounts(
+    benefit: Benefit, scope: list[int], work: _Work, left: Sequence[int], rests: list[int]
+) -> list[int]:
     """Fen off each scope line (same order as `scope`), spread by what each line has left."""
-    rests = [left[i] for i in scope]
     rest = sum(rests)
     if rest <= 0:
         return [0] * len(scope)
