@@ -413,6 +413,30 @@ def area(filename: str) -> str:
     return "python (stdlib, builtins)"
 
 
+def framework_floor(shop: Shop, count: int) -> None:
+    """What the stack costs with almost no work: GET one sale (API key, one read, render)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from patron.sales.models import Sale
+
+    client = Client(headers={"Authorization": f"Bearer {shop.api_key}"})
+    path = f"/api/v1/sales/{Sale.objects.filter(merchant_id=shop.merchant_id).latest('pk').pk}"
+    for _ in range(20):
+        client.get(path)
+    began = time.perf_counter()
+    for _ in range(count):
+        client.get(path)
+    per_request = 1000 * (time.perf_counter() - began) / count
+    with CaptureQueriesContext(connection) as captured:
+        client.get(path)
+    print(
+        f"\n== Floor: GET {path} in process (API key, {len(captured)} statements, render):"
+        f" {per_request:.2f} ms"
+    )
+
+
 def python_hot_spots(shop: Shop, count: int) -> None:
     """cProfile's own time by library, psycopg left out (its waits are SQL time, above).
     cProfile slows Python down two to three times: read the shares, not the milliseconds."""
@@ -455,7 +479,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(port: int, workers: int, threads: int, log_path: Path) -> Iterator[None]:
+def server(port: int, workers: int, threads: int, log_path: Path) -> Iterator[subprocess.Popen]:
     """`patron serve` in its own process group, always stopped (SIGTERM, then SIGKILL)."""
     command = [
         sys.executable,
@@ -478,7 +502,7 @@ def server(port: int, workers: int, threads: int, log_path: Path) -> Iterator[No
         )
     try:
         wait_until_listening(port, process)
-        yield
+        yield process
     finally:
         stop_group(process)
 
@@ -507,6 +531,65 @@ def wait_until_listening(port: int, process: subprocess.Popen, timeout: float = 
         except OSError:
             time.sleep(0.3)
     raise RuntimeError("patron serve did not answer in time")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_pids(leader: int) -> list[int]:
+    """The server's master and its workers (they share its process group)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError, ProcessLookupError):
+                if os.getpgid(int(entry.name)) == leader:
+                    pids.append(int(entry.name))
+    return pids
+
+
+def backend_pids(database_url: str) -> list[int]:
+    """PostgreSQL's processes serving the bench database (the server's connections)."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [DATABASE],
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+@dataclass
+class CpuMeter:
+    """CPU used by the app server, its PostgreSQL backends and this process over a window."""
+
+    leader: int
+    database_url: str
+    start: dict[str, dict[int, float]] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        return {
+            "app server (gunicorn)": {pid: cpu_seconds(pid) for pid in group_pids(self.leader)},
+            "PostgreSQL backends": {
+                pid: cpu_seconds(pid) for pid in backend_pids(self.database_url)
+            },
+            "bench clients (this process)": {0: time.process_time()},
+        }
+
+    def begin(self) -> None:
+        self.start = self.snapshot()
+
+    def end(self) -> None:
+        for name, now in self.snapshot().items():
+            before = self.start.get(name, {})
+            self.used[name] = sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
 
 
 @dataclass
@@ -570,7 +653,9 @@ class HttpFigures:
     errors: Counter
 
 
-def load(port: int, shop: Shop, clients: int, warmup: float, seconds: float) -> HttpFigures:
+def load(
+    port: int, shop: Shop, clients: int, warmup: float, seconds: float, meter: CpuMeter
+) -> HttpFigures:
     stop, outcomes = threading.Event(), []
     start = time.perf_counter()
     measured_from, until = start + warmup, start + warmup + seconds
@@ -581,8 +666,11 @@ def load(port: int, shop: Shop, clients: int, warmup: float, seconds: float) -> 
     for thread in threads:
         thread.start()
     try:
+        time.sleep(max(measured_from - time.perf_counter(), 0))
+        meter.begin()
         for thread in threads:
             thread.join()
+        meter.end()
     finally:
         stop.set()
     window = [o for o in outcomes if measured_from <= o.ended <= until]
@@ -687,6 +775,7 @@ def main() -> None:
 
     all_phases = phases()
     print_profile(profile_in_process(shop, args.profile_sales, all_phases), all_phases)
+    framework_floor(shop, args.profile_sales)
     python_hot_spots(shop, max(args.profile_sales // 3, 1))
 
     if args.profile_only:
@@ -701,8 +790,9 @@ def main() -> None:
         f"\n== HTTP: patron serve, {args.workers} workers x {args.threads} threads (gthread), "
         f"{args.clients} keep-alive clients, {args.warmup} s warm-up + {args.seconds} s"
     )
-    with server(port, args.workers, args.threads, log_path):
-        figures = load(port, shop, args.clients, args.warmup, args.seconds)
+    with server(port, args.workers, args.threads, log_path) as process:
+        meter = CpuMeter(process.pid, url)
+        figures = load(port, shop, args.clients, args.warmup, args.seconds, meter)
     print(f"committed sales/s : {figures.rate:8.1f}   (target >= {TARGET_RATE})")
     print(
         f"latency p50 / p90 / p99 : {figures.p50:.1f} / {figures.p90:.1f} / {figures.p99:.1f} ms"
@@ -710,6 +800,16 @@ def main() -> None:
     )
     print(f"errors            : {dict(figures.errors) or 'none'}")
     print(f"server log        : {log_path}")
+    committed = figures.rate * args.seconds
+    if committed:
+        print("CPU per committed sale (measured window):")
+        for name, used in meter.used.items():
+            print(f"  {name:<30} {1000 * used / committed:7.2f} ms")
+        busy = meter.used["app server (gunicorn)"] + meter.used["PostgreSQL backends"]
+        print(
+            f"  ceiling on {os.cpu_count()} cores with nothing else running:"
+            f" {os.cpu_count() * committed / busy:.0f} sales/s (app + PostgreSQL CPU only)"
+        )
 
     if not args.skip_pgbench:
         tps = pgbench(args.pg, args.clients, args.seconds)
