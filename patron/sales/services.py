@@ -612,8 +612,29 @@ def _lock_member_balances(member: Member, result: pricing.Quote) -> None:
 
 
 def _count_visit(member: Member, sale: Sale) -> None:
+    """Add the sale to the member's running figures (one row per member).
+
+    A member's first sale creates the row with ON CONFLICT DO NOTHING before the UPDATE, so
+    two first sales at two tills at once both land instead of one failing on the unique key.
+    """
+    if not _add_visit(member, sale):
+        MemberStats.objects.bulk_create(
+            [
+                MemberStats(
+                    member=member,
+                    merchant_id=member.merchant_id,
+                    first_visit_at=sale.occurred_at,
+                    last_visit_at=sale.occurred_at,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        _add_visit(member, sale)
+
+
+def _add_visit(member: Member, sale: Sale) -> int:
     paid, at = sale.total, sale.occurred_at
-    changed = MemberStats.objects.filter(member=member).update(
+    return MemberStats.objects.filter(member=member).update(
         total_spend=F("total_spend") + paid,
         visits=F("visits") + 1,
         average_ticket=(F("total_spend") + paid) / (F("visits") + 1),
@@ -622,18 +643,6 @@ def _count_visit(member: Member, sale: Sale) -> None:
         points_earned=F("points_earned") + sale.points_earned,
         saved=F("saved") + sale.saved,
     )
-    if not changed:
-        MemberStats.objects.create(
-            member=member,
-            merchant_id=member.merchant_id,
-            total_spend=paid,
-            visits=1,
-            average_ticket=paid,
-            first_visit_at=at,
-            last_visit_at=at,
-            points_earned=sale.points_earned,
-            saved=sale.saved,
-        )
 
 
 # --- refunds (F-23) --------------------------------------------------------------------------
