@@ -329,13 +329,6 @@ def till_in_thread(merchant_id: int, body: dict, key: str, outcomes: list[Outcom
         connection.close()  # this thread's own connection
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sales.services._count_visit updates MemberStats, then INSERTs it when no row "
-    "matched: a second first sale committing in between makes the INSERT fail "
-    "(sales_memberstats_pkey), a 500; sales that lock no member account (no points earned, no "
-    "stored value: a pending-points program, one without points, a sub-yuan basket) race freely",
-)
 def test_a_members_first_sales_at_two_tills_at_once_count_two_visits(system, program, monkeypatch):
     """A 0.50 yuan basket earns no point and pays no stored value, so the sale takes no lock on
     the member's accounts. The other till's whole first sale is put between this sale's
