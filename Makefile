@@ -10,7 +10,7 @@ PATRON := .venv/bin/patron
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
-.PHONY: run test install lint bench-import bench-ledger bench-sales messages compile-messages
+.PHONY: run test install lint bench-import bench-ledger bench-engine bench-sales messages compile-messages
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -51,6 +51,9 @@ bench-import: install
 
 bench-ledger: install
 	$(PY) bench/ledger.py
+
+bench-engine: install
+	$(PY) bench/engine.py
 
 bench-sales: install
 	$(PY) bench/sales.py
