@@ -24,6 +24,30 @@ def sale_for(actor: Actor, sale_id: Any) -> Sale:
     return sale
 
 
+LINE_FIELDS = (
+    "sku",
+    "category",
+    "quantity",
+    "unit_price",
+    "member_price",
+    "discount",
+    "points_offset",
+    "total",
+    "points_earned",
+    "gift",
+)
+APPLIED_FIELDS = ("code", "kind", "name", "benefit", "amount")
+
+
+def _line(line, *, refunded: int) -> dict[str, Any]:
+    """A priced line (engine) or a recorded one (SaleLine): both carry the same fields."""
+    return {**{name: getattr(line, name) for name in LINE_FIELDS}, "refunded_quantity": refunded}
+
+
+def _applied(applied) -> dict[str, Any]:
+    return {name: getattr(applied, name) for name in APPLIED_FIELDS}
+
+
 def present_quote(quote: pricing.Quote, *, member, store, occurred_at) -> dict[str, Any]:
     """A quote in the shape of API.md §3 (the same shape a committed sale has, minus id)."""
     return {
