@@ -33,7 +33,10 @@ class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         # Stripped as in api_key_from_authorization, which the idempotency middleware uses:
         # both must agree on who is calling, or a 401 could be stored under a merchant's key.
-        key = api_key_from_token(token.strip())
+        if hasattr(request, "patron_api_key"):  # already resolved by IdempotencyMiddleware
+            key = request.patron_api_key
+        else:
+            key = api_key_from_token(token.strip())
         if key is None:
             return None
         request.actor = Actor(

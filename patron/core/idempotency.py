@@ -99,6 +99,8 @@ class IdempotencyMiddleware:
         from patron.tenancy.selectors import api_key_from_authorization
 
         api_key = api_key_from_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
+        # The API's own auth reuses this look-up (same header, same request): one query, not two.
+        request.patron_api_key = api_key
         if api_key is None:
             return self.get_response(request)  # the API answers 401 itself
         return self._guarded(request, api_key.merchant_id, key)

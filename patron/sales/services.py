@@ -226,6 +226,7 @@ def _member_by(actor: Actor, **lookup: Any) -> Member:
     member = Member.objects.filter(merchant=actor.merchant, **lookup).first()
     if member is None:
         raise NotFound(_("Member not found"))
+    member.merchant = actor.merchant  # the ledger reads it (lot expiry zone): no second query
     return member
 
 
