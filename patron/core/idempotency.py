@@ -13,10 +13,12 @@ import hashlib
 import json
 import re
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
+from patron.core import rawsql
 from patron.core.models import IdempotencyRecord
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -109,16 +111,8 @@ class IdempotencyMiddleware:
         fingerprint = request_fingerprint(request)
         try:
             with transaction.atomic():
-                try:
-                    with transaction.atomic():
-                        record = IdempotencyRecord.objects.create(
-                            merchant_id=merchant_id,
-                            key=key,
-                            method=request.method,
-                            path=request.path[:500],
-                            request_hash=fingerprint,
-                        )
-                except IntegrityError:
+                record_id = _claim(merchant_id, key, request, fingerprint)
+                if record_id is None:  # the key was used before (or is in use right now)
                     existing = IdempotencyRecord.objects.get(merchant_id=merchant_id, key=key)
                     if existing.request_hash != fingerprint:
                         return problem(
@@ -131,10 +125,46 @@ class IdempotencyMiddleware:
                 response = self.get_response(request)
                 if response.status_code >= 500 or getattr(response, "streaming", False):
                     raise _RollBack(response)
-                record.status_code = response.status_code
-                record.content_type = response.get("Content-Type", "application/json")
-                record.response_body = response.content
-                record.save(update_fields=["status_code", "content_type", "response_body"])
+                rawsql.execute(
+                    "UPDATE core_idempotencyrecord SET status_code = %s, content_type = %s,"
+                    " response_body = %s WHERE id = %s",
+                    [
+                        response.status_code,
+                        response.get("Content-Type", "application/json"),
+                        response.content,
+                        record_id,
+                    ],
+                )
                 return response
         except _RollBack as rollback:
             return rollback.response
+
+
+CLAIM = (
+    "INSERT INTO core_idempotencyrecord"
+    ' (merchant_id, "key", method, path, request_hash, status_code, content_type, response_body,'
+    " created_at) VALUES (%s, %s, %s, %s, %s, 0, 'application/json', %s, %s)"
+    ' ON CONFLICT (merchant_id, "key") DO NOTHING RETURNING id'
+)
+
+
+def _claim(merchant_id: int, key: str, request: HttpRequest, fingerprint: str) -> int | None:
+    """Record the key for this request; None when it is already recorded.
+
+    ON CONFLICT instead of catching IntegrityError under a savepoint: one statement, not three,
+    on every API write. A concurrent duplicate waits here (PostgreSQL) until the first request
+    commits, then finds its record.
+    """
+    row = rawsql.fetch_one(
+        CLAIM,
+        [
+            merchant_id,
+            key,
+            request.method,
+            request.path[:500],
+            fingerprint,
+            b"",
+            rawsql.db_datetime(timezone.now()),
+        ],
+    )
+    return row[0] if row else None

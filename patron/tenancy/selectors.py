@@ -7,6 +7,7 @@ import hmac
 
 from django.db.models import QuerySet
 
+from patron.core import rawsql
 from patron.core.errors import NotFound
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import ApiKey, AuditEntry, Merchant, Staff, Store
@@ -60,11 +61,18 @@ def api_key_from_token(token: str) -> ApiKey | None:
     if not token.startswith(API_KEY_PREFIX) or len(token) > 200:
         return None
     prefix = token[len(API_KEY_PREFIX) :].split("_", 1)[0]
-    key = (
-        ApiKey.objects.select_related("merchant")
-        .filter(prefix=prefix, revoked_at__isnull=True)
-        .first()
+    # Every API request asks this: one fixed statement for the key and its merchant.
+    row = rawsql.fetch_one(
+        f"SELECT {rawsql.columns(ApiKey, 'k')}, {rawsql.columns(Merchant, 'm')}"
+        " FROM tenancy_apikey k JOIN tenancy_merchant m ON m.id = k.merchant_id"
+        " WHERE k.prefix = %s AND k.revoked_at IS NULL",
+        [prefix],
     )
+    key = None
+    if row is not None:
+        split = rawsql.width(ApiKey)
+        key = rawsql.build(ApiKey, row[:split])
+        key.merchant = rawsql.build(Merchant, row[split:])
     if key is None or not hmac.compare_digest(key.key_hash, hash_api_key(token)):
         return None
     return key
