@@ -23,21 +23,24 @@ def allocate(total: int, weights: Sequence[int], ranks: Sequence[int] | None = N
     result is deterministic. Pricing ranks lines by their content, not their position, so
     scanning the same basket in another order never moves a fen between lines.
     """
-    if total < 0 or any(w < 0 for w in weights):
+    count = len(weights)
+    if total < 0 or (count and min(weights) < 0):
         raise ValueError("allocate takes non-negative amounts")
     weight_sum = sum(weights)
     if weight_sum == 0:
         if total:
             raise ValueError("cannot allocate a positive total over zero weights")
-        return [0] * len(weights)
+        return [0] * count
+    if count == 1:  # the common one-line case: total * w // w, nothing left over
+        return [total]
     parts = [total * w // weight_sum for w in weights]
     leftover = total - sum(parts)
     if leftover == 0:
         return parts
-    tie = ranks if ranks is not None else range(len(weights))
+    tie = ranks if ranks is not None else range(count)
     # Tuples sort without a key function: (-remainder, rank, index), largest remainder first.
     keys = [-(total * w % weight_sum) for w in weights]
-    order = sorted(zip(keys, tie, range(len(weights)), strict=True))
+    order = sorted(zip(keys, tie, range(count), strict=True))
     for _remainder, _rank, index in order[:leftover]:
         parts[index] += 1
     return parts
