@@ -23,7 +23,7 @@ from django.utils import timezone
 from patron.engine import pricing
 from patron.engine.points import EarnRule
 from patron.members.models import Member
-from patron.program.models import ProgramRevision
+from patron.program.models import Category, ProgramRevision
 from patron.promotions.codes import CODE_LENGTH, normalize_code
 from patron.promotions.models import Coupon, CouponStatus, CouponTemplate, Promotion, Tier
 from patron.tenancy.models import Merchant
@@ -180,6 +180,7 @@ class _Cached:
     key: tuple
     tiers: tuple[pricing.Tier, ...]
     promotions: tuple[pricing.Promotion, ...]
+    categories: frozenset[str]  # active category codes (sale lines must use one)
 
 
 _cache: OrderedDict[int, _Cached] = OrderedDict()
@@ -193,11 +194,12 @@ def _program_key(merchant: Merchant) -> tuple:
         .values_list("id", "applied_at")
         .first()
     )
-    return (merchant.created_at, latest)
+    return (merchant.created_at, latest or (None, None))
 
 
-def _cached_rules(merchant: Merchant) -> _Cached:
-    key = _program_key(merchant)
+def _cached_rules(merchant: Merchant, revision: tuple | None = None) -> _Cached:
+    """`revision`: the latest revision's (id, applied_at) when the caller already read it."""
+    key = _program_key(merchant) if revision is None else (merchant.created_at, revision)
     with _cache_lock:
         found = _cache.get(merchant.pk)
         if found is not None and found.key == key:
@@ -207,6 +209,11 @@ def _cached_rules(merchant: Merchant) -> _Cached:
         key=key,
         tiers=tuple(engine_tier(t) for t in active_tiers(merchant)),
         promotions=tuple(engine_promotion(p) for p in active_promotions(merchant)),
+        categories=frozenset(
+            Category.objects.filter(merchant=merchant, is_active=True).values_list(
+                "code", flat=True
+            )
+        ),
     )
     with _cache_lock:
         _cache[merchant.pk] = loaded
@@ -232,16 +239,29 @@ def _could_apply(promotion: pricing.Promotion, at: dt.datetime) -> bool:
     return condition.ends_at is None or at < condition.ends_at
 
 
-def engine_program(merchant: Merchant, *, at: dt.datetime | None = None) -> pricing.Program:
+def active_category_codes(merchant: Merchant, revision: tuple | None = None) -> frozenset[str]:
+    """The codes of the merchant's active categories (cached with the rules)."""
+    return _cached_rules(merchant, revision).categories
+
+
+def engine_program(
+    merchant: Merchant,
+    *,
+    at: dt.datetime | None = None,
+    revision: tuple | None = None,
+    points: dict[str, Any] | None = None,
+) -> pricing.Program:
     """The merchant's rules as the engine takes them. With `at`, promotions whose window
-    excludes that moment are left out (the engine would reject them anyway)."""
+    excludes that moment are left out (the engine would reject them anyway). `revision` and
+    `points` (the ledger's points policy) spare the queries when the caller has them."""
     from patron.ledger.services import policy_for
 
-    rules = _cached_rules(merchant)
+    rules = _cached_rules(merchant, revision)
     promotions = rules.promotions
     if at is not None:
         promotions = tuple(p for p in promotions if _could_apply(p, at))
-    points = policy_for(merchant).points_policy()
+    if points is None:
+        points = policy_for(merchant).points_policy()
     earn, redeem = points.get("earn"), points.get("redeem_cash")
     return pricing.Program(
         timezone=merchant.timezone,

@@ -28,7 +28,7 @@ ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 
 
 def sale_request(payload: SaleIn) -> services.SaleRequest:
     return services.SaleRequest(
-        lines=[services.LineInput(**line.dict()) for line in payload.lines],
+        lines=[services.LineInput(**line.model_dump()) for line in payload.lines],
         member=payload.member,
         store=payload.store,
         occurred_at=payload.occurred_at,

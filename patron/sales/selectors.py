@@ -97,6 +97,17 @@ def present_quote(quote: pricing.Quote, *, member, store, occurred_at) -> dict[s
     }
 
 
+def _lines(sale: Sale):
+    """What commit_sale just wrote, or the lines as stored."""
+    recorded = getattr(sale, "recorded_lines", None)
+    return recorded if recorded is not None else sale.lines.order_by("position")
+
+
+def _discounts(sale: Sale):
+    recorded = getattr(sale, "recorded_discounts", None)
+    return recorded if recorded is not None else sale.discounts.order_by("pk")
+
+
 def present_sale(sale: Sale) -> dict[str, Any]:
     """A committed sale as recorded (a retried request gets exactly this back)."""
     return {
@@ -123,7 +134,7 @@ def present_sale(sale: Sale) -> dict[str, Any]:
                 "gift": line.gift,
                 "refunded_quantity": line.refunded_quantity,
             }
-            for line in sale.lines.order_by("position")
+            for line in _lines(sale)
         ],
         "applied": [
             {
@@ -133,7 +144,7 @@ def present_sale(sale: Sale) -> dict[str, Any]:
                 "benefit": d.benefit,
                 "amount": d.amount,
             }
-            for d in sale.discounts.order_by("pk")
+            for d in _discounts(sale)
         ],
         "rejected": [],
         "points_redeemed": sale.points_redeemed,

@@ -10,6 +10,7 @@ transaction: any failure leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +19,11 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.db.models.functions import Greatest, Least
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core import rawsql
 from patron.core.errors import (
     Conflict,
     DomainError,
@@ -31,13 +33,14 @@ from patron.core.errors import (
     ValidationFailed,
 )
 from patron.engine import pricing
+from patron.ledger import postings
 from patron.ledger import services as ledger
 from patron.ledger.errors import InsufficientFunds
 from patron.ledger.models import Asset, PointsHold, Shortfall, Transaction
 from patron.members.models import Member
-from patron.program.models import Category
 from patron.promotions import selectors as promotions
 from patron.promotions import services as coupons
+from patron.sales import sql
 from patron.sales.models import (
     MemberPin,
     MemberStats,
@@ -50,7 +53,6 @@ from patron.sales.models import (
 from patron.sales.program import checkout_policy
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
-from patron.tenancy.selectors import store_by_code
 
 MAX_LINES = 200
 MAX_QUANTITY = 100_000
@@ -101,22 +103,18 @@ class Priced:
     occurred_at: dt.datetime
     coupon_ids: dict[str, int]
     request: SaleRequest
+    settings: sql.CheckoutSettings
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_lines(actor: Actor, lines: list[LineInput], errors: list[FieldError]) -> None:
+def _check_lines(lines: list[LineInput], known: frozenset[str], errors: list[FieldError]) -> None:
     if not lines:
         errors.append(FieldError("lines", _("A sale needs at least one line.")))
     if len(lines) > MAX_LINES:
         errors.append(FieldError("lines", _("At most %d lines per sale.") % MAX_LINES))
-    known = set(
-        Category.objects.filter(merchant=actor.merchant, is_active=True).values_list(
-            "code", flat=True
-        )
-    )
     for index, line in enumerate(lines):
         path = f"lines[{index}]"
         if not isinstance(line.sku, str) or not line.sku.strip() or len(line.sku) > 64:
@@ -158,30 +156,28 @@ def _check_amounts(request: SaleRequest, errors: list[FieldError]) -> None:
         errors.append(FieldError("codes", _("At most %d codes of 1 to 64 characters.") % MAX_CODES))
 
 
-def _resolve_store(actor: Actor, code: str | None) -> Store:
+def _resolve_store(actor: Actor, code: str | None, settings: sql.CheckoutSettings) -> Store:
+    """The store named (read with the settings), or the actor's own."""
     bound = actor.store_bound
     if not code:
         if bound is not None:
             return bound
         raise ValidationFailed([FieldError("store", _("Which store made this sale?"))])
-    try:
-        store = store_by_code(actor.merchant, code)
-    except NotFound:
-        raise ValidationFailed(
-            [FieldError("store", _("Unknown store %(code)r.") % {"code": code})]
-        ) from None
+    store = settings.store
+    if store is None:
+        raise ValidationFailed([FieldError("store", _("Unknown store %(code)r.") % {"code": code})])
     if bound is not None and store.pk != bound.pk:
         raise PermissionDenied(_("You can only sell in your own store."))
+    store.merchant = actor.merchant
     return store
 
 
-def _occurred_at(actor: Actor, value: dt.datetime | None) -> dt.datetime:
+def _occurred_at(value: dt.datetime | None, days: int) -> dt.datetime:
     now = timezone.now()
     if value is None:
         return now
     if value.tzinfo is None:
         raise ValidationFailed([FieldError("occurred_at", _("Give the time with its UTC offset."))])
-    days = checkout_policy(actor.merchant).backdate_days
     if value > now + FUTURE_SLACK or value < now - dt.timedelta(days=days):
         raise DomainError(
             _("A sale may be recorded up to %(days)d days after it happened, not in the future.")
@@ -222,8 +218,9 @@ def _member_from_qr(actor: Actor, token: str) -> Member:
 
 def _member_by(actor: Actor, **lookup: Any) -> Member:
     # Chain-wide, not store-scoped: a member's card works in every store of the merchant
-    # (the till only ever shows the mobile masked).
-    member = Member.objects.filter(merchant=actor.merchant, **lookup).first()
+    # (the till only ever shows the mobile masked). Read with the figures pricing needs.
+    ((name, value),) = lookup.items()
+    member = sql.member_with_figures(actor.merchant.pk, name, value)
     if member is None:
         raise NotFound(_("Member not found"))
     member.merchant = actor.merchant  # the ledger reads it (lot expiry zone): no second query
@@ -269,8 +266,10 @@ def set_pin(actor: Actor, member: Member, pin: str) -> None:
     )
 
 
-def pin_required(merchant, amount: int) -> bool:
-    threshold = checkout_policy(merchant).pin_required_above
+def pin_required(merchant, amount: int, settings: sql.CheckoutSettings | None = None) -> bool:
+    if settings is None:
+        settings = sql.checkout_settings(merchant.pk)
+    threshold = settings.pin_required_above
     return threshold is not None and amount > threshold
 
 
@@ -327,30 +326,47 @@ def verify_pin(actor: Actor, member: Member, pin: str | None) -> None:
 # --- pricing ---------------------------------------------------------------------------------
 
 
+def _till_figures(member: Member) -> sql.TillFigures:
+    """Read with the member by `identify_member`; looked up for a member loaded elsewhere."""
+    figures = getattr(member, "till_figures", None)
+    if figures is not None:
+        return figures
+    balances = ledger.quick_balances(member)
+    visits = MemberStats.objects.filter(member=member).values_list("visits", flat=True).first()
+    return sql.TillFigures(
+        tier_code=promotions.member_tier_code(member),
+        points=balances[Asset.POINTS],
+        stored_value=balances[Asset.PRINCIPAL] + balances[Asset.BONUS],
+        visits=visits or 0,
+    )
+
+
 def _member_context(member: Member | None, coupon_map: dict[str, pricing.Coupon]):
     if member is None:
         return pricing.MemberContext(coupons=coupon_map)
-    balances = ledger.quick_balances(member)
-    stats = MemberStats.objects.filter(member=member).values_list("visits", flat=True).first()
+    figures = _till_figures(member)
     return pricing.MemberContext(
         member_id=str(member.pk),
-        tier=promotions.member_tier_code(member),
-        points_available=balances[Asset.POINTS],
-        stored_value=balances[Asset.PRINCIPAL] + balances[Asset.BONUS],
-        first_purchase=not stats,
+        tier=figures.tier_code,
+        points_available=figures.points,
+        stored_value=figures.stored_value,
+        first_purchase=not figures.visits,
         coupons=coupon_map,
     )
 
 
 def price(actor: Actor, request: SaleRequest) -> Priced:
     """Validate the request and price it on the server; writes nothing."""
+    code = request.store if isinstance(request.store, str) and request.store else None
+    settings = sql.checkout_settings(actor.merchant.pk, code)
     errors: list[FieldError] = []
-    _check_lines(actor, request.lines, errors)
+    known = promotions.active_category_codes(actor.merchant, settings.revision)
+    _check_lines(request.lines, known, errors)
     _check_amounts(request, errors)
     if errors:
         raise ValidationFailed(errors)
-    store = _resolve_store(actor, request.store)
-    occurred_at = _occurred_at(actor, request.occurred_at)
+    store = _resolve_store(actor, request.store, settings)
+    occurred_at = _occurred_at(request.occurred_at, settings.backdate_days)
     member = None if request.member in (None, "") else identify_member(actor, request.member)
     found = promotions.coupons_for_sale(actor.merchant, request.codes)
     coupon_map = {given: named.coupon for given, named in found.items()}
@@ -373,7 +389,9 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
     result = pricing.quote(
         basket,
         _member_context(member, coupon_map),
-        promotions.engine_program(actor.merchant, at=occurred_at),
+        promotions.engine_program(
+            actor.merchant, at=occurred_at, revision=settings.revision, points=settings.points
+        ),
         occurred_at,
     )
     return Priced(
@@ -383,6 +401,7 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
         occurred_at=occurred_at,
         coupon_ids={named.coupon.code: named.id for named in found.values()},
         request=request,
+        settings=settings,
     )
 
 
@@ -419,22 +438,25 @@ def new_key() -> str:
 
 
 def _replayed(actor: Actor, key: str) -> Sale | None:
-    existing = Sale.objects.filter(merchant=actor.merchant, idempotency_key=key).first()
-    if existing is not None:
-        existing.replayed = True
+    sale_id = sql.sale_id_for_key(actor.merchant.pk, key)
+    if sale_id is None:
+        return None
+    existing = Sale.objects.select_related("store").get(pk=sale_id)
+    existing.replayed = True
     return existing
 
 
 def commit_sale(actor: Actor, request: SaleRequest, *, key: str | None = None) -> Sale:
     """Price on the server and record the sale with every movement it causes, once per key.
 
-    A retry whose first attempt committed while the retry was being priced sees the coupon,
-    points and stored value already spent and fails: it then answers with that sale instead.
+    A retry whose first attempt committed before or while the retry was being priced sees
+    the coupon, points and stored value already spent, or the key taken: it then answers with
+    that sale instead.
     """
     key = key or new_key()
-    existing = _replayed(actor, key)
-    if existing is not None:
-        return existing
+    # No look-up first: a key already used ends in the sale INSERT's unique violation (or in
+    # a pricing error, its points and coupons being spent) and is answered below. That saves
+    # a statement on every sale; API retries are answered by the Idempotency-Key middleware.
     try:
         sale = _commit(actor, request, key)
     except (DomainError, IntegrityError):
@@ -454,7 +476,9 @@ def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
     member = priced.member
     if member is not None:
         ledger.ensure_active(member)
-    if result.stored_value_paid and pin_required(actor.merchant, result.stored_value_paid):
+    if result.stored_value_paid and pin_required(
+        actor.merchant, result.stored_value_paid, priced.settings
+    ):
         verify_pin(actor, member, request.pin)
     with transaction.atomic():
         sale = _record_sale(actor, priced, key)
@@ -466,8 +490,14 @@ def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
 
 
 def _record_sale(actor: Actor, priced: Priced, key: str) -> Sale:
+    """The sale, its lines and its discounts: three fixed INSERTs (sales/sql.py).
+
+    The Sale returned carries what was written (`recorded_lines`, `recorded_discounts`), so
+    answering the request needs no second read.
+    """
     result = priced.quote
-    sale = Sale.objects.create(
+    now = timezone.now()
+    sale = Sale(
         merchant=actor.merchant,
         member=priced.member,
         store=priced.store,
@@ -476,6 +506,7 @@ def _record_sale(actor: Actor, priced: Priced, key: str) -> Sale:
         channel=actor.channel,
         idempotency_key=key,
         occurred_at=priced.occurred_at,
+        created_at=now,
         subtotal=result.subtotal,
         member_discount=result.member_discount,
         discount=result.discount,
@@ -488,49 +519,77 @@ def _record_sale(actor: Actor, priced: Priced, key: str) -> Sale:
         saved=result.saved,
         codes=list(priced.request.codes),
     )
-    inputs = priced.request.lines
-    SaleLine.objects.bulk_create(
+    row = {column: getattr(sale, column) for column in sql.SALE_COLUMNS if column != "codes"}
+    row.update(
+        occurred_at=rawsql.db_datetime(sale.occurred_at),
+        created_at=rawsql.db_datetime(now),
+        codes=json.dumps(sale.codes, ensure_ascii=False),
+    )
+    sale.pk = sql.insert_sale(row)
+    sale._state.adding, sale._state.db = False, "default"
+    sale.recorded_lines = _line_rows(actor, priced, sale)
+    sale.recorded_discounts = [
+        SaleDiscount(
+            sale=sale,
+            code=applied.code,
+            kind=applied.kind,
+            name=applied.name[:100],
+            benefit=applied.benefit,
+            amount=applied.amount,
+            coupon_id=priced.coupon_ids.get(applied.code) if applied.kind == "coupon" else None,
+        )
+        for applied in result.applied
+    ]
+    when = rawsql.db_datetime(sale.occurred_at)
+    sql.insert_lines(
         [
-            SaleLine(
-                sale=sale,
-                merchant=actor.merchant,
-                position=index,
-                sku=line.sku,
-                name=inputs[index].name[:100] if index < len(inputs) else "",
-                category=line.category,
-                brand=inputs[index].brand[:60] if index < len(inputs) else "",
-                model=inputs[index].model[:60] if index < len(inputs) else "",
-                size=inputs[index].size[:30] if index < len(inputs) else "",
-                colour=inputs[index].colour[:30] if index < len(inputs) else "",
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                member_price=line.member_price,
-                discount=line.discount,
-                points_offset=line.points_offset,
-                total=line.total,
-                points_earned=line.points_earned,
-                gift=line.gift,
-                store=priced.store,
-                occurred_at=priced.occurred_at,
-            )
-            for index, line in enumerate(result.lines)
+            {
+                **{column: getattr(line, column) for column in sql.LINE_COLUMNS},
+                "occurred_at": when,
+            }
+            for line in sale.recorded_lines
         ]
     )
-    SaleDiscount.objects.bulk_create(
+    sql.insert_discounts(
         [
-            SaleDiscount(
-                sale=sale,
-                code=applied.code,
-                kind=applied.kind,
-                name=applied.name[:100],
-                benefit=applied.benefit,
-                amount=applied.amount,
-                coupon_id=priced.coupon_ids.get(applied.code) if applied.kind == "coupon" else None,
-            )
-            for applied in result.applied
+            {column: getattr(d, column) for column in sql.DISCOUNT_COLUMNS}
+            for d in sale.recorded_discounts
         ]
     )
     return sale
+
+
+def _line_rows(actor: Actor, priced: Priced, sale: Sale) -> list[SaleLine]:
+    inputs = priced.request.lines
+
+    def given(index: int, name: str, limit: int) -> str:
+        return getattr(inputs[index], name)[:limit] if index < len(inputs) else ""
+
+    return [
+        SaleLine(
+            sale=sale,
+            merchant=actor.merchant,
+            position=index,
+            sku=line.sku,
+            name=given(index, "name", 100),
+            category=line.category,
+            brand=given(index, "brand", 60),
+            model=given(index, "model", 60),
+            size=given(index, "size", 30),
+            colour=given(index, "colour", 30),
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            member_price=line.member_price,
+            discount=line.discount,
+            points_offset=line.points_offset,
+            total=line.total,
+            points_earned=line.points_earned,
+            gift=line.gift,
+            store=priced.store,
+            occurred_at=priced.occurred_at,
+        )
+        for index, line in enumerate(priced.quote.lines)
+    ]
 
 
 def _consume_coupons(sale: Sale, priced: Priced) -> None:
@@ -547,102 +606,45 @@ def _consume_coupons(sale: Sale, priced: Priced) -> None:
             )
 
 
-def _context(sale: Sale, reason: str) -> ledger.Context:
-    return ledger.Context(
-        store=sale.store,
-        reason=reason,
-        source="sale",
-        source_ref=str(sale.pk),
-        occurred_at=sale.occurred_at,
-    )
-
-
 def _move_value(actor: Actor, sale: Sale, priced: Priced) -> None:
-    """Points spent, then stored value, then points earned (always in this order: the member's
-    account locks are then taken in the same order by every sale, so two never deadlock)."""
-    member, result = priced.member, priced.quote
-    updates: dict[str, Any] = {}
+    """Points spent, stored value paid and points earned, posted together (ledger/postings.py:
+    the member's accounts locked once, in key order, so two sales never deadlock)."""
+    member, result, settings = priced.member, priced.quote, priced.settings
     if member is None:
         return
-    _lock_member_balances(member, result)
-    if result.points_redeemed:
-        updates["points_spend"] = ledger.spend_points(
-            actor,
-            member,
-            result.points_redeemed,
-            key=f"sale:{sale.pk}:spend",
-            context=_context(sale, "points offset"),
-        )
-    if result.stored_value_paid:
-        updates["stored_value_payment"] = ledger.pay_stored_value(
-            actor,
-            member,
-            result.stored_value_paid,
-            key=f"sale:{sale.pk}:pay",
-            context=_context(sale, "stored value payment"),
-        )
-    if result.points_earned:
-        earned = ledger.earn_points(
-            actor,
-            member,
-            result.points_earned,
-            key=f"sale:{sale.pk}:earn",
-            context=_context(sale, "sale"),
-        )
-        if isinstance(earned, PointsHold):
-            updates["points_hold"], updates["points_pending"] = earned, True
-        else:
-            updates["points_earn"] = earned
+    posted = postings.post_sale(
+        actor,
+        member,
+        postings.SaleMoves(
+            sale_id=sale.pk,
+            store=sale.store,
+            occurred_at=sale.occurred_at,
+            points_spent=result.points_redeemed,
+            stored_value=result.stored_value_paid,
+            points_earned=result.points_earned,
+            payment_split=settings.payment_split,
+            expiry=settings.expiry,
+            pending_days=settings.pending_days,
+        ),
+    )
+    updates: dict[str, Any] = {}
+    if posted.spend_id:
+        updates["points_spend_id"] = posted.spend_id
+    if posted.pay_id:
+        updates["stored_value_payment_id"] = posted.pay_id
+    if posted.earn_id:
+        updates["points_earn_id"] = posted.earn_id
+    if posted.hold is not None:
+        updates["points_hold_id"], updates["points_pending"] = posted.hold.pk, True
     for name, value in updates.items():
         setattr(sale, name, value)
-    if updates:
-        sale.save(update_fields=list(updates))
-
-
-def _lock_member_balances(member: Member, result: pricing.Quote) -> None:
-    """Lock every account this sale will touch up front, in primary-key order: a sale that
-    pays with stored value and one that redeems points then never wait on each other in
-    opposite orders (PostgreSQL would kill one as a deadlock victim)."""
-    assets = []
-    if result.points_redeemed or result.points_earned:
-        assets.append(Asset.POINTS)
-    if result.stored_value_paid:
-        assets += [Asset.PRINCIPAL, Asset.BONUS]
-    if len(assets) > 1:
-        ledger.lock_member_accounts([ledger.member_account(member, asset) for asset in assets])
+    sql.set_postings(sale.pk, updates)
 
 
 def _count_visit(member: Member, sale: Sale) -> None:
-    """Add the sale to the member's running figures (one row per member).
-
-    A member's first sale creates the row with ON CONFLICT DO NOTHING before the UPDATE, so
-    two first sales at two tills at once both land instead of one failing on the unique key.
-    """
-    if not _add_visit(member, sale):
-        MemberStats.objects.bulk_create(
-            [
-                MemberStats(
-                    member=member,
-                    merchant_id=member.merchant_id,
-                    first_visit_at=sale.occurred_at,
-                    last_visit_at=sale.occurred_at,
-                )
-            ],
-            ignore_conflicts=True,
-        )
-        _add_visit(member, sale)
-
-
-def _add_visit(member: Member, sale: Sale) -> int:
-    paid, at = sale.total, sale.occurred_at
-    return MemberStats.objects.filter(member=member).update(
-        total_spend=F("total_spend") + paid,
-        visits=F("visits") + 1,
-        average_ticket=(F("total_spend") + paid) / (F("visits") + 1),
-        first_visit_at=Least(F("first_visit_at"), at),
-        last_visit_at=Greatest(F("last_visit_at"), at),
-        points_earned=F("points_earned") + sale.points_earned,
-        saved=F("saved") + sale.saved,
+    """Add the sale to the member's running figures (one row per member, one upsert)."""
+    sql.add_visit(
+        member.pk, member.merchant_id, sale.total, sale.occurred_at, sale.points_earned, sale.saved
     )
 
 
