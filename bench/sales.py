@@ -447,6 +447,74 @@ def framework_floor(shop: Shop, count: int) -> None:
     )
 
 
+def wsgi_environ(shop: Shop, body: bytes, key: str) -> dict[str, Any]:
+    """What gunicorn hands the application for one POST /api/v1/sales."""
+    import io
+
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/v1/sales",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_AUTHORIZATION": f"Bearer {shop.api_key}",
+        "HTTP_IDEMPOTENCY_KEY": key,
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+def cpu_per_sale(shop: Shop, count: int) -> None:
+    """CPU one sale costs the app and PostgreSQL, through the WSGI application gunicorn serves
+    (every middleware, no HTTP parsing), one at a time: steadier than the HTTP run on a busy
+    machine because it counts CPU, not wall time. The figure to compare changes with."""
+    from django.db import connection
+
+    from patron.wsgi import application
+
+    statuses: Counter = Counter()
+    run = f"cpu-{os.getpid()}-{time.time_ns()}"  # fresh Idempotency-Keys on a reused database
+
+    def start_response(status: str, headers: list) -> None:
+        statuses[status.split()[0]] += 1
+
+    def post(index: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        for chunk in application(wsgi_environ(shop, data, f"{run}-{index}"), start_response):
+            del chunk
+
+    rng = random.Random(3)
+    bodies = [basket(rng, shop.members) for _ in range(count + 50)]
+    for index, body in enumerate(bodies[:50]):  # warm caches and prepared statements
+        post(index, body)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    app_before, pg_before = time.process_time(), cpu_seconds(backend)
+    began = time.perf_counter()
+    for index, body in enumerate(bodies[50:], start=50):
+        post(index, body)
+    wall = time.perf_counter() - began
+    app, pg = time.process_time() - app_before, cpu_seconds(backend) - pg_before
+    print(
+        f"\n== CPU per sale through the WSGI application, one at a time ({count} sales,"
+        f" {dict(statuses)}):\n   app {1000 * app / count:.2f} ms + PostgreSQL"
+        f" {1000 * pg / count:.2f} ms = {1000 * (app + pg) / count:.2f} ms"
+        f" (wall {1000 * wall / count:.2f} ms); 2 cores would allow"
+        f" {2 * count / (app + pg):.0f} sales/s with nothing else running"
+    )
+
+
 def python_hot_spots(shop: Shop, count: int) -> None:
     """cProfile's own time by library, psycopg left out (its waits are SQL time, above).
     cProfile slows Python down two to three times: read the shares, not the milliseconds."""
@@ -764,6 +832,9 @@ def main() -> None:
     parser.add_argument("--profile-sales", type=int, default=300)
     parser.add_argument("--skip-pgbench", action="store_true")
     parser.add_argument("--profile-only", action="store_true", help="no HTTP run, no pgbench")
+    parser.add_argument(
+        "--cpu-only", action="store_true", help="only the CPU per sale through WSGI (quick A/B)"
+    )
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/")
     args = parser.parse_args()
     # `kill`, `timeout` or a stopped make send SIGTERM: unwind like Ctrl-C, so the `finally`
@@ -784,10 +855,14 @@ def main() -> None:
         f" in {time.perf_counter() - began:.0f} s (then VACUUM ANALYZE)"
     )
 
+    if args.cpu_only:
+        cpu_per_sale(shop, args.profile_sales)
+        return
     all_phases = phases()
     print_profile(profile_in_process(shop, args.profile_sales, all_phases), all_phases)
     framework_floor(shop, args.profile_sales)
     python_hot_spots(shop, max(args.profile_sales // 3, 1))
+    cpu_per_sale(shop, args.profile_sales)
 
     if args.profile_only:
         print(f"\nload average after (1/5/15 min): {load_average()}  (before: {load_before})")

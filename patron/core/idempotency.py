@@ -62,12 +62,19 @@ def operation_methods() -> dict[str, set[str]]:
 def has_operation(request: HttpRequest) -> bool:
     """Whether an API operation answers this method at this path. Requests that none answers
     get their plain 404 / 405 and are neither recorded nor compared with a stored key."""
+    return _answers(request.method, request.path_info)
+
+
+@functools.lru_cache(maxsize=4096)
+def _answers(method: str, path_info: str) -> bool:
+    # Cached: the handler resolves the path again for the view, and a till posts to the same
+    # path all day. Routes are fixed at start-up, so an answer never goes stale.
     try:
-        match = resolve(request.path_info)
+        match = resolve(path_info)
     except Resolver404:
         return False
     path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", match.route)
-    return request.method in operation_methods().get(path, set())
+    return method in operation_methods().get(path, set())
 
 
 def replay(record: IdempotencyRecord) -> HttpResponse:

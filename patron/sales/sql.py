@@ -199,21 +199,47 @@ def _insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], r
     return None
 
 
-def insert_sale(values: dict[str, Any]) -> int:
-    row = [values[column] for column in SALE_COLUMNS]
-    return _insert("sales_sale", SALE_COLUMNS, [row], returning="id")[0][0]
+def record_sale(
+    sale: dict[str, Any], lines: Sequence[dict[str, Any]], discounts: Sequence[dict[str, Any]]
+) -> int:
+    """Insert a sale with its lines and discounts (their `sale_id` is filled in here); returns
+    the sale's id. A used Idempotency-Key raises IntegrityError, as the plain INSERT would.
 
-
-def insert_lines(rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        _insert("sales_saleline", LINE_COLUMNS, [[r[c] for c in LINE_COLUMNS] for r in rows])
-
-
-def insert_discounts(rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        _insert(
-            "sales_salediscount", DISCOUNT_COLUMNS, [[r[c] for c in DISCOUNT_COLUMNS] for r in rows]
+    On PostgreSQL this is one statement (data-modifying CTEs, the children taking the sale's id
+    from the first): two round trips fewer per sale. SQLite has no INSERT inside WITH, so it
+    sends the three INSERTs.
+    """
+    if connection.vendor != "postgresql":
+        sale_id = _insert("sales_sale", SALE_COLUMNS, [_values(sale, SALE_COLUMNS)], "id")[0][0]
+        for table, columns, rows in _children(lines, discounts):
+            _insert(table, columns, [_values({**r, "sale_id": sale_id}, columns) for r in rows])
+        return sale_id
+    statement = [
+        f"WITH sale AS (INSERT INTO sales_sale ({', '.join(SALE_COLUMNS)})"
+        f" VALUES ({rawsql.placeholders(len(SALE_COLUMNS))}) RETURNING id)"
+    ]
+    params = _values(sale, SALE_COLUMNS)
+    for index, (table, columns, rows) in enumerate(_children(lines, discounts)):
+        own = columns[1:]  # sale_id comes from the CTE
+        one = f"((SELECT id FROM sale), {rawsql.placeholders(len(own))})"
+        statement.append(
+            f", c{index} AS (INSERT INTO {table} ({', '.join(columns)})"
+            f" VALUES {', '.join([one] * len(rows))})"
         )
+        params += [value for row in rows for value in _values(row, own)]
+    statement.append(" SELECT id FROM sale")
+    return rawsql.fetch_one("".join(statement), params)[0]
+
+
+def _values(row: dict[str, Any], columns: Sequence[str]) -> list[Any]:
+    return [row[column] for column in columns]
+
+
+def _children(lines, discounts):
+    """The child tables that have rows, in a fixed order (one statement shape per count)."""
+    children = [("sales_saleline", LINE_COLUMNS, lines)]
+    children.append(("sales_salediscount", DISCOUNT_COLUMNS, discounts))
+    return [(table, columns, rows) for table, columns, rows in children if rows]
 
 
 def set_postings(sale_id: int, values: dict[str, Any]) -> None:
