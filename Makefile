@@ -15,6 +15,9 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen --quiet
+	@# The pricing engine compiled by mypyc (skipped when built for these sources; never fails
+	@# the install: on any problem the pure-Python engine runs). See patron/engine/native.py.
+	@$(PY) scripts/build_engine.py --quiet || echo "engine: build step failed; the pure-Python engine is used"
 
 run: install
 	$(PATRON) migrate --verbosity 0
