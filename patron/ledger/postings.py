@@ -6,7 +6,8 @@ cost ~38 statements (each posting re-read the accounts and the ledger policy and
 savepoints; bench/sales.py measured them at over half of a sale's time). Here the member's
 accounts are locked and read once, together with the system accounts, and the transactions,
 their entries, the balance changes and the lot bookkeeping go out as multi-row statements:
-eight statements for a sale that spends, pays and earns.
+for a sale that spends, pays and earns, eight statements on SQLite and three on PostgreSQL
+(which chains them as data-modifying CTEs).
 
 The rows written are exactly the ones `spend_points`, `pay_stored_value` and `earn_points`
 write — same kinds, keys, legs, reasons, lots and lot movements — so refunds, reversals,
@@ -93,12 +94,10 @@ def post_sale(actor: Actor, member: Member, moves: SaleMoves) -> SalePosted:
     mine, system = _accounts(member, moves, earn_now)
     plan = _plan(moves, earn_now, mine, system)
     if plan.legs:
-        ids = _insert_transactions(actor, member, moves, list(plan.legs))
+        write = _write_combined if connection.vendor == "postgresql" else _write_one_by_one
+        ids = write(actor, member, moves, plan, mine, earn_now)
         posted.spend_id, posted.pay_id = ids.get(Kind.SPEND), ids.get(Kind.PAY)
         posted.earn_id = ids.get(Kind.EARN)
-        _move_balances(plan, mine)
-        _book_lots(member, moves, ids, earn_now)
-        _insert_entries(member, moves, plan, ids)
     if moves.points_earned and not earn_now:
         posted.hold = services._hold_points(
             actor,
@@ -225,12 +224,94 @@ def _plan_payment(
 
 
 # --- writes ----------------------------------------------------------------------------------
+#
+# Each write is built as (sql, params). SQLite sends them one by one (six statements after the
+# lock); PostgreSQL sends two, chaining them as data-modifying CTEs: the transactions, the
+# balance changes and the usable lots in one; the lots taken, the new lot, the lot movements
+# and the entries in the other. The lots are read in a statement of their own after the lock:
+# READ COMMITTED takes a statement's snapshot at its start, so reading them in the locking
+# statement could miss lots a concurrent sale of this member changed while we waited.
+
+Sql = tuple[str, list]
 
 
-def _insert_transactions(
-    actor: Actor, member: Member, moves: SaleMoves, kinds: list[str]
+def _write_one_by_one(
+    actor: Actor,
+    member: Member,
+    moves: SaleMoves,
+    plan: _Plan,
+    mine: dict[str, tuple[int, int]],
+    earn_now: int,
 ) -> dict[str, int]:
-    """One multi-row INSERT; ids come back keyed by kind (one transaction per kind)."""
+    sql, params = _transactions_sql(actor, member, moves, list(plan.legs))
+    ids = {kind: pk for pk, kind in rawsql.fetch_all(sql + " RETURNING id, kind", params)}
+    balances = _balances_sql(plan)
+    if balances is not None:
+        _check_moved(rawsql.execute(*balances), plan, mine)
+    taken: list[tuple[int, int]] = []
+    if moves.points_spent:
+        taken = _take_from(rawsql.fetch_all(*_usable_lots_sql(member, moves)), moves)
+        rawsql.execute(*_take_sql(taken))
+    new_lot = "%s"
+    lot_params: list = []
+    if earn_now:
+        sql, params = _new_lot_sql(member, moves, ids[Kind.EARN], earn_now)
+        lot_params = [rawsql.fetch_one(sql + " RETURNING id", params)[0]]
+    if taken or earn_now:
+        rawsql.execute(*_movements_sql(ids, taken, earn_now, new_lot, lot_params))
+    rawsql.execute(*_entries_sql(member, moves, plan, ids))
+    return ids
+
+
+def _write_combined(
+    actor: Actor,
+    member: Member,
+    moves: SaleMoves,
+    plan: _Plan,
+    mine: dict[str, tuple[int, int]],
+    earn_now: int,
+) -> dict[str, int]:
+    sql, params = _transactions_sql(actor, member, moves, list(plan.legs))
+    ctes = [f"txn AS ({sql} RETURNING id, kind)"]
+    answer = ["SELECT 't', id, 0, kind::text FROM txn"]
+    balances = _balances_sql(plan)
+    if balances is not None:
+        ctes.append(f"moved AS ({balances[0]} RETURNING id)")
+        params += balances[1]
+        answer.append("SELECT 'm', count(*), 0, '' FROM moved")
+    if moves.points_spent:
+        lots, lot_params = _usable_lots_sql(member, moves, ranked=True)
+        answer.append(f"SELECT 'l', id, remaining, rank::text FROM ({lots}) usable")
+        params += lot_params
+    rows = rawsql.fetch_all(f"WITH {', '.join(ctes)} {' UNION ALL '.join(answer)}", params)
+    ids = {kind: pk for tag, pk, _n, kind in rows if tag == "t"}
+    if balances is not None:
+        _check_moved(next(pk for tag, pk, _n, _k in rows if tag == "m"), plan, mine)
+    taken: list[tuple[int, int]] = []
+    if moves.points_spent:
+        usable = sorted((int(rank), pk, left) for tag, pk, left, rank in rows if tag == "l")
+        taken = _take_from([(pk, left) for _rank, pk, left in usable], moves)
+
+    ctes, params = [], []
+    if taken:
+        sql, take_params = _take_sql(taken)
+        ctes.append(f"taken AS ({sql})")
+        params += take_params
+    if earn_now:
+        sql, lot_params = _new_lot_sql(member, moves, ids[Kind.EARN], earn_now)
+        ctes.append(f"lot AS ({sql} RETURNING id)")
+        params += lot_params
+    if taken or earn_now:
+        sql, movement_params = _movements_sql(ids, taken, earn_now, "(SELECT id FROM lot)", [])
+        ctes.append(f"movements AS ({sql})")
+        params += movement_params
+    sql, entry_params = _entries_sql(member, moves, plan, ids)
+    rawsql.execute(f"WITH {', '.join(ctes)} {sql}" if ctes else sql, params + entry_params)
+    return ids
+
+
+def _transactions_sql(actor: Actor, member: Member, moves: SaleMoves, kinds: list[str]) -> Sql:
+    """One multi-row INSERT, one transaction per kind (the caller adds RETURNING id, kind)."""
     now = rawsql.db_datetime(timezone.now())
     occurred_at = rawsql.db_datetime(moves.occurred_at)
     user = actor.user
@@ -255,20 +336,18 @@ def _insert_transactions(
         }
         params += [row[column] for column in TRANSACTION_COLUMNS]
     values = ", ".join([f"({rawsql.placeholders(len(TRANSACTION_COLUMNS))})"] * len(kinds))
-    rows = rawsql.fetch_all(
-        f"INSERT INTO ledger_transaction ({', '.join(TRANSACTION_COLUMNS)}) VALUES {values}"
-        " RETURNING id, kind",
+    return (
+        f"INSERT INTO ledger_transaction ({', '.join(TRANSACTION_COLUMNS)}) VALUES {values}",
         params,
     )
-    return {kind: pk for pk, kind in rows}
 
 
-def _move_balances(plan: _Plan, mine: dict[str, tuple[int, int]]) -> None:
+def _balances_sql(plan: _Plan) -> Sql | None:
     """One guarded UPDATE for every member account that changes: each must keep at least
     what this sale takes out of it (the rows are locked, so this only fails on a bug)."""
     changed = sorted(pk for pk, change in plan.changes.items() if change)
     if not changed:
-        return
+        return None
     change_case = " ".join("WHEN %s THEN %s" for _ in changed)
     taken_case = " ".join("WHEN %s THEN %s" for _ in changed)
     params: list = []
@@ -277,43 +356,37 @@ def _move_balances(plan: _Plan, mine: dict[str, tuple[int, int]]) -> None:
     for pk in changed:
         params += [pk, plan.taken.get(pk, 0)]
     params += changed
-    moved = rawsql.execute(
+    return (
         f"UPDATE ledger_account SET balance = balance + CASE id {change_case} END"
         f" WHERE balance >= CASE id {taken_case} END"
         f" AND id IN ({rawsql.placeholders(len(changed))})",
         params,
     )
+
+
+def _check_moved(moved: int, plan: _Plan, mine: dict[str, tuple[int, int]]) -> None:
+    changed = {pk for pk, change in plan.changes.items() if change}
     if moved != len(changed):
         asset = next(asset for asset, (pk, _b) in mine.items() if pk in changed)
         raise InsufficientFunds(asset, sum(plan.taken.values()), 0)
 
 
-def _book_lots(member: Member, moves: SaleMoves, ids: dict[str, int], earn_now: int) -> None:
-    """Spent points come out of the oldest usable lots (FIFO by expiry); earned points make a
-    new lot; each change is a lot movement. The points account is locked, which serialises
-    every change to this member's lots."""
-    movements: list = []
-    if moves.points_spent:
-        for lot_id, take in _take_from_lots(member, moves):
-            movements += [lot_id, ids[Kind.SPEND], -take]
-    if earn_now:
-        lot_id = _new_lot(member, moves, ids[Kind.EARN], earn_now)
-        movements += [lot_id, ids[Kind.EARN], earn_now]
-    if movements:
-        values = ", ".join(["(%s, %s, %s)"] * (len(movements) // 3))
-        rawsql.execute(
-            f"INSERT INTO ledger_lotmovement (lot_id, transaction_id, amount) VALUES {values}",
-            movements,
-        )
+LOT_ORDER = "(expires_at IS NULL), expires_at, earned_at, id"
 
 
-def _take_from_lots(member: Member, moves: SaleMoves) -> list[tuple[int, int]]:
-    lots = rawsql.fetch_all(
-        "SELECT id, remaining FROM ledger_pointslot WHERE member_id = %s AND remaining > 0"
-        " AND (expires_at > %s OR expires_at IS NULL)"
-        " ORDER BY (expires_at IS NULL), expires_at, earned_at, id",
+def _usable_lots_sql(member: Member, moves: SaleMoves, ranked: bool = False) -> Sql:
+    """The member's lots that can be spent, oldest expiry first (FIFO); `ranked` adds their
+    place in that order as a column (a UNION ALL does not keep a branch's order)."""
+    rank = f", row_number() OVER (ORDER BY {LOT_ORDER}) AS rank" if ranked else ""
+    return (
+        f"SELECT id, remaining{rank} FROM ledger_pointslot WHERE member_id = %s AND remaining > 0"
+        f" AND (expires_at > %s OR expires_at IS NULL) ORDER BY {LOT_ORDER}",
         [member.pk, rawsql.db_datetime(moves.occurred_at)],
     )
+
+
+def _take_from(lots: list[tuple[int, int]], moves: SaleMoves) -> list[tuple[int, int]]:
+    """(lot id, points taken) from the usable lots in order, until the spend is covered."""
     taken, left = [], moves.points_spent
     for lot_id, remaining in lots:
         if left == 0:
@@ -323,22 +396,26 @@ def _take_from_lots(member: Member, moves: SaleMoves) -> list[tuple[int, int]]:
         left -= take
     if left:  # points that expired but were not swept yet cannot be spent
         raise InsufficientFunds(Asset.POINTS, moves.points_spent, moves.points_spent - left)
+    return taken
+
+
+def _take_sql(taken: list[tuple[int, int]]) -> Sql:
     cases = " ".join("WHEN %s THEN %s" for _ in taken)
     params = [value for pair in taken for value in pair]
-    rawsql.execute(
+    return (
         f"UPDATE ledger_pointslot SET remaining = remaining - CASE id {cases} END"
         f" WHERE id IN ({rawsql.placeholders(len(taken))})",
         params + [lot_id for lot_id, _take in taken],
     )
-    return taken
 
 
-def _new_lot(member: Member, moves: SaleMoves, earn_id: int, points: int) -> int:
+def _new_lot_sql(member: Member, moves: SaleMoves, earn_id: int, points: int) -> Sql:
+    """The lot the earned points make (the caller adds RETURNING id)."""
     expires_at = lot_expires_at(moves.expiry, moves.occurred_at, member.merchant.timezone)
-    row = rawsql.fetch_one(
+    return (
         "INSERT INTO ledger_pointslot"
         " (merchant_id, member_id, earned_by_id, earned_at, expires_at, amount, remaining)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
         [
             member.merchant_id,
             member.pk,
@@ -349,10 +426,30 @@ def _new_lot(member: Member, moves: SaleMoves, earn_id: int, points: int) -> int
             points,
         ],
     )
-    return row[0]
 
 
-def _insert_entries(member: Member, moves: SaleMoves, plan: _Plan, ids: dict[str, int]) -> None:
+def _movements_sql(
+    ids: dict[str, int],
+    taken: list[tuple[int, int]],
+    earn_now: int,
+    new_lot: str,
+    new_lot_params: list,
+) -> Sql:
+    """Each lot change as a movement; `new_lot` is the SQL for the earned lot's id (a
+    placeholder with its value in `new_lot_params`, or a sub-select of the CTE)."""
+    values: list[str] = []
+    params: list = []
+    for lot_id, take in taken:
+        values.append("(%s, %s, %s)")
+        params += [lot_id, ids[Kind.SPEND], -take]
+    if earn_now:
+        values.append(f"({new_lot}, %s, %s)")
+        params += [*new_lot_params, ids[Kind.EARN], earn_now]
+    sql = "INSERT INTO ledger_lotmovement (lot_id, transaction_id, amount) VALUES "
+    return sql + ", ".join(values), params
+
+
+def _entries_sql(member: Member, moves: SaleMoves, plan: _Plan, ids: dict[str, int]) -> Sql:
     occurred_at = rawsql.db_datetime(moves.occurred_at)
     params: list = []
     for kind, legs in plan.legs.items():
@@ -360,7 +457,7 @@ def _insert_entries(member: Member, moves: SaleMoves, plan: _Plan, ids: dict[str
             params += [ids[kind], account_id, asset, amount, member.pk if mine else None]
             params.append(occurred_at)
     rows = len(params) // 6
-    rawsql.execute(
+    return (
         "INSERT INTO ledger_entry"
         " (transaction_id, account_id, asset, amount, member_id, occurred_at)"
         f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s)'] * rows)}",
