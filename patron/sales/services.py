@@ -483,9 +483,8 @@ def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
     with transaction.atomic():
         sale = _record_sale(actor, priced, key)
         _consume_coupons(sale, priced)
-        _move_value(actor, sale, priced)
-        if member is not None:
-            _count_visit(member, sale)
+        postings = _move_value(actor, sale, priced)
+        sql.finish_sale(sale.pk, postings, _visit(member, sale))
     return sale
 
 
@@ -600,12 +599,13 @@ def _consume_coupons(sale: Sale, priced: Priced) -> None:
             )
 
 
-def _move_value(actor: Actor, sale: Sale, priced: Priced) -> None:
+def _move_value(actor: Actor, sale: Sale, priced: Priced) -> dict[str, Any]:
     """Points spent, stored value paid and points earned, posted together (ledger/postings.py:
-    the member's accounts locked once, in key order, so two sales never deadlock)."""
+    the member's accounts locked once, in key order, so two sales never deadlock). Returns
+    the sale's columns that point at what was posted (set on `sale` too)."""
     member, result, settings = priced.member, priced.quote, priced.settings
     if member is None:
-        return
+        return {}
     posted = postings.post_sale(
         actor,
         member,
@@ -632,12 +632,13 @@ def _move_value(actor: Actor, sale: Sale, priced: Priced) -> None:
         updates["points_hold_id"], updates["points_pending"] = posted.hold.pk, True
     for name, value in updates.items():
         setattr(sale, name, value)
-    sql.set_postings(sale.pk, updates)
+    return updates
 
 
-def _count_visit(member: Member, sale: Sale) -> None:
-    """Add the sale to the member's running figures (one row per member, one upsert)."""
-    sql.add_visit(
+def _visit(member: Member | None, sale: Sale) -> sql.Visit | None:
+    if member is None:
+        return None
+    return sql.Visit(
         member.pk, member.merchant_id, sale.total, sale.occurred_at, sale.points_earned, sale.saved
     )
 

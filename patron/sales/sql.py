@@ -242,13 +242,6 @@ def _children(lines, discounts):
     return [(table, columns, rows) for table, columns, rows in children if rows]
 
 
-def set_postings(sale_id: int, values: dict[str, Any]) -> None:
-    """Point the sale at the ledger rows it caused (they need the sale's id, so come after)."""
-    if values:
-        names = ", ".join(f"{column} = %s" for column in values)
-        rawsql.execute(f"UPDATE sales_sale SET {names} WHERE id = %s", [*values.values(), sale_id])
-
-
 def sale_id_for_key(merchant_id: int, key: str) -> int | None:
     row = rawsql.fetch_one(
         "SELECT id FROM sales_sale WHERE merchant_id = %s AND idempotency_key = %s",
@@ -278,14 +271,49 @@ ADD_VISIT = (
 )
 
 
-def add_visit(
-    member_id: int, merchant_id: int, paid: int, at: dt.datetime, points: int, saved: int
-) -> None:
-    """Add one sale to the member's running figures, creating the row on the first sale.
+def finish_sale(sale_id: int, postings: dict[str, Any], visit: Visit | None) -> None:
+    """Point the sale at the ledger rows it caused (they needed the sale's id, so come after)
+    and add it to its member's running figures. PostgreSQL: one statement (the UPDATE as a
+    data-modifying CTE of the figures' upsert); SQLite: two."""
+    update = None
+    if postings:
+        names = ", ".join(f"{column} = %s" for column in postings)
+        update = (f"UPDATE sales_sale SET {names} WHERE id = %s", [*postings.values(), sale_id])
+    upsert = None if visit is None else (ADD_VISIT, visit.params())
+    if update and upsert and connection.vendor == "postgresql":
+        rawsql.execute(f"WITH posted AS ({update[0]}) {upsert[0]}", update[1] + upsert[1])
+        return
+    for statement in (update, upsert):
+        if statement is not None:
+            rawsql.execute(*statement)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One sale added to a member's running figures, creating the row on the first sale.
 
     One upsert: two first sales of a member at two tills at once both count (PostgreSQL makes
     the second wait on the first's row, then update it) and no savepoint is needed.
     """
-    when = rawsql.db_datetime(at)
-    now = rawsql.db_datetime(timezone.now())
-    rawsql.execute(ADD_VISIT, [member_id, merchant_id, paid, when, when, paid, points, saved, now])
+
+    member_id: int
+    merchant_id: int
+    paid: int
+    at: dt.datetime
+    points: int
+    saved: int
+
+    def params(self) -> list[Any]:
+        when = rawsql.db_datetime(self.at)
+        now = rawsql.db_datetime(timezone.now())
+        return [
+            self.member_id,
+            self.merchant_id,
+            self.paid,
+            when,
+            when,
+            self.paid,
+            self.points,
+            self.saved,
+            now,
+        ]
