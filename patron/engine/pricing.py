@@ -20,13 +20,13 @@ line totals add up to the order total exactly and no line goes below zero.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
-import operator
+import types
 import weakref
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from typing import Any, Final, TypeVar, final
 from zoneinfo import ZoneInfo
 
 from patron.engine.money import div_round_half_up
@@ -100,9 +100,15 @@ __all__ = [
 # `quote` runs on every sale, so the work that depends only on a promotion (its condition's
 # parts, its benefit's scope, its sort key) is done once per promotion object and cached
 # (`_rule`), and the work that depends only on the sale (local time, weekday, the basket's
-# SKUs and categories, line ranks, scopes) once per quote (`_Sale`). What is left per
+# lines, SKUs and categories, line ranks, scopes) once per quote (`_Sale`). What is left per
 # promotion is comparisons and integer arithmetic; the results are those of the plain
 # algorithm, which tests/engine/reference_pricing.py keeps and a property test compares.
+#
+# Written for mypyc too (patron/engine/native.py): the hot loops read the fields they need
+# from `_Rule` and `_Sale` (native classes when compiled: a field read is a load) instead of
+# the input dataclasses (a dictionary look-up each), and use loops over int lists instead of
+# sum/zip/sorted-with-a-key (builtins that the compiled code calls like Python would).
+# Values the hints call `int` are ints; a compiled engine checks that at the boundary.
 
 
 def normalize_code(code: str) -> str:
@@ -110,42 +116,73 @@ def normalize_code(code: str) -> str:
     return code.replace(" ", "").replace("-", "").upper()
 
 
+_SHIPPING_ONLY: Final = frozenset({SHIPPING_CATEGORY})
+
+
+@final
 class _Rule:
-    """One promotion, prepared for quoting: what every quote would otherwise recompute."""
+    """One promotion, prepared for quoting: what every quote would otherwise recompute, and
+    the fields of its condition and benefit that quoting reads."""
 
     __slots__ = (
         "promotion",
-        "benefit",
-        "benefit_type",
+        "code",
+        "name",
         "kind",
         "key",
         "order",
         "stackable",
         "exclusive",
         "members_only",
-        "condition",
         "unconditional",
-        "min_amount",
-        "whole_order",
-        "scope_key",
+        "always",
         "normalized",
         "as_automatic",
-        "always",
+        # condition
+        "min_amount",
+        "starts_at",
+        "ends_at",
+        "weekdays",
+        "stores",
+        "tiers",
+        "first_purchase",
+        "skus",
+        "categories",
+        "min_quantity",
+        # benefit
+        "benefit_type",
+        "value",
+        "buy",
+        "get",
+        "quantity",
+        "gift_sku",
+        "max_discount",
+        "whole_order",
+        "scope_key",
     )
 
     def __init__(self, promotion: Promotion) -> None:
         condition, benefit = promotion.condition, promotion.benefit
         self.promotion = promotion
-        self.benefit = benefit
-        self.benefit_type = benefit.type
-        self.kind = promotion.kind
-        self.key = _key(promotion, promotion.code)
-        self.order = (promotion.priority, promotion.code)  # promotions apply in this order
+        self.code: str = promotion.code
+        self.name: str = promotion.name
+        self.kind: str = promotion.kind
+        self.key = _key(promotion.kind, promotion.code)
+        self.order: tuple[int, str] = (promotion.priority, promotion.code)  # applies in order
         # Neither flag for an unknown stacking value: such a promotion never applies.
         self.stackable = promotion.stacking == "stackable"
         self.exclusive = promotion.stacking == "exclusive"
-        self.members_only = promotion.members_only
-        self.condition = condition
+        self.members_only = bool(promotion.members_only)
+        self.min_amount: int | None = condition.min_amount
+        self.starts_at: dt.datetime | None = condition.starts_at
+        self.ends_at: dt.datetime | None = condition.ends_at
+        self.weekdays: AbstractSet[int] = condition.weekdays
+        self.stores: AbstractSet[str] = condition.stores
+        self.tiers: AbstractSet[str] = condition.tiers
+        self.first_purchase = bool(condition.first_purchase)
+        self.skus: AbstractSet[str] = condition.skus
+        self.categories: AbstractSet[str] = condition.categories
+        self.min_quantity: int | None = condition.min_quantity
         # Most promotions have no amount-free condition at all: skip the checks for them.
         self.unconditional = not (
             condition.starts_at is not None
@@ -158,17 +195,26 @@ class _Rule:
             or condition.categories
             or condition.min_quantity
         )
-        self.min_amount = condition.min_amount
-        categories = benefit.categories
+        self.always = self.unconditional and not self.members_only
+        self.benefit_type: str = benefit.type
+        self.value: int = benefit.value
+        self.buy: int = benefit.buy
+        self.get: int = benefit.get
+        self.quantity: int = benefit.quantity
+        self.gift_sku: str = benefit.sku
+        self.max_discount: int | None = benefit.max_discount
+        categories: AbstractSet[str] = benefit.categories
         if benefit.type == "free_shipping" and not categories:
-            categories = frozenset({SHIPPING_CATEGORY})
+            categories = _SHIPPING_ONLY
         self.whole_order = not benefit.skus and not categories
         # Frozen copies: hashable, so rules with the same scope share it within a quote.
-        self.scope_key = (frozenset(benefit.skus), frozenset(categories))
+        self.scope_key: tuple[frozenset[str], frozenset[str]] = (
+            frozenset(benefit.skus),
+            frozenset(categories),
+        )
         self.normalized = normalize_code(promotion.code) if promotion.kind == "code" else ""
         # An automatic promotion's candidate is the same tuple on every quote.
         self.as_automatic: _Candidate = (self.order, self, promotion.code, None, self.key)
-        self.always = self.unconditional and not promotion.members_only
 
 
 # A promotion that may apply to this sale: (sort key, rule, code shown to the customer (the
@@ -177,11 +223,13 @@ class _Rule:
 _Candidate = tuple[tuple[int, str], _Rule, str, "str | None", str]
 
 
-def _key(promotion: Promotion, code: str) -> str:
-    return f"{promotion.kind}:{code}"
+def _key(kind: str, code: str) -> str:
+    return f"{kind}:{code}"
 
 
-_by_order = operator.itemgetter(0)  # a candidate's sort key: (priority, code)
+def _by_order(candidate: _Candidate) -> tuple[int, str]:
+    """A candidate's sort key: (priority, code)."""
+    return candidate[0]
 
 
 # Rules by the identity of their promotion. Promotions are frozen, and the sales app keeps
@@ -190,7 +238,7 @@ _by_order = operator.itemgetter(0)  # a candidate's sort key: (priority, code)
 # walk its condition and benefit on every look-up, which is what the cache is there to save.
 # A weak reference drops the entry when the promotion goes away, and proves that an entry
 # found under an id belongs to this object and not to a dead one whose id was reused.
-_rules: dict[int, tuple[weakref.ref[Promotion], _Rule]] = {}
+_rules: Final[dict[int, tuple[weakref.ref[Promotion], _Rule]]] = {}
 
 
 def _rule(promotion: Promotion) -> _Rule:
@@ -200,17 +248,31 @@ def _rule(promotion: Promotion) -> _Rule:
     if found is not None and found[0]() is promotion:
         return found[1]
     rule = _Rule(promotion)
-
-    def forget(ref: weakref.ref[Promotion]) -> None:
-        entry = _rules.get(key)
-        if entry is not None and entry[0] is ref:
-            _rules.pop(key, None)
-
-    with contextlib.suppress(TypeError):  # a subclass without weak references: not cached
-        _rules[key] = (weakref.ref(promotion, forget), rule)
+    try:
+        ref = weakref.ref(promotion, _Forget(key))
+    except TypeError:  # a subclass without weak references: not cached
+        return rule
+    _rules[key] = (ref, rule)
     return rule
 
 
+@final
+class _Forget:
+    """The weak reference's callback: drops the cache entry of the promotion that died (and
+    not a newer entry under the same id)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+
+    def __call__(self, ref: weakref.ref[Promotion]) -> None:
+        entry = _rules.get(self.key)
+        if entry is not None and entry[0] is ref:
+            _rules.pop(self.key, None)
+
+
+@final
 class _Rules:
     """A program's promotions prepared: the automatic ones in program order (candidates keep
     it, so equal sort keys tie as before), and the code promotions by normalized code (of
@@ -230,12 +292,12 @@ class _Rules:
 # promotions (through its rules), so none of them can die and hand its id to another object
 # while the entry exists: an entry found is always for these very objects. Bounded: when
 # full it is emptied (programs change rarely; a miss costs one look-up per promotion).
-_programs: dict[tuple[int, ...], _Rules] = {}
-_PROGRAMS_KEPT = 256
+_programs: Final[dict[tuple[int, ...], _Rules]] = {}
+_PROGRAMS_KEPT: Final = 256
 
 
 def _rules_for(promotions: Sequence[Promotion]) -> _Rules:
-    key = tuple(map(id, promotions))
+    key = tuple([id(promotion) for promotion in promotions])
     found = _programs.get(key)
     if found is None:
         if len(_programs) >= _PROGRAMS_KEPT:
@@ -244,13 +306,18 @@ def _rules_for(promotions: Sequence[Promotion]) -> _Rules:
     return found
 
 
+@final
 class _Sale:
-    """One quote's facts, computed once: who buys where and when, the basket's SKUs and
-    categories, each line's rank by content (for tie-breaks that do not depend on scanning
-    order) and each benefit's scope."""
+    """One quote's facts, computed once: the lines' fields (read and checked once), who buys
+    where and when, the basket's SKUs and categories, each line's rank by content (for
+    tie-breaks that do not depend on scanning order) and each benefit's scope."""
 
     __slots__ = (
-        "lines",
+        "skus_of",
+        "categories_of",
+        "quantities",
+        "unit_prices",
+        "member_prices",
         "store",
         "is_member",
         "first_purchase",
@@ -263,46 +330,63 @@ class _Sale:
         "by_rank",
         "everything",
         "scopes",
-        "_by_key",
+        "_by_sku",
+        "_by_category",
         "_orders",
     )
 
-    def __init__(
-        self,
-        basket: Basket,
-        member: MemberContext,
-        tier: Tier | None,
-        local: dt.datetime,
-    ) -> None:
-        lines = basket.lines
-        self.lines = lines
-        self.store = basket.store
-        self.is_member = member.member_id is not None
-        self.first_purchase = self.is_member and member.first_purchase
-        self.tier = tier
-        self.local = local
-        self.weekday = local.isoweekday()
-        self.skus = {line.sku for line in lines}
-        self.categories = {line.category for line in lines}
+    def __init__(self, basket: Basket, member: MemberContext) -> None:
+        # Per line, in line order; the checks raise what they always raised, first thing.
+        self.skus_of: list[str] = []
+        self.categories_of: list[str] = []
+        self.quantities: list[int] = []
+        self.unit_prices: list[int] = []
+        self.member_prices: list[int | None] = []  # the POS's own, if any
+        for line in basket.lines:
+            sku, quantity, unit_price = line.sku, line.quantity, line.unit_price
+            if quantity <= 0 or unit_price < 0:
+                raise ValueError(f"line {sku!r}: quantity must be > 0 and unit_price >= 0")
+            member_price = line.member_price
+            if member_price is not None and member_price < 0:
+                raise ValueError(f"line {sku!r}: member_price must be >= 0")
+            self.skus_of.append(sku)
+            self.categories_of.append(line.category)
+            self.quantities.append(quantity)
+            self.unit_prices.append(unit_price)
+            self.member_prices.append(member_price)
+        self.store: str = basket.store
+        self.is_member: bool = member.member_id is not None
+        self.first_purchase = self.is_member and bool(member.first_purchase)
+        self.tier: Tier | None = None
+        self.local: dt.datetime | None = None
+        self.weekday = 0
+        self.skus = set(self.skus_of)
+        self.categories = set(self.categories_of)
+        count = len(self.quantities)
         contents = [
             (
-                line.sku,
-                line.category,
-                line.unit_price,
-                line.quantity,
-                -1 if line.member_price is None else line.member_price,
+                self.skus_of[i],
+                self.categories_of[i],
+                self.unit_prices[i],
+                self.quantities[i],
+                _or_minus_one(self.member_prices[i]),
             )
-            for line in lines
+            for i in range(count)
         ]
         # Line indexes by content (equal lines by position), and each line's place in it.
-        self.by_rank = sorted(range(len(lines)), key=contents.__getitem__)
-        self.ranks = [0] * len(lines)
-        for rank, index in enumerate(self.by_rank):
-            self.ranks[index] = rank
-        self.everything = list(range(len(lines)))  # the scope of whole-order benefits
+        self.by_rank: list[int] = sorted(range(count), key=contents.__getitem__)
+        self.ranks = [0] * count
+        for rank in range(count):
+            self.ranks[self.by_rank[rank]] = rank
+        self.everything = list(range(count))  # the scope of whole-order benefits
         self.scopes: dict[tuple[frozenset[str], frozenset[str]], list[int]] = {}
-        self._by_key: dict[tuple[bool, str], list[int]] | None = None  # when a scope asks
+        self._by_sku: dict[str, list[int]] | None = None  # when a scope asks
+        self._by_category: dict[str, list[int]] = {}
         self._orders: dict[int, list[int]] = {}
+
+    def at(self, local: dt.datetime) -> None:
+        self.local = local
+        self.weekday = local.isoweekday()
 
     def scope(self, rule: _Rule) -> list[int]:
         """Indexes of the lines `rule`'s benefit applies to, in line order."""
@@ -312,22 +396,32 @@ class _Sale:
             if rule.whole_order:
                 found = self.everything
             elif len(skus) + len(categories) == 1:  # the usual case: one SKU or one category
-                if self._by_key is None:
-                    self._by_key = _lines_by_key(self.lines)
-                (key,) = skus or categories
-                found = self._by_key.get((bool(skus), key), [])
+                by_sku = self._by_sku
+                if by_sku is None:
+                    by_sku = self._by_sku = _positions(self.skus_of)
+                    self._by_category = _positions(self.categories_of)
+                if skus:
+                    found = by_sku.get(next(iter(skus)), [])
+                else:
+                    found = self._by_category.get(next(iter(categories)), [])
             else:
+                skus_of, categories_of = self.skus_of, self.categories_of
                 found = [
                     i
-                    for i, line in enumerate(self.lines)
-                    if line.sku in skus or line.category in categories
+                    for i in range(len(skus_of))
+                    if skus_of[i] in skus or categories_of[i] in categories
                 ]
             self.scopes[rule.scope_key] = found
         return found
 
     def units(self, scope: list[int]) -> int:
-        lines = self.lines
-        return sum([lines[i].quantity for i in scope])
+        quantities = self.quantities
+        if not _COMPILED:
+            return sum([quantities[i] for i in scope])
+        units = 0
+        for i in scope:
+            units += quantities[i]
+        return units
 
     def in_rank_order(self, scope: list[int]) -> list[int]:
         """Positions in `scope`, the lowest-ranked line's first: the tie-break order."""
@@ -337,18 +431,56 @@ class _Sale:
         found = self._orders.get(id(scope))
         if found is None:
             ranks = [self.ranks[i] for i in scope]
-            found = self._orders[id(scope)] = sorted(range(len(ranks)), key=ranks.__getitem__)
+            found = self._orders[id(scope)] = _sorted_by(list(range(len(ranks))), ranks)
         return found
 
 
-def _lines_by_key(lines: Sequence[Line]) -> dict[tuple[bool, str], list[int]]:
-    """Line indexes by (True, SKU) and by (False, category), in line order: one pass over
-    the lines instead of one per benefit that names a single SKU or category."""
-    found: dict[tuple[bool, str], list[int]] = {}
-    for i, line in enumerate(lines):
-        found.setdefault((True, line.sku), []).append(i)
-        found.setdefault((False, line.category), []).append(i)
+def _or_minus_one(value: int | None) -> int:
+    return -1 if value is None else value
+
+
+# Compiled, these helpers run their own loops over native ints; as Python source they call
+# the builtins, whose loops run in C. Same results either way (both engines are tested).
+_COMPILED: Final = not isinstance(_or_minus_one, types.FunctionType)  # mypyc makes builtins
+
+
+def _positions(keys: list[str]) -> dict[str, list[int]]:
+    """Line indexes by key (SKU or category), in line order: one pass over the lines instead
+    of one per benefit that names a single SKU or category."""
+    found: dict[str, list[int]] = {}
+    for i in range(len(keys)):
+        indexes = found.get(keys[i])
+        if indexes is None:
+            found[keys[i]] = [i]
+        else:
+            indexes.append(i)
     return found
+
+
+def _sorted_by(positions: list[int], keys: list[int]) -> list[int]:
+    """`sorted(positions, key=keys.__getitem__)`: stable, equal keys keep their order. An
+    insertion sort on the short lists a basket has (plain int compares, no key calls)."""
+    if not _COMPILED or len(positions) > 32:
+        return sorted(positions, key=keys.__getitem__)
+    result: list[int] = []
+    for position in positions:
+        key = keys[position]
+        i = len(result)
+        result.append(position)
+        while i > 0 and keys[result[i - 1]] > key:
+            result[i] = result[i - 1]
+            i -= 1
+        result[i] = position
+    return result
+
+
+def _total(values: list[int]) -> int:
+    if not _COMPILED:
+        return sum(values)
+    total = 0
+    for value in values:
+        total += value
+    return total
 
 
 def _spread(total: int, weights: list[int], scope: list[int], sale: _Sale) -> list[int]:
@@ -357,20 +489,25 @@ def _spread(total: int, weights: list[int], scope: list[int], sale: _Sale) -> li
     remainders of the positions in rank order instead of sorting (remainder, rank, index)
     tuples. Every discount, points offset and points share goes through here, so it is the
     innermost loop of a quote."""
-    if total < 0 or (weights and min(weights) < 0):
+    weight_sum = 0
+    negative = False
+    for weight in weights:
+        if weight < 0:
+            negative = True
+        weight_sum += weight
+    if total < 0 or negative:
         raise ValueError("allocate takes non-negative amounts")
-    weight_sum = sum(weights)
     if weight_sum == 0:
         if total:
             raise ValueError("cannot allocate a positive total over zero weights")
         return [0] * len(weights)
     if len(weights) == 1:
         return [total]
-    parts = [total * w // weight_sum for w in weights]
-    leftover = total - sum(parts)
+    parts = [total * weight // weight_sum for weight in weights]
+    leftover = total - _total(parts)
     if leftover:
-        negative_remainders = [-(total * w % weight_sum) for w in weights]
-        in_order = sorted(sale.in_rank_order(scope), key=negative_remainders.__getitem__)
+        negative_remainders = [-(total * weight % weight_sum) for weight in weights]
+        in_order = _sorted_by(sale.in_rank_order(scope), negative_remainders)
         for position in in_order[:leftover]:
             parts[position] += 1
     return parts
@@ -380,30 +517,32 @@ def quote(basket: Basket, member: MemberContext, program: Program, now: dt.datet
     """Price `basket` for `member` under `program` at `now` (see the module docstring)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    _check_lines(basket.lines)
-    is_member = member.member_id is not None
-    tier = _effective_tier(program, member) if is_member else None
-    lines = basket.lines
-    member_prices = _member_prices(lines, tier) if is_member else [ln.unit_price for ln in lines]
-    amounts = [line.unit_price * line.quantity for line in lines]
-    base = [price * line.quantity for price, line in zip(member_prices, lines, strict=True)]
-    sale = _Sale(basket, member, tier, now.astimezone(ZoneInfo(program.timezone)))
+    sale = _Sale(basket, member)  # checks the lines
+    is_member = sale.is_member
+    tier = sale.tier = _effective_tier(program, member) if is_member else None
+    quantities, unit_prices = sale.quantities, sale.unit_prices
+    count = len(quantities)
+    member_prices = _member_prices(sale, tier) if is_member else list(unit_prices)
+    amounts = [unit_prices[i] * quantities[i] for i in range(count)]
+    base = [member_prices[i] * quantities[i] for i in range(count)]
+    sale.at(now.astimezone(ZoneInfo(program.timezone)))
     candidates, rejected = _candidates(sale, basket, member, program, now)
     outcome = _choose(candidates, sale, base, rejected)
     left = outcome.left
-    points_redeemed, points_value, short_of_points = _redeem(basket, member, program, sum(left))
+    points_redeemed, points_value, short_of_points = _redeem(basket, member, program, _total(left))
     everything = sale.everything
-    offsets = _spread(points_value, left, everything, sale) if points_value else [0] * len(lines)
-    totals = [rest - offset for rest, offset in zip(left, offsets, strict=True)]
+    offsets = _spread(points_value, left, everything, sale) if points_value else [0] * count
+    totals = [left[i] - offsets[i] for i in range(count)]
     earned_total, earned = _earn(totals, tier, program, outcome.multipliers, sale, is_member)
-    priced = [
+    skus_of, categories_of = sale.skus_of, sale.categories_of
+    priced: list[PricedLine] = [
         _make(
             PricedLine,
             {
-                "sku": line.sku,
-                "category": line.category,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
+                "sku": skus_of[i],
+                "category": categories_of[i],
+                "quantity": quantities[i],
+                "unit_price": unit_prices[i],
                 "member_price": member_prices[i],
                 "discount": amounts[i] - left[i],
                 "points_offset": offsets[i],
@@ -412,14 +551,16 @@ def quote(basket: Basket, member: MemberContext, program: Program, now: dt.datet
                 "gift": False,
             },
         )
-        for i, line in enumerate(lines)
+        for i in range(count)
     ]
-    priced += [_gift_line(benefit) for benefit in outcome.gifts]
-    subtotal = sum(amounts)
-    member_discount = subtotal - sum(base)
+    for gift in outcome.gifts:
+        priced.append(_gift_line(gift))
+    subtotal = _total(amounts)
+    member_discount = subtotal - _total(base)
     discount = member_discount + outcome.amount
     total = subtotal - discount - points_value
-    stored_value_paid = min(max(basket.stored_value, 0), total)
+    stored_value: int = basket.stored_value
+    stored_value_paid = min(max(stored_value, 0), total)
     return _make(
         Quote,
         {
@@ -439,13 +580,15 @@ def quote(basket: Basket, member: MemberContext, program: Program, now: dt.datet
             "cash_due": total - stored_value_paid,
             "saved": subtotal - total,
             "insufficient_points": short_of_points,
-            "insufficient_stored_value": basket.stored_value > 0
+            "insufficient_stored_value": stored_value > 0
             and stored_value_paid > (member.stored_value if is_member else 0),
         },
     )
 
 
 _Frozen = TypeVar("_Frozen")
+_new: Final = object.__new__
+_set: Final = object.__setattr__
 
 
 def _make(cls: type[_Frozen], fields: dict[str, Any]) -> _Frozen:
@@ -455,17 +598,9 @@ def _make(cls: type[_Frozen], fields: dict[str, Any]) -> _Frozen:
     default factories: a test compares them), at a fifth of the cost: a frozen dataclass's
     __init__ calls object.__setattr__ once per field, and a quote builds a dozen of them.
     """
-    instance = object.__new__(cls)
-    object.__setattr__(instance, "__dict__", fields)
+    instance: _Frozen = _new(cls)
+    _set(instance, "__dict__", fields)
     return instance
-
-
-def _check_lines(lines: Sequence[Line]) -> None:
-    for line in lines:
-        if line.quantity <= 0 or line.unit_price < 0:
-            raise ValueError(f"line {line.sku!r}: quantity must be > 0 and unit_price >= 0")
-        if line.member_price is not None and line.member_price < 0:
-            raise ValueError(f"line {line.sku!r}: member_price must be >= 0")
 
 
 def _effective_tier(program: Program, member: MemberContext) -> Tier | None:
@@ -475,21 +610,30 @@ def _effective_tier(program: Program, member: MemberContext) -> Tier | None:
         for tier in program.tiers:
             if tier.code == member.tier:
                 return tier
-    return min(program.tiers, key=lambda tier: tier.rank)
+    return min(program.tiers, key=_tier_rank)
 
 
-def _member_prices(lines: Sequence[Line], tier: Tier | None) -> list[int]:
+def _tier_rank(tier: Tier) -> int:
+    return tier.rank
+
+
+def _member_prices(sale: _Sale, tier: Tier | None) -> list[int]:
     """Per unit, for a member: the lower of the POS's member price and the tier's category
     discount."""
-    discount = tier.discount if tier is not None else {}
+    discount: Mapping[str, int] = tier.discount if tier is not None else {}
+    unit_prices, member_prices = sale.unit_prices, sale.member_prices
+    categories_of = sale.categories_of
     prices = []
-    for line in lines:
-        price = line.unit_price
-        if line.category in discount:
-            price = div_round_half_up(line.unit_price * discount[line.category], 100)
-        if line.member_price is not None:
-            price = min(price, line.member_price)
-        prices.append(min(price, line.unit_price))
+    for i in range(len(unit_prices)):
+        unit_price = unit_prices[i]
+        price = unit_price
+        category = categories_of[i]
+        if category in discount:
+            price = div_round_half_up(unit_price * discount[category], 100)
+        member_price = member_prices[i]
+        if member_price is not None:
+            price = min(price, member_price)
+        prices.append(min(price, unit_price))
     return prices
 
 
@@ -511,22 +655,24 @@ def _candidates(
         if rule.always or _context_failure(rule, sale) is None
     ]
     rejected: list[Rejected] = []
-    if not basket.codes:
+    codes: Sequence[str] = basket.codes
+    if not codes:
         return candidates, rejected
     by_code = rules.by_code
     coupons = {normalize_code(code): coupon for code, coupon in member.coupons.items()}
     seen: set[str] = set()
-    for typed in basket.codes:
+    for typed in codes:
         key = normalize_code(typed)
         if key in seen:
             rejected.append(Rejected(typed, DUPLICATE_CODE))
             continue
         seen.add(key)
+        reason: str | None
         if key in by_code:
             rule = by_code[key]
             reason = _context_failure(rule, sale)
             if reason is None:
-                candidates.append((rule.order, rule, rule.promotion.code, typed, rule.key))
+                candidates.append((rule.order, rule, rule.code, typed, rule.key))
         elif key in coupons:
             reason = _coupon_failure(coupons[key], member, now)
             if reason is None:
@@ -544,8 +690,8 @@ def _candidates(
 def _coupon_candidate(coupon: Coupon, typed: str) -> _Candidate:
     """A coupon applies as its template's promotion, under the coupon's own code."""
     rule = _rule(coupon.promotion)
-    code = coupon.code
-    return ((rule.promotion.priority, code), rule, code, typed, _key(rule.promotion, code))
+    code: str = coupon.code
+    return ((rule.order[0], code), rule, code, typed, _key(rule.kind, code))
 
 
 def _coupon_failure(coupon: Coupon, member: MemberContext, now: dt.datetime) -> str | None:
@@ -566,21 +712,21 @@ def _context_failure(rule: _Rule, sale: _Sale) -> str | None:
         return MEMBERS_ONLY
     if rule.unconditional:
         return None
-    condition = rule.condition
-    local = sale.local
+    local: Any = sale.local  # compared as the plain algorithm compares it (see below)
     tier = sale.tier
+    min_quantity = rule.min_quantity
     # The parts in this order, as the plain algorithm checks them (a naive datetime in a
     # window fails the same way, at the same point).
     holds = (
-        (condition.starts_at is None or local >= condition.starts_at)
-        and (condition.ends_at is None or local < condition.ends_at)
-        and (not condition.weekdays or sale.weekday in condition.weekdays)
-        and (not condition.stores or sale.store in condition.stores)
-        and (not condition.tiers or (tier is not None and tier.code in condition.tiers))
-        and (not condition.first_purchase or sale.first_purchase)
-        and condition.skus <= sale.skus
-        and condition.categories <= sale.categories
-        and (not condition.min_quantity or sale.units(sale.scope(rule)) >= condition.min_quantity)
+        (rule.starts_at is None or local >= rule.starts_at)
+        and (rule.ends_at is None or local < rule.ends_at)
+        and (not rule.weekdays or sale.weekday in rule.weekdays)
+        and (not rule.stores or sale.store in rule.stores)
+        and (not rule.tiers or (tier is not None and tier.code in rule.tiers))
+        and (not rule.first_purchase or sale.first_purchase)
+        and rule.skus <= sale.skus
+        and rule.categories <= sale.categories
+        and (not min_quantity or sale.units(sale.scope(rule)) >= min_quantity)
     )
     return None if holds else CONDITION_NOT_MET
 
@@ -588,6 +734,7 @@ def _context_failure(rule: _Rule, sale: _Sale) -> str | None:
 # --- applying them -----------------------------------------------------------------------
 
 
+@final
 class _Outcome:
     """What one run of promotions did to the lines."""
 
@@ -598,7 +745,7 @@ class _Outcome:
         self.applied: list[tuple[_Candidate, int]] = []  # (candidate, fen off)
         self.amount = 0  # the fen off of every applied candidate
         self.failed: list[tuple[str, str]] = []  # (candidate key, reason)
-        self.gifts: list[Benefit] = []
+        self.gifts: list[_Rule] = []
         self.multipliers: list[tuple[list[int], int]] = []  # (scope, percent)
 
 
@@ -615,18 +762,18 @@ def _choose(
     stackable = _run([c for c in ordered if c[1].stackable], sale, base)
     failures = dict(stackable.failed)
     best: _Outcome | None = None
-    best_candidate = None
+    best_candidate: _Candidate | None = None
     for candidate in ordered:
         if not candidate[1].exclusive:
             continue
         # Only its amount counts unless it wins, so its discount is not spread yet.
-        alone = _run((candidate,), sale, base, spread=False)
+        alone = _run([candidate], sale, base, spread=False)
         failures.update(alone.failed)
         if alone.applied and (best is None or alone.amount > best.amount):
             best, best_candidate = alone, candidate
     use_best = best is not None and (best.amount > stackable.amount or not stackable.applied)
     if use_best and best_candidate is not None:
-        chosen = _run((best_candidate,), sale, base)  # the same run, spread over the lines
+        chosen = _run([best_candidate], sale, base)  # the same run, spread over the lines
     else:
         chosen = stackable
     winners = {candidate[4] for candidate, _amount in chosen.applied}
@@ -638,7 +785,7 @@ def _choose(
 
 
 def _run(
-    candidates: Sequence[_Candidate], sale: _Sale, base: list[int], spread: bool = True
+    candidates: list[_Candidate], sale: _Sale, base: list[int], spread: bool = True
 ) -> _Outcome:
     """Apply `candidates` in order, each on what the earlier ones left. `spread=False` leaves
     `left` as it was: enough for one candidate's amount, not for the next candidate's."""
@@ -647,27 +794,29 @@ def _run(
     scopes, everything = sale.scopes, sale.everything
     for candidate in candidates:
         rule = candidate[1]
-        scope = scopes.get(rule.scope_key) or sale.scope(rule)
+        scope = scopes.get(rule.scope_key)
+        if scope is None:
+            scope = sale.scope(rule)
         whole = scope is everything
         rests = left[:] if whole else [left[i] for i in scope]
-        rest = sum(rests)
+        rest = _total(rests)
         threshold = rule.min_amount
         if threshold and rest < threshold:
             failed.append((candidate[4], CONDITION_NOT_MET))
             continue
         kind = rule.benefit_type
         if kind == "gift":
-            outcome.gifts.append(rule.benefit)
+            outcome.gifts.append(rule)
             applied.append((candidate, 0))
             continue
         if kind == "points_multiplier":
             if scope:
-                outcome.multipliers.append((scope, rule.benefit.value))
+                outcome.multipliers.append((scope, rule.value))
                 applied.append((candidate, 0))
             else:
                 failed.append((candidate[4], NO_DISCOUNT))
             continue
-        amount = _discount(rule.benefit, scope, sale, left, rest) if rest > 0 else 0
+        amount = _discount(rule, scope, sale, left, rest) if rest > 0 else 0
         if amount <= 0:
             failed.append((candidate[4], NO_DISCOUNT))
             continue
@@ -675,54 +824,50 @@ def _run(
             left[scope[0]] -= amount  # all of it on the one line (amount <= rest)
         elif spread:  # by what each line has left: no line goes below zero
             parts = _spread(amount, rests, scope, sale)
-            if whole:
-                left[:] = [was - part for was, part in zip(left, parts, strict=True)]
-            else:
-                for i, part in zip(scope, parts, strict=True):
-                    left[i] -= part
+            for k in range(len(scope)):
+                left[scope[k]] -= parts[k]
         applied.append((candidate, amount))
         outcome.amount += amount
     return outcome
 
 
 def _applied(candidate: _Candidate, amount: int) -> Applied:
-    promotion = candidate[1].promotion
+    rule = candidate[1]
     return _make(
         Applied,
         {
             "code": candidate[2],
-            "kind": promotion.kind,
-            "name": promotion.name,
+            "kind": rule.kind,
+            "name": rule.name,
             "amount": amount,
-            "benefit": promotion.benefit.type,
+            "benefit": rule.benefit_type,
         },
     )
 
 
-def _discount(benefit: Benefit, scope: list[int], sale: _Sale, left: list[int], rest: int) -> int:
+def _discount(rule: _Rule, scope: list[int], sale: _Sale, left: list[int], rest: int) -> int:
     """Fen off the scope lines, which have `rest` > 0 left: within it and within the cap."""
-    kind = benefit.type
+    kind = rule.benefit_type
     if kind == "percent":
-        amount = div_round_half_up(rest * min(benefit.value, 100), 100)
+        amount = div_round_half_up(rest * min(rule.value, 100), 100)
     elif kind == "fixed":
-        amount = benefit.value
+        amount = rule.value
     elif kind == "fixed_price":
-        amount = max(0, rest - benefit.value * sale.units(scope))
+        amount = max(0, rest - rule.value * sale.units(scope))
     elif kind == "free_shipping":
         amount = rest
     elif kind == "free_items":
-        amount = _free_units_value(benefit, scope, sale, left)
+        amount = _free_units_value(rule, scope, sale, left)
     elif kind == "cheapest_percent":
-        cheapest = _units_cheapest_first(scope, sale, left)[0][0]
-        index = scope[cheapest]
-        amount = div_round_half_up(
-            left[index] * min(benefit.value, 100), sale.lines[index].quantity * 100
-        )
+        order, _per_unit, _denominator = _units_cheapest_first(scope, sale, left)
+        index = scope[order[0]]
+        amount = div_round_half_up(left[index] * min(rule.value, 100), sale.quantities[index] * 100)
     else:
         raise ValueError(f"unknown benefit type {kind!r}")
     amount = min(amount, rest)
-    if benefit.max_discount is not None:
-        amount = min(amount, benefit.max_discount)
+    cap = rule.max_discount
+    if cap is not None:
+        amount = min(amount, cap)
     return amount
 
 
@@ -736,40 +881,53 @@ def _units_cheapest_first(
     The prices per unit are exact, like Fractions, but integers: each line's `left *
     denominator / quantity` over one denominator, the least common multiple of the
     quantities (small numbers in a basket)."""
-    lines = sale.lines
-    quantities = [lines[i].quantity for i in scope]
-    denominator = math.lcm(*quantities)
-    per_unit = [left[i] * (denominator // q) for i, q in zip(scope, quantities, strict=True)]
+    quantities = [sale.quantities[i] for i in scope]
+    denominator = _lcm(quantities)
+    per_unit = [left[scope[k]] * (denominator // quantities[k]) for k in range(len(scope))]
     # Stable: equal prices stay in rank order.
-    return sorted(sale.in_rank_order(scope), key=per_unit.__getitem__), per_unit, denominator
+    return _sorted_by(sale.in_rank_order(scope), per_unit), per_unit, denominator
 
 
-def _free_units_value(benefit: Benefit, scope: list[int], sale: _Sale, left: list[int]) -> int:
+def _lcm(values: list[int]) -> int:
+    """`math.lcm(*values)` for positive values (line quantities are > 0)."""
+    if not _COMPILED:
+        return math.lcm(*values)
+    result = 1
+    for value in values:
+        a, b = result, value
+        while b:
+            a, b = b, a % b
+        result = result // a * value
+    return result
+
+
+def _free_units_value(rule: _Rule, scope: list[int], sale: _Sale, left: list[int]) -> int:
     """What the free units are worth (the cheapest ones); the discount is then spread over
     every line of the offer, so returning the paid items gives back only what they cost."""
     units = sale.units(scope)
-    if benefit.buy and benefit.get:
-        free = units // (benefit.buy + benefit.get) * benefit.get
+    if rule.buy and rule.get:
+        free = units // (rule.buy + rule.get) * rule.get
     else:
-        free = min(benefit.quantity, units)
+        free = min(rule.quantity, units)
     order, per_unit, denominator = _units_cheapest_first(scope, sale, left)
+    quantities = sale.quantities
     value = 0  # in 1/denominator fen
     for k in order:
         if free <= 0:
             break
-        take = min(free, sale.lines[scope[k]].quantity)
+        take = min(free, quantities[scope[k]])
         value += per_unit[k] * take
         free -= take
     return div_round_half_up(value, denominator)
 
 
-def _gift_line(benefit: Benefit) -> PricedLine:
+def _gift_line(rule: _Rule) -> PricedLine:
     return _make(
         PricedLine,
         {
-            "sku": benefit.sku,
+            "sku": rule.gift_sku,
             "category": "",
-            "quantity": max(benefit.quantity, 1),
+            "quantity": max(rule.quantity, 1),
             "unit_price": 0,
             "member_price": 0,
             "discount": 0,
@@ -800,10 +958,10 @@ def _redeem(
 
 
 def _earn(
-    totals: Sequence[int],
+    totals: list[int],
     tier: Tier | None,
     program: Program,
-    promotions: Sequence[tuple[list[int], int]],
+    promotions: list[tuple[list[int], int]],
     sale: _Sale,
     is_member: bool,
 ) -> tuple[int, list[int]]:
@@ -816,11 +974,12 @@ def _earn(
     rule = program.earn
     if rule is None or not is_member:
         return 0, [0] * len(totals)
-    base = tier.points_multiplier_percent if tier else 100
-    excluded = program.earn_exclude_categories
+    base: int = tier.points_multiplier_percent if tier else 100
+    excluded: AbstractSet[str] = program.earn_exclude_categories
+    categories_of = sale.categories_of
     weights = []
-    for i, line in enumerate(sale.lines):
-        if line.category in excluded:
+    for i in range(len(categories_of)):
+        if categories_of[i] in excluded:
             weights.append(0)
             continue
         weight = totals[i] * base
@@ -828,7 +987,8 @@ def _earn(
             weight *= percent if i in scope else 100
         weights.append(weight)
     denominator = 100 ** (1 + len(promotions))
-    points = sum(weights) // (denominator * rule.per_amount) * rule.points
+    per_amount: int = rule.per_amount
+    points = _total(weights) // (denominator * per_amount) * rule.points
     if points == 0:
         return 0, [0] * len(totals)
     return points, _spread(points, weights, sale.everything, sale)
