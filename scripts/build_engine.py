@@ -15,6 +15,7 @@ key it was not compiled from; an interrupted build leaves only a scratch directo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.machinery
 import importlib.util
 import json
@@ -93,6 +94,13 @@ def build(log: Path) -> Path:
     root = native.build_root()
     root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=root))
+    try:
+        return _build_in(scratch, root, log)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _build_in(scratch: Path, root: Path, log: Path) -> Path:
     source = scratch / "src"
     package = source / "patron" / "engine"
     package.mkdir(parents=True)
@@ -153,7 +161,6 @@ def build(log: Path) -> Path:
     final = root / key
     if not final.exists():  # else built meanwhile by another run: keep that one
         staged.rename(final)
-    shutil.rmtree(scratch, ignore_errors=True)
     return final
 
 
@@ -172,15 +179,23 @@ def _mypy_version() -> str:
     return __version__
 
 
+KEPT_BUILDS = 3  # switching branches back and forth need not recompile each time
+
+
 def prune(keep: Path) -> None:
-    """Builds of older sources and leftovers of interrupted runs (never the one kept)."""
+    """Leftovers of interrupted or failed runs, and builds of older sources beyond the few
+    most recent (`keep`, the one just made, always stays)."""
+    builds = []
     for path in native.build_root().iterdir():
-        if (
-            path != keep
-            and path.is_dir()
-            and (path.name.startswith("scratch-") or len(path.name) == 32)
-        ):
+        if path.name.startswith("failed-"):
+            path.unlink(missing_ok=True)
+        elif path.is_dir() and path.name.startswith("scratch-"):
             shutil.rmtree(path, ignore_errors=True)
+        elif path.is_dir() and len(path.name) == 32 and path != keep:
+            builds.append(path)
+    builds.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+    for path in builds[KEPT_BUILDS - 1 :]:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def main() -> int:
@@ -193,18 +208,27 @@ def main() -> int:
         if not args.quiet:
             say(f"compiled build up to date ({current})")
         return 0
+    root = native.build_root()
+    log = root / "build.log"
+    # A failed build is not retried on every `make test` for the same sources (it would cost
+    # the compile time each time): an edit, or --force, tries again.
+    failed = root / f"failed-{native.build_key(native.source_hashes())}"
+    if failed.exists() and not args.force:
+        say(f"compiling failed before for these sources (see {log}; --force retries): pure Python")
+        return 0
     try:
         import mypyc.build  # noqa: F401
         import setuptools  # noqa: F401
     except ImportError as error:
         say(f"not compiled ({error.name} is not installed): the pure-Python engine is used")
         return 0
-    log = native.build_root() / "build.log"
     started = time.monotonic()
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
         final = build(log)
     except Exception as error:  # noqa: BLE001 - any failure leaves the pure engine, said once
+        with contextlib.suppress(OSError):
+            failed.write_text(f"{type(error).__name__}: {error}\n")
         say(f"compiling failed ({type(error).__name__}; see {log}): the pure-Python engine is used")
         return 0
     prune(final)
