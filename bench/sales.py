@@ -190,10 +190,11 @@ def phases() -> list[Phase]:
 
     from patron import api
     from patron.engine import pricing
-    from patron.ledger import services as ledger
+    from patron.ledger import postings
     from patron.promotions import selectors as promotions
     from patron.sales import selectors as sales_selectors
     from patron.sales import services
+    from patron.sales import sql as sales_sql
     from patron.tenancy import selectors as tenancy
 
     return [
@@ -214,10 +215,8 @@ def phases() -> list[Phase]:
         Phase("record sale + lines + discounts", 2, services, "_record_sale"),
         Phase("consume coupons", 2, services, "_consume_coupons"),
         Phase("ledger postings", 2, services, "_move_value"),
-        Phase("spend points", 3, ledger, "spend_points"),
-        Phase("pay stored value", 3, ledger, "pay_stored_value"),
-        Phase("earn points", 3, ledger, "earn_points"),
-        Phase("member figures (MemberStats)", 2, services, "_count_visit"),
+        Phase("post_sale (spend, pay, earn)", 3, postings, "post_sale"),
+        Phase("ledger ids + member figures", 2, sales_sql, "finish_sale"),
         Phase("present sale (answer)", 1, sales_selectors, "present_sale"),
         Phase("COMMIT (the middleware's transaction)", 1, connections["default"], "commit"),
     ]
