@@ -14,6 +14,27 @@ import pytest
 PATRON = Path(sys.executable).with_name("patron")
 
 
+def cli_in_process(*args: str) -> int:
+    """Run `patron ARGS` in this process, on the test's database; returns the exit code.
+
+    Django's `run_from_argv` closes every connection when a command ends, which would close
+    the test's own (inside its transaction: fatal on PostgreSQL, ignored by SQLite's in-memory
+    test database), so closing is suspended while the command runs.
+    """
+    from unittest import mock
+
+    from django.db import connections
+
+    from patron.cli import main as patron_cli
+
+    with mock.patch.object(connections, "close_all", lambda: None):
+        try:
+            patron_cli(list(args))
+        except SystemExit as exit_:
+            return int(exit_.code or 0)
+    return 0
+
+
 def patron_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATRON_")}
     env.update(

@@ -11,7 +11,6 @@ import pytest
 from django.utils import translation
 from stdnum.cn import ric
 
-from patron.cli import main as patron_cli
 from patron.core.errors import PermissionDenied
 from patron.members import exporting
 from patron.members.importing import import_members
@@ -20,6 +19,7 @@ from patron.members.services import define_custom_field, register_member
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Role
 from patron.tenancy.services import create_merchant, create_staff, create_store
+from tests.cli_support import cli_in_process
 
 ID_BODY = "11010519491231002"
 VALID_ID = ID_BODY + ric.calc_check_digit(ID_BODY + "0")
@@ -168,12 +168,7 @@ def test_export_of_an_empty_merchant_has_headers_only(system, stores):
 # --- command line ----------------------------------------------------------------------------
 
 
-def cli(*args: str) -> int:
-    try:
-        patron_cli(list(args))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
+cli = cli_in_process
 
 
 def test_cli_exports_masked_csv_to_standard_output(system, members, capsys):

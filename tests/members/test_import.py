@@ -15,7 +15,6 @@ from django.test import Client
 from django.utils import timezone, translation
 from stdnum.cn import ric
 
-from patron.cli import main as patron_cli
 from patron.core.errors import PermissionDenied, ValidationFailed
 from patron.members import importing
 from patron.members.importing import BadColumns, UnreadableFile, import_members
@@ -31,6 +30,7 @@ from patron.members.services import define_custom_field, register_member
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Role
 from patron.tenancy.services import create_staff
+from tests.cli_support import cli_in_process
 
 ID_BODY = "11010519491231002"
 VALID_ID = ID_BODY + ric.calc_check_digit(ID_BODY + "0")
@@ -586,13 +586,7 @@ def test_template_has_headers_instructions_and_custom_fields_and_reimports(
 # --- command line ----------------------------------------------------------------------------
 
 
-def cli(*args: str) -> int:
-    """Run `patron ARGS` in this process; returns the exit code."""
-    try:
-        patron_cli(list(args))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
+cli = cli_in_process
 
 
 def test_cli_imports_prints_a_summary_and_writes_the_report(system, stores, tmp_path, capsys):
