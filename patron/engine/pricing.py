@@ -108,7 +108,8 @@ __all__ = [
 # from `_Rule` and `_Sale` (native classes when compiled: a field read is a load) instead of
 # the input dataclasses (a dictionary look-up each), and use loops over int lists instead of
 # sum/zip/sorted-with-a-key (builtins that the compiled code calls like Python would).
-# Values the hints call `int` are ints; a compiled engine checks that at the boundary.
+# Values the hints call `int` or `str` are ints and strs; compiled, that is checked where they
+# are read. Containers and flags are read through `Any`, as loosely as the source reads them.
 
 
 def normalize_code(code: str) -> str:
@@ -162,7 +163,11 @@ class _Rule:
     )
 
     def __init__(self, promotion: Promotion) -> None:
-        condition, benefit = promotion.condition, promotion.benefit
+        # Read through Any: compiled, a read typed by the dataclass hint is checked (a `set`
+        # where the hint says frozenset would raise), and the Python source never checked.
+        loose: Any = promotion
+        condition: Any = promotion.condition
+        benefit: Any = promotion.benefit
         self.promotion = promotion
         self.code: str = promotion.code
         self.name: str = promotion.name
@@ -172,7 +177,7 @@ class _Rule:
         # Neither flag for an unknown stacking value: such a promotion never applies.
         self.stackable = promotion.stacking == "stackable"
         self.exclusive = promotion.stacking == "exclusive"
-        self.members_only = bool(promotion.members_only)
+        self.members_only = bool(loose.members_only)
         self.min_amount: int | None = condition.min_amount
         self.starts_at: dt.datetime | None = condition.starts_at
         self.ends_at: dt.datetime | None = condition.ends_at
@@ -342,7 +347,8 @@ class _Sale:
         self.quantities: list[int] = []
         self.unit_prices: list[int] = []
         self.member_prices: list[int | None] = []  # the POS's own, if any
-        for line in basket.lines:
+        loose: Any = basket  # any sequence of lines, as in the source (see _Rule)
+        for line in loose.lines:
             sku, quantity, unit_price = line.sku, line.quantity, line.unit_price
             if quantity <= 0 or unit_price < 0:
                 raise ValueError(f"line {sku!r}: quantity must be > 0 and unit_price >= 0")
@@ -356,7 +362,8 @@ class _Sale:
             self.member_prices.append(member_price)
         self.store: str = basket.store
         self.is_member: bool = member.member_id is not None
-        self.first_purchase = self.is_member and bool(member.first_purchase)
+        loose_member: Any = member
+        self.first_purchase = self.is_member and bool(loose_member.first_purchase)
         self.tier: Tier | None = None
         self.local: dt.datetime | None = None
         self.weekday = 0
@@ -604,13 +611,15 @@ def _make(cls: type[_Frozen], fields: dict[str, Any]) -> _Frozen:
 
 
 def _effective_tier(program: Program, member: MemberContext) -> Tier | None:
-    if not program.tiers:
+    loose: Any = program
+    tiers = loose.tiers  # any sequence (see _Rule)
+    if not tiers:
         return None
     if member.tier is not None:
-        for tier in program.tiers:
+        for tier in tiers:
             if tier.code == member.tier:
-                return tier
-    return min(program.tiers, key=_tier_rank)
+                return tier  # type: ignore[no-any-return]
+    return min(tiers, key=_tier_rank)  # type: ignore[no-any-return]
 
 
 def _tier_rank(tier: Tier) -> int:
@@ -648,14 +657,16 @@ def _candidates(
     now: dt.datetime,
 ) -> tuple[list[_Candidate], list[Rejected]]:
     """Automatic promotions and the sale's codes that pass every amount-free condition."""
-    rules = _rules_for(program.promotions)
+    loose: Any = program  # any sequence of promotions (see _Rule)
+    rules = _rules_for(loose.promotions)
     candidates = [
         rule.as_automatic
         for rule in rules.automatic
         if rule.always or _context_failure(rule, sale) is None
     ]
     rejected: list[Rejected] = []
-    codes: Sequence[str] = basket.codes
+    loose_basket: Any = basket
+    codes = loose_basket.codes
     if not codes:
         return candidates, rejected
     by_code = rules.by_code
@@ -975,7 +986,8 @@ def _earn(
     if rule is None or not is_member:
         return 0, [0] * len(totals)
     base: int = tier.points_multiplier_percent if tier else 100
-    excluded: AbstractSet[str] = program.earn_exclude_categories
+    loose: Any = program
+    excluded = loose.earn_exclude_categories  # any set (see _Rule)
     categories_of = sale.categories_of
     weights = []
     for i in range(len(categories_of)):

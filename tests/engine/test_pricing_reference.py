@@ -19,7 +19,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patron.engine.pricing import Program, Quote
+from patron.engine.points import EarnRule
+from patron.engine.pricing import (
+    Basket,
+    Benefit,
+    Condition,
+    Line,
+    MemberContext,
+    Program,
+    Promotion,
+    Quote,
+    Tier,
+)
 from tests.engine import reference_pricing
 from tests.engine.builders import NOW, basket, benefit, line, member, program, promo
 from tests.engine.engines import MONEY, PRICING
@@ -161,3 +172,31 @@ def test_same_wall_clock_window_edge_in_the_merchants_zone(engine: ModuleType):
         now = dt.datetime(2027, 11, 7, 1, 30, fold=fold, tzinfo=zone)
         args = (basket(line("TEA", "drinks", 1, 1000)), member(), rules, now)
         assert_same(outcome(engine.quote, *args), outcome(reference_pricing.quote, *args))
+
+
+@engines
+def test_sets_lists_and_truthy_flags_where_the_hints_say_frozenset_tuple_bool(engine: ModuleType):
+    """Compiled code checks a value against its hint where it reads it; the engine reads the
+    containers and flags of its inputs loosely, so a set for a frozenset, a list for a tuple
+    and 1 for True quote as they always did (ints and strs must be ints and strs)."""
+    promotion = Promotion(
+        "P",
+        "automatic",
+        Benefit("percent", 10, skus={"TEA"}),
+        Condition(weekdays={2}, stores={"S1"}, tiers={"t"}, skus={"TEA"}, first_purchase=1),
+        members_only=1,
+    )
+    args = (
+        Basket("S1", [Line("TEA", "drinks", 3, 1000)], codes=["NOPE"]),
+        MemberContext(member_id="m", tier="t", first_purchase=1),
+        Program(
+            promotions=[promotion],
+            tiers=[Tier("t")],
+            earn=EarnRule(per_amount=100),
+            earn_exclude_categories={"food"},
+        ),
+        NOW,
+    )
+    result = outcome(engine.quote, *args)
+    assert_same(result, outcome(reference_pricing.quote, *args))
+    assert isinstance(result, Quote) and [a.amount for a in result.applied] == [300]
