@@ -24,28 +24,33 @@ def sale_for(actor: Actor, sale_id: Any) -> Sale:
     return sale
 
 
-LINE_FIELDS = (
-    "sku",
-    "category",
-    "quantity",
-    "unit_price",
-    "member_price",
-    "discount",
-    "points_offset",
-    "total",
-    "points_earned",
-    "gift",
-)
-APPLIED_FIELDS = ("code", "kind", "name", "benefit", "amount")
-
-
 def _line(line, *, refunded: int) -> dict[str, Any]:
-    """A priced line (engine) or a recorded one (SaleLine): both carry the same fields."""
-    return {**{name: getattr(line, name) for name in LINE_FIELDS}, "refunded_quantity": refunded}
+    """A priced line (engine) or a recorded one (SaleLine, or the rows commit_sale wrote): all
+    carry these attributes. Spelled out rather than looped over names: it runs per line of
+    every sale answered."""
+    return {
+        "sku": line.sku,
+        "category": line.category,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "member_price": line.member_price,
+        "discount": line.discount,
+        "points_offset": line.points_offset,
+        "total": line.total,
+        "points_earned": line.points_earned,
+        "gift": line.gift,
+        "refunded_quantity": refunded,
+    }
 
 
 def _applied(applied) -> dict[str, Any]:
-    return {name: getattr(applied, name) for name in APPLIED_FIELDS}
+    return {
+        "code": applied.code,
+        "kind": applied.kind,
+        "name": applied.name,
+        "benefit": applied.benefit,
+        "amount": applied.amount,
+    }
 
 
 def present_quote(quote: pricing.Quote, *, member, store, occurred_at) -> dict[str, Any]:
@@ -60,32 +65,8 @@ def present_quote(quote: pricing.Quote, *, member, store, occurred_at) -> dict[s
         "member_discount": quote.member_discount,
         "discount": quote.discount,
         "total": quote.total,
-        "lines": [
-            {
-                "sku": line.sku,
-                "category": line.category,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "member_price": line.member_price,
-                "discount": line.discount,
-                "points_offset": line.points_offset,
-                "total": line.total,
-                "points_earned": line.points_earned,
-                "gift": line.gift,
-                "refunded_quantity": 0,
-            }
-            for line in quote.lines
-        ],
-        "applied": [
-            {
-                "code": a.code,
-                "kind": a.kind,
-                "name": a.name,
-                "benefit": a.benefit,
-                "amount": a.amount,
-            }
-            for a in quote.applied
-        ],
+        "lines": [_line(line, refunded=0) for line in quote.lines],
+        "applied": [_applied(a) for a in quote.applied],
         "rejected": [{"code": r.code, "reason": r.reason} for r in quote.rejected],
         "points_redeemed": quote.points_redeemed,
         "points_value": quote.points_value,
@@ -120,32 +101,8 @@ def present_sale(sale: Sale) -> dict[str, Any]:
         "member_discount": sale.member_discount,
         "discount": sale.discount,
         "total": sale.total,
-        "lines": [
-            {
-                "sku": line.sku,
-                "category": line.category,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "member_price": line.member_price,
-                "discount": line.discount,
-                "points_offset": line.points_offset,
-                "total": line.total,
-                "points_earned": line.points_earned,
-                "gift": line.gift,
-                "refunded_quantity": line.refunded_quantity,
-            }
-            for line in _lines(sale)
-        ],
-        "applied": [
-            {
-                "code": d.code,
-                "kind": d.kind,
-                "name": d.name,
-                "benefit": d.benefit,
-                "amount": d.amount,
-            }
-            for d in _discounts(sale)
-        ],
+        "lines": [_line(line, refunded=line.refunded_quantity) for line in _lines(sale)],
+        "applied": [_applied(d) for d in _discounts(sale)],
         "rejected": [],
         "points_redeemed": sale.points_redeemed,
         "points_value": sale.points_value,
