@@ -1,7 +1,7 @@
 """Checkout throughput over HTTP: committed sales/s and latency, next to pgbench's TPC-B.
 
     .venv/bin/python bench/sales.py [--seconds 30] [--warmup 5] [--clients 16] [--members 2000]
-        [--workers 2] [--threads 4] [--profile-sales 300] [--pg postgres://postgres@127.0.0.1:5432/]
+        [--workers 2] [--threads 4] [--server granian|gunicorn] [--profile-sales 300] [--pg postgres://postgres@127.0.0.1:5432/]
 
 Creates a fresh PostgreSQL database (patron_bench_sales), migrates it and sets up a merchant
 with the program of tests/sales/conftest.py (three tiers, points earn and redeem, the SPRING10
@@ -12,7 +12,8 @@ points, and an API key. Then, in one run:
    client, the same middleware and API) and prints, per sale, the SQL statements and the time
    of each phase (API key, pricing and its parts, recording, ledger postings, member figures,
    the answer), the statements each phase sends with their time, and cProfile's Python hot spots;
-2. HTTP: starts `patron serve` (gunicorn gthread, --workers x --threads) on a free port and runs
+2. HTTP: starts `patron serve` (granian by default, or gunicorn gthread: --server; --workers x
+   --threads) on a free port and runs
    --clients keep-alive client threads, each posting 5-line baskets (a member, SPRING10, some
    points, stored value on half of them, a fresh Idempotency-Key) for --warmup seconds, then
    --seconds measured; prints committed sales/s, p50/p90/p99 latency and errors by status/code;
@@ -556,7 +557,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(port: int, workers: int, threads: int, log_path: Path) -> Iterator[subprocess.Popen]:
+def server(
+    port: int, workers: int, threads: int, kind: str, log_path: Path
+) -> Iterator[subprocess.Popen]:
     """`patron serve` in its own process group, always stopped (SIGTERM, then SIGKILL)."""
     command = [
         sys.executable,
@@ -571,6 +574,8 @@ def server(port: int, workers: int, threads: int, log_path: Path) -> Iterator[su
         str(workers),
         "--threads",
         str(threads),
+        "--server",
+        kind,
         "--no-worker",
     ]
     with open(log_path, "wb") as log:
@@ -827,7 +832,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--threads", type=int, default=4, help="request threads per worker")
+    parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian")
     parser.add_argument("--profile-sales", type=int, default=300)
     parser.add_argument("--skip-pgbench", action="store_true")
     parser.add_argument("--profile-only", action="store_true", help="no HTTP run, no pgbench")
@@ -872,11 +878,11 @@ def main() -> None:
     port = free_port()
     log_path = Path(data_dir) / "serve.log"
     print(
-        f"\n== HTTP: patron serve (gunicorn gthread), {args.workers} workers"
+        f"\n== HTTP: patron serve ({args.server}), {args.workers} workers"
         f" x {args.threads} threads, "
         f"{args.clients} keep-alive clients, {args.warmup} s warm-up + {args.seconds} s"
     )
-    with server(port, args.workers, args.threads, log_path) as process:
+    with server(port, args.workers, args.threads, args.server, log_path) as process:
         meter = CpuMeter(process.pid, url)
         figures = load(port, shop, args.clients, args.warmup, args.seconds, meter)
     print(f"committed sales/s : {figures.rate:8.1f}   (target >= {TARGET_RATE})")

@@ -1,4 +1,4 @@
-"""The WSGI application gunicorn serves (`patron serve`).
+"""The WSGI application `patron serve` serves (granian, or gunicorn).
 
 Two Django handlers share one URLconf: requests under /api/ go through
 `settings.API_MIDDLEWARE`, everything else through the full `settings.MIDDLEWARE`.

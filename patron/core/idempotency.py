@@ -8,6 +8,7 @@ or on the write lock (SQLite) and then replays the committed answer.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import hashlib
 import json
@@ -26,11 +27,31 @@ HEADER = "HTTP_IDEMPOTENCY_KEY"
 MAX_KEY_LENGTH = 255
 
 
+# True while a request runs inside the middleware's transaction (see `atomic_write`).
+_GUARDING = contextvars.ContextVar("patron_idempotency_guarding", default=False)
+
+
+def atomic_write() -> transaction.Atomic:
+    """`transaction.atomic()` for a write that may fail after writing.
+
+    Inside the Idempotency-Key middleware's transaction it takes no savepoint: a failure
+    marks the whole transaction for rollback and the middleware stores the error answer in a
+    new one (`_FailedPartWay`), which saves the SAVEPOINT / RELEASE round trips on every
+    sale. Anywhere else (console, CLI, a test's transaction) it is a plain nested atomic.
+    """
+    return transaction.atomic(savepoint=not _GUARDING.get())
+
+
 class _RollBack(Exception):
     """Raised to undo a write whose response must not be stored (5xx)."""
 
     def __init__(self, response: HttpResponse) -> None:
         self.response = response
+
+
+class _FailedPartWay(_RollBack):
+    """Raised to undo a write that failed after writing (its transaction is marked for
+    rollback); its 4xx answer is then stored in a transaction of its own."""
 
 
 def problem(status: int, code: str, title: str, detail: str) -> HttpResponse:
@@ -120,31 +141,68 @@ class IdempotencyMiddleware:
             with transaction.atomic():
                 record_id = _claim(merchant_id, key, request, fingerprint)
                 if record_id is None:  # the key was used before (or is in use right now)
-                    existing = IdempotencyRecord.objects.get(merchant_id=merchant_id, key=key)
-                    if existing.request_hash != fingerprint:
-                        return problem(
-                            409,
-                            "idempotency_conflict",
-                            "Idempotency-Key reused",
-                            "This Idempotency-Key was already used with a different request.",
-                        )
-                    return replay(existing)
-                response = self.get_response(request)
+                    return self._answer_used_key(merchant_id, key, fingerprint)
+                guarding = _GUARDING.set(True)
+                try:
+                    response = self.get_response(request)
+                finally:
+                    _GUARDING.reset(guarding)
                 if response.status_code >= 500 or getattr(response, "streaming", False):
                     raise _RollBack(response)
-                rawsql.execute(
-                    "UPDATE core_idempotencyrecord SET status_code = %s, content_type = %s,"
-                    " response_body = %s WHERE id = %s",
-                    [
-                        response.status_code,
-                        response.get("Content-Type", "application/json"),
-                        response.content,
-                        record_id,
-                    ],
-                )
+                if transaction.get_connection().needs_rollback:
+                    raise _FailedPartWay(response)
+                _store(record_id, response)
                 return response
+        except _FailedPartWay as failed:
+            return self._store_failure(request, merchant_id, key, fingerprint, failed.response)
         except _RollBack as rollback:
             return rollback.response
+
+    @staticmethod
+    def _answer_used_key(merchant_id: int, key: str, fingerprint: str) -> HttpResponse:
+        existing = IdempotencyRecord.objects.get(merchant_id=merchant_id, key=key)
+        if existing.request_hash != fingerprint:
+            return problem(
+                409,
+                "idempotency_conflict",
+                "Idempotency-Key reused",
+                "This Idempotency-Key was already used with a different request.",
+            )
+        return replay(existing)
+
+    def _store_failure(
+        self,
+        request: HttpRequest,
+        merchant_id: int,
+        key: str,
+        fingerprint: str,
+        response: HttpResponse,
+    ) -> HttpResponse:
+        """Record the 4xx answer of a write that was rolled back as a whole.
+
+        The key is claimed again: a duplicate that claimed it in between (it waited on our
+        claim, which the rollback released) has applied the request by now, so its answer is
+        the one both get.
+        """
+        with transaction.atomic():
+            record_id = _claim(merchant_id, key, request, fingerprint)
+            if record_id is None:
+                return self._answer_used_key(merchant_id, key, fingerprint)
+            _store(record_id, response)
+        return response
+
+
+def _store(record_id: int, response: HttpResponse) -> None:
+    rawsql.execute(
+        "UPDATE core_idempotencyrecord SET status_code = %s, content_type = %s,"
+        " response_body = %s WHERE id = %s",
+        [
+            response.status_code,
+            response.get("Content-Type", "application/json"),
+            response.content,
+            record_id,
+        ],
+    )
 
 
 CLAIM = (

@@ -33,6 +33,7 @@ from patron.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from patron.core.idempotency import atomic_write
 from patron.engine import pricing
 from patron.ledger import postings
 from patron.ledger import services as ledger
@@ -460,6 +461,11 @@ def commit_sale(actor: Actor, request: SaleRequest, *, key: str | None = None) -
     try:
         sale = _commit(actor, request, key)
     except (DomainError, IntegrityError):
+        if transaction.get_connection().needs_rollback:
+            # The sale failed part-way inside the Idempotency-Key middleware's transaction
+            # (`atomic_write`), which must roll back before anything is read; the middleware
+            # claimed the key first, so no earlier sale can hold it.
+            raise
         existing = _replayed(actor, key)
         if existing is None:
             raise
@@ -480,7 +486,10 @@ def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
         actor.merchant, result.stored_value_paid, priced.settings
     ):
         verify_pin(actor, member, request.pin)
-    with transaction.atomic():
+    # Under the Idempotency-Key middleware, no savepoint: a failure here (a coupon or
+    # balance taken by a concurrent sale) rolls the request's whole transaction back and the
+    # middleware stores the error answer in a new one (two round trips fewer per sale).
+    with atomic_write():
         sale = _record_sale(actor, priced, key)
         _consume_coupons(sale, priced)
         postings = _move_value(actor, sale, priced)

@@ -128,6 +128,56 @@ class TestIdempotency:
         assert MemberStats.objects.get(member=gold).visits == 1
 
 
+class TestASaleFailingAfterItsFirstWrites:
+    """Under an Idempotency-Key the sale takes no savepoint (core/idempotency.atomic_write):
+    a failure after the sale row is written rolls the request's whole transaction back, and
+    the middleware stores the error answer in a new transaction, so a retry replays it."""
+
+    @pytest.fixture
+    def coupon_lost_to_another_till(self, monkeypatch):
+        # consume_coupon reports the coupon as used by someone else after the sale's rows,
+        # its lines and discounts are written: the race _consume_coupons guards against.
+        monkeypatch.setattr("patron.sales.services.coupons.consume_coupon", lambda *a, **k: False)
+
+    def body(self, system, gold):
+        coupon = issue_coupon(system, gold, "cash20")
+        return sale_body(gold, codes=[coupon.code], points_to_redeem=1000)
+
+    def test_nothing_is_written_and_the_answer_is_stored_for_a_retry(
+        self, api, system, gold, monkeypatch, coupon_lost_to_another_till
+    ):
+        from patron.core.models import IdempotencyRecord
+
+        body = self.body(system, gold)
+        before, transactions = balances(gold), Transaction.objects.count()
+        failed = post(api, "/api/v1/sales", body, **{"Idempotency-Key": "till-9-1"})
+        assert failed.status_code == 409, failed.content
+        assert failed.json()["code"] == "coupon_not_applicable"
+        assert (Sale.objects.count(), SaleLine.objects.count()) == (0, 0)
+        assert Transaction.objects.count() == transactions
+        assert not MemberStats.objects.filter(member=gold).exists()
+        assert balances(gold) == before
+        record = IdempotencyRecord.objects.get(key="till-9-1")
+        assert (record.status_code, bytes(record.response_body)) == (409, failed.content)
+
+        monkeypatch.undo()  # the coupon is usable again: the retry must still get the 409
+        again = post(api, "/api/v1/sales", body, **{"Idempotency-Key": "till-9-1"})
+        assert (again.status_code, again.content) == (409, failed.content)
+        assert again["Idempotent-Replayed"] == "true"
+        assert Sale.objects.count() == 0
+        other = post(api, "/api/v1/sales", sale_body(gold), **{"Idempotency-Key": "till-9-1"})
+        assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
+        assert reconcile(gold.merchant) == []
+
+    def test_without_a_key_the_same_failure_writes_nothing_either(
+        self, api, system, gold, coupon_lost_to_another_till
+    ):
+        body, transactions = self.body(system, gold), Transaction.objects.count()
+        failed = post(api, "/api/v1/sales", body)
+        assert failed.status_code == 409 and failed.json()["code"] == "coupon_not_applicable"
+        assert (Sale.objects.count(), Transaction.objects.count()) == (0, transactions)
+
+
 class TestWalkInsAndIdentification:
     def test_a_walk_in_pays_list_price_and_earns_nothing(self, api, program):
         result = post(api, "/api/v1/sales", sale_body(None)).json()

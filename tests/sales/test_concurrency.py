@@ -189,6 +189,68 @@ def test_one_idempotency_key_over_http_from_ten_threads_sells_once(api_key, gold
     assert reconcile(gold.merchant) == []
 
 
+def test_one_coupon_over_http_from_ten_threads_with_their_own_keys(api_key, system, gold):
+    """Each loser gets its error, stored under its own key, and nothing of theirs stays (a
+    loser failing after writing its sale takes no savepoint under the Idempotency-Key
+    middleware: its whole transaction rolls back and the answer is stored anew)."""
+    coupon = issue_coupon(system, gold, "cash20")
+    body = json.dumps({**sale_body(gold), "codes": [coupon.code]})
+    barrier = threading.Barrier(RACERS)
+    answers: dict[str, tuple[int, bytes]] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def send(key: str) -> None:
+        try:
+            client = Client(headers={"Authorization": f"Bearer {api_key}"})
+            barrier.wait(timeout=30)
+            response = client.post(
+                "/api/v1/sales",
+                data=body,
+                content_type="application/json",
+                headers={"Idempotency-Key": key},
+            )
+            with lock:
+                answers[key] = (response.status_code, response.content)
+        except BaseException as error:  # reported below, in the test's thread
+            with lock:
+                errors.append(error)
+        finally:
+            connection.close()
+
+    keys = [f"till-{index}-coupon" for index in range(RACERS)]
+    threads = [threading.Thread(target=send, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not errors, errors
+    # A loser that priced after the winner committed is refused while pricing (422); one that
+    # priced before fails after writing its sale (409): both are "coupon_not_applicable".
+    assert Counter(status for status, _ in answers.values())[201] == 1, answers
+    lost = [json.loads(content) for status, content in answers.values() if status != 201]
+    assert {(answer["status"] in (409, 422), answer["code"]) for answer in lost} == {
+        (True, "coupon_not_applicable")
+    }, lost
+    sale = Sale.objects.get()
+    assert Transaction.objects.filter(kind="spend").count() == 1
+    assert stored_value(gold) == 10000 - 5000
+    assert MemberStats.objects.get(member=gold).visits == 1
+    client = Client(headers={"Authorization": f"Bearer {api_key}"})
+    for key in keys:  # every key answers again exactly as it did the first time
+        again = client.post(
+            "/api/v1/sales",
+            data=body,
+            content_type="application/json",
+            headers={"Idempotency-Key": key},
+        )
+        assert (again.status_code, again.content) == answers[key]
+        assert again["Idempotent-Replayed"] == "true"
+    assert Sale.objects.get().pk == sale.pk
+    assert reconcile(gold.merchant) == []
+
+
 def test_one_key_given_to_commit_sale_from_ten_processes_sells_once(system, gold):
     body = sale_body(gold)
     merchant_id = system.merchant.pk

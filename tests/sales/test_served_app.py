@@ -107,12 +107,12 @@ def test_api_errors_stay_problem_json_and_console_keeps_its_middleware(api_key):
 
 
 # What one till sale sends, by statement (see docs/checkout-benchmarks.md): the API key; BEGIN;
-# the Idempotency-Key claim; settings; the member with figures; SAVEPOINT; the sale with its
+# the Idempotency-Key claim; settings; the member with figures; the sale with its
 # lines and discounts (one statement on PostgreSQL, three on SQLite); the ledger's postings
 # (three on PostgreSQL, eight on SQLite: tests/ledger/test_postings.py); the sale's ledger ids
-# and the member's figures (one statement on PostgreSQL, two on SQLite); RELEASE; the stored
+# and the member's figures (one statement on PostgreSQL, two on SQLite); the stored
 # answer; COMMIT. Each is a round trip that costs app and database CPU.
-STATEMENTS_PER_SALE = {"postgresql": 14, "sqlite": 22}
+STATEMENTS_PER_SALE = {"postgresql": 12, "sqlite": 20}
 
 
 def test_a_till_sale_sends_a_fixed_number_of_statements(api_key, gold):
