@@ -1,12 +1,14 @@
 """Checkout throughput over HTTP: committed sales/s and latency, next to pgbench's TPC-B.
 
-    .venv/bin/python bench/sales.py [--seconds 30] [--warmup 5] [--clients 16] [--members 2000]
-        [--workers 2] [--threads 4] [--server granian|gunicorn] [--profile-sales 300] [--pg postgres://postgres@127.0.0.1:5432/]
+    .venv/bin/python bench/sales.py [--seconds 30] [--warmup 5] [--clients 16]
+        [--members 2000] [--history 3000] [--workers 2] [--threads 4] [--server granian|gunicorn]
+        [--profile-sales 300] [--pg postgres://postgres@127.0.0.1:5432/]
 
 Creates a fresh PostgreSQL database (patron_bench_sales), migrates it and sets up a merchant
 with the program of tests/sales/conftest.py (three tiers, points earn and redeem, the SPRING10
 code promotion and the automatic man300), N members on the three tiers with stored value and
-points, and an API key. Then, in one run:
+points, an API key and --history earlier sales (then VACUUM ANALYZE, as autovacuum would have
+on a running shop: see `make_history`). Then, in one run:
 
 1. profile: commits --profile-sales sales in this process through the whole Django stack (test
    client, the same middleware and API) and prints, per sale, the SQL statements and the time
@@ -136,8 +138,40 @@ def set_up_shop(count: int) -> Shop:
     return Shop(merchant.pk, create_api_key(actor, "bench")[1], [m.pk for m in members])
 
 
+def make_history(shop: Shop, count: int) -> None:
+    """`count` earlier sales, committed through the service as the till would have.
+
+    A shop with a history is what a till sells into, and what the planner must see: with the
+    sales tables empty at ANALYZE, each server connection planned its foreign-key checks
+    (a sale line -> its sale, checked at COMMIT) and its prepared statements as scans of a
+    tiny table, kept them for its life, and scanned the whole growing table for every line:
+    half of PostgreSQL's CPU by the end of a 30 s run (perf: AfterTriggerFireDeferred ->
+    seq scan of sales_sale). A running shop's autovacuum re-analyses growing tables, which
+    re-plans them; this machine's PostgreSQL runs with autovacuum off, so the bench analyses
+    after loading the history (`analyze`).
+    """
+    from patron.sales.services import LineInput, SaleRequest, commit_sale
+    from patron.tenancy.actor import Actor
+    from patron.tenancy.models import Merchant
+
+    actor = Actor.system(Merchant.objects.get(pk=shop.merchant_id))
+    rng = random.Random(7)
+    for index in range(count):
+        body = basket(rng, shop.members)
+        request = SaleRequest(
+            lines=[LineInput(**line) for line in body["lines"]],
+            member=body["member"],
+            store=body["store"],
+            codes=body["codes"],
+            points_to_redeem=body["points_to_redeem"],
+            stored_value=0,  # paying stored value needs no PIN here, but keep the funds
+        )
+        commit_sale(actor, request, key=f"history-{index}")
+
+
 def fund(actor, members: list) -> None:
-    """Tiers, 1,000 yuan of stored value and 20,000 points each: enough for the whole run."""
+    """Tiers, 1,000 yuan of stored value and 50,000 points each: enough for the history and
+    the whole run."""
     from patron.ledger import services as ledger
     from patron.promotions.services import set_member_tier
 
@@ -145,7 +179,7 @@ def fund(actor, members: list) -> None:
         if index % 3:
             set_member_tier(actor, member, "silver" if index % 3 == 1 else "gold")
         ledger.top_up(actor, member, 100_000, key=f"fund-sv-{member.pk}")
-        ledger.adjust_points(actor, member, 20_000, reason="bench", key=f"fund-pt-{member.pk}")
+        ledger.adjust_points(actor, member, 50_000, reason="bench", key=f"fund-pt-{member.pk}")
 
 
 def basket(rng: random.Random, members: list[int]) -> dict[str, Any]:
@@ -812,7 +846,7 @@ def pgbench(server_url: str, clients: int, seconds: int) -> float | None:
 def server_settings(database_url: str) -> str:
     import psycopg
 
-    names = ("synchronous_commit", "fsync", "shared_buffers", "max_connections")
+    names = ("synchronous_commit", "fsync", "shared_buffers", "max_connections", "autovacuum")
     with psycopg.connect(database_url) as conn:
         values = [conn.execute(f"SHOW {name}").fetchone()[0] for name in names]
     return ", ".join(f"{name}={value}" for name, value in zip(names, values, strict=True))
@@ -831,6 +865,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument(
+        "--history", type=int, default=3000, help="earlier sales committed before ANALYZE"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="request threads per worker")
     parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian")
@@ -854,9 +891,10 @@ def main() -> None:
     print(f"PostgreSQL: {server_settings(url)}")
     began = time.perf_counter()
     shop = set_up_shop(args.members)
+    make_history(shop, args.history)
     analyze(url)
     print(
-        f"set-up: {args.members:,} members funded on {DATABASE}"
+        f"set-up: {args.members:,} members funded, {args.history:,} earlier sales, on {DATABASE}"
         f" in {time.perf_counter() - began:.0f} s (then VACUUM ANALYZE)"
     )
 
