@@ -91,7 +91,10 @@ class StrictJSONParser(Parser):
         except (ValueError, RecursionError) as error:
             message = f"The request body is not valid JSON: {error}"
             raise ValidationFailed([FieldError("body", message)], detail=message) from None
-        paths = nul_paths(data)
+        # In UTF-8 JSON a NUL can only come as the escape \u0000 (json.loads refuses a raw
+        # one); UTF-16/32 bodies hold zero bytes: only those two kinds need the walk.
+        body = request.body
+        paths = nul_paths(data) if b"\\u0000" in body or b"\x00" in body else []
         if paths:
             raise ValidationFailed([FieldError(path, NUL_MESSAGE) for path in paths])
         return data

@@ -438,6 +438,17 @@ def test_a_body_that_is_not_an_object_is_422(api, raw):
     assert writes() == before
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32-le"])
+def test_nul_is_refused_in_every_json_encoding(api, encoding):
+    """The parser skips its NUL walk for UTF-8 bodies without the text \\u0000; a UTF-16 or
+    UTF-32 body (json.loads reads those too) must still be walked."""
+    raw = json.dumps({"mobile": "13800138000", "name": "张\x00三"}).encode(encoding)
+    before = writes()
+    problem = assert_problem(post(api, raw), 422, "validation_error")
+    assert error_fields(problem) == {"name"}
+    assert writes() == before
+
+
 def test_nul_in_a_query_is_422(api):
     """PostgreSQL cannot store or compare text with NUL: refuse it instead of failing with 500."""
     post(api, {"mobile": "13800138000"})
