@@ -329,6 +329,26 @@ class TestPin:
         assert locked.status_code == 423 and locked.json()["code"] == "pin_locked"
         assert Sale.objects.count() == 0
 
+    def test_wrong_pins_count_under_idempotency_keys_too(self, api, system, gold):
+        """Each attempt with its own key: the Idempotency-Key middleware's transaction must
+        keep the counter (verify_pin writes it before the sale's writes start)."""
+        from patron.ledger import services as ledger
+
+        ledger.top_up(system, gold, 20000, key="more")
+        set_pin(system, gold, "135790")
+        body = sale_body(gold, stored_value=15000)
+        codes = [
+            post(
+                api, "/api/v1/sales", body | {"pin": "000000"}, **{"Idempotency-Key": f"p{i}"}
+            ).json()["code"]
+            for i in range(5)
+        ]
+        assert codes == ["pin_invalid"] * 4 + ["pin_locked"]
+        assert MemberPin.objects.get(member=gold).locked_until is not None
+        again = post(api, "/api/v1/sales", body | {"pin": "000000"}, **{"Idempotency-Key": "p0"})
+        assert again.json()["code"] == "pin_invalid" and again["Idempotent-Replayed"] == "true"
+        assert Sale.objects.count() == 0
+
     def test_below_the_threshold_no_pin_is_needed(self, api, gold):
         response = post(api, "/api/v1/sales", sale_body(gold, stored_value=10000))
         assert response.status_code == 201, response.content
