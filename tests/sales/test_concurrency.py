@@ -12,6 +12,7 @@ import multiprocessing
 import threading
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connection, connections
@@ -142,14 +143,15 @@ def sale_body(member: Member) -> dict:
     }
 
 
-def test_one_idempotency_key_over_http_from_ten_threads_sells_once(api_key, gold):
-    barrier = threading.Barrier(RACERS)
-    answers: list[tuple[int, dict, str | None]] = []
+def post_sales_from_threads(api_key: str, body: str, keys: list[str]) -> list[tuple[str, Any]]:
+    """POST /api/v1/sales once per key, each from its own thread with its own connection,
+    all released together; (key, response) in the order the answers came."""
+    barrier = threading.Barrier(len(keys))
+    answers: list[tuple[str, Any]] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
-    body = json.dumps(sale_body(gold))
 
-    def send() -> None:
+    def send(key: str) -> None:
         try:
             client = Client(headers={"Authorization": f"Bearer {api_key}"})
             barrier.wait(timeout=30)
@@ -157,25 +159,34 @@ def test_one_idempotency_key_over_http_from_ten_threads_sells_once(api_key, gold
                 "/api/v1/sales",
                 data=body,
                 content_type="application/json",
-                headers={"Idempotency-Key": "till-7-000123"},
+                headers={"Idempotency-Key": key},
             )
             with lock:
-                answers.append(
-                    (response.status_code, response.json(), response.get("Idempotent-Replayed"))
-                )
+                answers.append((key, response))
         except BaseException as error:  # reported below, in the test's thread
             with lock:
                 errors.append(error)
         finally:
             connection.close()  # each thread has its own connection: close it here
 
-    threads = [threading.Thread(target=send) for _ in range(RACERS)]
+    threads = [threading.Thread(target=send, args=(key,)) for key in keys]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-
     assert not errors, errors
+    return answers
+
+
+def test_one_idempotency_key_over_http_from_ten_threads_sells_once(api_key, gold):
+    responses = post_sales_from_threads(
+        api_key, json.dumps(sale_body(gold)), ["till-7-000123"] * RACERS
+    )
+
+    answers = [
+        (response.status_code, response.json(), response.get("Idempotent-Replayed"))
+        for _key, response in responses
+    ]
     assert [status for status, _, _ in answers] == [201] * RACERS, answers
     assert len({answer["id"] for _, answer, _ in answers}) == 1
     assert sorted(str(replayed) for _, _, replayed in answers) == ["None"] + ["true"] * 9
@@ -195,37 +206,12 @@ def test_one_coupon_over_http_from_ten_threads_with_their_own_keys(api_key, syst
     middleware: its whole transaction rolls back and the answer is stored anew)."""
     coupon = issue_coupon(system, gold, "cash20")
     body = json.dumps({**sale_body(gold), "codes": [coupon.code]})
-    barrier = threading.Barrier(RACERS)
-    answers: dict[str, tuple[int, bytes]] = {}
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def send(key: str) -> None:
-        try:
-            client = Client(headers={"Authorization": f"Bearer {api_key}"})
-            barrier.wait(timeout=30)
-            response = client.post(
-                "/api/v1/sales",
-                data=body,
-                content_type="application/json",
-                headers={"Idempotency-Key": key},
-            )
-            with lock:
-                answers[key] = (response.status_code, response.content)
-        except BaseException as error:  # reported below, in the test's thread
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
     keys = [f"till-{index}-coupon" for index in range(RACERS)]
-    threads = [threading.Thread(target=send, args=(key,)) for key in keys]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    answers = {
+        key: (response.status_code, response.content)
+        for key, response in post_sales_from_threads(api_key, body, keys)
+    }
 
-    assert not errors, errors
     # A loser that priced after the winner committed is refused while pricing (422); one that
     # priced before fails after writing its sale (409): both are "coupon_not_applicable".
     assert Counter(status for status, _ in answers.values())[201] == 1, answers
