@@ -1396,6 +1396,29 @@ def save_upload(actor: Actor, upload: Any) -> str:
 
 
 UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".tsv")
+# How long a previewed upload waits for its confirmation before it is deleted.
+UPLOAD_KEPT_FOR = dt.timedelta(hours=24)
+
+
+def purge_stale_uploads(now: dt.datetime | None = None) -> int:
+    """Delete console uploads previewed but not confirmed within UPLOAD_KEPT_FOR; how many.
+
+    They hold members' mobiles and names. Each file is claimed the way `confirm_import`
+    claims it (clearing `stored_file` where it still names the file), so a confirmation
+    racing the purge either imports the file or finds it gone, never half of each.
+    """
+    cutoff = (now or timezone.now()) - UPLOAD_KEPT_FOR
+    stale = (
+        ImportBatch.objects.filter(dry_run=True, created_at__lt=cutoff)
+        .exclude(stored_file="")
+        .values_list("pk", "stored_file")
+    )
+    purged = 0
+    for batch_id, relative in list(stale):
+        if ImportBatch.objects.filter(pk=batch_id, stored_file=relative).update(stored_file=""):
+            (upload_dir() / relative).unlink(missing_ok=True)
+            purged += 1
+    return purged
 
 
 def preview_upload(actor: Actor, upload: Any, default_store: Store | None) -> ImportResult:

@@ -832,6 +832,39 @@ def test_console_confirm_refuses_a_changed_file(hq, stores, data_dir):
     assert preview.stored_file  # given back: the operator can upload again or retry
 
 
+def test_unconfirmed_uploads_are_deleted_after_a_day(hq, stores, data_dir):
+    """Previewed files hold mobiles and names: the hourly job deletes those nobody confirmed
+    within UPLOAD_KEPT_FOR, and a late confirmation finds the file gone."""
+    from patron.members.tasks import purge_import_uploads_hourly
+
+    client = client_for(hq)
+    client.post("/members/import/", {"file": upload_file("old.csv", [["手机号"], [mobile(1)]])})
+    client.post("/members/import/", {"file": upload_file("new.csv", [["手机号"], [mobile(2)]])})
+    old, new = (
+        ImportBatch.objects.get(file_name="old.csv"),
+        ImportBatch.objects.get(file_name="new.csv"),
+    )
+    old_path = importing.stored_path(old)
+    aged = timezone.now() - importing.UPLOAD_KEPT_FOR - dt.timedelta(minutes=1)
+    ImportBatch.objects.filter(pk=old.pk).update(created_at=aged)
+
+    assert purge_import_uploads_hourly.call_local() == 1
+
+    assert not old_path.exists() and stored_files(data_dir) == [importing.stored_path(new)]
+    old.refresh_from_db()
+    assert old.stored_file == ""
+    page = client.get(f"/members/import/{old.pk}/").content.decode()
+    assert "no longer available" in page and "Confirm import" not in page
+    late = client.post(f"/members/import/{old.pk}/confirm/", follow=True)
+    assert "no longer available" in late.content.decode()
+    assert Member.objects.count() == 0
+    assert importing.purge_stale_uploads() == 0  # nothing left to purge; the new file stays
+    assert (
+        "deleted if it is not imported within 24 hours"
+        in client.get(f"/members/import/{new.pk}/").content.decode()
+    )
+
+
 # --- the fast xlsx reader --------------------------------------------------------------------
 
 CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8"?>
