@@ -16,6 +16,7 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 
+from patron.core import problems
 from patron.core.errors import DomainError, FieldError, ValidationFailed
 from patron.tenancy.actor import Actor
 from patron.tenancy.middleware import client_ip
@@ -163,22 +164,6 @@ api = PatronAPI(
 )
 
 
-def problem(
-    request: HttpRequest,
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    errors: list[dict] | None = None,
-) -> HttpResponse:
-    body = {"type": "about:blank", "status": status, "title": title, "detail": detail, "code": code}
-    if errors:
-        body["errors"] = errors
-    response = api.create_response(request, body, status=status)
-    response["Content-Type"] = "application/problem+json"
-    return response
-
-
 TITLES = {
     400: "Bad request",
     401: "Unauthorized",
@@ -192,8 +177,7 @@ TITLES = {
 
 @api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return problem(
-        request,
+    return problems.problem(
         exc.status,
         exc.code,
         TITLES.get(exc.status, "Error"),
@@ -214,13 +198,12 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
         for e in exc.errors
     ]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "Invalid request"
-    return problem(request, 422, "validation_error", "Unprocessable content", detail, errors)
+    return problems.problem(422, "validation_error", "Unprocessable content", detail, errors)
 
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return problem(
-        request,
+    return problems.problem(
         401,
         "unauthorized",
         "Unauthorized",
@@ -230,7 +213,7 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return problem(request, 404, "not_found", "Not found", str(exc) or "Not found")
+    return problems.problem(404, "not_found", "Not found", str(exc) or "Not found")
 
 
 @api.exception_handler(HttpError)
@@ -239,14 +222,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return on_domain_error(request, exc.__cause__)
     status = exc.status_code
     code = {400: "bad_request", 405: "method_not_allowed"}.get(status, "error")
-    return problem(request, status, code, TITLES.get(status, "Error"), str(exc))
+    return problems.problem(status, code, TITLES.get(status, "Error"), str(exc))
 
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("Unhandled API error")
-    return problem(
-        request,
+    return problems.problem(
         500,
         "internal_error",
         "Internal error",
@@ -255,15 +237,15 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def register_routers() -> None:
-    from patron.ledger.api import router as ledger_router
     from patron.members.api import router as members_router
     from patron.program.api import router as program_router
     from patron.promotions.api import router as promotions_router
     from patron.sales.api import router as sales_router
+    from patron.wallet.api import router as wallet_router
 
     api.add_router("/members", members_router)
     api.add_router("/program", program_router)
-    api.add_router("/", ledger_router)
+    api.add_router("/", wallet_router)
     api.add_router("/", promotions_router)
     api.add_router("/", sales_router)
 

@@ -36,6 +36,10 @@ INSTALLED_APPS = [
     "patron.ledger",
     "patron.promotions",
     "patron.sales",
+    "patron.wallet",
+    "patron.home",
+    "patron.demo",
+    "patron.server",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +70,10 @@ API_MIDDLEWARE = [
 
 ROOT_URLCONF = "patron.urls"
 WSGI_APPLICATION = "patron.wsgi.application"
+# What the Idempotency-Key middleware (patron.core, which imports no app) guards and how it
+# tells whose key a request carries: named here, where the project is wired together.
+PATRON_API = "patron.api.api"
+PATRON_API_KEY_LOOKUP = "patron.tenancy.selectors.api_key_from_authorization"
 
 TEMPLATES = [
     {

@@ -8,8 +8,10 @@ urlpatterns = [
     # Before "members/": the import pages live under it with their own namespace.
     path("members/import/", include("patron.members.import_urls")),
     path("members/", include("patron.members.urls")),
+    path("ledger/", include("patron.wallet.urls")),
     path("ledger/", include("patron.ledger.urls")),
     path("promotions/", include("patron.promotions.urls")),
     path("cashier/", include("patron.sales.urls")),
+    path("", include("patron.home.urls")),
     path("", include("patron.tenancy.urls")),
 ]

@@ -11,16 +11,19 @@ from __future__ import annotations
 import contextvars
 import functools
 import hashlib
-import json
 import re
+import uuid
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from patron.core import rawsql
 from patron.core.models import IdempotencyRecord
+from patron.core.problems import problem
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -54,15 +57,6 @@ class _FailedPartWay(_RollBack):
     rollback); its 4xx answer is then stored in a transaction of its own."""
 
 
-def problem(status: int, code: str, title: str, detail: str) -> HttpResponse:
-    body = {"type": "about:blank", "status": status, "title": title, "detail": detail, "code": code}
-    return HttpResponse(
-        json.dumps(body, ensure_ascii=False),
-        status=status,
-        content_type="application/problem+json",
-    )
-
-
 def request_fingerprint(request: HttpRequest) -> str:
     digest = hashlib.sha256()
     digest.update(request.method.encode())
@@ -73,11 +67,18 @@ def request_fingerprint(request: HttpRequest) -> str:
 
 @functools.cache
 def operation_methods() -> dict[str, set[str]]:
-    """{"/api/v1/members/{member_id}": {"GET", "PATCH"}, ...} from the API's OpenAPI document."""
-    from patron.api import api
-
+    """{"/api/v1/members/{member_id}": {"GET", "PATCH"}, ...} from the OpenAPI document of
+    the API named by `settings.PATRON_API` (core knows no app: the wiring names it)."""
+    api = import_string(settings.PATRON_API)
     paths = api.get_openapi_schema()["paths"]
     return {path: {method.upper() for method in operations} for path, operations in paths.items()}
+
+
+@functools.cache
+def api_key_lookup():
+    """`Authorization` header -> the caller's API key (with `merchant_id`) or None; named by
+    `settings.PATRON_API_KEY_LOOKUP`."""
+    return import_string(settings.PATRON_API_KEY_LOOKUP)
 
 
 def has_operation(request: HttpRequest) -> bool:
@@ -96,6 +97,14 @@ def _answers(method: str, path_info: str) -> bool:
         return False
     path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", match.route)
     return method in operation_methods().get(path, set())
+
+
+def key_for(request: HttpRequest, prefix: str) -> str:
+    """A service's own idempotency key for this write: the client's Idempotency-Key when sent
+    (prefixed with the kind of write, so one key can never be two kinds of movement), else a
+    fresh one."""
+    header = request.headers.get("Idempotency-Key")
+    return f"{prefix}:{header}" if header else f"{prefix}:{uuid.uuid4()}"
 
 
 def replay(record: IdempotencyRecord) -> HttpResponse:
@@ -126,9 +135,7 @@ class IdempotencyMiddleware:
                 "Invalid Idempotency-Key",
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
             )
-        from patron.tenancy.selectors import api_key_from_authorization
-
-        api_key = api_key_from_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
+        api_key = api_key_lookup()(request.META.get("HTTP_AUTHORIZATION", ""))
         # The API's own auth reuses this look-up (same header, same request): one query, not two.
         request.patron_api_key = api_key
         if api_key is None:

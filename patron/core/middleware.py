@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from patron.core.idempotency import problem
+from patron.core.problems import problem
 
 DETAILS = {
     404: ("not_found", "Not found", "No API operation at this path; see /api/v1/docs."),

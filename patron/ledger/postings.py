@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.utils import timezone
@@ -32,9 +33,11 @@ from patron.ledger import services
 from patron.ledger.errors import InsufficientFunds
 from patron.ledger.models import Asset, PointsHold, SystemAccount, Transaction
 from patron.ledger.sql import TRANSACTION_COLUMNS
-from patron.members.models import Member
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
+
+if TYPE_CHECKING:
+    from patron.members.models import Member
 
 Kind = Transaction.Kind
 REASONS = {Kind.SPEND: "points offset", Kind.PAY: "stored value payment", Kind.EARN: "sale"}

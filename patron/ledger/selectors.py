@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from patron.engine.money import div_round_half_up
 from patron.ledger.models import (
     STORED_VALUE_ASSETS,
     Account,
@@ -21,8 +23,12 @@ from patron.ledger.models import (
     Shortfall,
     Transaction,
 )
-from patron.members.models import Member
+from patron.ledger.services import policy_for
+from patron.tenancy.actor import Actor
 from patron.tenancy.models import Merchant
+
+if TYPE_CHECKING:
+    from patron.members.models import Member
 
 
 def _member_balances_now(member: Member) -> dict[str, int]:
@@ -233,3 +239,67 @@ def reconcile(merchant: Merchant | None = None) -> list[Difference]:
             Difference("single-entry", f"transaction {row['transaction_id']}", 2, row["n"])
         )
     return differences
+
+
+# --- liabilities report (F-49) ---------------------------------------------------------------
+
+
+@dataclass
+class LiabilityRow:
+    store_code: str | None
+    store_name: str
+    principal: int
+    bonus: int
+    points: int
+    points_value: int
+
+    @property
+    def stored_value(self) -> int:
+        return self.principal + self.bonus
+
+    @property
+    def total_value(self) -> int:
+        return self.stored_value + self.points_value
+
+
+@dataclass
+class LiabilityReport:
+    as_of: dt.datetime | None
+    rows: list[LiabilityRow]
+    total: LiabilityRow
+    redeem_points: int
+    redeem_value: int
+
+
+def points_value(points: int, redeem: dict[str, int]) -> int:
+    """What outstanding points are worth in fen at the cash-redemption rate (half-up)."""
+    return div_round_half_up(points * redeem["value"], redeem["points"])
+
+
+def liability_report(actor: Actor, as_of: dt.datetime | None) -> LiabilityReport:
+    bound = actor.store_bound
+    store_ids = [bound.pk] if bound is not None else None
+    redeem = policy_for(actor.merchant).points_policy()["redeem_cash"]
+    rows = [
+        LiabilityRow(
+            store_code=item.store_code,
+            store_name=item.store_name or _("No store (registered at HQ)"),
+            principal=item.principal,
+            bonus=item.bonus,
+            points=item.points,
+            points_value=points_value(item.points, redeem),
+        )
+        for item in liabilities(actor.merchant, as_of, store_ids)
+    ]
+    all_points = sum(row.points for row in rows)
+    total = LiabilityRow(
+        store_code=None,
+        store_name=_("Total"),
+        principal=sum(row.principal for row in rows),
+        bonus=sum(row.bonus for row in rows),
+        points=all_points,
+        # Valued once on the total, so the total is the rate applied to all points (the
+        # per-store values may differ from it by rounding, by at most half a fen per store).
+        points_value=points_value(all_points, redeem),
+    )
+    return LiabilityReport(as_of, rows, total, redeem["points"], redeem["value"])

@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
@@ -38,10 +39,12 @@ from patron.ledger.models import (
     SystemAccount,
     Transaction,
 )
-from patron.members.models import Member, MemberStatus
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Merchant, Role, Store
 from patron.tenancy.services import audit
+
+if TYPE_CHECKING:
+    from patron.members.models import Member
 
 Kind = Transaction.Kind
 ADJUSTING_ROLES = {Role.HQ_ADMIN, Role.STORE_MANAGER}
@@ -302,7 +305,7 @@ def post(
 
 
 def ensure_active(member: Member) -> None:
-    if member.status != MemberStatus.ACTIVE:
+    if not member.is_active:
         raise MemberFrozen()
 
 

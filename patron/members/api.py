@@ -6,8 +6,9 @@ from django.http import HttpRequest
 from ninja import Field as NinjaField
 from ninja import Query, Router, Schema, Status
 
+from patron.core.problems import Problem
 from patron.members import selectors, services
-from patron.members.schemas import MemberIn, MemberOut, MemberPage, MemberPatch, Problem
+from patron.members.schemas import MemberIn, MemberOut, MemberPage, MemberPatch
 
 router = Router(tags=["members"])
 ERRORS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
@@ -32,17 +33,10 @@ class MemberFilters(Schema):
     page_size: int = NinjaField(50, ge=1, le=200)
 
 
-def present_one(request: HttpRequest, member) -> dict:
-    """One member with their purchase stats (lists leave `stats` out: one query per row)."""
-    from patron.sales.selectors import member_stats  # sales builds on members, not back
-
-    return {**selectors.present_member(request.actor, member), "stats": member_stats(member)}
-
-
 @router.post("", response={201: MemberOut, **ERRORS}, summary="Register a member")
 def create_member(request: HttpRequest, payload: MemberIn):
     member = services.register_member(request.actor, service_input(payload))
-    return Status(201, present_one(request, member))
+    return Status(201, selectors.present_member(request.actor, member))
 
 
 @router.get("", response={200: MemberPage, **ERRORS}, summary="Find members")
@@ -57,7 +51,7 @@ def list_members(request: HttpRequest, filters: Query[MemberFilters]):
     start = (filters.page - 1) * filters.page_size
     page = list(members[start : start + filters.page_size])
     return {
-        "items": [selectors.present_member(request.actor, m) for m in page],
+        "items": [selectors.present_member(request.actor, m, listing=True) for m in page],
         "count": members.count(),
         "page": filters.page,
         "page_size": filters.page_size,
@@ -67,11 +61,11 @@ def list_members(request: HttpRequest, filters: Query[MemberFilters]):
 @router.get("/{member_id}", response={200: MemberOut, **ERRORS}, summary="One member")
 def get_member(request: HttpRequest, member_id: int):
     member = selectors.member_for(request.actor, member_id)
-    return present_one(request, member)
+    return selectors.present_member(request.actor, member)
 
 
 @router.patch("/{member_id}", response={200: MemberOut, **ERRORS}, summary="Change a member")
 def patch_member(request: HttpRequest, member_id: int, payload: MemberPatch):
     member = selectors.member_for(request.actor, member_id)
     member = services.update_member(request.actor, member, service_input(payload))
-    return present_one(request, member)
+    return selectors.present_member(request.actor, member)

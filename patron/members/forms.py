@@ -13,10 +13,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from patron.core.forms import ServiceErrorsMixin
 from patron.members.models import Channel, CustomField, Gender, IncomeBand, Member, MemberStatus
 from patron.members.services import custom_field_definitions
 from patron.tenancy.actor import Actor
-from patron.tenancy.forms import ServiceErrorsMixin
 from patron.tenancy.selectors import active_stores
 
 CUSTOM_PREFIX = "custom_"

@@ -159,6 +159,11 @@ class Member(models.Model):
     def __str__(self) -> str:
         return f"{self.name or self.card_no}"
 
+    @property
+    def is_active(self) -> bool:
+        """Whether the member's balances may move (not frozen, not closed)."""
+        return self.status == MemberStatus.ACTIVE
+
 
 class ConsentRecord(models.Model):
     """History of marketing consent: what was granted or withdrawn, when and how (F-38)."""

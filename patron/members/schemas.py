@@ -80,12 +80,3 @@ class MemberPage(Schema):
     count: int
     page: int
     page_size: int
-
-
-class Problem(Schema):
-    type: str
-    status: int
-    title: str
-    detail: str
-    code: str
-    errors: list[dict[str, str]] | None = None

@@ -7,12 +7,14 @@ import zoneinfo
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from patron.core.errors import NotFound
+from patron.members import profile
 from patron.members.models import Member
 from patron.members.validation import mask_id_number, mask_mobile
-from patron.promotions.selectors import member_tier_code, with_tiers
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 from patron.tenancy.selectors import scoped
@@ -27,10 +29,18 @@ def member_for(actor: Actor, member_id: Any) -> Member:
         member_id = int(member_id)
     except (TypeError, ValueError):
         raise NotFound("Member not found") from None
-    member = with_tiers(members_for(actor)).filter(pk=member_id).first()
+    member = profile.prepared(members_for(actor)).filter(pk=member_id).first()
     if member is None:
         raise NotFound("Member not found")
     return member
+
+
+def member_or_404(actor: Actor, member_id: Any) -> Member:
+    """`member_for` for console pages: another store's or merchant's member is a plain 404."""
+    try:
+        return member_for(actor, member_id)
+    except NotFound:
+        raise Http404(_("Member not found")) from None
 
 
 def search_members(
@@ -48,7 +58,7 @@ def search_members(
     joined_to: dt.date | None = None,
 ) -> QuerySet[Member]:
     """Search by mobile / name / card number, then narrow with filters."""
-    members = with_tiers(members_for(actor))
+    members = profile.prepared(members_for(actor))
     if q := q.strip():
         digits = q.replace(" ", "")
         if digits.isdigit():
@@ -88,8 +98,9 @@ def shown_id_number(actor: Actor, member: Member) -> str:
     return member.id_number if actor.sees_personal_data else mask_id_number(member.id_number)
 
 
-def present_member(actor: Actor, member: Member) -> dict[str, Any]:
-    """The member as the API and exports show it to this actor."""
+def present_member(actor: Actor, member: Member, *, listing: bool = False) -> dict[str, Any]:
+    """The member as the API shows it to this actor, with what other apps add (`profile`);
+    `listing` leaves out what would cost a query per member of a page."""
     return {
         "id": member.pk,
         "card_no": member.card_no,
@@ -115,9 +126,9 @@ def present_member(actor: Actor, member: Member) -> dict[str, Any]:
         "store": member.store.code if member.store_id else None,
         "referral_code": member.referral_code,
         "status": member.status,
-        "tier": member_tier_code(member),
         "custom": member.custom,
         "joined_at": member.joined_at,
+        **profile.facts(member, listing=listing),
     }
 
 

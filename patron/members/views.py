@@ -10,13 +10,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
-from patron.core.errors import DomainError, NotFound
-from patron.members import selectors, services
+from patron.core.errors import DomainError
+from patron.members import profile, selectors, services
 from patron.members.forms import MemberFilterForm, MemberForm
 from patron.members.models import ConsentRecord, CustomField, Member, Tag
 from patron.tenancy.actor import Actor
@@ -29,14 +29,6 @@ HISTORY_SIZE = 50
 
 
 # --- reads -----------------------------------------------------------------------------------
-
-
-def member_or_404(actor: Actor, pk: Any) -> Member:
-    """A member the actor may see; another store's or merchant's member is simply not found."""
-    try:
-        return selectors.member_for(actor, pk)
-    except NotFound:
-        raise Http404(_("Member not found")) from None
 
 
 def tag_names(actor: Actor) -> list[str]:
@@ -97,7 +89,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
 @console_view
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
-    member = member_or_404(actor, pk)
+    member = selectors.member_or_404(actor, pk)
     if actor.sees_personal_data:
         services.record_personal_data_view(actor, member)
     context = {
@@ -108,6 +100,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "custom_rows": custom_rows(member, services.custom_field_definitions(actor.merchant)),
         "consents": consent_history(member),
         "history": member_history(actor, member),
+        "panels": profile.panels(request, member),
     }
     return render(request, "members/detail.html", context)
 
@@ -137,7 +130,7 @@ def member_create(request: HttpRequest) -> HttpResponse:
 @console_view
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
-    member = member_or_404(actor, pk)
+    member = selectors.member_or_404(actor, pk)
     form = MemberForm(request.POST or None, actor=actor, member=member)
     if request.method == "POST" and form.is_valid():
         try:
@@ -145,7 +138,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as problem:
             form.add_service_errors(problem)
             # The service may have touched the instance before refusing: show the stored one.
-            member = member_or_404(actor, pk)
+            member = selectors.member_or_404(actor, pk)
         else:
             messages.success(request, _("Member %(name)s saved.") % {"name": member})
             return redirect("members:detail", pk=member.pk)

@@ -5,7 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Body, Router, Schema
 
-from patron.members.schemas import Problem
+from patron.core.problems import Problem
 from patron.program import services
 
 router = Router(tags=["program"])

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from patron.members.schemas import Problem
+from patron.core.problems import Problem
 from patron.members.selectors import member_for
 from patron.promotions import selectors, services
 from patron.promotions.describe import describe_benefit, describe_condition

@@ -6,6 +6,13 @@ class PromotionsConfig(AppConfig):
     label = "promotions"
 
     def ready(self) -> None:
+        from patron.members import profile
+        from patron.promotions import selectors, views
         from patron.promotions.program import register
 
         register()
+        profile.add_fact(
+            profile.Fact("tier", selectors.member_tier_code, prepare=selectors.with_tiers)
+        )
+        profile.add_panel(profile.Panel("badge", views.tier_badge_panel))
+        profile.add_panel(profile.Panel("side", views.member_card_panel, order=20))

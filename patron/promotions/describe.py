@@ -11,7 +11,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from patron.ledger.templatetags.ledger import yuan
+from patron.core.money import yuan
 from patron.promotions.models import CouponTemplate
 from patron.promotions.program import multiplier_number
 

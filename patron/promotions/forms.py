@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from patron.ledger.forms import OneTimeTokenMixin
+from patron.core.forms import OneTimeTokenMixin
 from patron.promotions import selectors
 from patron.promotions.describe import describe_validity
 from patron.tenancy.actor import Actor

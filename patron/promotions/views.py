@@ -1,28 +1,30 @@
 """Console pages for tiers, promotions and coupons (F-10, F-11, F-25, F-26).
 
 The overview lists what the program file configured, in plain words; the member detail page
-gets the member's tier and coupons through the `member_promotions_card` tag, whose forms post
-here. Reads go through `patron.promotions.selectors` and the scoped member selectors (another
-store's or merchant's member is "not found"); writes through `patron.promotions.services`.
+gets the member's tier and coupons from `member_card_panel` (a members.profile panel), whose
+forms post here. Reads go through `patron.promotions.selectors` and the scoped member
+selectors (another store's or merchant's member is "not found"); writes through
+`patron.promotions.services`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from patron.core.errors import DomainError, NotFound
+from patron.core.errors import DomainError
 from patron.members.models import Member
-from patron.members.selectors import member_for, members_for
+from patron.members.selectors import member_or_404, members_for
 from patron.promotions import selectors, services
 from patron.promotions.codes import display_code
 from patron.promotions.describe import (
@@ -40,13 +42,7 @@ from patron.tenancy.permissions import console_view, require_role
 ISSUE_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
 TIER_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
 END_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
-
-
-def member_or_404(actor: Actor, pk: Any) -> Member:
-    try:
-        return member_for(actor, pk)
-    except NotFound:
-        raise Http404(_("Member not found")) from None
+COUPONS_SHOWN = 20
 
 
 def back_to_member(member: Member) -> HttpResponse:
@@ -219,3 +215,34 @@ def end_coupon(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("Coupon %(code)s withdrawn.") % {"code": display_code(coupon.code)}
         )
     return back_to_member(member)
+
+
+# --- panels of the member's page (members.profile) -------------------------------------------
+
+
+def tier_badge_panel(request: HttpRequest, member: Member) -> SafeString:
+    context = {"tier": selectors.member_tier(member)}
+    return render_to_string("promotions/_tier_badge.html", context, request=request)
+
+
+def member_card_panel(request: HttpRequest, member: Member) -> SafeString:
+    """Tier and coupons of the member detail page, with the forms the viewer's role allows."""
+    actor = request.actor
+    role = actor.role
+    coupons = list(selectors.member_coupons(member)[:COUPONS_SHOWN])
+    issue_form = IssueCouponForm(actor=actor) if role in ISSUE_ROLES else None
+    tier = selectors.member_tier(member)
+    tier_form = None
+    if role in TIER_ROLES:
+        tier_form = SetTierForm(actor=actor, initial={"tier": tier.code if tier else None})
+    context = {
+        "member": member,
+        "tier": tier,
+        "coupons": [(coupon, selectors.shown_status(coupon)) for coupon in coupons],
+        "more_coupons": len(coupons) >= COUPONS_SHOWN,
+        "issue_form": issue_form if issue_form and issue_form.has_templates else None,
+        "tier_form": tier_form if tier_form and tier_form.fields["tier"].choices else None,
+        "may_end": role in END_ROLES,
+        "end_form": EndCouponForm(),
+    }
+    return render_to_string("promotions/_member_card.html", context, request=request)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from patron.ledger.api import ledger_key
+from patron.core.idempotency import key_for
+from patron.core.problems import Problem
 from patron.ledger.models import Asset
 from patron.ledger.services import quick_balances
-from patron.members.schemas import Problem
 from patron.members.selectors import member_for, shown_mobile
 from patron.promotions.selectors import member_tier_code
 from patron.sales import selectors, services
@@ -51,9 +51,7 @@ def quote_sale(request: HttpRequest, payload: SaleIn):
 
 @router.post("/sales", response={201: SaleOut, **ERRORS}, summary="Commit a sale")
 def create_sale(request: HttpRequest, payload: SaleIn):
-    sale = services.commit_sale(
-        request.actor, sale_request(payload), key=ledger_key(request, "sale")
-    )
+    sale = services.commit_sale(request.actor, sale_request(payload), key=key_for(request, "sale"))
     return Status(201, selectors.present_sale(sale))
 
 
@@ -72,7 +70,7 @@ def create_refund(request: HttpRequest, sale_id: int, payload: RefundIn):
         all=payload.all,
         reason=payload.reason,
     )
-    refund = services.refund_sale(request.actor, sale, ask, key=ledger_key(request, "refund"))
+    refund = services.refund_sale(request.actor, sale, ask, key=key_for(request, "refund"))
     return Status(201, selectors.present_refund(refund))
 
 

@@ -6,6 +6,10 @@ class SalesConfig(AppConfig):
     label = "sales"
 
     def ready(self) -> None:
+        from patron.members import profile
         from patron.sales.program import register
+        from patron.sales.selectors import member_stats
 
         register()
+        # One query per member: the answer about one member carries it, lists do not.
+        profile.add_fact(profile.Fact("stats", member_stats, in_lists=False))

@@ -4,7 +4,7 @@ The till keeps its whole state in the page: hidden inputs for the lines, the mem
 codes, visible inputs for what the cashier types. Every request posts all of it; the server
 applies one operation, prices the result with `patron.sales.services.price` and renders the
 till again, so nothing is ever priced in the browser and a reload loses nothing that matters.
-Money typed in yuan becomes integer fen through `patron.ledger.forms.parse_yuan` (Decimal,
+Money typed in yuan becomes integer fen through `patron.core.forms.parse_yuan` (Decimal,
 never a float; a third decimal is refused, not rounded).
 """
 
@@ -21,8 +21,8 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from patron.core.forms import YuanField, parse_yuan
 from patron.engine.pricing import normalize_code
-from patron.ledger.forms import parse_yuan
 from patron.program.models import Category
 from patron.sales import services
 from patron.sales.models import Sale, SaleLine
@@ -231,27 +231,6 @@ def category_choices(merchant: Merchant) -> list[tuple[str, str]]:
     return [("", _("— Choose —"))] + [(code, code) for code in codes]
 
 
-class YuanAmountField(forms.CharField):
-    """A price typed in yuan; the cleaned value is integer fen, above 0."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 24)
-        kwargs.setdefault(
-            "widget",
-            forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-        )
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> int:  # type: ignore[override]
-        text = super().clean(value)
-        fen = parse_yuan(text)
-        if fen <= 0:
-            raise forms.ValidationError(_("The price must be above 0."))
-        if fen > services.MAX_PRICE:
-            raise forms.ValidationError(_("This price is too high."))
-        return fen
-
-
 class ItemForm(forms.Form):
     """A SKU the till has not seen in this session: what it is and what it costs."""
 
@@ -263,8 +242,13 @@ class ItemForm(forms.Form):
     item_category = forms.ChoiceField(
         label=gettext_lazy("Category"), widget=forms.Select(attrs={"id": "item-category"})
     )
-    item_price = YuanAmountField(
+    item_price = YuanField(
         label=gettext_lazy("Unit price (yuan)"),
+        maximum=services.MAX_PRICE,
+        error_messages={
+            "not_positive": gettext_lazy("The price must be above 0."),
+            "too_much": gettext_lazy("This price is too high."),
+        },
         widget=forms.TextInput(
             attrs={"inputmode": "decimal", "autocomplete": "off", "id": "item-price"}
         ),

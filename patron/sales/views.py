@@ -32,11 +32,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from patron.core.errors import DomainError, NotFound
+from patron.core.htmx import htmx_redirect, wants_fragment
+from patron.core.money import yuan
 from patron.engine import pricing
 from patron.ledger import selectors as ledger_selectors
 from patron.ledger.models import Asset
 from patron.ledger.services import quick_balances
-from patron.ledger.templatetags.ledger import yuan
 from patron.members.models import Member
 from patron.members.selectors import shown_mobile
 from patron.members.validation import mask_mobile
@@ -92,21 +93,6 @@ def rejection_reason(reason: str) -> str:
 
 
 # --- requests and responses ------------------------------------------------------------------
-
-
-def wants_fragment(request: HttpRequest) -> bool:
-    """The till's script asks for the basket part only; without script the whole page."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
-
-
-def leave_to(request: HttpRequest, url: str) -> HttpResponse:
-    """A redirect the till's script follows (a fetch would follow a 302 silently)."""
-    if wants_fragment(request):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 def sale_or_404(actor: Actor, pk: Any) -> Sale:
@@ -640,7 +626,7 @@ def commit(request: HttpRequest) -> HttpResponse:
         return render_till(request, till, Step(focus=problem_focus(problem), problem=problem))
     if sale.replayed:
         messages.info(request, _("This sale was already recorded; it was not charged again."))
-    return leave_to(request, reverse("sales:receipt", args=[sale.pk]))
+    return htmx_redirect(request, reverse("sales:receipt", args=[sale.pk]))
 
 
 def problem_focus(problem: DomainError) -> str:

@@ -10,24 +10,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from patron.core.errors import DomainError
+from patron.core.forms import ServiceErrorsMixin
 from patron.tenancy.models import AuditEntry, Merchant, Role
 from patron.tenancy.selectors import active_stores
-
-
-class ServiceErrorsMixin:
-    """Show a service's FieldErrors next to the matching inputs, the rest above the form."""
-
-    def form_field_for(self, service_field: str) -> str | None:
-        """The form field showing errors about `service_field`; None means above the form."""
-        return service_field if service_field in self.fields else None
-
-    def add_service_errors(self, problem: DomainError) -> None:
-        if not problem.errors:
-            self.add_error(None, str(problem.detail))
-            return
-        for error in problem.errors:
-            self.add_error(self.form_field_for(error.field), str(error.message))
 
 
 def store_choice_field(merchant: Merchant, *, required: bool = False) -> forms.ModelChoiceField:

@@ -12,7 +12,6 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.home, name="home"),
     path("stores/", views.store_list, name="store_list"),
     path("stores/new/", views.store_create, name="store_create"),
     path("stores/<int:pk>/edit/", views.store_edit, name="store_edit"),

@@ -1,4 +1,4 @@
-"""Console pages for the merchant's own set-up: home, stores, staff, API keys, audit log.
+"""Console pages for the merchant's own set-up: stores, staff, API keys, audit log.
 
 Views read through selectors and write through `patron.tenancy.services` only; a service's
 FieldErrors come back onto the form next to the input they concern.
@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from patron.core.errors import DomainError
-from patron.members.selectors import member_figures
 from patron.tenancy import services
 from patron.tenancy.actor import Actor
 from patron.tenancy.audit_display import object_type_label, present_entries
@@ -28,18 +27,10 @@ from patron.tenancy.forms import (
     StoreForm,
 )
 from patron.tenancy.models import ApiKey, Role, Staff, Store
-from patron.tenancy.permissions import AUDIT_ROLES, console_view, require_role
+from patron.tenancy.permissions import AUDIT_ROLES, require_role
 from patron.tenancy.selectors import audit_entries
 
 PAGE_SIZE = 50
-
-
-# --- home ------------------------------------------------------------------------------------
-
-
-@console_view
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "tenancy/home.html", {"figures": member_figures(request.actor)})
 
 
 # --- reads limited to the actor's merchant ---------------------------------------------------

@@ -13,10 +13,10 @@ from django import forms
 from django.test import Client
 from django.utils import timezone
 
+from patron.core.forms import parse_yuan
 from patron.ledger import selectors, services
-from patron.ledger.forms import parse_yuan
 from patron.ledger.models import Asset, Entry, LedgerPolicy, PointsHold, Transaction
-from patron.ledger.views import points_value
+from patron.ledger.selectors import points_value
 from patron.members.models import Member, MemberStatus
 from patron.members.services import register_member
 from patron.tenancy.actor import Actor

@@ -251,7 +251,7 @@ def test_an_unknown_or_ended_tier_is_refused(applied, member, hq):
 
 
 def test_the_demo_merchant_has_tiers_promotions_and_coupons(db):
-    from patron.core.demo import create_demo
+    from patron.demo.services import create_demo
 
     result = create_demo(members=120)
     merchant = result.merchant

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from patron.core.demo import create_demo
+from patron.demo.services import create_demo
 from patron.ledger.selectors import reconcile
 from patron.sales.models import MemberPin, MemberStats, Sale
 from patron.sales.program import checkout_policy

@@ -38,6 +38,16 @@ ICONS = {
     "reports": '<path d="M4 20V11"/><path d="M10 20V5"/><path d="M16 20v-7"/><path d="M2 20h20"/>',
     "search": '<circle cx="11" cy="11" r="7"/><path d="M20 20l-4-4"/>',
     "lock": '<rect x="4" y="10" width="16" height="11" rx="2"/><path d="M8 10V7a4 4 0 0 1 8 0v3"/>',
+    "topup": '<rect x="3" y="6" width="18" height="14" rx="2"/><path d="M3 10h18"/>'
+    '<path d="M12 13v5"/><path d="M9.5 15.5h5"/>',
+    "liabilities": '<path d="M12 3v18"/><path d="M5 7h14"/><path d="M5 7l-3 7a3 3 0 0 0 6 0z"/>'
+    '<path d="M19 7l-3 7a3 3 0 0 0 6 0z"/><path d="M8 21h8"/>',
+    # A ticket with a perforation: promotions and coupons.
+    "promotions": (
+        '<path d="M3 7a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2v3a2 2 0 0 0 0 4v3a2 2 0 0 1-2 2H5'
+        'a2 2 0 0 1-2-2v-3a2 2 0 0 0 0-4z"/><path d="M14 5v2"/><path d="M14 11v2"/>'
+        '<path d="M14 17v2"/>'
+    ),
 }
 
 

@@ -14,128 +14,29 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
+from patron.demo.data import (
+    CATALOGUE,
+    DEMO_PASSWORD,
+    DEMO_PIN,
+    DEMO_PROGRAM,
+    DEMO_SLUG,
+    OCCUPATIONS,
+    STAFF,
+    TAGS,
+)
+from patron.demo.selectors import demo_exists
+from patron.ledger import services as ledger
+from patron.ledger.services import quick_balances
 from patron.members.models import Channel, CustomField, Gender, Member
 from patron.members.services import bulk_register, define_custom_field
 from patron.members.validation import Invalid, normalize_mobile
 from patron.program.services import apply_program
+from patron.promotions import services as promotions
+from patron.sales import services as sales
+from patron.sales.services import LineInput
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Merchant, Role, Store
+from patron.tenancy.models import Merchant, Store
 from patron.tenancy.services import create_merchant, create_staff
-
-DEMO_SLUG = "demo"
-DEMO_PASSWORD = "patron-demo"
-STORES = [
-    {"code": "S1", "name": "西湖店", "address": "杭州市西湖区北山街 1 号"},
-    {"code": "S2", "name": "滨江店", "address": "杭州市滨江区江南大道 88 号"},
-    {"code": "S3", "name": "城西店", "address": "杭州市西湖区文二西路 66 号"},
-]
-CATEGORIES = ["rooms", "dishes", "drinks", "retail"]
-DEMO_PROGRAM = {
-    "stores": STORES,
-    "categories": CATEGORIES,
-    "points": {
-        "earn": {"per_amount": 10000, "points": 1},  # 1 point per 100 yuan paid
-        "redeem_cash": {"points": 100, "value": 100, "max_share_percent": 50},
-        "expiry": {"policy": "end_of_next_year"},
-        "pending_days": 0,
-    },
-    "topup_bonus": [  # top up 100 get 10, 500 get 60, 1000 get 150
-        {"min": 10000, "bonus": 1000},
-        {"min": 50000, "bonus": 6000},
-        {"min": 100000, "bonus": 15000},
-    ],
-    "tiers": [
-        {"code": "normal", "name": "普通会员", "rank": 0},
-        {
-            "code": "silver",
-            "name": "银卡会员",
-            "rank": 1,
-            "discount": {"rooms": 88},
-            "upgrade_when": {"spend_12m": 100000},
-        },
-        {
-            "code": "gold",
-            "name": "金卡会员",
-            "rank": 2,
-            "discount": {"rooms": 80, "dishes": 90},
-            "points_multiplier": 1.5,
-            "upgrade_when": {"spend_12m": 500000, "single_topup": 100000},
-        },
-    ],
-    "promotions": [
-        {
-            "code": "tuesday",
-            "name": "周二会员日",
-            "kind": "automatic",
-            "members_only": True,
-            "condition": {"weekdays": [2]},
-            "benefit": {"type": "percent", "value": 10},
-            "priority": 10,
-        },
-        {
-            "code": "drinks3for2",
-            "name": "饮品买二送一",
-            "kind": "automatic",
-            "condition": {"categories": ["drinks"]},
-            "benefit": {"type": "free_items", "buy": 2, "get": 1, "categories": ["drinks"]},
-            "priority": 20,
-        },
-        {
-            "code": "WELCOME20",
-            "name": "新客满 200 减 20",
-            "kind": "code",
-            "condition": {"min_amount": 20000, "first_purchase": True},
-            "benefit": {"type": "fixed", "value": 2000},
-            "stacking": "exclusive",
-            "priority": 30,
-        },
-        {
-            "code": "gold_points",
-            "name": "金卡双倍积分",
-            "kind": "automatic",
-            "condition": {"tiers": ["gold"]},
-            "benefit": {"type": "points_multiplier", "value": 2},
-            "priority": 90,
-        },
-    ],
-    "coupon_templates": [
-        {
-            "code": "room_night",
-            "name": "免费房券",
-            "benefit": {"type": "free_items", "skus": ["ROOM-STD"], "quantity": 1},
-            "valid_days": 90,
-            "per_member_limit": 1,
-        },
-        {
-            "code": "dish50",
-            "name": "餐饮满 200 减 50",
-            "benefit": {"type": "fixed", "value": 5000, "categories": ["dishes"]},
-            "condition": {"min_amount": 20000},
-            "valid_days": 30,
-            "per_member_limit": 3,
-            "stock": 5000,
-        },
-        {
-            "code": "tea_gift",
-            "name": "生日赠茶",
-            "benefit": {"type": "gift", "sku": "TEA-LONGJING"},
-            "valid_days": 30,
-        },
-    ],
-}
-# (username, role, store code, full name)
-STAFF = [
-    ("hq", Role.HQ_ADMIN, None, "总部管理员"),
-    ("marketer", Role.MARKETER, None, "市场专员"),
-    ("s1.manager", Role.STORE_MANAGER, "S1", "西湖店长"),
-    ("s1.cashier", Role.CASHIER, "S1", "西湖收银"),
-    ("s2.manager", Role.STORE_MANAGER, "S2", "滨江店长"),
-    ("s2.cashier", Role.CASHIER, "S2", "滨江收银"),
-    ("s3.manager", Role.STORE_MANAGER, "S3", "城西店长"),
-    ("s3.cashier", Role.CASHIER, "S3", "城西收银"),
-]
-TAGS = ["商务", "亲子", "美食家", "高频", "价格敏感", "VIP候选", "外地游客"]
-OCCUPATIONS = ["教师", "工程师", "医生", "设计师", "销售", "公务员", "自由职业", "学生", "企业主"]
 
 
 @dataclass
@@ -143,18 +44,6 @@ class DemoResult:
     merchant: Merchant
     created: bool
     members: int
-
-
-def demo_logins() -> list[tuple[str, str, str, str]]:
-    """(user name, password, role, store code) for each demo login."""
-    return [
-        (username, DEMO_PASSWORD, str(role.label), store or "HQ")
-        for username, role, store, _name in STAFF
-    ]
-
-
-def demo_exists() -> bool:
-    return Merchant.objects.filter(slug=DEMO_SLUG).exists()
 
 
 def unique_mobiles(fake: Faker, count: int, taken: set[str]) -> list[str]:
@@ -236,7 +125,6 @@ def create_demo(members: int = 2000) -> DemoResult:
 def seed_balances(actor: Actor, members: list[Member], seed: int = 11) -> None:
     """About a third of the members top up once and earn points over the past year, some of
     them spending part of it, so balances, lots and liabilities show real figures."""
-    from patron.ledger import services as ledger
 
     rng = random.Random(seed)
     now = timezone.now()
@@ -270,7 +158,6 @@ def seed_balances(actor: Actor, members: list[Member], seed: int = 11) -> None:
 def seed_tiers_and_coupons(actor: Actor, members: list[Member], seed: int = 13) -> None:
     """About one member in six on silver and one in twenty on gold; about one in six holds a
     coupon, so member pages and the promotions overview show real rows."""
-    from patron.promotions import services as promotions
 
     rng = random.Random(seed)
     for member in members:
@@ -284,23 +171,7 @@ def seed_tiers_and_coupons(actor: Actor, members: list[Member], seed: int = 13) 
             promotions.issue_coupon(actor, member, template, key=f"demo-coupon-{member.pk}")
 
 
-# (sku, name, category, unit price in fen, brand)
-CATALOGUE = [
-    ("ROOM-STD", "湖景标准间", "rooms", 32000, "湖畔"),
-    ("ROOM-DLX", "湖景豪华间", "rooms", 52000, "湖畔"),
-    ("DISH-FISH", "西湖醋鱼", "dishes", 6800, ""),
-    ("DISH-PORK", "东坡肉", "dishes", 5800, ""),
-    ("DISH-SHRIMP", "龙井虾仁", "dishes", 8800, ""),
-    ("TEA-LONGJING", "明前龙井", "drinks", 3800, "狮峰"),
-    ("BEER-LOCAL", "西湖啤酒", "drinks", 1500, "西湖"),
-    ("GIFT-TEA", "龙井礼盒", "retail", 16800, "狮峰"),
-]
-DEMO_PIN = "888888"
-
-
 def _demo_basket(rng: random.Random):
-    from patron.sales.services import LineInput
-
     picks = rng.sample(CATALOGUE, rng.randint(1, 4))
     return [
         LineInput(
@@ -320,8 +191,6 @@ def seed_sales(actor: Actor, members: list[Member], seed: int = 17) -> None:
     most members a few times, some once; some redeem points or pay from stored value; a few
     sales are refunded. The demo back-dates through the `checkout.backdate_days` setting, as a
     merchant importing history would, then restores the usual 30 days and a PIN threshold."""
-    from patron.ledger.services import quick_balances
-    from patron.sales import services as sales
 
     rng = random.Random(seed)
     apply_program(actor, {"checkout": {"backdate_days": 365}})

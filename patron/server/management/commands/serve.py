@@ -8,7 +8,7 @@ from django.core.management import call_command
 from gunicorn.app.base import BaseApplication
 
 from patron.core.commands import PatronCommand
-from patron.core.demo import demo_exists
+from patron.demo.selectors import demo_exists, print_logins
 
 
 class PatronServer(BaseApplication):
@@ -94,8 +94,6 @@ class Command(PatronCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         url = f"http://{options['host']}:{options['port']}/"
         if demo_exists():
-            from patron.core.management.commands.demo import print_logins
-
             print_logins(self.stdout, url)
         else:
             self.stdout.write(f"Console: {url}")

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from patron.core.idempotency import key_for
+from patron.core.problems import Problem
 from patron.ledger import selectors, services
 from patron.ledger.models import Asset
-from patron.ledger.schemas import (
+from patron.members.selectors import member_for
+from patron.tenancy.selectors import store_by_code
+from patron.wallet.schemas import (
     AdjustmentIn,
     AdjustmentOut,
     BalancesOut,
@@ -16,18 +19,9 @@ from patron.ledger.schemas import (
     TopUpIn,
     TopUpOut,
 )
-from patron.members.schemas import Problem
-from patron.members.selectors import member_for
-from patron.tenancy.selectors import store_by_code
 
 router = Router(tags=["ledger"])
 ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
-
-
-def ledger_key(request: HttpRequest, prefix: str) -> str:
-    """The ledger's own idempotency key: the client's Idempotency-Key when sent."""
-    header = request.headers.get("Idempotency-Key")
-    return f"{prefix}:{header}" if header else f"{prefix}:{uuid.uuid4()}"
 
 
 def stored_value(balances: dict) -> dict:
@@ -43,7 +37,7 @@ def create_topup(request: HttpRequest, payload: TopUpIn):
         actor,
         member,
         payload.amount,
-        key=ledger_key(request, "topup"),
+        key=key_for(request, "topup"),
         payment_method=payload.payment_method,
         context=services.Context(store=store),
     )
@@ -126,7 +120,7 @@ def adjust_points(request: HttpRequest, member_id: int, payload: AdjustmentIn):
     actor = request.actor
     member = member_for(actor, member_id)
     txn = services.adjust_points(
-        actor, member, payload.points, reason=payload.reason, key=ledger_key(request, "adjust")
+        actor, member, payload.points, reason=payload.reason, key=key_for(request, "adjust")
     )
     return Status(
         201,

@@ -1,7 +1,10 @@
 from django.core.management.base import CommandError
 
 from patron.core.commands import PatronCommand
-from patron.core.demo import DEMO_SLUG, create_demo, demo_exists, demo_logins
+from patron.demo.data import DEMO_SLUG
+from patron.demo.selectors import demo_exists, print_logins
+from patron.demo.services import create_demo
+from patron.tenancy.models import Merchant
 
 
 class Command(PatronCommand):
@@ -17,8 +20,6 @@ class Command(PatronCommand):
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
 
     def handle(self, *args, **options):
-        from patron.tenancy.models import Merchant
-
         if not 0 <= options["members"] <= 1_000_000:
             raise CommandError("--members must be between 0 and 1,000,000")
         if options["if_empty"] and Merchant.objects.exists() and not demo_exists():
@@ -30,10 +31,3 @@ class Command(PatronCommand):
         else:
             self.stdout.write(f"Demo merchant '{DEMO_SLUG}' exists ({result.members} members).")
         print_logins(self.stdout, options["url"])
-
-
-def print_logins(out, url: str) -> None:
-    out.write(f"Console: {url}")
-    out.write("Logins (user / password — role, store):")
-    for username, password, role, store in demo_logins():
-        out.write(f"  {username:<12} / {password} — {role}, {store}")

@@ -1,0 +1,128 @@
+"""Form pieces every console app uses: yuan inputs, service errors on forms, one-time tokens."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from patron.core.errors import DomainError
+from patron.core.money import FEN_PER_YUAN, yuan
+
+# Up to 12 digits of yuan, plain or grouped by thousands ("1,234"), and optional decimals.
+# A comma anywhere else ("10,5") is refused: it may be a decimal comma, and guessing is wrong.
+YUAN_SHAPE = re.compile(
+    r"(?P<whole>[0-9]{1,12}|[0-9]{1,3}(?:,[0-9]{3}){1,3})(?:\.(?P<cents>[0-9]*))?"
+)
+
+
+def parse_yuan(raw: Any) -> int:
+    """'1,234.5' -> 123450 fen. Raises ValidationError for anything that is not such an amount.
+
+    Full-width digits from Chinese input methods count (NFKC); a sign, an exponent or a third
+    decimal do not: the cashier must see what will be charged, not a rounded guess.
+    """
+    text = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    text = text.removeprefix("¥").replace(" ", "")
+    match = YUAN_SHAPE.fullmatch(text)
+    if not match:
+        raise forms.ValidationError(_("Enter an amount in yuan, e.g. 100 or 99.50."))
+    cents = (match["cents"] or "").rstrip("0")
+    if len(cents) > 2:
+        raise forms.ValidationError(_("At most two decimals (fen)."))
+    try:
+        fen = Decimal(text.replace(",", "")) * FEN_PER_YUAN
+    except InvalidOperation:  # the pattern above rules this out; kept as a guard
+        raise forms.ValidationError(_("Enter an amount in yuan, e.g. 100 or 99.50.")) from None
+    return int(fen)
+
+
+class YuanField(forms.Field):
+    """A money input in yuan whose cleaned value is integer fen, above zero.
+
+    `maximum` (fen) caps it; `too_much` is the message shown above the cap, formatted with
+    `max` (the cap in yuan).
+    """
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+    default_error_messages = {
+        "not_positive": _("The amount must be greater than zero."),
+        "too_much": _("At most %(max)s."),
+    }
+
+    def __init__(self, *, maximum: int | None = None, **kwargs: Any) -> None:
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        return parse_yuan(value)
+
+    def validate(self, value: int | None) -> None:
+        super().validate(value)
+        if value is None:
+            return
+        if value <= 0:
+            raise forms.ValidationError(self.error_messages["not_positive"], code="not_positive")
+        if self.maximum is not None and value > self.maximum:
+            raise forms.ValidationError(
+                self.error_messages["too_much"] % {"max": yuan(self.maximum)}, code="too_much"
+            )
+
+
+class ServiceErrorsMixin:
+    """Show a service's refusal on the form: each FieldError next to its input, the rest above.
+
+    `errors_by_code` places errors that carry no field (e.g. `insufficient_points`) next to
+    the input they are about; `form_field_for` maps a service's field name to the form's.
+    """
+
+    errors_by_code: dict[str, str] = {}
+
+    def form_field_for(self, service_field: str) -> str | None:
+        """The form field showing errors about `service_field`; None means above the form."""
+        return service_field if service_field in self.fields else None
+
+    def add_service_errors(self, problem: DomainError) -> None:
+        if not problem.errors:
+            field = self.errors_by_code.get(problem.code)
+            self.add_error(field if field in self.fields else None, str(problem.detail))
+            return
+        for error in problem.errors:
+            self.add_error(self.form_field_for(error.field), str(error.message))
+
+
+class OneTimeTokenMixin:
+    """A hidden uuid4 rendered into the form: the idempotency key of one submission.
+
+    The same token posted twice (double click, browser resubmit) is the same write, which the
+    service applies once.
+    """
+
+    token_error = _("This form has expired. Check the values and submit it again.")
+
+    def clean_token(self) -> str:
+        raw = self.cleaned_data.get("token") or ""
+        try:
+            return str(uuid.UUID(raw, version=4))
+        except ValueError:
+            raise forms.ValidationError(self.token_error) from None
+
+    def token_value(self) -> str:
+        """The token to render: the posted one while it is valid, else a fresh one."""
+        if self.is_bound and not self.errors.get("token"):
+            posted = self.data.get("token", "")
+            try:
+                return str(uuid.UUID(posted, version=4))
+            except ValueError:
+                pass
+        return str(uuid.uuid4())
+
+    def token_errors(self) -> list[str]:
+        return list(self.errors.get("token", [])) if self.is_bound else []

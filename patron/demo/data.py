@@ -1,0 +1,133 @@
+"""What the demo merchant is made of: stores, program, staff, catalogue, member flavour."""
+
+from __future__ import annotations
+
+from patron.tenancy.models import Role
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "patron-demo"
+STORES = [
+    {"code": "S1", "name": "西湖店", "address": "杭州市西湖区北山街 1 号"},
+    {"code": "S2", "name": "滨江店", "address": "杭州市滨江区江南大道 88 号"},
+    {"code": "S3", "name": "城西店", "address": "杭州市西湖区文二西路 66 号"},
+]
+CATEGORIES = ["rooms", "dishes", "drinks", "retail"]
+DEMO_PROGRAM = {
+    "stores": STORES,
+    "categories": CATEGORIES,
+    "points": {
+        "earn": {"per_amount": 10000, "points": 1},  # 1 point per 100 yuan paid
+        "redeem_cash": {"points": 100, "value": 100, "max_share_percent": 50},
+        "expiry": {"policy": "end_of_next_year"},
+        "pending_days": 0,
+    },
+    "topup_bonus": [  # top up 100 get 10, 500 get 60, 1000 get 150
+        {"min": 10000, "bonus": 1000},
+        {"min": 50000, "bonus": 6000},
+        {"min": 100000, "bonus": 15000},
+    ],
+    "tiers": [
+        {"code": "normal", "name": "普通会员", "rank": 0},
+        {
+            "code": "silver",
+            "name": "银卡会员",
+            "rank": 1,
+            "discount": {"rooms": 88},
+            "upgrade_when": {"spend_12m": 100000},
+        },
+        {
+            "code": "gold",
+            "name": "金卡会员",
+            "rank": 2,
+            "discount": {"rooms": 80, "dishes": 90},
+            "points_multiplier": 1.5,
+            "upgrade_when": {"spend_12m": 500000, "single_topup": 100000},
+        },
+    ],
+    "promotions": [
+        {
+            "code": "tuesday",
+            "name": "周二会员日",
+            "kind": "automatic",
+            "members_only": True,
+            "condition": {"weekdays": [2]},
+            "benefit": {"type": "percent", "value": 10},
+            "priority": 10,
+        },
+        {
+            "code": "drinks3for2",
+            "name": "饮品买二送一",
+            "kind": "automatic",
+            "condition": {"categories": ["drinks"]},
+            "benefit": {"type": "free_items", "buy": 2, "get": 1, "categories": ["drinks"]},
+            "priority": 20,
+        },
+        {
+            "code": "WELCOME20",
+            "name": "新客满 200 减 20",
+            "kind": "code",
+            "condition": {"min_amount": 20000, "first_purchase": True},
+            "benefit": {"type": "fixed", "value": 2000},
+            "stacking": "exclusive",
+            "priority": 30,
+        },
+        {
+            "code": "gold_points",
+            "name": "金卡双倍积分",
+            "kind": "automatic",
+            "condition": {"tiers": ["gold"]},
+            "benefit": {"type": "points_multiplier", "value": 2},
+            "priority": 90,
+        },
+    ],
+    "coupon_templates": [
+        {
+            "code": "room_night",
+            "name": "免费房券",
+            "benefit": {"type": "free_items", "skus": ["ROOM-STD"], "quantity": 1},
+            "valid_days": 90,
+            "per_member_limit": 1,
+        },
+        {
+            "code": "dish50",
+            "name": "餐饮满 200 减 50",
+            "benefit": {"type": "fixed", "value": 5000, "categories": ["dishes"]},
+            "condition": {"min_amount": 20000},
+            "valid_days": 30,
+            "per_member_limit": 3,
+            "stock": 5000,
+        },
+        {
+            "code": "tea_gift",
+            "name": "生日赠茶",
+            "benefit": {"type": "gift", "sku": "TEA-LONGJING"},
+            "valid_days": 30,
+        },
+    ],
+}
+# (username, role, store code, full name)
+STAFF = [
+    ("hq", Role.HQ_ADMIN, None, "总部管理员"),
+    ("marketer", Role.MARKETER, None, "市场专员"),
+    ("s1.manager", Role.STORE_MANAGER, "S1", "西湖店长"),
+    ("s1.cashier", Role.CASHIER, "S1", "西湖收银"),
+    ("s2.manager", Role.STORE_MANAGER, "S2", "滨江店长"),
+    ("s2.cashier", Role.CASHIER, "S2", "滨江收银"),
+    ("s3.manager", Role.STORE_MANAGER, "S3", "城西店长"),
+    ("s3.cashier", Role.CASHIER, "S3", "城西收银"),
+]
+TAGS = ["商务", "亲子", "美食家", "高频", "价格敏感", "VIP候选", "外地游客"]
+OCCUPATIONS = ["教师", "工程师", "医生", "设计师", "销售", "公务员", "自由职业", "学生", "企业主"]
+
+# (sku, name, category, unit price in fen, brand)
+CATALOGUE = [
+    ("ROOM-STD", "湖景标准间", "rooms", 32000, "湖畔"),
+    ("ROOM-DLX", "湖景豪华间", "rooms", 52000, "湖畔"),
+    ("DISH-FISH", "西湖醋鱼", "dishes", 6800, ""),
+    ("DISH-PORK", "东坡肉", "dishes", 5800, ""),
+    ("DISH-SHRIMP", "龙井虾仁", "dishes", 8800, ""),
+    ("TEA-LONGJING", "明前龙井", "drinks", 3800, "狮峰"),
+    ("BEER-LOCAL", "西湖啤酒", "drinks", 1500, "西湖"),
+    ("GIFT-TEA", "龙井礼盒", "retail", 16800, "狮峰"),
+]
+DEMO_PIN = "888888"

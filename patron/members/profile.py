@@ -1,0 +1,82 @@
+"""What the apps above members add to a member as the API and the console show them.
+
+Members stands below promotions, sales, the wallet and the apps to come (cards, insight,
+campaigns): they know members, members does not know them. Each registers what it adds from
+its AppConfig.ready():
+
+- a *fact* for the API's member body (`tier`, `stats`, later `lifecycle`, `rfm` …), with a way
+  to load it for a whole page of members in the same query when lists show it;
+- a *panel* for the console's member page: HTML rendered into a slot of members/detail.html
+  (`badge` beside the name, `side` the cards of the right-hand column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.safestring import SafeString
+
+if TYPE_CHECKING:
+    from patron.members.models import Member
+
+PANEL_SLOTS = ("badge", "side")
+
+
+@dataclass(frozen=True)
+class Fact:
+    name: str
+    value: Callable[[Member], Any]
+    # Lists of members show it too (else only the answer about one member carries it).
+    in_lists: bool = True
+    # Loads what `value` reads for a whole queryset at once (select_related, annotations).
+    prepare: Callable[[QuerySet], QuerySet] | None = None
+
+
+@dataclass(frozen=True)
+class Panel:
+    slot: str
+    render: Callable[[HttpRequest, Member], SafeString | str]
+    order: int = 100
+
+
+_facts: dict[str, Fact] = {}
+_panels: list[Panel] = []
+
+
+def add_fact(fact: Fact) -> None:
+    _facts[fact.name] = fact
+
+
+def add_panel(panel: Panel) -> None:
+    if panel.slot not in PANEL_SLOTS:
+        raise ValueError(f"unknown member panel slot {panel.slot!r}")
+    if panel not in _panels:  # ready() may run more than once in tests
+        _panels.append(panel)
+        _panels.sort(key=lambda p: p.order)
+
+
+def prepared(members: QuerySet) -> QuerySet:
+    """The queryset made ready for every registered fact (one query for a page, not one per
+    member)."""
+    for fact in _facts.values():
+        if fact.prepare is not None:
+            members = fact.prepare(members)
+    return members
+
+
+def facts(member: Member, *, listing: bool) -> dict[str, Any]:
+    return {
+        name: fact.value(member) for name, fact in _facts.items() if fact.in_lists or not listing
+    }
+
+
+def panels(request: HttpRequest, member: Member) -> dict[str, list[SafeString | str]]:
+    """Rendered panels by slot, for members/detail.html."""
+    shown: dict[str, list[SafeString | str]] = {slot: [] for slot in PANEL_SLOTS}
+    for panel in _panels:
+        shown[panel.slot].append(panel.render(request, member))
+    return shown
