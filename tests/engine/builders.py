@@ -292,8 +292,14 @@ def check_applied(quote: Quote, basket_: Basket, member_: MemberContext, program
 
 def check_points(quote: Quote, basket_: Basket, member_: MemberContext, program_: Program) -> None:
     assert 0 <= quote.points_redeemed <= basket_.points_to_redeem
-    assert quote.insufficient_points == (basket_.points_to_redeem > member_.points_available)
     redeem = program_.redeem
+    asked = basket_.points_to_redeem
+    if redeem is not None and member_.member_id is not None:
+        # What the rule allows on what is left before points (API.md §3: lowered first).
+        left = quote.total + quote.points_value
+        asked = min(asked, left * redeem.max_share_percent // 100 // redeem.value * redeem.points)
+    held = member_.points_available if member_.member_id is not None else 0
+    assert quote.insufficient_points == (asked > held)
     if redeem is None or quote.points_redeemed == 0:
         assert quote.points_value == 0
     else:

@@ -501,16 +501,23 @@ def _gift_lines(gifts: Sequence[tuple[_Candidate, Benefit]]) -> list[PricedLine]
 def _redeem(
     basket: Basket, member: MemberContext, program: Program, left: int
 ) -> tuple[int, int, bool]:
-    """(points redeemed, fen they pay, asked for more than the member holds)."""
+    """(points redeemed, fen they pay, asked for more than the member holds).
+
+    The points asked are first lowered to what the rule allows on this basket (whole units
+    worth at most `max_share_percent` of what is left); only what remains is checked against
+    the points held (API.md §3).
+    """
     asked = max(basket.points_to_redeem, 0)
-    held = member.points_available if member.member_id is not None else 0
-    short = asked > held
+    if member.member_id is None:
+        return 0, 0, asked > 0
+    held = member.points_available
     rule = program.redeem
-    if rule is None or member.member_id is None or asked == 0:
-        return 0, 0, short
+    if rule is None:
+        return 0, 0, asked > held
     allowed_value = left * rule.max_share_percent // 100
-    units = min(min(asked, held) // rule.points, allowed_value // rule.value)
-    return units * rule.points, units * rule.value, short
+    wanted = min(asked, allowed_value // rule.value * rule.points)
+    units = min(wanted, held) // rule.points
+    return units * rule.points, units * rule.value, wanted > held
 
 
 def _earn(

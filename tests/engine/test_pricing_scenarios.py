@@ -759,6 +759,23 @@ CASES = [
         {"insufficient_points": True},
         member_=member(points=1000),
     ),
+    # API.md §3: asked points are first lowered to the rule's cap on this basket, then checked
+    # against what is held: 8000 asked on 100 yuan, a 50 % cap and 5000 held redeem 5000.
+    case(
+        "points_asked_lowered_to_the_cap_before_the_balance_check",
+        basket(line("SET", "dishes", 1, 10000), points=8000),
+        {"points_redeemed": 5000, "points_value": 5000, "insufficient_points": False},
+        program_=program(redeem=RedeemRule(points=100, value=100, max_share_percent=50)),
+        member_=member(points=5000),
+    ),
+    # Within the cap, more than held is still short.
+    case(
+        "points_within_the_cap_but_more_than_held_are_insufficient",
+        basket(line("SET", "dishes", 1, 10000), points=4000),
+        {"insufficient_points": True, "points_redeemed": 3000},
+        program_=program(redeem=RedeemRule(points=100, value=100, max_share_percent=50)),
+        member_=member(points=3000),
+    ),
     # No redeem rule: nothing is redeemed.
     case(
         "no_redeem_rule_redeems_nothing",

@@ -292,6 +292,15 @@ class TestBadInput:
         result = post(api, "/api/v1/sales", sale_body(gold, points_to_redeem=5000)).json()
         assert result["points_redeemed"] == 5000
 
+    def test_points_asked_are_lowered_to_the_cap_before_the_balance_check(self, api, gold):
+        # API.md §3: one tea (2000 fen) allows 50 % = 1000 fen = 1000 points; asking 8000 with
+        # 5000 held is lowered to 1000 first, so it is not "more than held".
+        body = {**sale_body(gold, points_to_redeem=8000), "lines": [BASKET[-1]]}
+        response = post(api, "/api/v1/sales", body)
+        assert response.status_code == 201, response.content
+        assert response.json()["points_redeemed"] == 1000
+        assert balances(gold)[0] == 4000 + response.json()["points_earned"]
+
     def test_more_stored_value_than_held_is_insufficient_balance(self, api, gold):
         response = post(api, "/api/v1/sales", sale_body(gold, stored_value=10001, pin="123456"))
         assert response.status_code == 422 and response.json()["code"] == "insufficient_balance"
