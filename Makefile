@@ -28,6 +28,8 @@ run: install
 # (PATRON_TEST_POSTGRES, defaulting to the local server if it accepts connections).
 test: install
 	.venv/bin/ruff check patron tests bench
+	@# The floors of docs/architecture.md (contracts in pyproject.toml, [tool.importlinter]).
+	.venv/bin/lint-imports --no-cache
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 	@pg="$${PATRON_TEST_POSTGRES:-}"; \
 	if [ -z "$$pg" ] && $(PY) -c "import psycopg; psycopg.connect('$(PG_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=2).close()" 2>/dev/null; then pg="$(PG_URL)"; fi; \
