@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from patron.core.errors import PermissionDenied
-from patron.members.importing import COLUMNS, EXPORT_ONLY_COLUMNS, custom_header
+from patron.members.importing.columns import COLUMNS, EXPORT_ONLY_COLUMNS, custom_header
 from patron.members.models import CustomField, Gender, Member
 from patron.members.selectors import members_for
 from patron.members.services import custom_field_definitions

@@ -2,7 +2,7 @@
 
 Only HQ admins and store managers import; a store manager imports into their own store only
 and sees only the imports they started. The pages are thin: every check and every write is
-in `patron.members.importing`.
+in the `patron.members.importing` package, every read in `patron.members.selectors`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,20 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from patron.core.errors import DomainError, NotFound
-from patron.members import importing
+from patron.members.importing.reading import MAX_FILE_BYTES, too_large_message
+from patron.members.importing.report import write_report_csv
+from patron.members.importing.template import build_template
+from patron.members.importing.uploads import confirm_import, preview_upload
 from patron.members.models import ImportBatch
+from patron.members.selectors import (
+    import_batch_for,
+    import_confirmation,
+    import_store_choices,
+    recent_imports,
+)
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role, Store
 from patron.tenancy.permissions import require_role
-from patron.tenancy.selectors import active_stores
 
 may_import = require_role(Role.HQ_ADMIN, Role.STORE_MANAGER)
 ERRORS_PER_PAGE = 200
@@ -51,25 +59,23 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         bound = actor.store_bound
         store = self.fields["store"]
-        if bound is None:
-            store.queryset = active_stores(actor.merchant)
-        else:
+        store.queryset = import_store_choices(actor)
+        if bound is not None:
             # A store manager imports into their own store: show it, never offer another.
-            store.queryset = Store.objects.filter(pk=bound.pk)
             store.initial = bound
             store.disabled = True
             store.empty_label = None
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > importing.MAX_FILE_BYTES:
-            raise forms.ValidationError(importing.too_large_message())
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(too_large_message())
         return upload
 
 
 def batch_or_404(actor: Actor, batch_id: int) -> ImportBatch:
     try:
-        return importing.batch_for(actor, batch_id)
+        return import_batch_for(actor, batch_id)
     except NotFound:
         raise Http404 from None
 
@@ -81,15 +87,13 @@ def upload(request: HttpRequest) -> HttpResponse:
     problems: list = []
     if request.method == "POST" and form.is_valid():
         try:
-            result = importing.preview_upload(
-                actor, form.cleaned_data["file"], form.cleaned_data["store"]
-            )
+            result = preview_upload(actor, form.cleaned_data["file"], form.cleaned_data["store"])
         except DomainError as problem:
             form.add_error("file", str(problem.detail))
             problems = [error.as_dict() for error in problem.errors]
         else:
             return redirect("imports:batch", batch_id=result.batch.pk)
-    recent = importing.batches_for(actor).filter(source__isnull=True)[:RECENT_IMPORTS]
+    recent = recent_imports(actor, RECENT_IMPORTS)
     context = {"form": form, "problems": problems, "recent": recent}
     return render(request, "members/import_upload.html", context)
 
@@ -103,7 +107,7 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
     context = {"batch": found, "errors": errors}
     if not found.dry_run:
         return render(request, "members/import_result.html", context)
-    context["confirmed"] = found.confirmations.order_by("id").first()
+    context["confirmed"] = import_confirmation(found)
     context["can_confirm"] = (
         context["confirmed"] is None and bool(found.stored_file) and found.imported > 0
     )
@@ -115,7 +119,7 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
 def confirm(request: HttpRequest, batch_id: int) -> HttpResponse:
     preview = batch_or_404(request.actor, batch_id)
     try:
-        done = importing.confirm_import(request.actor, preview)
+        done = confirm_import(request.actor, preview)
     except DomainError as problem:
         messages.error(request, str(problem.detail))
         return redirect("imports:batch", batch_id=preview.pk)
@@ -132,7 +136,7 @@ def confirm(request: HttpRequest, batch_id: int) -> HttpResponse:
 def error_report(request: HttpRequest, batch_id: int) -> HttpResponse:
     found = batch_or_404(request.actor, batch_id)
     text = io.StringIO()
-    importing.write_report_csv(found.errors, text)
+    write_report_csv(found.errors, text)
     # A BOM so that Excel, which most merchants open it with, shows the Chinese correctly.
     response = HttpResponse("\ufeff" + text.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{found.pk}-errors.csv"'
@@ -142,8 +146,6 @@ def error_report(request: HttpRequest, batch_id: int) -> HttpResponse:
 @may_import
 @require_GET
 def template(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(
-        importing.build_template(request.actor.merchant), content_type=XLSX_TYPE
-    )
+    response = HttpResponse(build_template(request.actor.merchant), content_type=XLSX_TYPE)
     response["Content-Disposition"] = 'attachment; filename="members-template.xlsx"'
     return response

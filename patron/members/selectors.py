@@ -13,11 +13,11 @@ from django.utils.translation import gettext as _
 
 from patron.core.errors import NotFound
 from patron.members import profile
-from patron.members.models import Member
+from patron.members.models import ImportBatch, Member
 from patron.members.validation import mask_id_number, mask_mobile
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
-from patron.tenancy.selectors import scoped
+from patron.tenancy.selectors import active_stores, scoped
 
 
 def members_for(actor: Actor) -> QuerySet[Member]:
@@ -177,3 +177,45 @@ def member_figures(actor: Actor) -> dict[str, Any]:
         "month": sum(r.get("month", 0) for r in by_store.values()),
     }
     return {"stores": rows, "unassigned": unassigned, "totals": totals}
+
+
+def registered_mobiles(actor: Actor) -> set[str]:
+    """The mobiles of all the merchant's members, whatever store the actor is bound to."""
+    # Merchant-wide even for store-bound staff: a mobile is unique per merchant.
+    members = scoped(Member.objects.all(), actor, store_field=None)
+    return set(members.values_list("mobile", flat=True))
+
+
+def import_batches_for(actor: Actor) -> QuerySet[ImportBatch]:
+    """Imports the actor may look at: HQ sees the merchant's, a store manager their own."""
+    batches = scoped(
+        ImportBatch.objects.select_related("default_store", "created_by"), actor, store_field=None
+    )
+    if actor.store_bound is not None:
+        batches = batches.filter(created_by=actor.user)
+    return batches
+
+
+def import_batch_for(actor: Actor, batch_id: Any) -> ImportBatch:
+    batch = import_batches_for(actor).filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound(_("Import not found."))
+    return batch
+
+
+def recent_imports(actor: Actor, count: int) -> QuerySet[ImportBatch]:
+    """The latest uploads the actor may look at (previews and CLI runs, not confirmations)."""
+    return import_batches_for(actor).filter(source__isnull=True)[:count]
+
+
+def import_confirmation(preview: ImportBatch) -> ImportBatch | None:
+    """The import that confirmed this dry run, if any (the first, should there be more)."""
+    return preview.confirmations.order_by("id").first()
+
+
+def import_store_choices(actor: Actor) -> QuerySet[Store]:
+    """The stores an import may default to: the active ones, or a store manager's own only."""
+    bound = actor.store_bound
+    if bound is None:
+        return active_stores(actor.merchant)
+    return scoped(Store.objects.filter(pk=bound.pk), actor, store_field=None)

@@ -3,7 +3,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from patron.members.importing import purge_stale_uploads
+from patron.members.importing.uploads import purge_stale_uploads
 
 
 @db_periodic_task(crontab(minute="35"))

@@ -16,8 +16,18 @@ from django.utils import timezone, translation
 from stdnum.cn import ric
 
 from patron.core.errors import PermissionDenied, ValidationFailed
-from patron.members import importing
-from patron.members.importing import BadColumns, UnreadableFile, import_members
+from patron.members.importing import (
+    BadColumns,
+    ImportResult,
+    UnreadableFile,
+    build_template,
+    checks,
+    import_members,
+    service,
+    uploads,
+    xlsx,
+)
+from patron.members.importing.report import REPORT_HEADERS
 from patron.members.models import (
     Channel,
     ConsentRecord,
@@ -74,12 +84,12 @@ def write_csv(
     return target
 
 
-def run(actor: Actor, file: Path, **options) -> importing.ImportResult:
+def run(actor: Actor, file: Path, **options) -> ImportResult:
     options.setdefault("dry_run", False)
     return import_members(actor, file, file_name=file.name, **options)
 
 
-def errors_by_row(result: importing.ImportResult) -> dict[int, set[str]]:
+def errors_by_row(result: ImportResult) -> dict[int, set[str]]:
     found: dict[int, set[str]] = {}
     for error in result.errors:
         found.setdefault(error.row, set()).add(error.column)
@@ -184,7 +194,7 @@ def test_import_is_recorded_as_a_batch_and_one_import_audit_entry(system, stores
 
     batch = result.batch
     assert batch.file_name == "m.csv" and not batch.dry_run and batch.channel == "cli"
-    assert batch.sha256 == importing.file_sha256(file)
+    assert batch.sha256 == uploads.file_sha256(file)
     assert (batch.rows_read, batch.imported, batch.skipped_existing, batch.rejected) == (2, 1, 0, 1)
     assert batch.errors == [{"row": 3, "column": "mobile", "message": result.errors[0].message}]
     entry = AuditEntry.objects.get(action=AuditEntry.Action.IMPORT)
@@ -393,7 +403,7 @@ def test_a_zip_that_is_not_a_workbook_is_refused(system, tmp_path):
 def test_stored_errors_are_capped_but_the_result_keeps_them_all(
     system, stores, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(importing, "MAX_STORED_ERRORS", 3)
+    monkeypatch.setattr(service, "MAX_STORED_ERRORS", 3)
     file = write_csv(tmp_path / "m.csv", [["手机号"], *([f"bad{n}"] for n in range(5))])
 
     result = run(system, file)
@@ -561,7 +571,7 @@ def test_template_has_headers_instructions_and_custom_fields_and_reimports(
 ):
     define_custom_field(system, "clothing_size", "衣服尺码", CustomField.Kind.CHOICE, ["S", "M"])
     file = tmp_path / "template.xlsx"
-    file.write_bytes(importing.build_template(system.merchant))
+    file.write_bytes(build_template(system.merchant))
 
     workbook = openpyxl.load_workbook(file)
     data, instructions = workbook.worksheets
@@ -569,7 +579,7 @@ def test_template_has_headers_instructions_and_custom_fields_and_reimports(
     assert headers[:3] == ["手机号", "姓名", "性别"] and headers[-1] == "衣服尺码"
     assert data.max_row == 1  # headers only: nothing to skip, nothing to import by mistake
     assert data["A1"].comment.text.startswith("mobile")
-    assert instructions.title == importing.INSTRUCTIONS_SHEET_TITLE
+    assert instructions.title == xlsx.INSTRUCTIONS_SHEET_TITLE
     explained = [row[0] for row in instructions.iter_rows(min_row=2, values_only=True)]
     assert "手机号" in explained and "衣服尺码" in explained
     assert run(system, file).rows_read == 0
@@ -606,7 +616,7 @@ def test_cli_imports_prints_a_summary_and_writes_the_report(system, stores, tmp_
     assert Member.objects.count() == 1
     with report.open(encoding="utf-8-sig") as stream:
         lines = list(csv.reader(stream))
-    assert lines[0] == list(importing.REPORT_HEADERS)
+    assert lines[0] == list(REPORT_HEADERS)
     assert [line[:2] for line in lines[1:]] == [["3", "手机号"], ["4", "生日"]]
 
 
@@ -822,7 +832,7 @@ def test_console_confirm_refuses_a_changed_file(hq, stores, data_dir):
     client = client_for(hq)
     client.post("/members/import/", {"file": upload_file("m.csv", [["手机号"], [mobile(1)]])})
     preview = ImportBatch.objects.get()
-    importing.stored_path(preview).write_text("手机号\n13800138009\n", encoding="utf-8")
+    uploads.stored_path(preview).write_text("手机号\n13800138009\n", encoding="utf-8")
 
     response = client.post(f"/members/import/{preview.pk}/confirm/", follow=True)
 
@@ -844,13 +854,13 @@ def test_unconfirmed_uploads_are_deleted_after_a_day(hq, stores, data_dir):
         ImportBatch.objects.get(file_name="old.csv"),
         ImportBatch.objects.get(file_name="new.csv"),
     )
-    old_path = importing.stored_path(old)
-    aged = timezone.now() - importing.UPLOAD_KEPT_FOR - dt.timedelta(minutes=1)
+    old_path = uploads.stored_path(old)
+    aged = timezone.now() - uploads.UPLOAD_KEPT_FOR - dt.timedelta(minutes=1)
     ImportBatch.objects.filter(pk=old.pk).update(created_at=aged)
 
     assert purge_import_uploads_hourly.call_local() == 1
 
-    assert not old_path.exists() and stored_files(data_dir) == [importing.stored_path(new)]
+    assert not old_path.exists() and stored_files(data_dir) == [uploads.stored_path(new)]
     old.refresh_from_db()
     assert old.stored_file == ""
     page = client.get(f"/members/import/{old.pk}/").content.decode()
@@ -858,7 +868,7 @@ def test_unconfirmed_uploads_are_deleted_after_a_day(hq, stores, data_dir):
     late = client.post(f"/members/import/{old.pk}/confirm/", follow=True)
     assert "no longer available" in late.content.decode()
     assert Member.objects.count() == 0
-    assert importing.purge_stale_uploads() == 0  # nothing left to purge; the new file stays
+    assert uploads.purge_stale_uploads() == 0  # nothing left to purge; the new file stays
     assert (
         "deleted if it is not imported within 24 hours"
         in client.get(f"/members/import/{new.pk}/").content.decode()
@@ -897,7 +907,7 @@ def excel_like_xlsx(target: Path, sheet_data: str, shared: list[str], date1904=F
         f'Target="xl/workbook.xml"/></Relationships>',
         "xl/workbook.xml": f'<workbook xmlns="{MAIN}" xmlns:r="{REL}">'
         f'<workbookPr date1904="{int(date1904)}"/><sheets>'
-        f'<sheet name="{importing.INSTRUCTIONS_SHEET_TITLE}" sheetId="2" r:id="rId2"/>'
+        f'<sheet name="{xlsx.INSTRUCTIONS_SHEET_TITLE}" sheetId="2" r:id="rId2"/>'
         f'<sheet name="会员" sheetId="1" r:id="rId1"/></sheets></workbook>',
         "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="http://schemas.openxmlformats.org/'
         f'package/2006/relationships">'
@@ -952,8 +962,8 @@ def test_excel_saved_workbooks_read_the_same_fast_and_slow(system, stores, tmp_p
     file = excel_like_xlsx(tmp_path / "excel.xlsx", EXCEL_ROWS, EXCEL_SHARED)
     data = file.read_bytes()
 
-    fast = list(importing.xlsx_rows(data, file.name))
-    slow = list(importing.openpyxl_rows(data, file.name))
+    fast = list(xlsx.xlsx_rows(data, file.name))
+    slow = list(xlsx.openpyxl_rows(data, file.name))
 
     assert fast[0] == ("手机号", "姓名", "生日", "入会时间", "短信营销", "门店")
     assert fast[1] == (
@@ -986,7 +996,7 @@ def test_mac_1904_dates(tmp_path):
     file = excel_like_xlsx(tmp_path / "mac.xlsx", rows, [], date1904=True)
 
     # Serial 366 is 1900-12-31 in the Windows calendar, a year later in the Mac one.
-    assert list(importing.xlsx_rows(file.read_bytes(), file.name)) == [(dt.datetime(1905, 1, 1),)]
+    assert list(xlsx.xlsx_rows(file.read_bytes(), file.name)) == [(dt.datetime(1905, 1, 1),)]
 
 
 def test_a_damaged_sheet_is_unreadable(system, tmp_path):
@@ -1002,7 +1012,7 @@ def test_workbooks_the_fast_reader_cannot_place_go_to_openpyxl(
     def cannot_place(archive):
         raise KeyError("xl/workbook.xml")
 
-    monkeypatch.setattr(importing, "locate_sheet", cannot_place)
+    monkeypatch.setattr(xlsx, "locate_sheet", cannot_place)
     file = write_xlsx(
         tmp_path / "m.xlsx", [["手机号", "生日"], [mobile(1), dt.datetime(1990, 1, 2)]]
     )
@@ -1015,13 +1025,13 @@ def test_workbooks_the_fast_reader_cannot_place_go_to_openpyxl(
 
 def test_mobiles_are_checked_once_per_number_block(system, stores, tmp_path, monkeypatch):
     checked: list[str] = []
-    real = importing.normalize_mobile
+    real = checks.normalize_mobile
 
     def counting(raw):
         checked.append(raw)
         return real(raw)
 
-    monkeypatch.setattr(importing, "normalize_mobile", counting)
+    monkeypatch.setattr(checks, "normalize_mobile", counting)
     rows = [["手机号"], [mobile(1)], [mobile(2)], [mobile(3)], ["14000000001"], ["14000000002"]]
     file = write_csv(tmp_path / "m.csv", rows)
 

@@ -1,0 +1,284 @@
+"""Every data row of a file checked against the merchant's members, stores and custom fields.
+
+Checking writes nothing. A row with any problem is rejected whole and reports every problem,
+each under the header the merchant wrote; mobiles already registered are skipped whatever else
+their row holds, which is what makes re-running a file safe. What checking needs from the
+database is loaded once per file, never once per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from patron.core.errors import FieldError, PermissionDenied, ValidationFailed
+from patron.members.importing.cells import (
+    as_text,
+    cell,
+    clean_joined_at,
+    coerce_custom_value,
+    coerce_member_value,
+)
+from patron.members.importing.columns import ColumnPlan, plan_columns
+from patron.members.importing.errors import RowError, UnreadableFile
+from patron.members.importing.reading import is_blank, read_rows, split_header
+from patron.members.models import CustomField
+from patron.members.selectors import registered_mobiles
+from patron.members.services import custom_field_definitions
+from patron.members.validation import Invalid, clean_custom, clean_member_fields, normalize_mobile
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import Merchant, Store
+from patron.tenancy.selectors import active_stores
+
+MAX_ROWS = 1_000_000
+PLAIN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+\d+$")
+
+
+@dataclass
+class ImportContext:
+    """What checking needs from the database, loaded once per file (never once per row)."""
+
+    merchant: Merchant
+    definitions: list[CustomField]
+    stores: dict[str, Store]  # code, lower-case code and unambiguous name -> store
+    bound_store: Store | None  # store-bound staff import into their own store only
+    default_store: Store | None
+    existing_mobiles: set[str]
+    zone: zoneinfo.ZoneInfo
+    now: dt.datetime
+    assigned_blocks: set[str] = field(default_factory=set)  # see checked_mobile
+
+
+@dataclass
+class CheckedRows:
+    rows_read: int = 0
+    skipped_existing: int = 0
+    rejected: int = 0
+    valid: list[dict[str, Any]] = field(default_factory=list)  # ready for bulk_register
+    valid_rows: list[int] = field(default_factory=list)  # their row numbers, same order
+    errors: list[RowError] = field(default_factory=list)
+
+
+def store_index(merchant: Merchant) -> dict[str, Store]:
+    stores = list(active_stores(merchant))
+    index: dict[str, Store] = {}
+    names: dict[str, list[Store]] = {}
+    for store in stores:
+        names.setdefault(store.name.strip(), []).append(store)
+    for name, found in names.items():
+        if len(found) == 1:
+            index[name] = found[0]
+    for store in stores:
+        index[store.code.lower()] = store
+    for store in stores:
+        index[store.code] = store  # an exact code always wins over a name or another case
+    return index
+
+
+def find_store(stores: dict[str, Store], raw: Any) -> Store | None:
+    key = str(as_text(raw)).strip()
+    return stores.get(key) or stores.get(key.lower())
+
+
+def build_context(actor: Actor, default_store: Store | str | None) -> ImportContext:
+    merchant = actor.merchant
+    stores = store_index(merchant)
+    bound = actor.store_bound
+    chosen: Store | None = None
+    if isinstance(default_store, Store):
+        chosen = stores.get(default_store.code)
+        if chosen is None or chosen.pk != default_store.pk:
+            raise_store_problem(_("Unknown store."))
+    elif default_store:
+        chosen = find_store(stores, default_store)
+        if chosen is None:
+            raise_store_problem(_("Unknown store: %s") % default_store)
+    if bound is not None:
+        if chosen is not None and chosen.pk != bound.pk:
+            raise PermissionDenied(_("You can only import members into your own store."))
+        chosen = bound
+    return ImportContext(
+        merchant=merchant,
+        definitions=custom_field_definitions(merchant),
+        stores=stores,
+        bound_store=bound,
+        default_store=chosen,
+        existing_mobiles=registered_mobiles(actor),
+        zone=zoneinfo.ZoneInfo(merchant.timezone),
+        now=timezone.now(),
+    )
+
+
+def raise_store_problem(message: str) -> NoReturn:
+    raise ValidationFailed([FieldError("store", message)])
+
+
+def checked_mobile(raw: Any, assigned_blocks: set[str]) -> str:
+    """`normalize_mobile`, remembering the 7-digit blocks (号段 + HLR code) found assigned.
+
+    Mainland mobiles are allocated in blocks of 10,000 and phonenumbers judges a number by
+    a prefix of at most 5 digits plus its length, so every plain 11-digit number in a block
+    already seen valid is valid too, which spares phonenumbers on nearly every row.
+    """
+    if isinstance(raw, str) and PLAIN_MOBILE.match(raw) and raw[:7] in assigned_blocks:
+        return raw
+    mobile = normalize_mobile(raw)
+    assigned_blocks.add(mobile[:7])
+    return mobile
+
+
+def check_file(
+    actor: Actor, data: bytes, file_name: str, default_store: Store | str | None
+) -> tuple[ImportContext, CheckedRows]:
+    """Read the file's header and check every row under it (raises when the file is unusable)."""
+    rows = read_rows(data, file_name)
+    header_row, headers = split_header(rows)
+    ctx = build_context(actor, default_store)
+    plan = plan_columns(headers, ctx.definitions)
+    return ctx, check_rows(rows, header_row + 1, plan, ctx)
+
+
+def check_rows(
+    rows: Iterator[tuple[Any, ...]], first_row: int, plan: ColumnPlan, ctx: ImportContext
+) -> CheckedRows:
+    """Clean every data row; a row with any problem is rejected whole, with every problem."""
+    result = CheckedRows()
+    first_seen: dict[str, int] = {}
+    for number, cells in enumerate(rows, start=first_row):
+        if is_blank(cells):
+            continue
+        result.rows_read += 1
+        if result.rows_read > MAX_ROWS:
+            raise UnreadableFile(_("More than %d rows: split the file.") % MAX_ROWS)
+        outcome, cleaned, errors = check_row(number, cells, plan, ctx, first_seen)
+        if outcome == "existing":
+            result.skipped_existing += 1
+        elif errors:
+            result.rejected += 1
+            result.errors.extend(errors)
+        else:
+            result.valid.append(cleaned)
+            result.valid_rows.append(number)
+    return result
+
+
+Problem = Callable[[str, str], None]  # (error field, message) -> recorded for the row
+
+
+def check_row(
+    number: int,
+    cells: tuple[Any, ...],
+    plan: ColumnPlan,
+    ctx: ImportContext,
+    first_seen: dict[str, int],
+) -> tuple[str, dict[str, Any], list[RowError]]:
+    """('existing' | 'checked', cleaned row, errors) for one data row."""
+    errors: list[RowError] = []
+
+    def problem(error_field: str, message: str) -> None:
+        errors.append(RowError(number, plan.column(error_field), message))
+
+    mobile = row_mobile(cells, plan, ctx, problem)
+    if mobile is not None:
+        if mobile in ctx.existing_mobiles:
+            # Skipped whatever else the row holds: re-running a file that was imported before
+            # must neither change those members nor report their rows again.
+            return "existing", {}, []
+        first = first_seen.setdefault(mobile, number)
+        if first != number:
+            problem("mobile", _("The same mobile is already on row %d.") % first)
+    fields = row_member_fields(cells, plan, problem)
+    custom = row_custom(cells, plan, ctx, problem)
+    store = row_store(cells, plan, ctx, problem)
+    joined_at = row_joined_at(cells, plan, ctx, problem)
+    if errors:
+        return "checked", {}, errors
+    fields["mobile"] = mobile
+    fields["store"] = store
+    fields["custom"] = custom
+    if joined_at is not None:
+        fields["joined_at"] = joined_at
+    return "checked", fields, []
+
+
+def row_mobile(
+    cells: tuple[Any, ...], plan: ColumnPlan, ctx: ImportContext, problem: Problem
+) -> str | None:
+    raw_mobile = cell(cells, plan.mobile)
+    if raw_mobile is None:
+        problem("mobile", _("This field is required."))
+        return None
+    try:
+        return checked_mobile(as_text(raw_mobile), ctx.assigned_blocks)
+    except Invalid as invalid:
+        problem("mobile", str(invalid))
+        return None
+
+
+def row_member_fields(cells: tuple[Any, ...], plan: ColumnPlan, problem: Problem) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    numeric: set[str] = set()
+    for index, name in plan.fields:
+        value = cell(cells, index)
+        if value is not None:
+            if isinstance(value, int | float):
+                numeric.add(name)
+            raw[name] = coerce_member_value(name, value)
+    # Only the cells present are cleaned, so empty cells keep the model's defaults.
+    fields, field_errors = clean_member_fields(raw, partial=True)
+    for error in field_errors:
+        message = error.message
+        if error.field == "id_number" and (
+            "id_number" in numeric or SCIENTIFIC.match(str(raw["id_number"]))
+        ):
+            message = f"{message} {_('Excel stored it as a number: format the column as text.')}"
+        problem(error.field, message)
+    return fields
+
+
+def row_custom(
+    cells: tuple[Any, ...], plan: ColumnPlan, ctx: ImportContext, problem: Problem
+) -> dict[str, Any]:
+    custom_raw = {}
+    for index, definition in plan.custom:
+        value = cell(cells, index)
+        if value is not None:
+            custom_raw[definition.key] = coerce_custom_value(definition, value)
+    custom, custom_errors = clean_custom(ctx.definitions, custom_raw, partial=False)
+    for error in custom_errors:
+        problem(error.field, error.message)
+    return custom
+
+
+def row_store(
+    cells: tuple[Any, ...], plan: ColumnPlan, ctx: ImportContext, problem: Problem
+) -> Store | None:
+    """The row's store, or the import's default store when the row names none."""
+    if plan.store is None or (raw_store := cell(cells, plan.store)) is None:
+        return ctx.default_store
+    store = find_store(ctx.stores, raw_store)
+    if store is None:
+        problem("store", _("Unknown store: %s") % as_text(raw_store))
+    elif ctx.bound_store is not None and store.pk != ctx.bound_store.pk:
+        problem("store", _("You can only import members into your own store."))
+    return store
+
+
+def row_joined_at(
+    cells: tuple[Any, ...], plan: ColumnPlan, ctx: ImportContext, problem: Problem
+) -> dt.datetime | None:
+    if plan.joined_at is None or (raw_joined := cell(cells, plan.joined_at)) is None:
+        return None
+    try:
+        return clean_joined_at(raw_joined, ctx.zone, ctx.now)
+    except Invalid as invalid:
+        problem("joined_at", str(invalid))
+        return None
