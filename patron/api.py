@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -14,6 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer
 
 from patron.core import problems
@@ -49,10 +52,35 @@ class ApiKeyAuth(HttpBearer):
         return key
 
 
-class UnicodeJSONRenderer(JSONRenderer):
-    """Chinese names stay readable in responses (no backslash-u escapes)."""
+class MerchantJSONEncoder(NinjaJSONEncoder):
+    """Times in the merchant's zone with its offset (`2027-03-02T12:00:00+08:00`, API.md §3),
+    not in UTC with `Z`: integrators read and store them as the merchant's local times."""
 
-    json_dumps_params = {"ensure_ascii": False}
+    def __init__(self, *args: Any, zone: dt.tzinfo = dt.UTC, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, dt.datetime) and o.tzinfo is not None:
+            return o.astimezone(self.zone).isoformat()
+        return super().default(o)
+
+
+def answer_zone(request: HttpRequest) -> dt.tzinfo:
+    """The calling merchant's zone; UTC before authentication (a 401 names no merchant)."""
+    actor = getattr(request, "actor", None)
+    return ZoneInfo(actor.merchant.timezone) if actor is not None else dt.UTC
+
+
+class MerchantJSONRenderer(JSONRenderer):
+    """Chinese names stay readable (no backslash-u escapes); times carry the merchant's offset."""
+
+    encoder_class = MerchantJSONEncoder
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> Any:
+        return json.dumps(
+            data, cls=self.encoder_class, ensure_ascii=False, zone=answer_zone(request)
+        )
 
 
 def nul_paths(data: Any) -> list[str]:
@@ -149,7 +177,7 @@ class PatronAPI(NinjaAPI):
 
 api = PatronAPI(
     parser=StrictJSONParser(),
-    renderer=UnicodeJSONRenderer(),
+    renderer=MerchantJSONRenderer(),
     title="Patron API",
     version="1",
     description=(

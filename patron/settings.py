@@ -28,6 +28,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # django-ninja's own Swagger UI files (static/ninja/), so /api/v1/docs needs no CDN: many
+    # stores sit behind networks where public CDNs fail.
+    "ninja",
     "huey.contrib.djhuey",
     "patron.core",
     "patron.tenancy",
