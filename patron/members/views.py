@@ -22,7 +22,7 @@ from patron.members.models import ConsentRecord, CustomField, Member, Tag
 from patron.tenancy.actor import Actor
 from patron.tenancy.audit_display import ShownEntry, present_entries
 from patron.tenancy.permissions import console_view, may_read_audit
-from patron.tenancy.selectors import audit_entries
+from patron.tenancy.selectors import audit_entries, scoped
 
 PAGE_SIZE = 50
 HISTORY_SIZE = 50
@@ -32,7 +32,7 @@ HISTORY_SIZE = 50
 
 
 def tag_names(actor: Actor) -> list[str]:
-    return list(Tag.objects.filter(merchant=actor.merchant).values_list("name", flat=True))
+    return list(scoped(Tag.objects.all(), actor, store_field=None).values_list("name", flat=True))
 
 
 def member_history(actor: Actor, member: Member) -> list[ShownEntry] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from patron.core import rawsql
 from patron.core.errors import NotFound
@@ -22,6 +22,30 @@ def scoped(queryset: QuerySet, actor: Actor, store_field: str | None = "store") 
     if store is not None and store_field:
         queryset = queryset.filter(**{store_field: store})
     return queryset
+
+
+def merchant_stores(actor: Actor) -> QuerySet[Store]:
+    """Every store of the merchant (deactivated ones last), with its member and staff counts."""
+    return (
+        scoped(Store.objects.all(), actor, store_field=None)
+        .annotate(
+            member_count=Count("members", distinct=True),
+            staff_count=Count("staff", distinct=True, filter=Q(staff__is_active=True)),
+        )
+        .order_by("-is_active", "code")
+    )
+
+
+def merchant_staff(actor: Actor) -> QuerySet[Staff]:
+    return scoped(Staff.objects.select_related("user", "store"), actor, store_field=None).order_by(
+        "-is_active", "user__username"
+    )
+
+
+def merchant_api_keys(actor: Actor) -> QuerySet[ApiKey]:
+    return scoped(ApiKey.objects.select_related("created_by"), actor, store_field=None).order_by(
+        "revoked_at", "-created_at"
+    )
 
 
 def merchant_by_slug(slug: str) -> Merchant:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -26,41 +26,16 @@ from patron.tenancy.forms import (
     StaffEditForm,
     StoreForm,
 )
-from patron.tenancy.models import ApiKey, Role, Staff, Store
+from patron.tenancy.models import Role, Staff
 from patron.tenancy.permissions import AUDIT_ROLES, require_role
-from patron.tenancy.selectors import audit_entries
+from patron.tenancy.selectors import (
+    audit_entries,
+    merchant_api_keys,
+    merchant_staff,
+    merchant_stores,
+)
 
 PAGE_SIZE = 50
-
-
-# --- reads limited to the actor's merchant ---------------------------------------------------
-
-
-def merchant_stores(actor: Actor) -> QuerySet[Store]:
-    return (
-        Store.objects.filter(merchant=actor.merchant)
-        .annotate(
-            member_count=Count("members", distinct=True),
-            staff_count=Count("staff", distinct=True, filter=Q(staff__is_active=True)),
-        )
-        .order_by("-is_active", "code")
-    )
-
-
-def merchant_staff(actor: Actor) -> QuerySet[Staff]:
-    return (
-        Staff.objects.filter(merchant=actor.merchant)
-        .select_related("user", "store")
-        .order_by("-is_active", "user__username")
-    )
-
-
-def merchant_api_keys(actor: Actor) -> QuerySet[ApiKey]:
-    return (
-        ApiKey.objects.filter(merchant=actor.merchant)
-        .select_related("created_by")
-        .order_by("revoked_at", "-created_at")
-    )
 
 
 # --- stores ----------------------------------------------------------------------------------
@@ -87,7 +62,7 @@ def store_create(request: HttpRequest) -> HttpResponse:
 
 @require_role(Role.HQ_ADMIN)
 def store_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    store = get_object_or_404(Store, merchant=request.actor.merchant, pk=pk)
+    store = get_object_or_404(merchant_stores(request.actor), pk=pk)
     initial = {field: getattr(store, field) for field in ("code", "name", "address", "phone")}
     form = StoreForm(request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
@@ -103,7 +78,7 @@ def store_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def set_store_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
-    store = get_object_or_404(Store, merchant=request.actor.merchant, pk=pk)
+    store = get_object_or_404(merchant_stores(request.actor), pk=pk)
     services.update_store(request.actor, store, is_active=active)
     if active:
         messages.success(request, _("Store %(store)s is active again.") % {"store": store})
@@ -242,7 +217,7 @@ def apikey_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @require_role(Role.HQ_ADMIN)
 def apikey_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    key = get_object_or_404(ApiKey, merchant=request.actor.merchant, pk=pk)
+    key = get_object_or_404(merchant_api_keys(request.actor), pk=pk)
     services.revoke_api_key(request.actor, key)
     messages.success(request, _("API key %(key)s revoked.") % {"key": key.name})
     return redirect("apikey_list")
