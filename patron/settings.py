@@ -62,7 +62,7 @@ MIDDLEWARE = [
 ]
 # Requests under /api/ (API-key auth, JSON, no cookies) pass only these (patron/wsgi.py): the
 # browser's session, CSRF, auth, messages, frame and htmx middleware do nothing for them but
-# cost a till's sale about 4 % of its CPU (bench/sales.py). Same order as in MIDDLEWARE.
+# cost a till's sale CPU (docs/checkout-benchmarks.md). Same order as in MIDDLEWARE.
 API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "patron.core.middleware.ApiProblemMiddleware",
@@ -114,7 +114,7 @@ def database_config(url: str | None) -> dict:
     elif os.environ.get("PATRON_PG_PREPARE", "1") == "1":
         # Parameters bound on the server and statements prepared after their third use on a
         # connection: PostgreSQL then skips parsing and planning the checkout's fixed
-        # statements (bench/sales.py measured planning as a large share of its CPU per sale).
+        # statements (planning was a large share of a sale's CPU: docs/checkout-benchmarks.md).
         config["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 3}
     return config
 

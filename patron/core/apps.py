@@ -4,8 +4,8 @@ from django.apps import AppConfig
 # most this many parameters (its default is 50, meant for ORM-generated multi-row INSERTs of
 # varying size). A sale's lines, entries and ledger transactions go out as multi-row INSERTs
 # of 36-105 parameters with a handful of shapes (one per line count), so with the default
-# they were re-parsed on every sale: py-spy showed 20 % of the server's CPU in psycopg's
-# query splitting (docs/checkout-benchmarks.md). The cache stays bounded (128 statements).
+# they were re-parsed on every sale (a large share of the server's CPU went to psycopg's query
+# splitting: docs/checkout-benchmarks.md). The cache stays bounded (128 statements).
 PSYCOPG_CACHED_STATEMENT_PARAMS = 500
 
 

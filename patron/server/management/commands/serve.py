@@ -32,8 +32,8 @@ def serve_with_granian(options: dict) -> None:
     """granian (a Rust HTTP server) running the WSGI application.
 
     The default: HTTP parsing, keep-alive and socket I/O happen in Rust without the GIL, so
-    the Python threads only run Django. bench/sales.py measured it against gunicorn gthread
-    back to back: -15 % app CPU per sale and p99 121 ms against 163 ms at 16 clients.
+    the Python threads only run Django (less CPU per sale and a lower p99 than gunicorn
+    gthread, measured back to back: docs/checkout-benchmarks.md).
     """
     from granian import Granian
     from granian.constants import Interfaces
