@@ -159,7 +159,11 @@ class PatronAPI(NinjaAPI):
         problem_ref = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
             for method, operation in operations.items():
-                responses = operation.setdefault("responses", {})
+                # ninja keys responses by int; JSON keys are text, so one key per status.
+                responses = {
+                    str(code): answer for code, answer in operation.get("responses", {}).items()
+                }
+                operation["responses"] = responses
                 if method in WRITE_METHODS:
                     operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_HEADER))
                     for status, description in (("409", "Conflict"), ("422", "Unprocessable")):

@@ -4,6 +4,7 @@ answers carry the merchant's offset."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -25,6 +26,18 @@ def test_docs_load_every_asset_from_this_server(client):
     assert all(not urlsplit(ref).netloc for ref in refs), refs  # no CDN, no other host
     for ref in refs:
         assert client.get(ref).status_code == 200, ref
+
+
+def test_the_openapi_document_names_each_answer_once(client):
+    """ninja keys answers by int and ours by text: JSON must not carry both (Swagger UI and
+    YAML parsers refuse duplicated keys)."""
+
+    def no_repeats(pairs):
+        keys = [key for key, _value in pairs]
+        assert len(keys) == len(set(keys)), keys
+        return dict(pairs)
+
+    json.loads(client.get("/api/v1/openapi.json").content, object_pairs_hook=no_repeats)
 
 
 def stamps(response) -> list[str]:
