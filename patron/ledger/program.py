@@ -2,131 +2,99 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from patron.core.errors import FieldError
 from patron.ledger.models import DEFAULT_POINTS_POLICY, LedgerPolicy
+from patron.program.fields import Category, OneOf, Whole
+from patron.program.schema import ItemList, ProgramModel, Refusal, mappings, repeats, tagged_union
 from patron.tenancy.actor import Actor
 
-EXPIRY_POLICIES = ("end_of_next_year", "rolling_days", "never")
 SPLIT_RULES = tuple(LedgerPolicy.Split.values)
+TOPUP_MIN = Whole(1, 10**10)
 
 
-def _int(value: Any, path: str, errors: list[FieldError], *, low: int, high: int) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        errors.append(
-            FieldError(
-                path, _("A whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
-            )
-        )
-        return None
-    return value
+class Earn(ProgramModel):
+    """`points` earned for every `per_amount` fen paid."""
+
+    per_amount: Annotated[int, Whole(1, 10**9)]
+    points: Annotated[int, Whole(0, 10**6)]
 
 
-def _mapping(value: Any, path: str, errors: list[FieldError], allowed: set[str]) -> dict:
-    if not isinstance(value, dict):
-        errors.append(FieldError(path, _("Must be a mapping.")))
-        return {}
-    for key in sorted(set(value) - allowed):
-        errors.append(FieldError(f"{path}.{key}", _("Unknown key.")))
-    return value
+class RedeemCash(ProgramModel):
+    """`points` pay `value` fen, for at most `max_share_percent` of a sale."""
+
+    points: Annotated[int, Whole(1, 10**9)]
+    value: Annotated[int, Whole(1, 10**9)]
+    max_share_percent: Annotated[int, Whole(0, 100)] = 100
 
 
-def check_points(value: Any, errors: list[FieldError]) -> dict[str, Any]:
-    section = _mapping(value, "points", errors, set(DEFAULT_POINTS_POLICY))
-    cleaned: dict[str, Any] = {}
-    if "earn" in section:
-        earn = _mapping(section["earn"], "points.earn", errors, {"per_amount", "points"})
-        cleaned["earn"] = {
-            "per_amount": _int(
-                earn.get("per_amount"), "points.earn.per_amount", errors, low=1, high=10**9
-            ),
-            "points": _int(earn.get("points"), "points.earn.points", errors, low=0, high=10**6),
-        }
-    if "earn_exclude_categories" in section:
-        categories = section["earn_exclude_categories"]
-        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
-            errors.append(
-                FieldError("points.earn_exclude_categories", _("Must be a list of category names."))
-            )
-        else:
-            cleaned["earn_exclude_categories"] = categories
-    if "redeem_cash" in section:
-        redeem = _mapping(
-            section["redeem_cash"],
-            "points.redeem_cash",
-            errors,
-            {"points", "value", "max_share_percent"},
-        )
-        cleaned["redeem_cash"] = {
-            "points": _int(
-                redeem.get("points"), "points.redeem_cash.points", errors, low=1, high=10**9
-            ),
-            "value": _int(
-                redeem.get("value"), "points.redeem_cash.value", errors, low=1, high=10**9
-            ),
-            "max_share_percent": _int(
-                redeem.get("max_share_percent", 100),
-                "points.redeem_cash.max_share_percent",
-                errors,
-                low=0,
-                high=100,
-            ),
-        }
-    if "expiry" in section:
-        expiry = _mapping(section["expiry"], "points.expiry", errors, {"policy", "days"})
-        policy = expiry.get("policy")
-        if policy not in EXPIRY_POLICIES:
-            errors.append(
-                FieldError("points.expiry.policy", _("One of: %s") % ", ".join(EXPIRY_POLICIES))
-            )
-        cleaned["expiry"] = {"policy": policy}
-        if policy == "rolling_days":
-            cleaned["expiry"]["days"] = _int(
-                expiry.get("days"), "points.expiry.days", errors, low=1, high=36500
-            )
-    if "pending_days" in section:
-        cleaned["pending_days"] = _int(
-            section["pending_days"], "points.pending_days", errors, low=0, high=365
-        )
-    return cleaned
+class EndOfNextYear(ProgramModel):
+    """Points expire at the end of the year after the one they were earned in."""
+
+    policy: Literal["end_of_next_year"]
 
 
-def check_topup_bonus(value: Any, errors: list[FieldError]) -> list[dict[str, int]]:
-    if not isinstance(value, list):
-        errors.append(FieldError("topup_bonus", _("Must be a list of {min, bonus}.")))
-        return []
-    rows, seen = [], set()
-    for index, row in enumerate(value):
-        path = f"topup_bonus[{index}]"
-        row = _mapping(row, path, errors, {"min", "bonus"})
-        low = _int(row.get("min"), f"{path}.min", errors, low=1, high=10**10)
-        bonus = _int(row.get("bonus"), f"{path}.bonus", errors, low=0, high=10**10)
-        if low in seen:
-            errors.append(FieldError(f"{path}.min", _("Two rows with the same minimum.")))
-        seen.add(low)
-        if low is not None and bonus is not None:
-            rows.append({"min": low, "bonus": bonus})
-    return sorted(rows, key=lambda row: row["min"])
+class RollingDays(ProgramModel):
+    """Points expire `days` after they were earned."""
+
+    policy: Literal["rolling_days"]
+    days: Annotated[int, Whole(1, 36500)]
 
 
-def check_stored_value(value: Any, errors: list[FieldError]) -> dict[str, Any]:
-    section = _mapping(value, "stored_value", errors, {"payment_split", "max_topup"})
-    cleaned: dict[str, Any] = {}
-    if "payment_split" in section:
-        if section["payment_split"] not in SPLIT_RULES:
-            errors.append(
-                FieldError("stored_value.payment_split", _("One of: %s") % ", ".join(SPLIT_RULES))
-            )
-        cleaned["payment_split"] = section["payment_split"]
-    if "max_topup" in section:
-        cleaned["max_topup"] = _int(
-            section["max_topup"], "stored_value.max_topup", errors, low=1, high=10**11
-        )
-    return cleaned
+class Never(ProgramModel):
+    """Points never expire."""
+
+    policy: Literal["never"]
+
+
+Expiry = tagged_union("policy", EndOfNextYear, RollingDays, Never)
+
+
+class Points(ProgramModel):
+    """How points are earned, spent and expire; a key left out takes its default."""
+
+    earn: Earn = None
+    earn_exclude_categories: list[Category] = None
+    redeem_cash: RedeemCash = None
+    expiry: Expiry = None
+    pending_days: Annotated[int, Whole(0, 365)] = None
+
+    def cleaned(self) -> dict[str, Any]:
+        return self.given()
+
+
+class TopupRow(ProgramModel):
+    """A top-up of at least `min` fen gets `bonus` fen more (the highest row that fits)."""
+
+    min: Annotated[int, TOPUP_MIN]
+    bonus: Annotated[int, Whole(0, 10**10)]
+
+
+class TopupBonus(ItemList[TopupRow]):
+    """Bonus stored value for top-ups."""
+
+    @classmethod
+    def problems(cls, value: Any) -> Iterator[Refusal]:
+        lows = ((index, TOPUP_MIN.parse(row.get("min"))) for index, row in mappings(value))
+        for index, _low in repeats(lows):
+            yield (index, "min"), _("Two rows with the same minimum.")
+
+    def cleaned(self) -> list[dict[str, int]]:
+        return sorted((row.given() for row in self.root), key=lambda row: row["min"])
+
+
+class StoredValue(ProgramModel):
+    """Stored-value rules: how a payment splits principal and bonus, the largest top-up."""
+
+    payment_split: Annotated[str, OneOf(SPLIT_RULES)] = None
+    max_topup: Annotated[int, Whole(1, 10**11)] = None
+
+    def cleaned(self) -> dict[str, Any]:
+        return self.given()
 
 
 def _policy(actor: Actor) -> LedgerPolicy:
@@ -212,6 +180,6 @@ def export_stored_value(actor: Actor) -> dict[str, Any]:
 def register() -> None:
     from patron.program.services import register_section
 
-    register_section("points", check_points, plan_points, export_points)
-    register_section("topup_bonus", check_topup_bonus, plan_topup_bonus, export_topup_bonus)
-    register_section("stored_value", check_stored_value, plan_stored_value, export_stored_value)
+    register_section("points", Points, plan_points, export_points)
+    register_section("topup_bonus", TopupBonus, plan_topup_bonus, export_topup_bonus)
+    register_section("stored_value", StoredValue, plan_stored_value, export_stored_value)

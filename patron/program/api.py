@@ -22,6 +22,16 @@ def get_program(request: HttpRequest):
     return services.export_program(request.actor)
 
 
+@router.get(
+    "/schema",
+    response={200: dict[str, Any], 401: Problem},
+    summary="The JSON Schema of program files",
+)
+def get_program_schema(request: HttpRequest):
+    """For editors to validate and complete program files (YAML or JSON)."""
+    return services.program_json_schema()
+
+
 @router.put(
     "",
     response={200: ApplyResult, 401: Problem, 422: Problem},

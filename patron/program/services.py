@@ -7,26 +7,28 @@ an invalid file is rejected whole with every error listed.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, NamedTuple
 
 import yaml
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils.translation import gettext as _
+from pydantic import BaseModel, ValidationError
 
 from patron.core.errors import FieldError, ValidationFailed
+from patron.program import fields, schema
 from patron.program.models import Category, ProgramRevision
+from patron.program.schema import CodedList, ItemList, ProgramModel, Refusal, repeats
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 from patron.tenancy.services import create_store, update_store
 
-# Used with fullmatch: with match, "$" would also accept a trailing newline ("S1\n").
-CODE_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,32}")
-CATEGORY_SHAPE = re.compile(r"[^\s,，\x00]{1,40}")
+SECTION_AND_ITEM = re.compile(r"([^.\[]*)(?:\[(\d+)\])?")
 # Sections named in API.md §2 that later versions of Patron will apply.
 FUTURE_SECTIONS = {
     "tiers",
@@ -75,43 +77,20 @@ def parse_document(text: str) -> dict[str, Any]:
 # --- stores ----------------------------------------------------------------------------------
 
 
-def _check_stores(value: Any, errors: list[FieldError]) -> list[dict[str, str]]:
-    if not isinstance(value, list):
-        errors.append(FieldError("stores", _("Must be a list of {code, name}.")))
-        return []
-    seen: set[str] = set()
-    rows = []
-    for index, item in enumerate(value):
-        path = f"stores[{index}]"
-        if not isinstance(item, dict):
-            errors.append(FieldError(path, _("Must be a mapping with code and name.")))
-            continue
-        unknown = set(item) - {"code", "name", "address", "phone"}
-        if unknown:
-            errors.append(FieldError(path, _("Unknown keys: %s") % ", ".join(sorted(unknown))))
-        code, name = item.get("code"), item.get("name")
-        if not isinstance(code, str) or not CODE_SHAPE.fullmatch(code):
-            errors.append(FieldError(f"{path}.code", _("Use 1 to 32 letters, digits, - or _.")))
-            continue
-        if code in seen:
-            errors.append(FieldError(f"{path}.code", _("Duplicate store code %s.") % code))
-        seen.add(code)
-        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
-            errors.append(FieldError(f"{path}.name", _("A name of 1 to 100 characters.")))
-            continue
-        row = {"code": code, "name": name.strip()}
-        for optional, limit in (("address", 200), ("phone", 32)):
-            if optional in item:
-                if not isinstance(item[optional], str) or len(item[optional]) > limit:
-                    errors.append(
-                        FieldError(
-                            f"{path}.{optional}", _("Text of at most %d characters.") % limit
-                        )
-                    )
-                else:
-                    row[optional] = item[optional]
-        rows.append(row)
-    return rows
+class StoreRow(ProgramModel):
+    """A store: `code` is how sales, members and promotions name it."""
+
+    code: fields.Code
+    name: fields.Name
+    address: Annotated[str, fields.Text(200)] = None
+    phone: Annotated[str, fields.Text(32)] = None
+
+
+class Stores(CodedList[StoreRow]):
+    """The merchant's stores; a store left out is deactivated (its history is kept)."""
+
+    def cleaned(self) -> list[dict[str, str]]:
+        return [row.given() for row in self.root]
 
 
 def _plan_stores(actor: Actor, rows: list[dict[str, str]], plan: Plan) -> None:
@@ -157,24 +136,18 @@ def export_stores(actor: Actor) -> list[dict[str, str]]:
 # --- categories ------------------------------------------------------------------------------
 
 
-def _check_categories(value: Any, errors: list[FieldError]) -> list[str]:
-    if not isinstance(value, list):
-        errors.append(FieldError("categories", _("Must be a list of category names.")))
-        return []
-    codes: list[str] = []
-    for index, item in enumerate(value):
-        if not isinstance(item, str) or not CATEGORY_SHAPE.fullmatch(item):
-            errors.append(
-                FieldError(
-                    f"categories[{index}]",
-                    _("A name of 1 to 40 characters without spaces or commas."),
-                )
-            )
-        elif item in codes:
-            errors.append(FieldError(f"categories[{index}]", _("Duplicate category %s.") % item))
-        else:
-            codes.append(item)
-    return codes
+class Categories(ItemList[fields.Category]):
+    """Product categories in the order the console lists them: free names SKUs are sold under."""
+
+    @classmethod
+    def problems(cls, value: Any) -> Iterator[Refusal]:
+        if not isinstance(value, list):
+            return
+        for index, name in repeats(enumerate(fields.CATEGORY.parse(name) for name in value)):
+            yield (index,), _("Duplicate category %s.") % name
+
+    def cleaned(self) -> list[str]:
+        return list(self.root)
 
 
 def _plan_categories(actor: Actor, codes: list[str], plan: Plan) -> None:
@@ -228,19 +201,48 @@ def export_categories(actor: Actor) -> list[str]:
 
 # --- the whole file --------------------------------------------------------------------------
 
-SECTIONS = {
-    "stores": (_check_stores, _plan_stores, export_stores),
-    "categories": (_check_categories, _plan_categories, export_categories),
+
+class Section(NamedTuple):
+    """A section of the program file and the app that owns it."""
+
+    # A pydantic model (ProgramModel or ItemList) whose instances give `cleaned()`: the value
+    # `plan` takes.
+    model: type[BaseModel]
+    plan: Callable[[Actor, Any, Plan], None]
+    export: Callable[[Actor], Any]
+
+
+SECTIONS: dict[str, Section] = {
+    "stores": Section(Stores, _plan_stores, export_stores),
+    "categories": Section(Categories, _plan_categories, export_categories),
 }
 
 
-def register_section(name: str, check, plan, export) -> None:
+def register_section(
+    name: str,
+    model: type[BaseModel],
+    plan: Callable[[Actor, Any, Plan], None],
+    export: Callable[[Actor], Any],
+) -> None:
     """Let an app own a program section (called from its AppConfig.ready()).
 
-    `check(value, errors) -> cleaned`, `plan(actor, cleaned, plan)`, `export(actor) -> value`.
+    `model` checks the section and its instances give `cleaned()`, the value that
+    `plan(actor, cleaned, plan)` takes; `export(actor)` gives the section back as a file has it.
     """
-    SECTIONS[name] = (check, plan, export)
+    SECTIONS[name] = Section(model, plan, export)
     FUTURE_SECTIONS.discard(name)
+    program_model.cache_clear()
+
+
+@functools.cache
+def program_model() -> type[BaseModel]:
+    """The whole file as one model, made from the sections registered."""
+    return schema.file_model({name: section.model for name, section in SECTIONS.items()})
+
+
+def program_json_schema() -> dict[str, Any]:
+    """The JSON Schema of program files, for editors to validate and complete them."""
+    return schema.json_schema(program_model())
 
 
 def _nul_errors(value: Any, path: str = "") -> list[FieldError]:
@@ -260,16 +262,13 @@ def _nul_errors(value: Any, path: str = "") -> list[FieldError]:
     return []
 
 
-def validate_program(document: dict[str, Any]) -> dict[str, Any]:
-    """Check every section; raise with every error found, or return the cleaned sections."""
-    errors: list[FieldError] = _nul_errors(document)
-    if errors:
-        raise ValidationFailed(errors, detail=_("The program file has %d error(s).") % len(errors))
-    cleaned: dict[str, Any] = {}
-    for section, value in document.items():
+def _section_errors(document: dict[str, Any]) -> list[FieldError]:
+    """An error for each section this version does not apply."""
+    errors = []
+    for section in document:
         if section in SECTIONS:
-            cleaned[section] = SECTIONS[section][0](value, errors)
-        elif section in FUTURE_SECTIONS:
+            continue
+        if section in FUTURE_SECTIONS:
             errors.append(
                 FieldError(
                     section,
@@ -281,16 +280,43 @@ def validate_program(document: dict[str, Any]) -> dict[str, Any]:
             )
         else:
             errors.append(FieldError(str(section), _("Unknown section.")))
+    return errors
+
+
+def validate_program(document: dict[str, Any]) -> dict[str, Any]:
+    """Check every section; raise with every error found, or return the cleaned sections."""
+    errors: list[FieldError] = _nul_errors(document)
     if errors:
         raise ValidationFailed(errors, detail=_("The program file has %d error(s).") % len(errors))
-    return cleaned
+    known = {section: value for section, value in document.items() if section in SECTIONS}
+    try:
+        parsed = program_model().model_validate(known)
+    except ValidationError as error:
+        errors = schema.field_errors(error)
+    errors += _section_errors(document)
+    if errors:
+        errors.sort(key=_in_file_order(document))
+        raise ValidationFailed(errors, detail=_("The program file has %d error(s).") % len(errors))
+    return {section: getattr(parsed, section).cleaned() for section in known}
+
+
+def _in_file_order(document: dict[str, Any]) -> Callable[[FieldError], tuple[int, int]]:
+    """Sort key listing errors by section as the file has them, then by item (stable)."""
+    sections = {str(section): position for position, section in enumerate(document)}
+
+    def key(error: FieldError) -> tuple[int, int]:
+        found = SECTION_AND_ITEM.match(error.field)
+        section, item = found.groups() if found else (error.field, None)
+        return sections.get(section, len(sections)), int(item) if item else -1
+
+    return key
 
 
 def plan_program(actor: Actor, document: dict[str, Any]) -> Plan:
     cleaned = validate_program(document)
     plan = Plan()
     for section, value in cleaned.items():
-        SECTIONS[section][1](actor, value, plan)
+        SECTIONS[section].plan(actor, value, plan)
     return plan
 
 
@@ -314,7 +340,7 @@ def apply_program(actor: Actor, document: dict[str, Any], *, dry_run: bool = Fal
 
 
 def export_program(actor: Actor) -> dict[str, Any]:
-    return {section: spec[2](actor) for section, spec in SECTIONS.items()}
+    return {name: section.export(actor) for name, section in SECTIONS.items()}
 
 
 class ProgramDumper(yaml.SafeDumper):

@@ -1,8 +1,9 @@
 """Program-file sections owned by promotions: `tiers`, `promotions`, `coupon_templates`.
 
-`check_*` validate a section without the database and return it cleaned (every error with its
-path, e.g. `promotions[2].benefit.value`); `plan_*` compare it with the stored rows and queue
-the writes; `export_*` give the section back so that applying the export changes nothing.
+The models check a section without the database (every error with its path, e.g.
+`promotions[2].benefit.value`) and give it cleaned (`cleaned()`); `plan_*` compare it with the
+stored rows and queue the writes; `export_*` give the section back so that applying the export
+changes nothing.
 
 Times: a time without an offset is in the merchant's zone (known only when planning, so the
 conversion happens there); they are stored in UTC and exported in the merchant's zone with
@@ -12,159 +13,65 @@ exclusive) the end of it: `ends_at: 2027-03-31` still includes the 31st.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import re
-from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Model
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from pydantic import AfterValidator, Field
 
 from patron.core.errors import FieldError, ValidationFailed
 from patron.engine.pricing import BENEFIT_TYPES
-from patron.program.services import CATEGORY_SHAPE, CODE_SHAPE, Change, Plan
+from patron.program.fields import (
+    END,
+    MAX_COUNT,
+    START,
+    Bool,
+    Category,
+    CategorySet,
+    Code,
+    CodeSet,
+    Count,
+    End,
+    Fen,
+    MultiplierPercent,
+    Name,
+    OneOf,
+    Percent,
+    PositiveFen,
+    Sku,
+    SkuSet,
+    Start,
+    Whole,
+    sorted_unique,
+)
+from patron.program.schema import (
+    CodedList,
+    ProgramModel,
+    Refusal,
+    mappings,
+    repeats,
+    tagged_union,
+)
+from patron.program.services import Change, Plan
 from patron.promotions import services
 from patron.promotions.models import CouponTemplate, Promotion, Stacking, Tier
 from patron.tenancy.actor import Actor
 
-MAX_FEN = 10**12
-MAX_RANK = 1000
+RANK = Whole(0, 1000)
 MAX_PRIORITY = 10**6
 MAX_DAYS = 36500
-MAX_COUNT = 10**9
-SKU_SHAPE = re.compile(r"[^\s\x00]{1,64}")
-# Upgrade thresholds a tier may name (F-10): spend, points, one top-up or one sale.
-UPGRADE_KEYS = (
-    "spend_12m",
-    "spend_total",
-    "points_12m",
-    "points_total",
-    "single_topup",
-    "single_sale",
+COMMON_BENEFIT_KEYS = ("skus", "categories", "max_discount")
+KIND = OneOf(
+    tuple(Promotion.Kind.values),
+    {"coupon": gettext_lazy("Coupons are configured under coupon_templates, not as promotions.")},
 )
-CONDITION_KEYS = (
-    "min_amount",
-    "min_quantity",
-    "skus",
-    "categories",
-    "tiers",
-    "weekdays",
-    "stores",
-    "starts_at",
-    "ends_at",
-    "first_purchase",
-)
-# Per benefit type, the keys that type takes besides `type` and the common ones.
-BENEFIT_KEYS: dict[str, tuple[str, ...]] = {
-    "percent": ("value",),
-    "fixed": ("value",),
-    "fixed_price": ("value",),
-    "free_items": ("buy", "get", "quantity"),
-    "cheapest_percent": ("value",),
-    "gift": ("sku", "quantity"),
-    "points_multiplier": ("value",),
-    "free_shipping": (),
-}
-COMMON_BENEFIT_KEYS = ("type", "skus", "categories", "max_discount")
-STACKING = tuple(Stacking.values)
-PROMOTION_KINDS = tuple(Promotion.Kind.values)
-
-Errors = list[FieldError]
-
-
-# --- small checks ----------------------------------------------------------------------------
-
-
-def _mapping(value: Any, path: str, errors: Errors, allowed: tuple[str, ...]) -> dict:
-    if not isinstance(value, dict):
-        errors.append(FieldError(path, _("Must be a mapping.")))
-        return {}
-    for key in sorted(set(value) - set(allowed), key=str):
-        errors.append(FieldError(f"{path}.{key}", _("Unknown key.")))
-    return value
-
-
-def _list(value: Any, path: str, errors: Errors) -> list:
-    if not isinstance(value, list):
-        errors.append(FieldError(path, _("Must be a list.")))
-        return []
-    return value
-
-
-def _int(value: Any, path: str, errors: Errors, *, low: int, high: int) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        errors.append(
-            FieldError(
-                path, _("A whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
-            )
-        )
-        return None
-    return value
-
-
-def _bool(value: Any, path: str, errors: Errors) -> bool:
-    if not isinstance(value, bool):
-        errors.append(FieldError(path, _("Must be true or false.")))
-        return False
-    return value
-
-
-def _code(value: Any, path: str, errors: Errors) -> str | None:
-    if not isinstance(value, str) or not CODE_SHAPE.fullmatch(value):
-        errors.append(FieldError(path, _("Use 1 to 32 letters, digits, - or _.")))
-        return None
-    return value
-
-
-def _name(value: Any, path: str, errors: Errors) -> str | None:
-    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 100:
-        errors.append(FieldError(path, _("A name of 1 to 100 characters.")))
-        return None
-    return value.strip()
-
-
-def _names(value: Any, path: str, errors: Errors, shape: re.Pattern, message: str) -> list[str]:
-    """A list of names (SKUs, categories, codes) -> sorted without repeats."""
-    names: set[str] = set()
-    for index, item in enumerate(_list(value, path, errors)):
-        if isinstance(item, str) and shape.fullmatch(item):
-            names.add(item)
-        else:
-            errors.append(FieldError(f"{path}[{index}]", message))
-    return sorted(names)
-
-
-def _skus(value: Any, path: str, errors: Errors) -> list[str]:
-    return _names(value, path, errors, SKU_SHAPE, _("A SKU of 1 to 64 characters, no spaces."))
-
-
-def _categories(value: Any, path: str, errors: Errors) -> list[str]:
-    message = _("A category of 1 to 40 characters without spaces or commas.")
-    return _names(value, path, errors, CATEGORY_SHAPE, message)
-
-
-def _codes(value: Any, path: str, errors: Errors) -> list[str]:
-    return _names(value, path, errors, CODE_SHAPE, _("Use 1 to 32 letters, digits, - or _."))
-
-
-def _multiplier(value: Any, path: str, errors: Errors) -> int | None:
-    """A multiplier such as 2 or 1.5 -> whole percent (200, 150)."""
-    message = _("A number greater than 0 and at most 100, with at most two decimals (e.g. 1.5).")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        errors.append(FieldError(path, message))
-        return None
-    try:
-        percent = Decimal(str(value)) * 100
-    except InvalidOperation:  # inf / nan
-        errors.append(FieldError(path, message))
-        return None
-    if percent != percent.to_integral_value() or not 0 < percent <= 10000:
-        errors.append(FieldError(path, message))
-        return None
-    return int(percent)
+StackingRule = Annotated[str, OneOf(tuple(Stacking.values))]
+Priority = Annotated[int, Whole(-MAX_PRIORITY, MAX_PRIORITY)]
+Weekdays = Annotated[list[Annotated[int, Whole(1, 7)]], AfterValidator(sorted_unique)]
 
 
 def multiplier_number(percent: int) -> int | float:
@@ -172,243 +79,202 @@ def multiplier_number(percent: int) -> int | float:
     return percent // 100 if percent % 100 == 0 else percent / 100
 
 
-DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _moment(value: Any, path: str, errors: Errors, *, end: bool = False) -> dt.datetime | None:
-    """ISO 8601 text (or a YAML date / timestamp) -> datetime, naive when no offset was given."""
-    if isinstance(value, str) and DATE_ONLY.fullmatch(value.strip()):
-        with contextlib.suppress(ValueError):  # a bad date falls through to the error below
-            value = dt.date.fromisoformat(value.strip())
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.date):
-        start = dt.datetime.combine(value, dt.time.min)
-        return start + dt.timedelta(days=1) if end else start
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    errors.append(
-        FieldError(
-            path, _("An ISO 8601 date or time, e.g. 2027-03-01 or 2027-03-01T09:00:00+08:00.")
-        )
-    )
-    return None
-
-
-def _same_kind(first: dt.datetime, second: dt.datetime) -> bool:
-    return (first.tzinfo is None) == (second.tzinfo is None)
-
-
-def _window_error(start: Any, end: Any, path: str, errors: Errors) -> None:
-    """End after start, when both are known and comparable without the merchant's zone."""
-    comparable = (
-        isinstance(start, dt.datetime) and isinstance(end, dt.datetime) and _same_kind(start, end)
-    )
-    if comparable and end <= start:
-        errors.append(FieldError(path, _("Must be later than the start.")))
+def window_problems(value: dict[Any, Any], start: str, end: str) -> Iterator[Refusal]:
+    """An end not later than its start, when both are valid and comparable without the
+    merchant's zone (a naive time against one with an offset is left to Zone, when planning)."""
+    if start not in value or end not in value:
+        return
+    first, last = START.parse(value[start]), END.parse(value[end])
+    if first is None or last is None or (first.tzinfo is None) != (last.tzinfo is None):
+        return
+    if last <= first:
+        yield (end,), _("Must be later than the start.")
 
 
 # --- condition and benefit -------------------------------------------------------------------
 
 
-def check_condition(value: Any, path: str, errors: Errors) -> dict[str, Any]:
-    """The parts of a condition that say something; empty lists and `false` are left out."""
-    section = _mapping(value, path, errors, CONDITION_KEYS)
-    cleaned: dict[str, Any] = {}
-    if "min_amount" in section:
-        cleaned["min_amount"] = _int(
-            section["min_amount"], f"{path}.min_amount", errors, low=0, high=MAX_FEN
-        )
-    if "min_quantity" in section:
-        cleaned["min_quantity"] = _int(
-            section["min_quantity"], f"{path}.min_quantity", errors, low=1, high=MAX_COUNT
-        )
-    lists: dict[str, Callable[[Any, str, Errors], list]] = {
-        "skus": _skus,
-        "categories": _categories,
-        "tiers": _codes,
-        "stores": _codes,
-    }
-    for key, check in lists.items():
-        if key in section:
-            cleaned[key] = check(section[key], f"{path}.{key}", errors)
-    if "weekdays" in section:
-        days: set[int] = set()
-        for index, day in enumerate(_list(section["weekdays"], f"{path}.weekdays", errors)):
-            found = _int(day, f"{path}.weekdays[{index}]", errors, low=1, high=7)
-            if found is not None:
-                days.add(found)
-        cleaned["weekdays"] = sorted(days)
-    for key in ("starts_at", "ends_at"):
-        if key in section:
-            cleaned[key] = _moment(section[key], f"{path}.{key}", errors, end=key == "ends_at")
-    _window_error(cleaned.get("starts_at"), cleaned.get("ends_at"), f"{path}.ends_at", errors)
-    if "first_purchase" in section:
-        cleaned["first_purchase"] = _bool(
-            section["first_purchase"], f"{path}.first_purchase", errors
-        )
-    return {key: item for key, item in cleaned.items() if item not in (None, [], False)}
+class Condition(ProgramModel):
+    """What must hold for a promotion or coupon to apply: every part given (API.md §4)."""
+
+    min_amount: Fen = None
+    min_quantity: Count = None
+    skus: SkuSet = None
+    categories: CategorySet = None
+    tiers: CodeSet = None
+    weekdays: Weekdays = None
+    stores: CodeSet = None
+    starts_at: Start = None
+    ends_at: End = None
+    first_purchase: Bool = None
+
+    @classmethod
+    def problems(cls, value: Any) -> Iterator[Refusal]:
+        if isinstance(value, dict):
+            yield from window_problems(value, "starts_at", "ends_at")
+
+    def cleaned(self) -> dict[str, Any]:
+        """The parts that say something: empty lists and `false` are left out."""
+        return {key: item for key, item in self.given().items() if item not in (None, [], False)}
 
 
-def _free_items(section: dict, path: str, errors: Errors, cleaned: dict[str, Any]) -> None:
-    """`buy` and `get` together, or `quantity` alone."""
-    has_pair = "buy" in section or "get" in section
-    if has_pair and "quantity" in section:
-        errors.append(FieldError(f"{path}.quantity", _("Give buy and get, or quantity, not both.")))
-    elif has_pair:
-        for key in ("buy", "get"):
-            if key not in section:
-                errors.append(FieldError(f"{path}.{key}", _("Required with %s.") % "buy/get"))
-            else:
-                cleaned[key] = _int(section[key], f"{path}.{key}", errors, low=1, high=MAX_COUNT)
-    elif "quantity" in section:
-        cleaned["quantity"] = _int(
-            section["quantity"], f"{path}.quantity", errors, low=1, high=MAX_COUNT
-        )
-    else:
-        errors.append(FieldError(path, _("Give buy and get (e.g. buy 2 get 1), or quantity.")))
+class Benefit(ProgramModel):
+    """What every benefit may add: `skus` / `categories` limit it to those lines,
+    `max_discount` caps one application."""
+
+    skus: SkuSet = None
+    categories: CategorySet = None
+    max_discount: PositiveFen = None
+
+    def cleaned(self) -> dict[str, Any]:
+        """`type` and its own keys, then the common ones; what is not given is left out."""
+        own = [key for key in type(self).model_fields if key not in COMMON_BENEFIT_KEYS]
+        shown = {key: getattr(self, key) for key in [*own, *COMMON_BENEFIT_KEYS]}
+        return {key: item for key, item in shown.items() if item not in (None, [])}
 
 
-def _benefit_value(kind: str, section: dict, path: str, errors: Errors) -> int | None:
-    value = section.get("value")
-    if "value" not in section:
-        errors.append(FieldError(f"{path}.value", _("Required for this benefit type.")))
-        return None
-    if kind in ("percent", "cheapest_percent"):
-        return _int(value, f"{path}.value", errors, low=1, high=100)
-    if kind == "fixed":
-        return _int(value, f"{path}.value", errors, low=1, high=MAX_FEN)
-    if kind == "fixed_price":
-        return _int(value, f"{path}.value", errors, low=0, high=MAX_FEN)
-    return _multiplier(value, f"{path}.value", errors)  # points_multiplier: stored in percent
+class PercentOff(Benefit):
+    """`value` percent off."""
+
+    type: Literal["percent"]
+    value: Percent
 
 
-def check_benefit(value: Any, path: str, errors: Errors) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        errors.append(FieldError(path, _("Must be a mapping with a type.")))
-        return {}
-    kind = value.get("type")
-    if kind not in BENEFIT_TYPES:
-        errors.append(FieldError(f"{path}.type", _("One of: %s") % ", ".join(BENEFIT_TYPES)))
-        return {}
-    section = _mapping(value, path, errors, COMMON_BENEFIT_KEYS + BENEFIT_KEYS[kind])
-    cleaned: dict[str, Any] = {"type": kind}
-    if "value" in BENEFIT_KEYS[kind]:
-        cleaned["value"] = _benefit_value(kind, section, path, errors)
-    if kind == "free_items":
-        _free_items(section, path, errors, cleaned)
-    if kind == "gift":
-        sku = section.get("sku")
-        if not isinstance(sku, str) or not SKU_SHAPE.fullmatch(sku):
-            errors.append(FieldError(f"{path}.sku", _("The SKU given away (1 to 64 characters).")))
-        else:
-            cleaned["sku"] = sku
-        cleaned["quantity"] = _int(
-            section.get("quantity", 1), f"{path}.quantity", errors, low=1, high=MAX_COUNT
-        )
-    if "skus" in section:
-        cleaned["skus"] = _skus(section["skus"], f"{path}.skus", errors)
-    if "categories" in section:
-        cleaned["categories"] = _categories(section["categories"], f"{path}.categories", errors)
-    if "max_discount" in section:
-        cleaned["max_discount"] = _int(
-            section["max_discount"], f"{path}.max_discount", errors, low=1, high=MAX_FEN
-        )
-    return {key: item for key, item in cleaned.items() if item not in (None, [])}
+class FixedOff(Benefit):
+    """`value` fen off."""
+
+    type: Literal["fixed"]
+    value: PositiveFen
 
 
-def _stacking_priority(item: dict, path: str, errors: Errors) -> dict[str, Any]:
-    stacking = item.get("stacking", Stacking.STACKABLE.value)
-    if stacking not in STACKING:
-        errors.append(FieldError(f"{path}.stacking", _("One of: %s") % ", ".join(STACKING)))
-    priority = _int(
-        item.get("priority", 100), f"{path}.priority", errors, low=-MAX_PRIORITY, high=MAX_PRIORITY
-    )
-    return {"stacking": stacking, "priority": priority}
+class FixedPrice(Benefit):
+    """Each matching unit for `value` fen."""
+
+    type: Literal["fixed_price"]
+    value: Fen
 
 
-def _items(value: Any, section: str, errors: Errors, allowed: tuple[str, ...]):
-    """(index, path, item) for each mapping of a section list; a repeated code is an error."""
-    if not isinstance(value, list):
-        errors.append(FieldError(section, _("Must be a list.")))
-        return
-    seen: set[str] = set()
-    for index, item in enumerate(value):
-        path = f"{section}[{index}]"
-        item = _mapping(item, path, errors, allowed)
-        if not item and not isinstance(value[index], dict):
-            continue
-        code = _code(item.get("code"), f"{path}.code", errors)
-        if code is not None and code in seen:
-            errors.append(FieldError(f"{path}.code", _("Duplicate code %s.") % code))
-            code = None
-        if code is not None:
-            seen.add(code)
-        yield path, code, item
+class FreeItems(Benefit):
+    """In every group of `buy + get` matching units, the `get` cheapest are free; or
+    `quantity` units free."""
+
+    type: Literal["free_items"]
+    buy: Count = None
+    get: Count = None
+    quantity: Count = None
+
+    @classmethod
+    def problems(cls, value: Any) -> Iterator[Refusal]:
+        if not isinstance(value, dict):
+            return
+        pair = "buy" in value or "get" in value
+        if pair and "quantity" in value:
+            yield ("quantity",), _("Give buy and get, or quantity, not both.")
+        elif pair:
+            for key in ("buy", "get"):
+                if key not in value:
+                    yield (key,), _("Required with %s.") % "buy/get"
+        elif "quantity" not in value:
+            yield (), _("Give buy and get (e.g. buy 2 get 1), or quantity.")
+
+
+class CheapestPercent(Benefit):
+    """`value` percent off the single cheapest matching unit."""
+
+    type: Literal["cheapest_percent"]
+    value: Percent
+
+
+class Gift(Benefit):
+    """`quantity` units of `sku` added to the sale at 0."""
+
+    type: Literal["gift"]
+    sku: Sku
+    quantity: Count = 1
+
+
+class PointsMultiplier(Benefit):
+    """Points earned times `value` (e.g. 2 or 1.5)."""
+
+    type: Literal["points_multiplier"]
+    value: MultiplierPercent
+
+
+class FreeShipping(Benefit):
+    """No shipping charge."""
+
+    type: Literal["free_shipping"]
+
+
+BENEFITS: dict[str, type[Benefit]] = {
+    "percent": PercentOff,
+    "fixed": FixedOff,
+    "fixed_price": FixedPrice,
+    "free_items": FreeItems,
+    "cheapest_percent": CheapestPercent,
+    "gift": Gift,
+    "points_multiplier": PointsMultiplier,
+    "free_shipping": FreeShipping,
+}
+# In the engine's order; a type the engine adds without a model here fails at import.
+AnyBenefit = tagged_union("type", *(BENEFITS[kind] for kind in BENEFIT_TYPES))
 
 
 # --- tiers -----------------------------------------------------------------------------------
 
-TIER_KEYS = ("code", "name", "rank", "discount", "points_multiplier", "upgrade_when")
+
+class UpgradeWhen(ProgramModel):
+    """Any one threshold reached moves a member up to the tier (fen, or points)."""
+
+    spend_12m: Fen = None
+    spend_total: Fen = None
+    points_12m: Fen = None
+    points_total: Fen = None
+    single_topup: Fen = None
+    single_sale: Fen = None
 
 
-def _tier_discount(value: Any, path: str, errors: Errors) -> dict[str, int]:
-    if not isinstance(value, dict):
-        errors.append(FieldError(path, _("Must be a mapping of category to percent of price.")))
-        return {}
-    discount = {}
-    for category, percent in value.items():
-        if not isinstance(category, str) or not CATEGORY_SHAPE.fullmatch(category):
-            errors.append(FieldError(f"{path}.{category}", _("Not a category name.")))
-            continue
-        found = _int(percent, f"{path}.{category}", errors, low=1, high=100)
-        if found is not None:
-            discount[category] = found
-    return dict(sorted(discount.items()))
+class TierRow(ProgramModel):
+    """A membership tier; rank 0 is where new members start."""
 
+    code: Code
+    name: Name
+    rank: Annotated[int, RANK]
+    discount: dict[Category, Percent] = Field(
+        None, description="Member prices: category -> percent of the price paid (88 = 8.8折)."
+    )
+    points_multiplier: MultiplierPercent = Field(
+        None, description="Points earned times this, e.g. 1.5 (1 when left out)."
+    )
+    upgrade_when: UpgradeWhen = None
 
-def _upgrade_when(value: Any, path: str, errors: Errors) -> dict[str, int]:
-    section = _mapping(value, path, errors, UPGRADE_KEYS)
-    found = {
-        key: _int(section[key], f"{path}.{key}", errors, low=0, high=MAX_FEN)
-        for key in UPGRADE_KEYS
-        if key in section
-    }
-    return {key: number for key, number in found.items() if number is not None}
-
-
-def check_tiers(value: Any, errors: Errors) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    ranks: set[int] = set()
-    valid = True
-    for path, code, item in _items(value, "tiers", errors, TIER_KEYS):
-        name = _name(item.get("name"), f"{path}.name", errors)
-        rank = _int(item.get("rank"), f"{path}.rank", errors, low=0, high=MAX_RANK)
-        if rank is not None and rank in ranks:
-            errors.append(FieldError(f"{path}.rank", _("Two tiers with rank %d.") % rank))
-        multiplier = _multiplier(
-            item.get("points_multiplier", 1), f"{path}.points_multiplier", errors
-        )
-        row = {
-            "code": code,
-            "name": name,
-            "rank": rank,
-            "discount": _tier_discount(item.get("discount", {}), f"{path}.discount", errors),
-            "points_multiplier_percent": multiplier,
-            "upgrade_when": _upgrade_when(
-                item.get("upgrade_when", {}), f"{path}.upgrade_when", errors
-            ),
+    def cleaned(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "rank": self.rank,
+            "discount": dict(sorted((self.discount or {}).items())),
+            "points_multiplier_percent": self.points_multiplier or 100,
+            "upgrade_when": self.upgrade_when.given() if self.upgrade_when else {},
         }
-        valid = valid and rank is not None
-        if rank is not None:
-            ranks.add(rank)
-        rows.append(row)
-    if isinstance(value, list) and value and valid and 0 not in ranks:
-        errors.append(FieldError("tiers", _("One tier must have rank 0: new members start there.")))
-    return rows
+
+
+class Tiers(CodedList[TierRow]):
+    """The tiers, each with its own rank; one has rank 0."""
+
+    @classmethod
+    def problems(cls, value: Any) -> Iterator[Refusal]:
+        yield from super().problems(value)
+        ranks = [(index, RANK.parse(item.get("rank"))) for index, item in mappings(value)]
+        for index, rank in repeats(ranks):
+            yield (index, "rank"), _("Two tiers with rank %d.") % rank
+        # Only when every rank is valid: a refused rank may be the 0 meant.
+        known = {rank for _index, rank in ranks}
+        if ranks and None not in known and 0 not in known:
+            yield (), _("One tier must have rank 0: new members start there.")
+
+    def cleaned(self) -> list[dict[str, Any]]:
+        return [row.cleaned() for row in self.root]
 
 
 def _tier_fields(row: dict[str, Any]) -> dict[str, Any]:
@@ -436,52 +302,38 @@ def export_tiers(actor: Actor) -> list[dict[str, Any]]:
 
 # --- promotions ------------------------------------------------------------------------------
 
-PROMOTION_KEYS = (
-    "code",
-    "name",
-    "kind",
-    "members_only",
-    "condition",
-    "benefit",
-    "stacking",
-    "priority",
-)
+
+class PromotionRow(ProgramModel):
+    """A promotion: `automatic` applies by itself, `code` when a sale gives its code."""
+
+    code: Code
+    name: Name
+    kind: Annotated[str, KIND]
+    members_only: Bool = False
+    condition: Condition = None
+    benefit: AnyBenefit
+    stacking: StackingRule = Stacking.STACKABLE.value
+    priority: Priority = 100
+
+    def cleaned(self, path: str) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kind": self.kind,
+            "members_only": self.members_only,
+            "condition": self.condition.cleaned() if self.condition else {},
+            "benefit": self.benefit.cleaned(),
+            "stacking": self.stacking,
+            "priority": self.priority,
+            "path": path,  # where plan_promotions reports what only the merchant's zone shows
+        }
 
 
-def check_promotions(value: Any, errors: Errors) -> list[dict[str, Any]]:
-    rows = []
-    for path, code, item in _items(value, "promotions", errors, PROMOTION_KEYS):
-        kind = item.get("kind")
-        if kind == "coupon":
-            errors.append(
-                FieldError(
-                    f"{path}.kind",
-                    _("Coupons are configured under coupon_templates, not as promotions."),
-                )
-            )
-        elif kind not in PROMOTION_KINDS:
-            errors.append(FieldError(f"{path}.kind", _("One of: %s") % ", ".join(PROMOTION_KINDS)))
-        if "benefit" not in item:
-            errors.append(FieldError(f"{path}.benefit", _("Required.")))
-        rows.append(
-            {
-                "code": code,
-                "name": _name(item.get("name"), f"{path}.name", errors),
-                "kind": kind,
-                "members_only": _bool(
-                    item.get("members_only", False), f"{path}.members_only", errors
-                ),
-                "condition": check_condition(
-                    item.get("condition", {}), f"{path}.condition", errors
-                ),
-                "benefit": check_benefit(item.get("benefit", {}), f"{path}.benefit", errors)
-                if "benefit" in item
-                else {},
-                **_stacking_priority(item, path, errors),
-                "path": path,
-            }
-        )
-    return rows
+class Promotions(CodedList[PromotionRow]):
+    """Promotions (API.md §4), applied in ascending priority."""
+
+    def cleaned(self) -> list[dict[str, Any]]:
+        return [row.cleaned(f"promotions[{index}]") for index, row in enumerate(self.root)]
 
 
 class Zone:
@@ -489,7 +341,7 @@ class Zone:
 
     def __init__(self, actor: Actor) -> None:
         self.zone = ZoneInfo(actor.merchant.timezone)
-        self.errors: Errors = []
+        self.errors: list[FieldError] = []
 
     def aware(self, moment: dt.datetime | None) -> dt.datetime | None:
         if moment is None:
@@ -583,90 +435,66 @@ def export_promotions(actor: Actor) -> list[dict[str, Any]]:
 
 # --- coupon templates ------------------------------------------------------------------------
 
-TEMPLATE_KEYS = (
-    "code",
-    "name",
-    "benefit",
-    "condition",
-    "stacking",
-    "priority",
-    "valid_days",
-    "valid_from",
-    "valid_until",
-    "per_member_limit",
-    "stock",
-)
 
+class TemplateRow(ProgramModel):
+    """A coupon members are given; valid `valid_days` from issue, or from `valid_from` until
+    `valid_until`."""
 
-def _validity(item: dict, path: str, errors: Errors) -> dict[str, Any]:
-    """Exactly one of `valid_days` or the window `valid_from` + `valid_until`."""
-    window = [key for key in ("valid_from", "valid_until") if key in item]
-    if "valid_days" in item and window:
-        errors.append(
-            FieldError(
-                f"{path}.valid_days",
-                _("Give valid_days or valid_from and valid_until, not both."),
-            )
-        )
-        return {}
-    if "valid_days" in item:
-        days = _int(item["valid_days"], f"{path}.valid_days", errors, low=1, high=MAX_DAYS)
-        return {"valid_days": days, "valid_from": None, "valid_until": None}
-    if not window:
-        errors.append(
-            FieldError(
-                path,
+    code: Code
+    name: Name
+    benefit: AnyBenefit
+    condition: Condition = None
+    stacking: StackingRule = Stacking.STACKABLE.value
+    priority: Priority = 100
+    valid_days: Annotated[int, Whole(1, MAX_DAYS)] = None
+    valid_from: Start = None
+    valid_until: End = None
+    per_member_limit: Count = None
+    stock: Annotated[int, Whole(0, MAX_COUNT)] = None
+
+    @classmethod
+    def problems(cls, value: Any) -> Iterator[Refusal]:
+        """Exactly one of `valid_days` or the window `valid_from` + `valid_until`."""
+        if not isinstance(value, dict):
+            return
+        window = [key for key in ("valid_from", "valid_until") if key in value]
+        if "valid_days" in value and window:
+            yield ("valid_days",), _("Give valid_days or valid_from and valid_until, not both.")
+        elif "valid_days" in value:
+            return
+        elif not window:
+            yield (
+                (),
                 _("Say how long coupons are valid: valid_days, or valid_from and valid_until."),
             )
-        )
-        return {}
-    for key in ("valid_from", "valid_until"):
-        if key not in item:
-            errors.append(FieldError(f"{path}.{key}", _("Required with the other one.")))
-    start = (
-        _moment(item.get("valid_from"), f"{path}.valid_from", errors)
-        if "valid_from" in item
-        else None
-    )
-    end = (
-        _moment(item["valid_until"], f"{path}.valid_until", errors, end=True)
-        if "valid_until" in item
-        else None
-    )
-    _window_error(start, end, f"{path}.valid_until", errors)
-    return {"valid_days": None, "valid_from": start, "valid_until": end}
+        elif len(window) == 1:
+            missing = "valid_until" if window == ["valid_from"] else "valid_from"
+            yield (missing,), _("Required with the other one.")
+        else:
+            yield from window_problems(value, "valid_from", "valid_until")
+
+    def cleaned(self, path: str) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "condition": self.condition.cleaned() if self.condition else {},
+            "benefit": self.benefit.cleaned(),
+            "stacking": self.stacking,
+            "priority": self.priority,
+            "valid_days": self.valid_days,
+            "valid_from": self.valid_from,
+            "valid_until": self.valid_until,
+            "per_member_limit": self.per_member_limit,
+            "stock": self.stock,
+            "path": path,
+        }
 
 
-def check_coupon_templates(value: Any, errors: Errors) -> list[dict[str, Any]]:
-    rows = []
-    for path, code, item in _items(value, "coupon_templates", errors, TEMPLATE_KEYS):
-        if "benefit" not in item:
-            errors.append(FieldError(f"{path}.benefit", _("Required.")))
-        limits = {}
-        for key in ("per_member_limit", "stock"):
-            low = 1 if key == "per_member_limit" else 0
-            limits[key] = (
-                _int(item[key], f"{path}.{key}", errors, low=low, high=MAX_COUNT)
-                if key in item
-                else None
-            )
-        rows.append(
-            {
-                "code": code,
-                "name": _name(item.get("name"), f"{path}.name", errors),
-                "condition": check_condition(
-                    item.get("condition", {}), f"{path}.condition", errors
-                ),
-                "benefit": check_benefit(item.get("benefit", {}), f"{path}.benefit", errors)
-                if "benefit" in item
-                else {},
-                **_stacking_priority(item, path, errors),
-                **_validity(item, path, errors),
-                **limits,
-                "path": path,
-            }
-        )
-    return rows
+class CouponTemplates(CodedList[TemplateRow]):
+    """Coupon templates: what a coupon gives, on which condition, how long it lasts."""
+
+    def cleaned(self) -> list[dict[str, Any]]:
+        return [row.cleaned(f"coupon_templates[{index}]") for index, row in enumerate(self.root)]
 
 
 def plan_coupon_templates(actor: Actor, rows: list[dict[str, Any]], plan: Plan) -> None:
@@ -774,8 +602,8 @@ def _plan_rows(
 def register() -> None:
     from patron.program.services import register_section
 
-    register_section("tiers", check_tiers, plan_tiers, export_tiers)
-    register_section("promotions", check_promotions, plan_promotions, export_promotions)
+    register_section("tiers", Tiers, plan_tiers, export_tiers)
+    register_section("promotions", Promotions, plan_promotions, export_promotions)
     register_section(
-        "coupon_templates", check_coupon_templates, plan_coupon_templates, export_coupon_templates
+        "coupon_templates", CouponTemplates, plan_coupon_templates, export_coupon_templates
     )

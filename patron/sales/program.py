@@ -3,12 +3,10 @@ refund. Absent keys keep their defaults; the section replaces the current settin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from django.utils.translation import gettext as _
-
-from patron.core.errors import FieldError
-from patron.ledger.program import _int, _mapping
+from patron.program.fields import OneOf, Whole
+from patron.program.schema import ProgramModel
 from patron.program.services import Change, Plan, register_section
 from patron.sales.models import CheckoutPolicy
 from patron.tenancy.actor import Actor
@@ -23,32 +21,18 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def check_checkout(value: Any, errors: list[FieldError]) -> dict[str, Any]:
-    section = _mapping(value, "checkout", errors, set(DEFAULTS))
-    cleaned: dict[str, Any] = {}
-    if section.get("pin_required_above") is not None:
-        cleaned["pin_required_above"] = _int(
-            section["pin_required_above"], "checkout.pin_required_above", errors, low=0, high=10**11
-        )
-    limits = {
-        "pin_max_attempts": (1, 20),
-        "pin_lock_minutes": (1, 10080),
-        "backdate_days": (0, 365),
-    }
-    for key, (low, high) in limits.items():
-        if key in section:
-            cleaned[key] = _int(section[key], f"checkout.{key}", errors, low=low, high=high)
-    if "refund_returns_coupons" in section:
-        rule = section["refund_returns_coupons"]
-        if rule not in REFUND_COUPON_RULES:
-            errors.append(
-                FieldError(
-                    "checkout.refund_returns_coupons",
-                    _("One of: %s") % ", ".join(REFUND_COUPON_RULES),
-                )
-            )
-        cleaned["refund_returns_coupons"] = rule
-    return cleaned
+class Checkout(ProgramModel):
+    """The till's rules; a key left out takes its default (a PIN above no amount: null)."""
+
+    pin_required_above: Annotated[int, Whole(0, 10**11)] | None = None
+    pin_max_attempts: Annotated[int, Whole(1, 20)] = None
+    pin_lock_minutes: Annotated[int, Whole(1, 10080)] = None
+    backdate_days: Annotated[int, Whole(0, 365)] = None
+    refund_returns_coupons: Annotated[str, OneOf(REFUND_COUPON_RULES)] = None
+
+    def cleaned(self) -> dict[str, Any]:
+        # null and a key left out both mean no PIN threshold.
+        return {key: value for key, value in self.given().items() if value is not None}
 
 
 def checkout_policy(merchant) -> CheckoutPolicy:
@@ -78,4 +62,4 @@ def plan_checkout(actor: Actor, cleaned: dict[str, Any], plan: Plan) -> None:
 
 
 def register() -> None:
-    register_section("checkout", check_checkout, plan_checkout, export_checkout)
+    register_section("checkout", Checkout, plan_checkout, export_checkout)

@@ -124,7 +124,7 @@ def create_merchant(slug: str, name: str, timezone: str = "Asia/Shanghai") -> Me
 # --- stores ----------------------------------------------------------------------------------
 
 STORE_FIELDS = ("code", "name", "address", "phone", "is_active")
-# ASCII only, as in program files (program.services.CODE_SHAPE): every store can be exported.
+# ASCII only, as in program files (program.fields.CODE_SHAPE): every store can be exported.
 STORE_CODE_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 

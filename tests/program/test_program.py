@@ -212,7 +212,7 @@ INVALID_PATHS = {
     "stores[1].name",
     "stores[3].code",
     "stores[4].code",
-    "stores[5]",
+    "stores[5].manager",
     "stores[6]",
     "categories[1]",
     "categories[2]",

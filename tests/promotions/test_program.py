@@ -73,7 +73,9 @@ def test_tier_errors_carry_their_paths():
         "tiers[1].name": "A name of 1 to 100 characters.",
         "tiers[1].rank": "Two tiers with rank 1.",
         "tiers[2].discount.rooms": "A whole number from 1 to 100.",
-        "tiers[2].discount.bad category": "Not a category name.",
+        "tiers[2].discount.bad category": (
+            "A category of 1 to 40 characters without spaces or commas."
+        ),
         "tiers[2].points_multiplier": (
             "A number greater than 0 and at most 100, with at most two decimals (e.g. 1.5)."
         ),
@@ -135,7 +137,7 @@ def test_promotion_errors_carry_their_paths():
     )
     assert found == {
         "promotions[0].kind": "Coupons are configured under coupon_templates, not as promotions.",
-        "promotions[0].benefit.value": "Required for this benefit type.",
+        "promotions[0].benefit.value": "Required.",
         "promotions[1].condition.colour": "Unknown key.",
         "promotions[1].condition.min_amount": "A whole number from 0 to 1000000000000.",
         "promotions[1].condition.weekdays[0]": "A whole number from 1 to 7.",
@@ -154,7 +156,7 @@ def test_promotion_errors_carry_their_paths():
         "promotions[5].benefit.value": (
             "A number greater than 0 and at most 100, with at most two decimals (e.g. 1.5)."
         ),
-        "promotions[6].benefit.sku": "The SKU given away (1 to 64 characters).",
+        "promotions[6].benefit.sku": "Required.",
         "promotions[6].benefit.quantity": "A whole number from 1 to 1000000000.",
     }
 

@@ -11,7 +11,9 @@ from patron.tenancy.selectors import merchant_by_slug
 
 
 class Command(PatronCommand):
-    help = "Program-as-code: `patron program apply FILE --merchant S [--dry-run]`, `export`."
+    help = (
+        "Program-as-code: `patron program apply FILE --merchant S [--dry-run]`, `export`, `schema`."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -22,8 +24,13 @@ class Command(PatronCommand):
         export = sub.add_parser("export", help="print the current program as YAML")
         export.add_argument("--merchant", required=True)
         export.add_argument("--json", action="store_true", help="print JSON instead")
+        sub.add_parser("schema", help="print the JSON Schema of program files (for editors)")
 
     def handle(self, *args, action, **options):
+        if action == "schema":
+            schema = services.program_json_schema()
+            self.stdout.write(json.dumps(schema, ensure_ascii=False, indent=2))
+            return
         actor = Actor.system(merchant_by_slug(options["merchant"]))
         if action == "export":
             program = services.export_program(actor)
