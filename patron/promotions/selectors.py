@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from patron.core import rawsql
 from patron.engine import pricing
 from patron.engine.points import EarnRule
 from patron.members.models import Member
@@ -68,6 +69,20 @@ def member_tier_code(member: Member) -> str | None:
         return member.base_tier_code
     tier = base_tier(member.merchant_id)
     return tier.code if tier else None
+
+
+def tier_code_sql(*, tier_id: rawsql.Column, merchant_id: rawsql.Column) -> rawsql.Statement:
+    """`member_tier_code` as a scalar sub-query, for other apps' statements: the member's tier
+    (`tier_id`) while it is active, else the merchant's active tier of rank 0."""
+    tier = rawsql.Table(Tier, "t")
+    return rawsql.Statement(
+        "COALESCE((SELECT {t.code} FROM {t} WHERE {t.id} = {tier_id} AND {t.is_active}),"
+        " (SELECT {t.code} FROM {t} WHERE {t.merchant_id} = {merchant_id}"
+        " AND {t.is_active} AND {t.rank} = 0 ORDER BY {t.code} LIMIT 1))",
+        t=tier,
+        tier_id=tier_id,
+        merchant_id=merchant_id,
+    )
 
 
 # --- promotions and templates ----------------------------------------------------------------

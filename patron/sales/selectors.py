@@ -6,6 +6,7 @@ from typing import Any
 
 from patron.core.errors import NotFound
 from patron.engine import pricing
+from patron.sales import sql
 from patron.sales.models import Refund, Sale
 from patron.tenancy.actor import Actor
 
@@ -25,22 +26,11 @@ def sale_for(actor: Actor, sale_id: Any) -> Sale:
 
 
 def _line(line, *, refunded: int) -> dict[str, Any]:
-    """A priced line (engine) or a recorded one (SaleLine, or the rows commit_sale wrote): all
-    carry these attributes. Spelled out rather than looped over names: it runs per line of
-    every sale answered."""
-    return {
-        "sku": line.sku,
-        "category": line.category,
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "member_price": line.member_price,
-        "discount": line.discount,
-        "points_offset": line.points_offset,
-        "total": line.total,
-        "points_earned": line.points_earned,
-        "gift": line.gift,
-        "refunded_quantity": refunded,
-    }
+    """A priced line (engine), a recorded one (SaleLine) or a row commit_sale wrote: all carry
+    the engine's priced fields."""
+    row = dict(zip(sql.PRICED_FIELDS, sql.priced_values(line), strict=True))
+    row["refunded_quantity"] = refunded
+    return row
 
 
 def _applied(applied) -> dict[str, Any]:
