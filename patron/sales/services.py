@@ -42,7 +42,7 @@ from patron.ledger.models import Asset, PointsHold, Shortfall, Transaction
 from patron.members.models import Member
 from patron.promotions import selectors as promotions
 from patron.promotions import services as coupons
-from patron.sales import sql
+from patron.sales import selectors, sql
 from patron.sales.models import (
     MemberPin,
     MemberStats,
@@ -686,7 +686,7 @@ def refund_sale(actor: Actor, sale: Sale, ask: RefundAsk, *, key: str | None = N
     if bound is not None and sale.store_id != bound.pk:
         raise PermissionDenied(_("You can only refund sales of your own store."))
     key = key or new_key()
-    existing = Refund.objects.filter(merchant=actor.merchant, idempotency_key=key).first()
+    existing = selectors.refund_for_key(actor, key)
     if existing is not None:
         existing.replayed = True
         return existing
