@@ -27,7 +27,9 @@ from patron.members.models import Member
 from patron.program.models import Category, ProgramRevision
 from patron.promotions.codes import CODE_LENGTH, normalize_code
 from patron.promotions.models import Coupon, CouponStatus, CouponTemplate, Promotion, Tier
+from patron.tenancy.actor import Actor
 from patron.tenancy.models import Merchant
+from patron.tenancy.selectors import scoped
 
 # Coupons that can no longer be used look expired to the engine (it has no "ended" reason).
 LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -121,14 +123,14 @@ def member_coupons(member: Member, status: str | None = None) -> QuerySet[Coupon
     raise ValueError(f"unknown coupon status {status!r}")
 
 
-def coupon_for(merchant: Merchant, pk: Any) -> Coupon | None:
+def coupon_for(actor: Actor, pk: Any) -> Coupon | None:
+    """One of the merchant's coupons (the caller checks its member is in the actor's scope)."""
     try:
         pk = int(pk)
     except (TypeError, ValueError):
         return None
-    return (
-        Coupon.objects.select_related("template", "member").filter(merchant=merchant, pk=pk).first()
-    )
+    coupons = Coupon.objects.select_related("template", "member").filter(pk=pk)
+    return scoped(coupons, actor, store_field=None).first()
 
 
 # --- the engine bridge -----------------------------------------------------------------------
