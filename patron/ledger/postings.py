@@ -1,13 +1,10 @@
 """A sale's ledger movements in a handful of fixed statements (checkout's hot path).
 
 A sale moves up to three things for one member in its database transaction: points spent (the
-cash offset), stored value paid and points earned. Posted one by one through `post()` they
-cost ~38 statements (each posting re-read the accounts and the ledger policy and opened two
-savepoints; bench/sales.py measured them at over half of a sale's time). Here the member's
-accounts are locked and read once, together with the system accounts, and the transactions,
-their entries, the balance changes and the lot bookkeeping go out as multi-row statements:
-for a sale that spends, pays and earns, eight statements on SQLite and three on PostgreSQL
-(which chains them as data-modifying CTEs).
+cash offset), stored value paid and points earned. Instead of three postings through `post()`,
+each re-reading accounts and policy, the member's accounts are locked and read once, together
+with the system accounts, and the transactions, their entries, the balance changes and the lot
+bookkeeping go out as multi-row statements (chained as data-modifying CTEs on PostgreSQL).
 
 The rows written are exactly the ones `spend_points`, `pay_stored_value` and `earn_points`
 write — same kinds, keys, legs, reasons, lots and lot movements — so refunds, reversals,
