@@ -213,6 +213,31 @@ class Join:
     width: int
 
 
+def left_join(table: Table, fields: Sequence[str], *, key: str, to: Column) -> Join:
+    """`table` LEFT JOINed where its `key` equals `to` (a column of the joining statement),
+    adding `fields`: NULLs when it has no such row."""
+    return Join(
+        columns=Statement(", ".join(f"{{t.{name}}}" for name in fields), t=table),
+        clause=Statement(f"LEFT JOIN {{t}} ON {{t.{key}}} = {{to}}", t=table, to=to),
+        width=len(fields),
+    )
+
+
+@functools.cache
+def insert(
+    model: Model, names: tuple[str, ...], count: int = 1, returning: tuple[str, ...] = ()
+) -> Statement:
+    """`INSERT INTO table (names) VALUES (%s, …), …`: `count` rows of values in the order of
+    `names`, and `RETURNING` some columns when asked."""
+    return Statement(
+        "INSERT INTO {t} ({names}) VALUES {values}" + (" RETURNING {back}" if returning else ""),
+        t=Table(model),
+        names=Columns(model, names),
+        values=rows(count, len(names)),
+        back=Columns(model, returning),
+    )
+
+
 def placeholders(count: int) -> str:
     return _placeholders(count)
 

@@ -32,6 +32,7 @@ from patron.ledger.errors import InsufficientFunds
 from patron.ledger.models import (
     Account,
     Asset,
+    Entry,
     LotMovement,
     OwnerType,
     PointsHold,
@@ -39,7 +40,7 @@ from patron.ledger.models import (
     SystemAccount,
     Transaction,
 )
-from patron.ledger.sql import ENTRY_COLUMNS, TRANSACTION_COLUMNS, entries_statement
+from patron.ledger.sql import ENTRY_COLUMNS, TRANSACTION_COLUMNS
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 
@@ -409,17 +410,8 @@ def _transactions_sql(actor: Actor, member: Member, moves: SaleMoves, kinds: lis
             "created_at": now,
         }
         params += [row[column] for column in TRANSACTION_COLUMNS]
-    return _transactions_statement(len(kinds)), params
-
-
-@functools.cache
-def _transactions_statement(count: int) -> rawsql.Statement:
-    return rawsql.Statement(
-        "INSERT INTO {t} ({columns}) VALUES {values} RETURNING {t.id}, {t.kind}",
-        t=_TRANSACTION,
-        columns=rawsql.Columns(Transaction, TRANSACTION_COLUMNS),
-        values=rawsql.rows(count, len(TRANSACTION_COLUMNS)),
-    )
+    statement = rawsql.insert(Transaction, TRANSACTION_COLUMNS, len(kinds), ("id", "kind"))
+    return statement, params
 
 
 def _balances_sql(plan: _Plan) -> Sql | None:
@@ -511,12 +503,7 @@ def _take_statement(count: int) -> rawsql.Statement:
     )
 
 
-NEW_LOT = rawsql.Statement(
-    "INSERT INTO {lot} ({columns}) VALUES ({values}) RETURNING {lot.id}",
-    lot=_LOT,
-    columns=rawsql.Columns(PointsLot, _LOT_COLUMNS),
-    values=rawsql.placeholders(len(_LOT_COLUMNS)),
-)
+NEW_LOT = rawsql.insert(PointsLot, _LOT_COLUMNS, returning=("id",))
 
 
 def _new_lot_sql(member: Member, moves: SaleMoves, earn_id: int, points: int) -> Sql:
@@ -573,4 +560,4 @@ def _entries_sql(member: Member, moves: SaleMoves, plan: _Plan, ids: dict[str, i
         for account_id, asset, amount, mine in legs:
             params += [ids[kind], account_id, asset, amount, member.pk if mine else None]
             params.append(occurred_at)
-    return entries_statement(len(params) // len(ENTRY_COLUMNS)), params
+    return rawsql.insert(Entry, ENTRY_COLUMNS, len(params) // len(ENTRY_COLUMNS)), params

@@ -20,16 +20,9 @@ from patron.ledger.models import Account, Entry, LedgerPolicy, OwnerType, Transa
 TRANSACTION_COLUMNS = rawsql.insert_fields(Transaction)
 # The order entries' values are passed in (`insert_entries`, `postings`).
 ENTRY_COLUMNS = ("transaction_id", "account_id", "asset", "amount", "member_id", "occurred_at")
-_TRANSACTION = rawsql.Table(Transaction)
 _ACCOUNT = rawsql.Table(Account)
-_ENTRY = rawsql.Table(Entry)
 
-INSERT_TRANSACTION = rawsql.Statement(
-    "INSERT INTO {t} ({columns}) VALUES ({values}) RETURNING {t.id}",
-    t=_TRANSACTION,
-    columns=rawsql.Columns(Transaction, TRANSACTION_COLUMNS),
-    values=rawsql.placeholders(len(TRANSACTION_COLUMNS)),
-)
+INSERT_TRANSACTION = rawsql.insert(Transaction, TRANSACTION_COLUMNS, returning=("id",))
 MOVE_BALANCE = rawsql.Statement(
     "UPDATE {a} SET {a.balance} = {a.balance} + %s WHERE {a.id} = %s AND {a.balance} >= %s",
     a=_ACCOUNT,
@@ -83,18 +76,7 @@ def insert_entries(rows: Sequence[tuple[int, int, str, int, int | None, dt.datet
     for transaction_id, account_id, asset, amount, member_id, occurred_at in rows:
         params += [transaction_id, account_id, asset, amount, member_id]
         params.append(rawsql.db_datetime(occurred_at))
-    rawsql.execute(entries_statement(len(rows)), params)
-
-
-@functools.cache
-def entries_statement(count: int) -> rawsql.Statement:
-    """INSERT of `count` entries, their values in `ENTRY_COLUMNS` order."""
-    return rawsql.Statement(
-        "INSERT INTO {e} ({columns}) VALUES {values}",
-        e=_ENTRY,
-        columns=rawsql.Columns(Entry, ENTRY_COLUMNS),
-        values=rawsql.rows(count, len(ENTRY_COLUMNS)),
-    )
+    rawsql.execute(rawsql.insert(Entry, ENTRY_COLUMNS, len(rows)), params)
 
 
 # --- fragments for other apps' statements ----------------------------------------------------
@@ -123,10 +105,4 @@ def policy_join(merchant_id: rawsql.Column) -> rawsql.Join:
     """The merchant's ledger policy joined as `lp`: its points policy (JSON) and payment split,
     NULL when the merchant has none (the defaults apply)."""
     policy = rawsql.Table(LedgerPolicy, "lp")
-    return rawsql.Join(
-        columns=rawsql.Statement("{lp.points}, {lp.payment_split}", lp=policy),
-        clause=rawsql.Statement(
-            "LEFT JOIN {lp} ON {lp.merchant_id} = {merchant_id}", lp=policy, merchant_id=merchant_id
-        ),
-        width=2,
-    )
+    return rawsql.left_join(policy, ("points", "payment_split"), key="merchant_id", to=merchant_id)

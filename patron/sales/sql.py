@@ -83,14 +83,9 @@ def _revision_join(merchant_id: rawsql.Column) -> rawsql.Join:
 
 def _checkout_join(merchant_id: rawsql.Column) -> rawsql.Join:
     """The merchant's checkout policy joined as `cp` (NULL when it has none)."""
+    fields = ("id", "pin_required_above", "backdate_days")
     policy = rawsql.Table(CheckoutPolicy, "cp")
-    return rawsql.Join(
-        columns=rawsql.Statement("{cp.id}, {cp.pin_required_above}, {cp.backdate_days}", cp=policy),
-        clause=rawsql.Statement(
-            "LEFT JOIN {cp} ON {cp.merchant_id} = {merchant_id}", cp=policy, merchant_id=merchant_id
-        ),
-        width=3,
-    )
+    return rawsql.left_join(policy, fields, key="merchant_id", to=merchant_id)
 
 
 # Parameters: the store's code, the merchant's id.
@@ -230,11 +225,11 @@ def record_sale(
     from the first). SQLite has no INSERT inside WITH, so it sends the three INSERTs.
     """
     if connection.vendor != "postgresql":
-        insert = _insert_statement(Sale, SALE_COLUMNS, 1, returning=True)
+        insert = rawsql.insert(Sale, SALE_COLUMNS, returning=("id",))
         sale_id = rawsql.fetch_one(insert, _values(sale, SALE_COLUMNS))[0]
         for model, columns, rows in _children(lines, discounts):
             params = [v for row in rows for v in _values({**row, "sale_id": sale_id}, columns)]
-            rawsql.execute(_insert_statement(model, columns, len(rows)), params)
+            rawsql.execute(rawsql.insert(model, columns, len(rows)), params)
         return sale_id
     params = _values(sale, SALE_COLUMNS)
     for _model, columns, rows in _children(lines, discounts):
@@ -262,26 +257,13 @@ def _own(columns: Sequence[str]) -> tuple[str, ...]:
 
 
 @functools.cache
-def _insert_statement(
-    model: type, columns: tuple[str, ...], count: int, returning: bool = False
-) -> rawsql.Statement:
-    return rawsql.Statement(
-        "INSERT INTO {t} ({columns}) VALUES {values}" + (" RETURNING {t.id}" if returning else ""),
-        t=rawsql.Table(model),
-        columns=rawsql.Columns(model, columns),
-        values=rawsql.rows(count, len(columns)),
-    )
-
-
-@functools.cache
 def _record_statement(lines: int, discounts: int) -> rawsql.Statement:
     """PostgreSQL: the sale, then each child table's rows in a CTE of its own."""
     names: dict[str, Any] = {
         "sale": rawsql.Table(Sale),
-        "columns": rawsql.Columns(Sale, SALE_COLUMNS),
-        "values": rawsql.placeholders(len(SALE_COLUMNS)),
+        "insert": rawsql.insert(Sale, SALE_COLUMNS, returning=("id",)),
     }
-    template = "WITH sale AS (INSERT INTO {sale} ({columns}) VALUES ({values}) RETURNING {sale.id})"
+    template = "WITH sale AS ({insert})"
     for index, (model, columns, count) in enumerate(_children(lines, discounts)):
         child, own = rawsql.Table(model), _own(columns)
         names.update({f"t{index}": child, f"sale{index}": child.sale_id})

@@ -270,21 +270,22 @@ def op_remove_code(press: Press, till: Till) -> Step:
 
 
 def op_points_max(press: Press, till: Till) -> Step:
-    panel, _gone = member_panel(press.actor, till)
-    if panel is None:
-        return Step()
-    till.points = panel.points
-    till.errors.pop("points", None)
-    return Step(focus="points-input", points_to_max=True)
+    return use_everything(press, till, "points", Step(focus="points-input", points_to_max=True))
 
 
 def op_pay_all(press: Press, till: Till) -> Step:
+    return use_everything(press, till, "stored_value", Step(focus="card-input", pay_all=True))
+
+
+def use_everything(press: Press, till: Till, what: str, step: Step) -> Step:
+    """Ask for all the member holds of `what` (points, stored value); pricing then shows how
+    much of it the basket can take."""
     panel, _gone = member_panel(press.actor, till)
     if panel is None:
         return Step()
-    till.stored_value = panel.stored_value
-    till.errors.pop("stored_value", None)
-    return Step(focus="card-input", pay_all=True)
+    setattr(till, what, getattr(panel, what))
+    till.errors.pop(what, None)
+    return step
 
 
 def op_quote(press: Press, till: Till) -> Step:

@@ -254,3 +254,21 @@ def test_a_statement_reads_what_the_orm_reads(system, member, merchant):
     assert rawsql.fetch_one(statement, [*points.params, member.pk]) == (
         ledger.quick_balances(member)[Asset.POINTS],
     )
+
+
+def test_inserts_and_joins_are_built_once():
+    statement = rawsql.insert(SaleLine, ("sale_id", "model"), 2, ("id",))
+    assert statement is rawsql.insert(SaleLine, ("sale_id", "model"), 2, ("id",))
+    assert statement.text() == (
+        f"INSERT INTO {quote('sales_saleline')} ({quote('sale_id')}, {quote('model')})"
+        f" VALUES (%s, %s), (%s, %s) RETURNING {quote('id')}"
+    )
+    outer = rawsql.Table(Member, "m")
+    join = rawsql.left_join(
+        rawsql.Table(MemberStats, "s"), ("visits", "saved"), key="member", to=outer.id
+    )
+    assert join.width == 2
+    assert join.columns.text() == f"s.{quote('visits')}, s.{quote('saved')}"
+    assert join.clause.text() == (
+        f"LEFT JOIN {quote('sales_memberstats')} s ON s.{quote('member_id')} = m.{quote('id')}"
+    )
