@@ -199,10 +199,17 @@ class IdempotencyMiddleware:
         return response
 
 
+_RECORD = rawsql.Table(IdempotencyRecord)
+STORE = rawsql.Statement(
+    "UPDATE {r} SET {r.status_code} = %s, {r.content_type} = %s, {r.response_body} = %s"
+    " WHERE {r.id} = %s",
+    r=_RECORD,
+)
+
+
 def _store(record_id: int, response: HttpResponse) -> None:
     rawsql.execute(
-        "UPDATE core_idempotencyrecord SET status_code = %s, content_type = %s,"
-        " response_body = %s WHERE id = %s",
+        STORE,
         [
             response.status_code,
             response.get("Content-Type", "application/json"),
@@ -212,11 +219,12 @@ def _store(record_id: int, response: HttpResponse) -> None:
     )
 
 
-CLAIM = (
-    "INSERT INTO core_idempotencyrecord"
-    ' (merchant_id, "key", method, path, request_hash, status_code, content_type, response_body,'
-    " created_at) VALUES (%s, %s, %s, %s, %s, 0, 'application/json', %s, %s)"
-    ' ON CONFLICT (merchant_id, "key") DO NOTHING RETURNING id'
+CLAIM = rawsql.Statement(
+    "INSERT INTO {r} ({r.merchant_id}, {r.key}, {r.method}, {r.path}, {r.request_hash},"
+    " {r.status_code}, {r.content_type}, {r.response_body}, {r.created_at})"
+    " VALUES (%s, %s, %s, %s, %s, 0, 'application/json', %s, %s)"
+    " ON CONFLICT ({r.merchant_id}, {r.key}) DO NOTHING RETURNING {r.id}",
+    r=_RECORD,
 )
 
 

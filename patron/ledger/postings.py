@@ -1,13 +1,10 @@
 """A sale's ledger movements in a handful of fixed statements (checkout's hot path).
 
 A sale moves up to three things for one member in its database transaction: points spent (the
-cash offset), stored value paid and points earned. Posted one by one through `post()` they
-cost ~38 statements (each posting re-read the accounts and the ledger policy and opened two
-savepoints; bench/sales.py measured them at over half of a sale's time). Here the member's
-accounts are locked and read once, together with the system accounts, and the transactions,
-their entries, the balance changes and the lot bookkeeping go out as multi-row statements:
-for a sale that spends, pays and earns, eight statements on SQLite and three on PostgreSQL
-(which chains them as data-modifying CTEs).
+cash offset), stored value paid and points earned. Instead of three postings through `post()`,
+each re-reading accounts and policy, the member's accounts are locked and read once, together
+with the system accounts, and the transactions, their entries, the balance changes and the lot
+bookkeeping go out as multi-row statements (chained as data-modifying CTEs on PostgreSQL).
 
 The rows written are exactly the ones `spend_points`, `pay_stored_value` and `earn_points`
 write — same kinds, keys, legs, reasons, lots and lot movements — so refunds, reversals,
@@ -19,6 +16,7 @@ by the guarded UPDATE), and the member's accounts are locked in primary-key orde
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -31,8 +29,18 @@ from patron.engine.points import ExpiryPolicy, lot_expires_at
 from patron.engine.stored_value import split_payment
 from patron.ledger import services
 from patron.ledger.errors import InsufficientFunds
-from patron.ledger.models import Asset, PointsHold, SystemAccount, Transaction
-from patron.ledger.sql import TRANSACTION_COLUMNS
+from patron.ledger.models import (
+    Account,
+    Asset,
+    Entry,
+    LotMovement,
+    OwnerType,
+    PointsHold,
+    PointsLot,
+    SystemAccount,
+    Transaction,
+)
+from patron.ledger.sql import ENTRY_COLUMNS, TRANSACTION_COLUMNS
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 
@@ -42,6 +50,18 @@ if TYPE_CHECKING:
 Kind = Transaction.Kind
 REASONS = {Kind.SPEND: "points offset", Kind.PAY: "stored value payment", Kind.EARN: "sale"}
 KEY_SUFFIX = {Kind.SPEND: "spend", Kind.PAY: "pay", Kind.EARN: "earn"}
+_ACCOUNT = rawsql.Table(Account)
+_TRANSACTION = rawsql.Table(Transaction)
+_LOT = rawsql.Table(PointsLot)
+_LOT_COLUMNS = (
+    "merchant_id",
+    "member_id",
+    "earned_by_id",
+    "earned_at",
+    "expires_at",
+    "amount",
+    "remaining",
+)
 
 
 @dataclass(frozen=True)
@@ -145,15 +165,8 @@ def _accounts(
     codes = sorted({code for _asset, code in _system_pairs(moves, earn_now)})
     if not assets:
         return {}, {}
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     rows = rawsql.fetch_all(
-        "WITH mine AS (SELECT id, asset, balance FROM ledger_account"
-        " WHERE merchant_id = %s AND owner_type = 'member' AND member_id = %s"
-        f" AND asset IN ({rawsql.placeholders(len(assets))}) ORDER BY id{lock})"
-        " SELECT id, asset, balance, '' FROM mine UNION ALL"
-        " SELECT id, asset, 0, system_code FROM ledger_account"
-        " WHERE merchant_id = %s AND owner_type = 'system'"
-        f" AND system_code IN ({rawsql.placeholders(len(codes))})",
+        _accounts_statement(len(assets), len(codes)),
         [member.merchant_id, member.pk, *assets, member.merchant_id, *codes],
     )
     mine = {asset: (pk, balance) for pk, asset, balance, code in rows if not code}
@@ -164,6 +177,25 @@ def _accounts(
         if (asset, code) not in system:  # the merchant's first sale of this kind
             system[(asset, code)] = services.system_account(member.merchant_id, asset, code).pk
     return mine, system
+
+
+@functools.cache
+def _accounts_statement(assets: int, codes: int) -> rawsql.Statement:
+    return rawsql.Statement(
+        "WITH mine AS (SELECT {a.id}, {a.asset}, {a.balance} FROM {a}"
+        " WHERE {a.merchant_id} = %s AND {a.owner_type} = '{member}' AND {a.member_id} = %s"
+        " AND {a.asset} IN ({assets}) ORDER BY {a.id}{lock})"
+        " SELECT {a.id}, {a.asset}, {a.balance}, '' FROM mine UNION ALL"
+        " SELECT {a.id}, {a.asset}, 0, {a.system_code} FROM {a}"
+        " WHERE {a.merchant_id} = %s AND {a.owner_type} = '{system}'"
+        " AND {a.system_code} IN ({codes})",
+        a=_ACCOUNT,
+        member=OwnerType.MEMBER.value,
+        system=OwnerType.SYSTEM.value,
+        assets=rawsql.placeholders(assets),
+        codes=rawsql.placeholders(codes),
+        lock=rawsql.FOR_UPDATE,
+    )
 
 
 def _system_pairs(moves: SaleMoves, earn_now: int) -> list[tuple[str, str]]:
@@ -228,14 +260,15 @@ def _plan_payment(
 
 # --- writes ----------------------------------------------------------------------------------
 #
-# Each write is built as (sql, params). SQLite sends them one by one (six statements after the
-# lock); PostgreSQL sends two, chaining them as data-modifying CTEs: the transactions, the
-# balance changes and the usable lots in one; the lots taken, the new lot, the lot movements
-# and the entries in the other. The lots are read in a statement of their own after the lock:
-# READ COMMITTED takes a statement's snapshot at its start, so reading them in the locking
-# statement could miss lots a concurrent sale of this member changed while we waited.
+# Each write is a statement built once per shape (how many rows of what) and its parameters.
+# SQLite sends them one by one (six statements after the lock); PostgreSQL sends two, chaining
+# them as data-modifying CTEs: the transactions, the balance changes and the usable lots in one;
+# the lots taken, the new lot, the lot movements and the entries in the other. The lots are
+# read in a statement of their own after the lock: READ COMMITTED takes a statement's snapshot
+# at its start, so reading them in the locking statement could miss lots a concurrent sale of
+# this member changed while we waited.
 
-Sql = tuple[str, list]
+Sql = tuple[rawsql.Statement, list]
 
 
 def _write_one_by_one(
@@ -246,8 +279,8 @@ def _write_one_by_one(
     mine: dict[str, tuple[int, int]],
     earn_now: int,
 ) -> dict[str, int]:
-    sql, params = _transactions_sql(actor, member, moves, list(plan.legs))
-    ids = {kind: pk for pk, kind in rawsql.fetch_all(sql + " RETURNING id, kind", params)}
+    transactions = _transactions_sql(actor, member, moves, list(plan.legs))
+    ids = {kind: pk for pk, kind in rawsql.fetch_all(*transactions)}
     balances = _balances_sql(plan)
     if balances is not None:
         _check_moved(rawsql.execute(*balances), plan, mine)
@@ -255,13 +288,11 @@ def _write_one_by_one(
     if moves.points_spent:
         taken = _take_from(rawsql.fetch_all(*_usable_lots_sql(member, moves)), moves)
         rawsql.execute(*_take_sql(taken))
-    new_lot = "%s"
-    lot_params: list = []
+    new_lot = None
     if earn_now:
-        sql, params = _new_lot_sql(member, moves, ids[Kind.EARN], earn_now)
-        lot_params = [rawsql.fetch_one(sql + " RETURNING id", params)[0]]
+        new_lot = rawsql.fetch_one(*_new_lot_sql(member, moves, ids[Kind.EARN], earn_now))[0]
     if taken or earn_now:
-        rawsql.execute(*_movements_sql(ids, taken, earn_now, new_lot, lot_params))
+        rawsql.execute(*_movements_sql(ids, taken, earn_now, new_lot))
     rawsql.execute(*_entries_sql(member, moves, plan, ids))
     return ids
 
@@ -274,47 +305,88 @@ def _write_combined(
     mine: dict[str, tuple[int, int]],
     earn_now: int,
 ) -> dict[str, int]:
-    sql, params = _transactions_sql(actor, member, moves, list(plan.legs))
-    ctes = [f"txn AS ({sql} RETURNING id, kind)"]
-    answer = ["SELECT 't', id, 0, kind::text FROM txn"]
-    balances = _balances_sql(plan)
-    if balances is not None:
-        ctes.append(f"moved AS ({balances[0]} RETURNING id)")
-        params += balances[1]
-        answer.append("SELECT 'm', count(*), 0, '' FROM moved")
-    if moves.points_spent:
-        lots, lot_params = _usable_lots_sql(member, moves, ranked=True)
-        answer.append(f"SELECT 'l', id, remaining, rank::text FROM ({lots}) usable")
-        params += lot_params
-    rows = rawsql.fetch_all(f"WITH {', '.join(ctes)} {' UNION ALL '.join(answer)}", params)
+    parts = [
+        _transactions_sql(actor, member, moves, list(plan.legs)),
+        _balances_sql(plan),
+        _usable_lots_sql(member, moves, ranked=True) if moves.points_spent else None,
+    ]
+    rows = rawsql.fetch_all(_first_combined(*_statements(parts)), _params(parts))
     ids = {kind: pk for tag, pk, _n, kind in rows if tag == "t"}
-    if balances is not None:
+    if parts[1] is not None:
         _check_moved(next(pk for tag, pk, _n, _k in rows if tag == "m"), plan, mine)
     taken: list[tuple[int, int]] = []
     if moves.points_spent:
         usable = sorted((int(rank), pk, left) for tag, pk, left, rank in rows if tag == "l")
         taken = _take_from([(pk, left) for _rank, pk, left in usable], moves)
-
-    ctes, params = [], []
-    if taken:
-        sql, take_params = _take_sql(taken)
-        ctes.append(f"taken AS ({sql})")
-        params += take_params
-    if earn_now:
-        sql, lot_params = _new_lot_sql(member, moves, ids[Kind.EARN], earn_now)
-        ctes.append(f"lot AS ({sql} RETURNING id)")
-        params += lot_params
-    if taken or earn_now:
-        sql, movement_params = _movements_sql(ids, taken, earn_now, "(SELECT id FROM lot)", [])
-        ctes.append(f"movements AS ({sql})")
-        params += movement_params
-    sql, entry_params = _entries_sql(member, moves, plan, ids)
-    rawsql.execute(f"WITH {', '.join(ctes)} {sql}" if ctes else sql, params + entry_params)
+    parts = [
+        _take_sql(taken) if taken else None,
+        _new_lot_sql(member, moves, ids[Kind.EARN], earn_now) if earn_now else None,
+        _movements_sql(ids, taken, earn_now, None) if taken or earn_now else None,
+        _entries_sql(member, moves, plan, ids),
+    ]
+    rawsql.execute(_second_combined(*_statements(parts)), _params(parts))
     return ids
 
 
+def _statements(parts: list[Sql | None]) -> list[rawsql.Statement | None]:
+    return [None if part is None else part[0] for part in parts]
+
+
+def _params(parts: list[Sql | None]) -> list:
+    return [value for part in parts if part is not None for value in part[1]]
+
+
+# Keyed by the statements of their parts, each built once per shape: built once per shape too.
+@functools.cache
+def _first_combined(
+    transactions: rawsql.Statement,
+    balances: rawsql.Statement | None,
+    lots: rawsql.Statement | None,
+) -> rawsql.Statement:
+    """Transactions, balance changes, usable lots; rows tagged 't' (id, kind), 'm' (how many
+    balances moved), 'l' (lot id, remaining, rank)."""
+    ctes = ["txn AS ({transactions})"]
+    answer = ["SELECT 't', {t.id}, 0, {t.kind}::text FROM txn"]
+    if balances is not None:
+        ctes.append("moved AS ({balances} RETURNING {a.id})")
+        answer.append("SELECT 'm', count(*), 0, '' FROM moved")
+    if lots is not None:
+        answer.append("SELECT 'l', {lot.id}, {lot.remaining}, rank::text FROM ({lots}) usable")
+    return rawsql.Statement(
+        "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(answer),
+        transactions=transactions,
+        balances=balances,
+        lots=lots,
+        t=_TRANSACTION,
+        a=_ACCOUNT,
+        lot=_LOT,
+    )
+
+
+@functools.cache
+def _second_combined(
+    take: rawsql.Statement | None,
+    new_lot: rawsql.Statement | None,
+    movements: rawsql.Statement | None,
+    entries: rawsql.Statement,
+) -> rawsql.Statement:
+    """Lots taken, the new lot, the lot movements (reading the new lot's id from its CTE) and
+    the entries."""
+    ctes = []
+    if take is not None:
+        ctes.append("taken AS ({take})")
+    if new_lot is not None:
+        ctes.append("lot AS ({new_lot})")
+    if movements is not None:
+        ctes.append("movements AS ({movements})")
+    template = "WITH " + ", ".join(ctes) + " {entries}" if ctes else "{entries}"
+    return rawsql.Statement(
+        template, take=take, new_lot=new_lot, movements=movements, entries=entries
+    )
+
+
 def _transactions_sql(actor: Actor, member: Member, moves: SaleMoves, kinds: list[str]) -> Sql:
-    """One multi-row INSERT, one transaction per kind (the caller adds RETURNING id, kind)."""
+    """One multi-row INSERT, one transaction per kind, returning (id, kind)."""
     now = rawsql.db_datetime(timezone.now())
     occurred_at = rawsql.db_datetime(moves.occurred_at)
     user = actor.user
@@ -338,11 +410,8 @@ def _transactions_sql(actor: Actor, member: Member, moves: SaleMoves, kinds: lis
             "created_at": now,
         }
         params += [row[column] for column in TRANSACTION_COLUMNS]
-    values = ", ".join([f"({rawsql.placeholders(len(TRANSACTION_COLUMNS))})"] * len(kinds))
-    return (
-        f"INSERT INTO ledger_transaction ({', '.join(TRANSACTION_COLUMNS)}) VALUES {values}",
-        params,
-    )
+    statement = rawsql.insert(Transaction, TRANSACTION_COLUMNS, len(kinds), ("id", "kind"))
+    return statement, params
 
 
 def _balances_sql(plan: _Plan) -> Sql | None:
@@ -351,19 +420,24 @@ def _balances_sql(plan: _Plan) -> Sql | None:
     changed = sorted(pk for pk, change in plan.changes.items() if change)
     if not changed:
         return None
-    change_case = " ".join("WHEN %s THEN %s" for _ in changed)
-    taken_case = " ".join("WHEN %s THEN %s" for _ in changed)
     params: list = []
     for pk in changed:
         params += [pk, plan.changes[pk]]
     for pk in changed:
         params += [pk, plan.taken.get(pk, 0)]
     params += changed
-    return (
-        f"UPDATE ledger_account SET balance = balance + CASE id {change_case} END"
-        f" WHERE balance >= CASE id {taken_case} END"
-        f" AND id IN ({rawsql.placeholders(len(changed))})",
-        params,
+    return _balances_statement(len(changed)), params
+
+
+@functools.cache
+def _balances_statement(count: int) -> rawsql.Statement:
+    cases = " ".join(["WHEN %s THEN %s"] * count)
+    return rawsql.Statement(
+        "UPDATE {a} SET {a.balance} = {a.balance} + CASE {a.id} {cases} END"
+        " WHERE {a.balance} >= CASE {a.id} {cases} END AND {a.id} IN ({ids})",
+        a=_ACCOUNT,
+        cases=cases,
+        ids=rawsql.placeholders(count),
     )
 
 
@@ -374,18 +448,29 @@ def _check_moved(moved: int, plan: _Plan, mine: dict[str, tuple[int, int]]) -> N
         raise InsufficientFunds(asset, sum(plan.taken.values()), 0)
 
 
-LOT_ORDER = "(expires_at IS NULL), expires_at, earned_at, id"
+# FIFO: the lot that expires first is spent first; lots that never expire last.
+_LOT_ORDER = rawsql.Statement(
+    "({lot.expires_at} IS NULL), {lot.expires_at}, {lot.earned_at}, {lot.id}", lot=_LOT
+)
+_USABLE_LOTS = (
+    "SELECT {lot.id}, {lot.remaining}{rank} FROM {lot} WHERE {lot.member_id} = %s"
+    " AND {lot.remaining} > 0 AND ({lot.expires_at} > %s OR {lot.expires_at} IS NULL)"
+    " ORDER BY {order}"
+)
+USABLE_LOTS = rawsql.Statement(_USABLE_LOTS, lot=_LOT, order=_LOT_ORDER, rank="")
+# With each lot's place in that order as a column (a UNION ALL does not keep a branch's order).
+RANKED_USABLE_LOTS = rawsql.Statement(
+    _USABLE_LOTS,
+    lot=_LOT,
+    order=_LOT_ORDER,
+    rank=rawsql.Statement(", row_number() OVER (ORDER BY {order}) AS rank", order=_LOT_ORDER),
+)
 
 
 def _usable_lots_sql(member: Member, moves: SaleMoves, ranked: bool = False) -> Sql:
-    """The member's lots that can be spent, oldest expiry first (FIFO); `ranked` adds their
-    place in that order as a column (a UNION ALL does not keep a branch's order)."""
-    rank = f", row_number() OVER (ORDER BY {LOT_ORDER}) AS rank" if ranked else ""
-    return (
-        f"SELECT id, remaining{rank} FROM ledger_pointslot WHERE member_id = %s AND remaining > 0"
-        f" AND (expires_at > %s OR expires_at IS NULL) ORDER BY {LOT_ORDER}",
-        [member.pk, rawsql.db_datetime(moves.occurred_at)],
-    )
+    """The member's lots that can be spent, in the order they are spent."""
+    statement = RANKED_USABLE_LOTS if ranked else USABLE_LOTS
+    return statement, [member.pk, rawsql.db_datetime(moves.occurred_at)]
 
 
 def _take_from(lots: list[tuple[int, int]], moves: SaleMoves) -> list[tuple[int, int]]:
@@ -403,66 +488,76 @@ def _take_from(lots: list[tuple[int, int]], moves: SaleMoves) -> list[tuple[int,
 
 
 def _take_sql(taken: list[tuple[int, int]]) -> Sql:
-    cases = " ".join("WHEN %s THEN %s" for _ in taken)
     params = [value for pair in taken for value in pair]
-    return (
-        f"UPDATE ledger_pointslot SET remaining = remaining - CASE id {cases} END"
-        f" WHERE id IN ({rawsql.placeholders(len(taken))})",
-        params + [lot_id for lot_id, _take in taken],
+    return _take_statement(len(taken)), params + [lot_id for lot_id, _take in taken]
+
+
+@functools.cache
+def _take_statement(count: int) -> rawsql.Statement:
+    return rawsql.Statement(
+        "UPDATE {lot} SET {lot.remaining} = {lot.remaining} - CASE {lot.id} {cases} END"
+        " WHERE {lot.id} IN ({ids})",
+        lot=_LOT,
+        cases=" ".join(["WHEN %s THEN %s"] * count),
+        ids=rawsql.placeholders(count),
     )
+
+
+NEW_LOT = rawsql.insert(PointsLot, _LOT_COLUMNS, returning=("id",))
 
 
 def _new_lot_sql(member: Member, moves: SaleMoves, earn_id: int, points: int) -> Sql:
-    """The lot the earned points make (the caller adds RETURNING id)."""
+    """The lot the earned points make, returning its id."""
     expires_at = lot_expires_at(moves.expiry, moves.occurred_at, member.merchant.timezone)
-    return (
-        "INSERT INTO ledger_pointslot"
-        " (merchant_id, member_id, earned_by_id, earned_at, expires_at, amount, remaining)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        [
-            member.merchant_id,
-            member.pk,
-            earn_id,
-            rawsql.db_datetime(moves.occurred_at),
-            None if expires_at is None else rawsql.db_datetime(expires_at),
-            points,
-            points,
-        ],
-    )
+    return NEW_LOT, [
+        member.merchant_id,
+        member.pk,
+        earn_id,
+        rawsql.db_datetime(moves.occurred_at),
+        None if expires_at is None else rawsql.db_datetime(expires_at),
+        points,
+        points,
+    ]
 
 
 def _movements_sql(
-    ids: dict[str, int],
-    taken: list[tuple[int, int]],
-    earn_now: int,
-    new_lot: str,
-    new_lot_params: list,
+    ids: dict[str, int], taken: list[tuple[int, int]], earn_now: int, new_lot: int | None
 ) -> Sql:
-    """Each lot change as a movement; `new_lot` is the SQL for the earned lot's id (a
-    placeholder with its value in `new_lot_params`, or a sub-select of the CTE)."""
-    values: list[str] = []
+    """Each lot change as a movement; the earned lot's id is `new_lot`, or read from the
+    `lot` CTE when None."""
     params: list = []
     for lot_id, take in taken:
-        values.append("(%s, %s, %s)")
         params += [lot_id, ids[Kind.SPEND], -take]
+    lot = "none"
     if earn_now:
-        values.append(f"({new_lot}, %s, %s)")
-        params += [*new_lot_params, ids[Kind.EARN], earn_now]
-    sql = "INSERT INTO ledger_lotmovement (lot_id, transaction_id, amount) VALUES "
-    return sql + ", ".join(values), params
+        lot = "cte" if new_lot is None else "param"
+        params += ([] if new_lot is None else [new_lot]) + [ids[Kind.EARN], earn_now]
+    return _movements_statement(len(taken), lot), params
+
+
+@functools.cache
+def _movements_statement(taken: int, new_lot: str) -> rawsql.Statement:
+    """`taken` movements out of lots, and one into the new lot unless `new_lot` is "none":
+    its id a parameter ("param") or read from the `lot` CTE ("cte")."""
+    values: list[str | rawsql.Statement] = ["(%s, %s, %s)"] * taken
+    if new_lot == "param":
+        values.append("(%s, %s, %s)")
+    elif new_lot == "cte":
+        values.append(rawsql.Statement("((SELECT {lot.id} FROM lot), %s, %s)", lot=_LOT))
+    return rawsql.Statement(
+        "INSERT INTO {m} ({columns}) VALUES {values}",
+        m=rawsql.Table(LotMovement),
+        columns=rawsql.Columns(LotMovement, ("lot_id", "transaction_id", "amount")),
+        values=rawsql.joined(values, ", "),
+    )
 
 
 def _entries_sql(member: Member, moves: SaleMoves, plan: _Plan, ids: dict[str, int]) -> Sql:
+    """Every leg as an entry (`ENTRY_COLUMNS` order); the member's side names the member."""
     occurred_at = rawsql.db_datetime(moves.occurred_at)
     params: list = []
     for kind, legs in plan.legs.items():
         for account_id, asset, amount, mine in legs:
             params += [ids[kind], account_id, asset, amount, member.pk if mine else None]
             params.append(occurred_at)
-    rows = len(params) // 6
-    return (
-        "INSERT INTO ledger_entry"
-        " (transaction_id, account_id, asset, amount, member_id, occurred_at)"
-        f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s)'] * rows)}",
-        params,
-    )
+    return rawsql.insert(Entry, ENTRY_COLUMNS, len(params) // len(ENTRY_COLUMNS)), params

@@ -26,6 +26,7 @@ from patron.ledger.models import (
 from patron.ledger.services import policy_for
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Merchant
+from patron.tenancy.selectors import scoped
 
 if TYPE_CHECKING:
     from patron.members.models import Member
@@ -124,13 +125,13 @@ def member_shortfalls(member: Member) -> QuerySet[Shortfall]:
     )
 
 
-def top_up(merchant: Merchant, pk: int) -> Transaction | None:
-    """One top-up of the merchant (the caller checks the member is in the actor's scope)."""
-    return (
-        Transaction.objects.select_related("store", "user", "api_key")
-        .filter(merchant=merchant, kind=Transaction.Kind.TOPUP, pk=pk)
-        .first()
+def top_up(actor: Actor, pk: int) -> Transaction | None:
+    """One top-up of the merchant, in whichever store (the caller checks its member is in the
+    actor's scope: a store-bound role sees its own store's members' top-ups)."""
+    top_ups = Transaction.objects.select_related("store", "user", "api_key").filter(
+        kind=Transaction.Kind.TOPUP, pk=pk
     )
+    return scoped(top_ups, actor, store_field=None).first()
 
 
 def member_lots(member: Member) -> QuerySet[PointsLot]:

@@ -72,11 +72,7 @@ class Context:
 
 def policy_for(merchant: Merchant) -> LedgerPolicy:
     # Fixed-shape reads on the hot path use raw(): same model instances, no query compiling.
-    found = list(
-        LedgerPolicy.objects.raw(
-            "SELECT * FROM ledger_ledgerpolicy WHERE merchant_id = %s", [merchant.pk]
-        )
-    )
+    found = list(LedgerPolicy.objects.raw(sql.POLICY.text(), [merchant.pk]))
     return found[0] if found else LedgerPolicy(merchant=merchant, points={}, topup_bonus=[])
 
 
@@ -92,20 +88,11 @@ def resolve_accounts(
     """
     system_assets = sorted({asset for asset, _code in system_pairs})
     codes = sorted({code for _asset, code in system_pairs})
-
-    def placeholders(values: Sequence[str]) -> str:
-        return ", ".join(["%s"] * len(values)) or "NULL"
-
-    query = (
-        "SELECT * FROM ledger_account WHERE merchant_id = %s AND ("
-        f"(owner_type = 'member' AND member_id = %s AND asset IN ({placeholders(member_assets)}))"
-        f" OR (owner_type = 'system' AND asset IN ({placeholders(system_assets)})"
-        f" AND system_code IN ({placeholders(codes)})))"
-    )
+    query = sql.accounts_statement(len(member_assets), len(system_assets), len(codes))
     params = [merchant.pk, member.pk, *member_assets, *system_assets, *codes]
     found = {
         (a.asset, "member" if a.owner_type == OwnerType.MEMBER else a.system_code): a
-        for a in Account.objects.raw(query, params)
+        for a in Account.objects.raw(query.text(), params)
     }
     for asset in member_assets:
         if (asset, "member") not in found:

@@ -20,13 +20,16 @@ from typing import Any
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from patron.core import rawsql
 from patron.engine import pricing
 from patron.engine.points import EarnRule
 from patron.members.models import Member
 from patron.program.models import Category, ProgramRevision
 from patron.promotions.codes import CODE_LENGTH, normalize_code
 from patron.promotions.models import Coupon, CouponStatus, CouponTemplate, Promotion, Tier
+from patron.tenancy.actor import Actor
 from patron.tenancy.models import Merchant
+from patron.tenancy.selectors import scoped
 
 # Coupons that can no longer be used look expired to the engine (it has no "ended" reason).
 LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -70,6 +73,20 @@ def member_tier_code(member: Member) -> str | None:
     return tier.code if tier else None
 
 
+def tier_code_sql(*, tier_id: rawsql.Column, merchant_id: rawsql.Column) -> rawsql.Statement:
+    """`member_tier_code` as a scalar sub-query, for other apps' statements: the member's tier
+    (`tier_id`) while it is active, else the merchant's active tier of rank 0."""
+    tier = rawsql.Table(Tier, "t")
+    return rawsql.Statement(
+        "COALESCE((SELECT {t.code} FROM {t} WHERE {t.id} = {tier_id} AND {t.is_active}),"
+        " (SELECT {t.code} FROM {t} WHERE {t.merchant_id} = {merchant_id}"
+        " AND {t.is_active} AND {t.rank} = 0 ORDER BY {t.code} LIMIT 1))",
+        t=tier,
+        tier_id=tier_id,
+        merchant_id=merchant_id,
+    )
+
+
 # --- promotions and templates ----------------------------------------------------------------
 
 
@@ -106,14 +123,14 @@ def member_coupons(member: Member, status: str | None = None) -> QuerySet[Coupon
     raise ValueError(f"unknown coupon status {status!r}")
 
 
-def coupon_for(merchant: Merchant, pk: Any) -> Coupon | None:
+def coupon_for(actor: Actor, pk: Any) -> Coupon | None:
+    """One of the merchant's coupons (the caller checks its member is in the actor's scope)."""
     try:
         pk = int(pk)
     except (TypeError, ValueError):
         return None
-    return (
-        Coupon.objects.select_related("template", "member").filter(merchant=merchant, pk=pk).first()
-    )
+    coupons = Coupon.objects.select_related("template", "member").filter(pk=pk)
+    return scoped(coupons, actor, store_field=None).first()
 
 
 # --- the engine bridge -----------------------------------------------------------------------

@@ -198,7 +198,7 @@ def set_tier(request: HttpRequest, pk: int) -> HttpResponse:
 @require_role(*END_ROLES)
 def end_coupon(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
-    coupon = selectors.coupon_for(actor.merchant, pk)
+    coupon = selectors.coupon_for(actor, pk)
     if coupon is None:
         raise Http404(_("Coupon not found"))
     member = member_or_404(actor, coupon.member_id)  # another store's member: not found

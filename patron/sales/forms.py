@@ -21,18 +21,20 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from patron.core.errors import DomainError
 from patron.core.forms import YuanField, parse_yuan
 from patron.engine.pricing import normalize_code
-from patron.program.models import Category
-from patron.sales import services
+from patron.sales import selectors, services
 from patron.sales.models import Sale, SaleLine
-from patron.tenancy.models import Merchant
+from patron.tenancy.actor import Actor
 
 MAX_TILL_LINES = services.MAX_LINES
 MAX_QUANTITY = services.MAX_QUANTITY
 MAX_CODES = services.MAX_CODES
 # "3*6901234567890": a quantity typed before the barcode, as Chinese tills accept it.
 SCAN_WITH_QUANTITY = re.compile(r"(?P<quantity>[0-9]{1,5})\s*[*xX×]\s*(?P<sku>.+)")
+# The field a service's error names for a line of the sale: "lines[2]", "lines[2].quantity".
+LINE_FIELD = re.compile(r"lines\[(?P<index>[0-9]+)\]")
 
 
 def clean_text(raw: Any, limit: int) -> str:
@@ -224,10 +226,8 @@ def read_till(data: QueryDict) -> Till:
 # --- a new SKU -------------------------------------------------------------------------------
 
 
-def category_choices(merchant: Merchant) -> list[tuple[str, str]]:
-    codes = Category.objects.filter(merchant=merchant, is_active=True).values_list(
-        "code", flat=True
-    )
+def category_choices(actor: Actor) -> list[tuple[str, str]]:
+    codes = selectors.category_codes(actor)
     return [("", _("— Choose —"))] + [(code, code) for code in codes]
 
 
@@ -269,9 +269,9 @@ class ItemForm(forms.Form):
     # Which line the form edits; empty for a new one.
     item_index = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["item_category"].choices = category_choices(merchant)
+        self.fields["item_category"].choices = category_choices(actor)
         for field_ in self.fields.values():
             # Enter in any of the inputs saves the line (the till's script reads this).
             field_.widget.attrs["data-enter"] = "add_item"
@@ -357,3 +357,17 @@ class RefundForm(forms.Form):
         if not picked:
             raise forms.ValidationError(_("Enter a quantity to refund on at least one line."))
         return services.RefundAsk(lines=tuple(picked), reason=reason)
+
+    def place_problem(self, ask: services.RefundAsk, problem: DomainError) -> None:
+        """The service's refusal on the form; a line's error next to that line's quantity."""
+        self.add_error(None, str(problem.detail))
+        for error in problem.errors or []:
+            match = LINE_FIELD.match(error.field)
+            if not match or int(match["index"]) >= len(ask.lines):
+                continue
+            sku = ask.lines[int(match["index"])][0]
+            for line in self.sale_lines:
+                name = self.quantity_name(line)
+                if line.sku == sku and name in self.fields:
+                    self.add_error(name, str(error.message))
+                    break

@@ -1,13 +1,35 @@
-"""Reads for checkout: sales as the API, the receipt and the cashier screen show them."""
+"""Reads for checkout: sales as the API, the receipt and the cashier screen show them.
+
+Every read of a tenant's rows goes through `scoped()`: the actor's merchant, and a store-bound
+role's own store where the rows belong to a store.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
 
 from patron.core.errors import NotFound
 from patron.engine import pricing
-from patron.sales.models import Refund, Sale
+from patron.ledger import selectors as ledger
+from patron.ledger.models import Asset
+from patron.ledger.services import quick_balances
+from patron.members.models import Member
+from patron.members.selectors import shown_mobile
+from patron.program.models import Category
+from patron.promotions import selectors as promotions
+from patron.promotions.codes import display_code
+from patron.sales import sql
+from patron.sales.models import Refund, Sale, SaleDiscount, SaleLine
 from patron.tenancy.actor import Actor
+from patron.tenancy.models import Store
+from patron.tenancy.selectors import scoped
+
+COUPONS_SHOWN = 12  # on the till's member panel
 
 
 def sale_for(actor: Actor, sale_id: Any) -> Sale:
@@ -15,32 +37,23 @@ def sale_for(actor: Actor, sale_id: Any) -> Sale:
         sale_id = int(sale_id)
     except (TypeError, ValueError):
         raise NotFound("Sale not found") from None
-    sales = Sale.objects.filter(merchant=actor.merchant, pk=sale_id)
-    if actor.store_bound is not None:
-        sales = sales.filter(store=actor.store_bound)
-    sale = sales.select_related("store", "member").first()
+    sale = scoped(Sale.objects.filter(pk=sale_id), actor).select_related("store", "member").first()
     if sale is None:
         raise NotFound("Sale not found")
     return sale
 
 
+def refund_for_key(actor: Actor, key: str) -> Refund | None:
+    """The refund recorded under this idempotency key (the merchant's, whichever store)."""
+    return scoped(Refund.objects.filter(idempotency_key=key), actor, store_field=None).first()
+
+
 def _line(line, *, refunded: int) -> dict[str, Any]:
-    """A priced line (engine) or a recorded one (SaleLine, or the rows commit_sale wrote): all
-    carry these attributes. Spelled out rather than looped over names: it runs per line of
-    every sale answered."""
-    return {
-        "sku": line.sku,
-        "category": line.category,
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "member_price": line.member_price,
-        "discount": line.discount,
-        "points_offset": line.points_offset,
-        "total": line.total,
-        "points_earned": line.points_earned,
-        "gift": line.gift,
-        "refunded_quantity": refunded,
-    }
+    """A priced line (engine), a recorded one (SaleLine) or a row commit_sale wrote: all carry
+    the engine's priced fields."""
+    row = dict(zip(sql.PRICED_FIELDS, sql.priced_values(line), strict=True))
+    row["refunded_quantity"] = refunded
+    return row
 
 
 def _applied(applied) -> dict[str, Any]:
@@ -135,9 +148,7 @@ def present_refund(refund: Refund) -> dict[str, Any]:
 
 
 def recent_sales(actor: Actor, *, member=None, limit: int = 20):
-    sales = Sale.objects.filter(merchant=actor.merchant)
-    if actor.store_bound is not None:
-        sales = sales.filter(store=actor.store_bound)
+    sales = scoped(Sale.objects.all(), actor)
     if member is not None:
         sales = sales.filter(member=member)
     return sales.select_related("store", "member").order_by("-occurred_at", "-pk")[:limit]
@@ -163,3 +174,94 @@ def member_stats(member) -> dict[str, Any]:
     if row is None:
         return {name: (None if name.endswith("_at") else 0) for name in STATS_FIELDS}
     return row
+
+
+# --- the cashier screen ----------------------------------------------------------------------
+
+
+def category_codes(actor: Actor) -> list[str]:
+    """The merchant's active categories, as a sale line may use them (the program's order)."""
+    categories = scoped(Category.objects.filter(is_active=True), actor, store_field=None)
+    return list(categories.values_list("code", flat=True))
+
+
+@dataclass
+class CouponRow:
+    code: str
+    shown: str  # grouped for reading
+    name: str
+    valid_until: dt.datetime
+
+
+@dataclass
+class MemberPanel:
+    """The identified member as the till shows them: balances, tier, usable coupons."""
+
+    member: Member
+    mobile: str
+    tier: Any
+    points: int
+    stored_value: int
+    coupons: list[CouponRow]
+
+
+def member_panel(actor: Actor, member: Member) -> MemberPanel:
+    balances = quick_balances(member)
+    available = promotions.member_coupons(member, status="available")[:COUPONS_SHOWN]
+    return MemberPanel(
+        member=member,
+        mobile=shown_mobile(actor, member),
+        tier=promotions.member_tier(member),
+        points=balances[Asset.POINTS],
+        stored_value=balances[Asset.PRINCIPAL] + balances[Asset.BONUS],
+        coupons=[
+            CouponRow(
+                code=coupon.code,
+                shown=display_code(coupon.code),
+                name=coupon.template.name,
+                valid_until=coupon.valid_until,
+            )
+            for coupon in available
+        ],
+    )
+
+
+@dataclass
+class Receipt:
+    """What the receipt shows besides the sale row."""
+
+    lines: list[SaleLine]
+    discounts: list[SaleDiscount]
+    refunds: list[dict[str, Any]]
+    after: dict[str, Any] | None  # the member's balances right after the sale
+
+
+def receipt(sale: Sale) -> Receipt:
+    member = sale.member
+    return Receipt(
+        lines=list(sale.lines.order_by("position")),
+        discounts=list(sale.discounts.order_by("pk")),
+        refunds=[present_refund(refund) for refund in sale.refunds.order_by("pk")],
+        after=ledger.member_balances(member, as_of=sale.occurred_at) if member else None,
+    )
+
+
+def start_of_today() -> dt.datetime:
+    """Midnight in the current time zone (the cashier pages render in the merchant's)."""
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def todays_sales(actor: Actor, store: Store | None) -> QuerySet[Sale]:
+    """Today's sales, newest first: a store-bound role's own store's, else `store`'s, or every
+    store's when it is None."""
+    sales = scoped(Sale.objects.filter(occurred_at__gte=start_of_today()), actor)
+    if actor.store_bound is None and store is not None:
+        sales = sales.filter(store=store)
+    return sales.select_related("store", "member", "user").order_by("-occurred_at", "-pk")
+
+
+def sales_figures(sales: QuerySet[Sale]) -> dict[str, int | None]:
+    """How many, and the totals paid in all, in cash and by card (None when there are none)."""
+    return sales.aggregate(
+        count=Count("pk"), total=Sum("total"), cash=Sum("cash_due"), card=Sum("stored_value_paid")
+    )

@@ -42,7 +42,7 @@ from patron.ledger.models import Asset, PointsHold, Shortfall, Transaction
 from patron.members.models import Member
 from patron.promotions import selectors as promotions
 from patron.promotions import services as coupons
-from patron.sales import sql
+from patron.sales import selectors, sql
 from patron.sales.models import (
     MemberPin,
     MemberStats,
@@ -533,7 +533,14 @@ def _record_sale(actor: Actor, priced: Priced, key: str) -> Sale:
         created_at=rawsql.db_datetime(now),
         codes=json.dumps(sale.codes, ensure_ascii=False),
     )
-    lines, discounts = _line_rows(actor, priced), _discount_rows(priced)
+    lines = sql.line_rows(
+        result.lines,
+        priced.request.lines,
+        merchant_id=actor.merchant.pk,
+        store_id=priced.store.pk,
+        occurred_at=row["occurred_at"],
+    )
+    discounts = _discount_rows(priced)
     sale.pk = sql.record_sale(row, lines, discounts)
     sale._state.adding, sale._state.db = False, "default"
     # What the answer shows, as plain rows: building SaleLine instances cost more Python than
@@ -541,42 +548,6 @@ def _record_sale(actor: Actor, priced: Priced, key: str) -> Sale:
     sale.recorded_lines = [SimpleNamespace(**line) for line in lines]
     sale.recorded_discounts = [SimpleNamespace(**discount) for discount in discounts]
     return sale
-
-
-def _line_rows(actor: Actor, priced: Priced) -> list[dict[str, Any]]:
-    """The sale's lines as `sql.LINE_COLUMNS` rows (without `sale_id`, filled in on insert)."""
-    inputs = priced.request.lines
-    when = rawsql.db_datetime(priced.occurred_at)
-    store_id = priced.store.pk
-
-    def given(index: int, name: str, limit: int) -> str:
-        return getattr(inputs[index], name)[:limit] if index < len(inputs) else ""
-
-    return [
-        {
-            "merchant_id": actor.merchant.pk,
-            "position": index,
-            "sku": line.sku,
-            "name": given(index, "name", 100),
-            "category": line.category,
-            "brand": given(index, "brand", 60),
-            "model": given(index, "model", 60),
-            "size": given(index, "size", 30),
-            "colour": given(index, "colour", 30),
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "member_price": line.member_price,
-            "discount": line.discount,
-            "points_offset": line.points_offset,
-            "total": line.total,
-            "points_earned": line.points_earned,
-            "gift": line.gift,
-            "refunded_quantity": 0,
-            "store_id": store_id,
-            "occurred_at": when,
-        }
-        for index, line in enumerate(priced.quote.lines)
-    ]
 
 
 def _discount_rows(priced: Priced) -> list[dict[str, Any]]:
@@ -715,7 +686,7 @@ def refund_sale(actor: Actor, sale: Sale, ask: RefundAsk, *, key: str | None = N
     if bound is not None and sale.store_id != bound.pk:
         raise PermissionDenied(_("You can only refund sales of your own store."))
     key = key or new_key()
-    existing = Refund.objects.filter(merchant=actor.merchant, idempotency_key=key).first()
+    existing = selectors.refund_for_key(actor, key)
     if existing is not None:
         existing.replayed = True
         return existing

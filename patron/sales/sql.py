@@ -1,15 +1,20 @@
 """Checkout's fixed statements: what a sale reads and writes on every request.
 
-A sale used to send 63 statements, most of them built by the ORM (about a millisecond of
-Python each here; bench/sales.py). These are the ones every sale sends, written once, with
-the same rows and columns the models describe; everything off the hot path stays on the ORM.
-They run unchanged on SQLite (>= 3.35: RETURNING) and PostgreSQL.
+Hand-written because the sale path is the one where building queries cost more than running
+them (docs/checkout-benchmarks.md). They write only to the sales app's tables; what a sale
+reads from other apps' tables comes in as those apps' fragments (tenancy: the merchant and the
+store; ledger: its policy and the member's balances; promotions: the member's tier; members:
+the member). Each statement is built once per shape and runs unchanged on SQLite (>= 3.35:
+RETURNING) and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import json
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +23,16 @@ from django.db import connection
 from django.utils import timezone
 
 from patron.core import rawsql
+from patron.engine import pricing
 from patron.engine.points import ExpiryPolicy
+from patron.ledger import sql as ledger_sql
 from patron.ledger.models import DEFAULT_POINTS_POLICY, Asset
+from patron.members import sql as members_sql
 from patron.members.models import Member
-from patron.sales.models import CheckoutPolicy
+from patron.program.models import ProgramRevision
+from patron.promotions.selectors import tier_code_sql
+from patron.sales.models import CheckoutPolicy, MemberStats, Sale, SaleDiscount, SaleLine
+from patron.tenancy import selectors as tenancy
 from patron.tenancy.models import Store
 
 DEFAULT_BACKDATE_DAYS = CheckoutPolicy._meta.get_field("backdate_days").default
@@ -53,17 +64,35 @@ class CheckoutSettings:
         return int(self.points.get("pending_days", 0))
 
 
-SETTINGS = (
-    "SELECT r.id, r.applied_at, lp.points, lp.payment_split,"
-    f" cp.id, cp.pin_required_above, cp.backdate_days, {rawsql.columns(Store, 's')}"
-    " FROM tenancy_merchant mm"
-    " LEFT JOIN program_programrevision r ON r.id ="
-    " (SELECT MAX(r2.id) FROM program_programrevision r2 WHERE r2.merchant_id = mm.id)"
-    " LEFT JOIN ledger_ledgerpolicy lp ON lp.merchant_id = mm.id"
-    " LEFT JOIN sales_checkoutpolicy cp ON cp.merchant_id = mm.id"
-    " LEFT JOIN tenancy_store s ON s.merchant_id = mm.id AND s.code = %s AND s.is_active"
-    " WHERE mm.id = %s"
+def _revision_join(merchant_id: rawsql.Column) -> rawsql.Join:
+    """The merchant's latest program revision (id, applied_at) joined as `r`: the key of the
+    cached rules. The program app owns the table; its model names it here."""
+    revision, latest = rawsql.Table(ProgramRevision, "r"), rawsql.Table(ProgramRevision, "r2")
+    return rawsql.Join(
+        columns=rawsql.Statement("{r.id}, {r.applied_at}", r=revision),
+        clause=rawsql.Statement(
+            "LEFT JOIN {r} ON {r.id} ="
+            " (SELECT MAX({r2.id}) FROM {r2} WHERE {r2.merchant_id} = {merchant_id})",
+            r=revision,
+            r2=latest,
+            merchant_id=merchant_id,
+        ),
+        width=2,
+    )
+
+
+def _checkout_join(merchant_id: rawsql.Column) -> rawsql.Join:
+    """The merchant's checkout policy joined as `cp` (NULL when it has none)."""
+    fields = ("id", "pin_required_above", "backdate_days")
+    policy = rawsql.Table(CheckoutPolicy, "cp")
+    return rawsql.left_join(policy, fields, key="merchant_id", to=merchant_id)
+
+
+# Parameters: the store's code, the merchant's id.
+SETTINGS = tenancy.merchant_with(
+    _revision_join, ledger_sql.policy_join, _checkout_join, tenancy.store_join
 )
+_STORE_AT = 7  # the store's columns come after the revision's, the policy's and the checkout's
 
 
 def _datetime(value: Any) -> dt.datetime | None:
@@ -76,9 +105,9 @@ def _datetime(value: Any) -> dt.datetime | None:
 def checkout_settings(merchant_id: int, store_code: str | None = None) -> CheckoutSettings:
     """The settings, and the store named by `store_code` when it is an active one."""
     row = rawsql.fetch_one(SETTINGS, [store_code, merchant_id])
-    row = row or (None,) * (7 + rawsql.width(Store))
-    revision_id, applied_at, points, split, policy_id, pin_above, backdate = row[:7]
-    store_row = row[7:]
+    row = row or (None,) * (_STORE_AT + rawsql.width(Store))
+    revision_id, applied_at, points, split, policy_id, pin_above, backdate = row[:_STORE_AT]
+    store_row = row[_STORE_AT:]
     store = rawsql.build(Store, store_row) if store_row and store_row[0] is not None else None
     if isinstance(points, (str, bytes)):
         points = json.loads(points)
@@ -94,21 +123,6 @@ def checkout_settings(merchant_id: int, store_code: str | None = None) -> Checko
 
 # --- the member at the till ------------------------------------------------------------------
 
-MEMBER_LOOKUPS = {"pk": "id", "mobile": "mobile", "card_no": "card_no"}
-MEMBER_FIGURES = (
-    # The tier whose benefits apply: the member's own while active, else the rank-0 tier.
-    "COALESCE((SELECT t.code FROM promotions_tier t WHERE t.id = m.tier_id AND t.is_active),"
-    " (SELECT t.code FROM promotions_tier t WHERE t.merchant_id = m.merchant_id"
-    " AND t.is_active AND t.rank = 0 ORDER BY t.code LIMIT 1)),"
-    " (SELECT COALESCE(SUM(a.balance), 0) FROM ledger_account a"
-    " WHERE a.merchant_id = m.merchant_id AND a.member_id = m.id"
-    " AND a.owner_type = 'member' AND a.asset = %s),"
-    " (SELECT COALESCE(SUM(a.balance), 0) FROM ledger_account a"
-    " WHERE a.merchant_id = m.merchant_id AND a.member_id = m.id"
-    " AND a.owner_type = 'member' AND a.asset IN (%s, %s)),"
-    " (SELECT s.visits FROM sales_memberstats s WHERE s.member_id = m.id)"
-)
-
 
 @dataclass(frozen=True)
 class TillFigures:
@@ -120,14 +134,32 @@ class TillFigures:
     visits: int
 
 
-def member_with_figures(merchant_id: int, lookup: str, value: Any) -> Member | None:
-    """The member with `till_figures` attached. Id, mobile and card number are each unique
-    per merchant, so there is no ordering to ask for (PostgreSQL would pick a worse index)."""
-    row = rawsql.fetch_one(
-        f"SELECT {rawsql.columns(Member, 'm')}, {MEMBER_FIGURES} FROM members_member m"
-        f" WHERE m.merchant_id = %s AND m.{MEMBER_LOOKUPS[lookup]} = %s",
-        [Asset.POINTS, Asset.PRINCIPAL, Asset.BONUS, merchant_id, value],
+def _till_figures(member: rawsql.Table) -> rawsql.Fragment:
+    """The member's tier code, points, stored value and visits, as columns."""
+    owner = {"merchant_id": member.merchant_id, "member_id": member.id}
+    points = ledger_sql.member_balance((Asset.POINTS,), **owner)
+    stored_value = ledger_sql.member_balance((Asset.PRINCIPAL, Asset.BONUS), **owner)
+    statement = rawsql.Statement(
+        "{tier}, {points}, {stored_value},"
+        " (SELECT {s.visits} FROM {s} WHERE {s.member_id} = {member_id})",
+        tier=tier_code_sql(tier_id=member.tier_id, merchant_id=member.merchant_id),
+        points=points.sql,
+        stored_value=stored_value.sql,
+        s=rawsql.Table(MemberStats, "s"),
+        member_id=member.id,
     )
+    return rawsql.Fragment(statement, points.params + stored_value.params)
+
+
+@functools.cache
+def _member_statement(lookup: str) -> rawsql.Fragment:
+    return members_sql.member_with(lookup, _till_figures)
+
+
+def member_with_figures(merchant_id: int, lookup: str, value: Any) -> Member | None:
+    """The member (found by `pk`, `mobile` or `card_no`) with `till_figures` attached."""
+    statement, params = _member_statement(lookup)
+    row = rawsql.fetch_one(statement, [*params, merchant_id, value])
     if row is None:
         return None
     split = rawsql.width(Member)
@@ -139,64 +171,48 @@ def member_with_figures(merchant_id: int, lookup: str, value: Any) -> Member | N
 
 # --- writing the sale ------------------------------------------------------------------------
 
-SALE_COLUMNS = (
-    "merchant_id",
-    "member_id",
-    "store_id",
-    "user_id",
-    "api_key_id",
-    "channel",
-    "idempotency_key",
-    "occurred_at",
-    "created_at",
-    "status",
-    "subtotal",
-    "member_discount",
-    "discount",
-    "points_redeemed",
-    "points_value",
-    "total",
-    "stored_value_paid",
-    "cash_due",
-    "points_earned",
-    "points_pending",
-    "saved",
-    "codes",
-)
-LINE_COLUMNS = (
-    "sale_id",
-    "merchant_id",
-    "position",
-    "sku",
-    "name",
-    "category",
-    "brand",
-    "model",
-    "size",
-    "colour",
-    "quantity",
-    "unit_price",
-    "member_price",
-    "discount",
-    "points_offset",
-    "total",
-    "points_earned",
-    "gift",
-    "refunded_quantity",
-    "store_id",
-    "occurred_at",
-)
-DISCOUNT_COLUMNS = ("sale_id", "code", "kind", "name", "benefit", "amount", "coupon_id", "returned")
+# The ledger rows a sale points to: set by `finish_sale` once they are posted.
+POSTED = ("points_spend", "stored_value_payment", "points_earn", "points_hold")
+SALE_COLUMNS = rawsql.insert_fields(Sale, leave_out=POSTED)
+LINE_COLUMNS = rawsql.insert_fields(SaleLine)
+DISCOUNT_COLUMNS = rawsql.insert_fields(SaleDiscount)
+
+# What the engine prices per line (`pricing.PricedLine`): what a sale line records of it, and
+# what the answer shows of a line with `refunded_quantity`.
+PRICED_FIELDS = tuple(field.name for field in dataclasses.fields(pricing.PricedLine))
+priced_values = operator.attrgetter(*PRICED_FIELDS)
+# What the POS says about an item that the engine does not price, cut to the columns' lengths.
+GIVEN_FIELDS = {
+    name: SaleLine._meta.get_field(name).max_length
+    for name in ("name", "brand", "model", "size", "colour")
+}
 
 
-def _insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], returning=""):
-    one = f"({rawsql.placeholders(len(columns))})"
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(rows))}"
-    params = [value for row in rows for value in row]
-    if returning:
-        return rawsql.fetch_all(f"{sql} RETURNING {returning}", params)
-    rawsql.execute(sql, params)
-    return None
+def line_rows(
+    lines: Sequence[pricing.PricedLine],
+    given: Sequence[Any],
+    *,
+    merchant_id: int,
+    store_id: int,
+    occurred_at: Any,
+) -> list[dict[str, Any]]:
+    """The sale's lines as `LINE_COLUMNS` rows, but `sale_id` (filled in on insert). `given`
+    are the lines as asked for (`LineInput`); the engine's gift lines come after them."""
+    rows = []
+    for index, line in enumerate(lines):
+        row = dict(zip(PRICED_FIELDS, priced_values(line), strict=True))
+        asked = given[index] if index < len(given) else None
+        for name, limit in GIVEN_FIELDS.items():
+            row[name] = getattr(asked, name)[:limit] if asked is not None else ""
+        row.update(
+            merchant_id=merchant_id,
+            position=index,
+            refunded_quantity=0,
+            store_id=store_id,
+            occurred_at=occurred_at,
+        )
+        rows.append(row)
+    return rows
 
 
 def record_sale(
@@ -206,68 +222,104 @@ def record_sale(
     the sale's id. A used Idempotency-Key raises IntegrityError, as the plain INSERT would.
 
     On PostgreSQL this is one statement (data-modifying CTEs, the children taking the sale's id
-    from the first): two round trips fewer per sale. SQLite has no INSERT inside WITH, so it
-    sends the three INSERTs.
+    from the first). SQLite has no INSERT inside WITH, so it sends the three INSERTs.
     """
     if connection.vendor != "postgresql":
-        sale_id = _insert("sales_sale", SALE_COLUMNS, [_values(sale, SALE_COLUMNS)], "id")[0][0]
-        for table, columns, rows in _children(lines, discounts):
-            _insert(table, columns, [_values({**r, "sale_id": sale_id}, columns) for r in rows])
+        insert = rawsql.insert(Sale, SALE_COLUMNS, returning=("id",))
+        sale_id = rawsql.fetch_one(insert, _values(sale, SALE_COLUMNS))[0]
+        for model, columns, rows in _children(lines, discounts):
+            params = [v for row in rows for v in _values({**row, "sale_id": sale_id}, columns)]
+            rawsql.execute(rawsql.insert(model, columns, len(rows)), params)
         return sale_id
-    statement = [
-        f"WITH sale AS (INSERT INTO sales_sale ({', '.join(SALE_COLUMNS)})"
-        f" VALUES ({rawsql.placeholders(len(SALE_COLUMNS))}) RETURNING id)"
-    ]
     params = _values(sale, SALE_COLUMNS)
-    for index, (table, columns, rows) in enumerate(_children(lines, discounts)):
-        own = columns[1:]  # sale_id comes from the CTE
-        one = f"((SELECT id FROM sale), {rawsql.placeholders(len(own))})"
-        statement.append(
-            f", c{index} AS (INSERT INTO {table} ({', '.join(columns)})"
-            f" VALUES {', '.join([one] * len(rows))})"
-        )
+    for _model, columns, rows in _children(lines, discounts):
+        own = _own(columns)
         params += [value for row in rows for value in _values(row, own)]
-    statement.append(" SELECT id FROM sale")
-    return rawsql.fetch_one("".join(statement), params)[0]
+    return rawsql.fetch_one(_record_statement(len(lines), len(discounts)), params)[0]
 
 
 def _values(row: dict[str, Any], columns: Sequence[str]) -> list[Any]:
     return [row[column] for column in columns]
 
 
-def _children(lines, discounts):
-    """The child tables that have rows, in a fixed order (one statement shape per count)."""
-    children = [("sales_saleline", LINE_COLUMNS, lines)]
-    children.append(("sales_salediscount", DISCOUNT_COLUMNS, discounts))
-    return [(table, columns, rows) for table, columns, rows in children if rows]
+_CHILDREN = ((SaleLine, LINE_COLUMNS), (SaleDiscount, DISCOUNT_COLUMNS))
+
+
+def _children(*rows: Any) -> list[tuple[type, tuple[str, ...], Any]]:
+    """The child tables that have rows (lines, discounts; or their counts), in a fixed order:
+    one statement shape per count of each."""
+    return [(*child, found) for child, found in zip(_CHILDREN, rows, strict=True) if found]
+
+
+def _own(columns: Sequence[str]) -> tuple[str, ...]:
+    """A child's columns but `sale_id`, which comes from the sale's CTE."""
+    return tuple(column for column in columns if column != "sale_id")
+
+
+@functools.cache
+def _record_statement(lines: int, discounts: int) -> rawsql.Statement:
+    """PostgreSQL: the sale, then each child table's rows in a CTE of its own."""
+    names: dict[str, Any] = {
+        "sale": rawsql.Table(Sale),
+        "insert": rawsql.insert(Sale, SALE_COLUMNS, returning=("id",)),
+    }
+    template = "WITH sale AS ({insert})"
+    for index, (model, columns, count) in enumerate(_children(lines, discounts)):
+        child, own = rawsql.Table(model), _own(columns)
+        names.update({f"t{index}": child, f"sale{index}": child.sale_id})
+        names[f"own{index}"] = rawsql.Columns(model, own)
+        one = f"((SELECT {{sale.id}} FROM sale), {rawsql.placeholders(len(own))})"
+        template += (
+            f", c{index} AS (INSERT INTO {{t{index}}} ({{sale{index}}}, {{own{index}}})"
+            f" VALUES {', '.join([one] * count)})"
+        )
+    return rawsql.Statement(template + " SELECT {sale.id} FROM sale", **names)
+
+
+SALE_FOR_KEY = rawsql.Statement(
+    "SELECT {s.id} FROM {s} WHERE {s.merchant_id} = %s AND {s.idempotency_key} = %s",
+    s=rawsql.Table(Sale),
+)
 
 
 def sale_id_for_key(merchant_id: int, key: str) -> int | None:
-    row = rawsql.fetch_one(
-        "SELECT id FROM sales_sale WHERE merchant_id = %s AND idempotency_key = %s",
-        [merchant_id, key],
-    )
+    row = rawsql.fetch_one(SALE_FOR_KEY, [merchant_id, key])
     return row[0] if row else None
 
 
-ADD_VISIT = (
-    "INSERT INTO sales_memberstats (member_id, merchant_id, total_spend, visits, refunds,"
-    " first_visit_at, last_visit_at, average_ticket, points_earned, saved, updated_at)"
-    " VALUES (%s, %s, %s, 1, 0, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (member_id) DO UPDATE SET"
-    " total_spend = sales_memberstats.total_spend + excluded.total_spend,"
-    " visits = sales_memberstats.visits + 1,"
-    " average_ticket = (sales_memberstats.total_spend + excluded.total_spend)"
-    " / (sales_memberstats.visits + 1),"
-    " first_visit_at = CASE WHEN sales_memberstats.first_visit_at IS NULL"
-    " OR sales_memberstats.first_visit_at > excluded.first_visit_at"
-    " THEN excluded.first_visit_at ELSE sales_memberstats.first_visit_at END,"
-    " last_visit_at = CASE WHEN sales_memberstats.last_visit_at IS NULL"
-    " OR sales_memberstats.last_visit_at < excluded.last_visit_at"
-    " THEN excluded.last_visit_at ELSE sales_memberstats.last_visit_at END,"
-    " points_earned = sales_memberstats.points_earned + excluded.points_earned,"
-    " saved = sales_memberstats.saved + excluded.saved,"
-    " updated_at = excluded.updated_at"
+_STATS = rawsql.Table(MemberStats)
+_VISIT_COLUMNS = (
+    "member_id",
+    "merchant_id",
+    "total_spend",
+    "visits",
+    "refunds",
+    "first_visit_at",
+    "last_visit_at",
+    "average_ticket",
+    "points_earned",
+    "saved",
+    "updated_at",
+)
+# The member's figures with one more sale, creating the row on the first (`Visit.params`).
+ADD_VISIT = rawsql.Statement(
+    "INSERT INTO {s} ({columns}) VALUES (%s, %s, %s, 1, 0, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT ({s.member_id}) DO UPDATE SET"
+    " {s.total_spend} = {s}.{s.total_spend} + excluded.{s.total_spend},"
+    " {s.visits} = {s}.{s.visits} + 1,"
+    " {s.average_ticket} = ({s}.{s.total_spend} + excluded.{s.total_spend})"
+    " / ({s}.{s.visits} + 1),"
+    " {s.first_visit_at} = CASE WHEN {s}.{s.first_visit_at} IS NULL"
+    " OR {s}.{s.first_visit_at} > excluded.{s.first_visit_at}"
+    " THEN excluded.{s.first_visit_at} ELSE {s}.{s.first_visit_at} END,"
+    " {s.last_visit_at} = CASE WHEN {s}.{s.last_visit_at} IS NULL"
+    " OR {s}.{s.last_visit_at} < excluded.{s.last_visit_at}"
+    " THEN excluded.{s.last_visit_at} ELSE {s}.{s.last_visit_at} END,"
+    " {s.points_earned} = {s}.{s.points_earned} + excluded.{s.points_earned},"
+    " {s.saved} = {s}.{s.saved} + excluded.{s.saved},"
+    " {s.updated_at} = excluded.{s.updated_at}",
+    s=_STATS,
+    columns=rawsql.Columns(MemberStats, _VISIT_COLUMNS),
 )
 
 
@@ -277,15 +329,29 @@ def finish_sale(sale_id: int, postings: dict[str, Any], visit: Visit | None) -> 
     data-modifying CTE of the figures' upsert); SQLite: two."""
     update = None
     if postings:
-        names = ", ".join(f"{column} = %s" for column in postings)
-        update = (f"UPDATE sales_sale SET {names} WHERE id = %s", [*postings.values(), sale_id])
+        update = (_posted_statement(tuple(postings)), [*postings.values(), sale_id])
     upsert = None if visit is None else (ADD_VISIT, visit.params())
     if update and upsert and connection.vendor == "postgresql":
-        rawsql.execute(f"WITH posted AS ({update[0]}) {upsert[0]}", update[1] + upsert[1])
+        rawsql.execute(_posted_and_visit(update[0]), update[1] + upsert[1])
         return
     for statement in (update, upsert):
         if statement is not None:
             rawsql.execute(*statement)
+
+
+@functools.cache
+def _posted_statement(columns: tuple[str, ...]) -> rawsql.Statement:
+    sale = rawsql.Table(Sale)
+    names = {f"c{index}": getattr(sale, column) for index, column in enumerate(columns)}
+    sets = ", ".join(f"{{c{index}}} = %s" for index in range(len(columns)))
+    return rawsql.Statement(
+        f"UPDATE {{sale}} SET {sets} WHERE {{sale.id}} = %s", sale=sale, **names
+    )
+
+
+@functools.cache
+def _posted_and_visit(posted: rawsql.Statement) -> rawsql.Statement:
+    return rawsql.Statement("WITH posted AS ({posted}) {visit}", posted=posted, visit=ADD_VISIT)
 
 
 @dataclass(frozen=True)

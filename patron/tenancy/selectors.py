@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 from django.db.models import Count, Q, QuerySet
 
@@ -81,17 +82,20 @@ def api_key_from_authorization(header: str) -> ApiKey | None:
     return api_key_from_token(token.strip())
 
 
+# Every API request asks this: one fixed statement for the key and its merchant.
+API_KEY = rawsql.Statement(
+    "SELECT {k:columns}, {m:columns} FROM {k} JOIN {m} ON {m.id} = {k.merchant_id}"
+    " WHERE {k.prefix} = %s AND {k.revoked_at} IS NULL",
+    k=rawsql.Table(ApiKey, "k"),
+    m=rawsql.Table(Merchant, "m"),
+)
+
+
 def api_key_from_token(token: str) -> ApiKey | None:
     if not token.startswith(API_KEY_PREFIX) or len(token) > 200:
         return None
     prefix = token[len(API_KEY_PREFIX) :].split("_", 1)[0]
-    # Every API request asks this: one fixed statement for the key and its merchant.
-    row = rawsql.fetch_one(
-        f"SELECT {rawsql.columns(ApiKey, 'k')}, {rawsql.columns(Merchant, 'm')}"
-        " FROM tenancy_apikey k JOIN tenancy_merchant m ON m.id = k.merchant_id"
-        " WHERE k.prefix = %s AND k.revoked_at IS NULL",
-        [prefix],
-    )
+    row = rawsql.fetch_one(API_KEY, [prefix])
     key = None
     if row is not None:
         split = rawsql.width(ApiKey)
@@ -100,6 +104,38 @@ def api_key_from_token(token: str) -> ApiKey | None:
     if key is None or not hmac.compare_digest(key.key_hash, hash_api_key(token)):
         return None
     return key
+
+
+# --- fragments for other apps' statements ----------------------------------------------------
+
+
+def merchant_with(*parts: Callable[[rawsql.Column], rawsql.Join]) -> rawsql.Statement:
+    """One row for the merchant whose id is the statement's last parameter, with each part
+    LEFT JOINed on that id (a part gets the merchant's id column, returns its `Join`): what a
+    hot path reads about the merchant, from several apps, in one statement."""
+    merchant = rawsql.Table(Merchant, "mm")
+    joins = [part(merchant.id) for part in parts]
+    return rawsql.Statement(
+        "SELECT {columns} FROM {mm} {clauses} WHERE {mm.id} = %s",
+        columns=rawsql.joined([join.columns for join in joins], ", "),
+        clauses=rawsql.joined([join.clause for join in joins], " "),
+        mm=merchant,
+    )
+
+
+def store_join(merchant_id: rawsql.Column) -> rawsql.Join:
+    """The merchant's active store whose code is the clause's parameter (every column, NULL
+    when there is none), joined as `s`."""
+    store = rawsql.Table(Store, "s")
+    return rawsql.Join(
+        columns=rawsql.Statement("{s:columns}", s=store),
+        clause=rawsql.Statement(
+            "LEFT JOIN {s} ON {s.merchant_id} = {merchant_id} AND {s.code} = %s AND {s.is_active}",
+            s=store,
+            merchant_id=merchant_id,
+        ),
+        width=rawsql.width(Store),
+    )
 
 
 def staff_for_user(user) -> Staff | None:

@@ -342,7 +342,7 @@ def top_up(request: HttpRequest) -> HttpResponse:
 
 
 def top_up_or_404(actor: Actor, pk: int) -> Transaction:
-    txn = selectors.top_up(actor.merchant, pk)
+    txn = selectors.top_up(actor, pk)
     if txn is None or txn.member_id is None:
         raise Http404(_("Top-up not found"))
     # A store-bound role sees only its own store's members, and so their top-ups.

@@ -1,0 +1,509 @@
+"""The cashier screen's state machine (F-50): one key pressed, one operation on the basket.
+
+The basket lives in the page (`forms.Till`). Each key the cashier presses posts all of it; an
+operation (scan, identify, add a code, …) changes it and says where the focus goes (`Step`),
+then `screen` prices the result on the server with `services.price` and works out what the
+page shows, with every refusal placed next to the input it is about. Nothing here reads the
+request or renders: `views` does both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from patron.core.errors import DomainError, NotFound
+from patron.core.money import yuan
+from patron.engine import pricing
+from patron.sales import selectors, services
+from patron.sales.forms import (
+    LINE_FIELD,
+    MAX_CODES,
+    MAX_TILL_LINES,
+    ItemForm,
+    Till,
+    TillLine,
+    clean_text,
+    parse_count,
+    parse_scan,
+)
+from patron.sales.selectors import MemberPanel
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import Store
+from patron.tenancy.selectors import active_stores
+
+SKU_MEMORY = "sales.skus"  # session: SKUs typed at this till, per merchant
+SKU_MEMORY_SIZE = 500
+SCAN = "scan-input"
+
+# The engine's reasons for not applying a code (patron.engine.pricing), in words.
+REJECTION_REASONS: dict[str, Callable[[], str]] = {
+    pricing.UNKNOWN_CODE: lambda: _("No promotion or coupon has this code."),
+    pricing.COUPON_USED: lambda: _("This coupon has been used already."),
+    pricing.COUPON_EXPIRED: lambda: _("This coupon has expired."),
+    pricing.COUPON_NOT_YET_VALID: lambda: _("This coupon is not valid yet."),
+    pricing.COUPON_OTHER_MEMBER: lambda: _("This coupon belongs to another member."),
+    pricing.MEMBERS_ONLY: lambda: _("For members only: identify the member first."),
+    pricing.CONDITION_NOT_MET: lambda: _("This basket does not meet its conditions."),
+    pricing.NOT_COMBINABLE: lambda: _("Cannot be combined with the other offers on this sale."),
+    pricing.DUPLICATE_CODE: lambda: _("This code is on the sale twice."),
+    pricing.NO_DISCOUNT: lambda: _("Gives no discount on this basket."),
+}
+
+
+def rejection_reason(reason: str) -> str:
+    explain = REJECTION_REASONS.get(reason)
+    return explain() if explain else reason
+
+
+# --- SKUs remembered in this session ---------------------------------------------------------
+
+
+class SkuMemory:
+    """SKUs typed at this till in this login session: a second scan needs no typing.
+
+    There is no product catalogue yet; the session is the till's short memory of what the
+    cashier already told it (per merchant, newest last, at most SKU_MEMORY_SIZE).
+    """
+
+    def __init__(self, session: Any, merchant_id: int) -> None:
+        self.session = session
+        self.scope = str(merchant_id)
+
+    def _items(self) -> dict[str, list[Any]]:
+        return self.session.get(SKU_MEMORY, {}).get(self.scope, {})
+
+    def recall(self, sku: str, quantity: int) -> TillLine | None:
+        known = self._items().get(sku)
+        if not known:
+            return None
+        category, unit_price, name = known
+        return TillLine(sku, category, unit_price, quantity, name)
+
+    def remember(self, line: TillLine) -> None:
+        everything = self.session.get(SKU_MEMORY, {})
+        items = dict(everything.get(self.scope, {}))
+        items.pop(line.sku, None)
+        items[line.sku] = [line.category, line.unit_price, line.name]
+        while len(items) > SKU_MEMORY_SIZE:
+            items.pop(next(iter(items)))
+        everything[self.scope] = items
+        self.session[SKU_MEMORY] = everything
+
+
+# --- one key pressed -------------------------------------------------------------------------
+
+
+@dataclass
+class Press:
+    """What came with a key: who pressed it, the page's inputs, the operation's argument
+    (`more:2` -> "2") and this till's SKU memory."""
+
+    actor: Actor
+    posted: Mapping[str, Any]
+    arg: str
+    memory: SkuMemory
+
+
+@dataclass
+class Step:
+    """What one operation did, for the page: where the focus goes and what to show."""
+
+    focus: str = SCAN
+    item_form: ItemForm | None = None
+    member_error: str = ""
+    member_typed: str = ""
+    code_typed: str = ""
+    notice: str = ""
+    problem: DomainError | None = None
+    points_to_max: bool = False
+    pay_all: bool = False
+
+
+def op_scan(press: Press, till: Till) -> Step:
+    sku, quantity = parse_scan(press.posted.get("scan"))
+    if not sku:
+        return Step()
+    in_basket = next((line for line in till.lines if line.sku == sku), None)
+    known = (
+        replace(in_basket, quantity=quantity, typed_quantity=None)
+        if in_basket
+        else press.memory.recall(sku, quantity)
+    )
+    if known is None:
+        form = ItemForm(initial={"item_sku": sku, "item_qty": quantity}, actor=press.actor)
+        return Step(focus="item-category", item_form=form)
+    if in_basket is None and len(till.lines) >= MAX_TILL_LINES:
+        return too_many_lines()
+    till.add_line(known)
+    return Step()
+
+
+def too_many_lines() -> Step:
+    return Step(notice=_("A sale has at most %(max)d lines.") % {"max": MAX_TILL_LINES})
+
+
+def op_add_item(press: Press, till: Till) -> Step:
+    form = ItemForm(press.posted, actor=press.actor)
+    if not form.is_valid():
+        return Step(focus=form.first_error_id, item_form=form)
+    line = form.line()
+    index = form.cleaned_data.get("item_index")
+    if index is not None and index < len(till.lines):
+        till.lines[index] = line
+        till.line_errors.pop(index, None)
+    elif len(till.lines) >= MAX_TILL_LINES:
+        return too_many_lines()
+    else:
+        till.add_line(line)
+    press.memory.remember(line)
+    return Step()
+
+
+def line_index(till: Till, arg: str) -> int | None:
+    index = parse_count(arg, low=0, high=MAX_TILL_LINES)
+    return index if index is not None and index < len(till.lines) else None
+
+
+def op_edit(press: Press, till: Till) -> Step:
+    index = line_index(till, press.arg)
+    if index is None:
+        return Step()
+    line = till.lines[index]
+    initial = {
+        "item_sku": line.sku,
+        "item_category": line.category,
+        "item_price": f"{line.unit_price // 100}.{line.unit_price % 100:02d}",
+        "item_qty": line.quantity,
+        "item_name": line.name,
+        "item_index": index,
+    }
+    return Step(focus="item-price", item_form=ItemForm(initial=initial, actor=press.actor))
+
+
+def op_more(press: Press, till: Till) -> Step:
+    index = line_index(till, press.arg)
+    if index is not None and not till.line_errors.get(index):
+        till.lines[index].quantity = min(till.lines[index].quantity + 1, services.MAX_QUANTITY)
+    return Step(focus=f"qty-{index}" if index is not None else SCAN)
+
+
+def op_less(press: Press, till: Till) -> Step:
+    index = line_index(till, press.arg)
+    if index is not None and not till.line_errors.get(index) and till.lines[index].quantity > 1:
+        till.lines[index].quantity -= 1
+    return Step(focus=f"qty-{index}" if index is not None else SCAN)
+
+
+def op_remove(press: Press, till: Till) -> Step:
+    index = line_index(till, press.arg)
+    if index is not None:
+        del till.lines[index]
+        # Errors are kept per index: the lines after the removed one move up.
+        till.line_errors = {
+            (i - 1 if i > index else i): errors
+            for i, errors in till.line_errors.items()
+            if i != index
+        }
+    if not till.lines:
+        return Step()
+    return Step(focus=f"qty-{min(index or 0, len(till.lines) - 1)}")
+
+
+def op_identify(press: Press, till: Till) -> Step:
+    typed = clean_text(press.posted.get("member_code"), 300)
+    if not typed:
+        return Step(focus="member-input")
+    try:
+        member = services.identify_member(press.actor, typed)
+    except NotFound:
+        return Step(
+            focus="member-input",
+            member_typed=typed,
+            member_error=_("No member with this mobile, card number or member code."),
+        )
+    except DomainError as problem:
+        return Step(focus="member-input", member_typed=typed, member_error=str(problem.detail))
+    if member.pk != till.member:
+        till.forget_member()
+        till.member = member.pk
+    return Step()
+
+
+def op_walk_in(press: Press, till: Till) -> Step:
+    till.forget_member()
+    return Step(focus="member-input")
+
+
+def add_code(till: Till, code: str) -> Step:
+    code = clean_text(code, 64)
+    if not code:
+        return Step(focus="code-input")
+    if len(till.codes) >= MAX_CODES:
+        return Step(
+            focus="code-input",
+            code_typed=code,
+            notice=_("At most %(max)d codes on one sale.") % {"max": MAX_CODES},
+        )
+    till.add_code(code)
+    return Step(focus="code-input")
+
+
+def op_add_code(press: Press, till: Till) -> Step:
+    return add_code(till, press.posted.get("code_input", ""))
+
+
+def op_apply_coupon(press: Press, till: Till) -> Step:
+    step = add_code(till, press.arg)
+    step.focus = SCAN
+    return step
+
+
+def op_remove_code(press: Press, till: Till) -> Step:
+    index = parse_count(press.arg, low=0, high=MAX_CODES)
+    if index is not None and index < len(till.codes):
+        del till.codes[index]
+    return Step(focus="code-input")
+
+
+def op_points_max(press: Press, till: Till) -> Step:
+    return use_everything(press, till, "points", Step(focus="points-input", points_to_max=True))
+
+
+def op_pay_all(press: Press, till: Till) -> Step:
+    return use_everything(press, till, "stored_value", Step(focus="card-input", pay_all=True))
+
+
+def use_everything(press: Press, till: Till, what: str, step: Step) -> Step:
+    """Ask for all the member holds of `what` (points, stored value); pricing then shows how
+    much of it the basket can take."""
+    panel, _gone = member_panel(press.actor, till)
+    if panel is None:
+        return Step()
+    setattr(till, what, getattr(panel, what))
+    till.errors.pop(what, None)
+    return step
+
+
+def op_quote(press: Press, till: Till) -> Step:
+    return Step(focus="")  # the page keeps its focus
+
+
+def op_cancel_item(press: Press, till: Till) -> Step:
+    return Step()
+
+
+OPERATIONS: dict[str, Callable[[Press, Till], Step]] = {
+    "quote": op_quote,
+    "scan": op_scan,
+    "add_item": op_add_item,
+    "cancel_item": op_cancel_item,
+    "edit": op_edit,
+    "more": op_more,
+    "less": op_less,
+    "remove": op_remove,
+    "identify": op_identify,
+    "walk_in": op_walk_in,
+    "add_code": op_add_code,
+    "apply": op_apply_coupon,
+    "remove_code": op_remove_code,
+    "points_max": op_points_max,
+    "pay_all": op_pay_all,
+}
+
+
+def apply(operation: str, press: Press, till: Till) -> tuple[Till, Step]:
+    """Apply one operation by name (an unknown one just re-prices); `clear` starts over."""
+    if operation == "clear":
+        return Till.empty(till.store), Step()
+    return till, OPERATIONS.get(operation, op_quote)(press, till)
+
+
+def refused(problem: DomainError) -> Step:
+    """A commit the services refused: the focus goes to the input the refusal is about."""
+    if problem.code.startswith("pin_"):
+        focus = "pin-input"
+    else:
+        focus = {
+            "insufficient_points": "points-input",
+            "insufficient_balance": "card-input",
+            "coupon_not_applicable": "code-input",
+            "member_frozen": "member-input",
+        }.get(problem.code, "confirm-button")
+    return Step(focus=focus, problem=problem)
+
+
+# --- what the till shows ---------------------------------------------------------------------
+
+
+@dataclass
+class LineRow:
+    index: int
+    line: TillLine
+    priced: pricing.PricedLine | None
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CodeRow:
+    index: int
+    code: str
+    amount: int | None = None  # applied: fen off
+    name: str = ""
+    reason: str = ""  # rejected: why
+
+
+def member_panel(actor: Actor, till: Till) -> tuple[MemberPanel | None, str]:
+    """The identified member with balances and coupons; a message when it is gone."""
+    if till.member is None:
+        return None, ""
+    try:
+        member = services.identify_member(actor, till.member)
+    except DomainError:
+        till.forget_member()
+        return None, _("The member is no longer available: identify them again.")
+    return selectors.member_panel(actor, member), ""
+
+
+def short_of_points(till: Till, panel: MemberPanel) -> None:
+    till.errors["points"] = _("The member has only %(points)s points.") % {
+        "points": f"{panel.points:,}"
+    }
+
+
+def short_of_stored_value(till: Till, panel: MemberPanel) -> None:
+    till.errors["stored_value"] = _("The card holds only %(amount)s.") % {
+        "amount": yuan(panel.stored_value)
+    }
+
+
+def place_problem(till: Till, problem: DomainError, panel: MemberPanel | None) -> list[str]:
+    """Put a service's refusal next to the input it is about; what fits nowhere is returned."""
+    code = problem.code
+    if code == "insufficient_points" and panel is not None:
+        short_of_points(till, panel)
+        return []
+    if code == "insufficient_balance" and panel is not None:
+        # The service's own message says what it could not take, not what the card holds.
+        short_of_stored_value(till, panel)
+        return []
+    if code.startswith("pin_"):
+        till.errors["pin"] = str(problem.detail)
+        return []
+    if code in ("member_frozen", "qr_expired", "qr_invalid"):
+        till.errors["member"] = str(problem.detail)
+        return []
+    if code == "coupon_not_applicable":
+        till.errors["codes"] = _("Remove the codes that cannot be used, then confirm again.")
+        return []
+    general = []
+    for error in problem.errors or []:
+        match = LINE_FIELD.match(error.field)
+        if match and int(match["index"]) < len(till.lines):
+            till.line_errors.setdefault(int(match["index"]), []).append(str(error.message))
+        elif error.field in ("points_to_redeem", "stored_value", "pin", "codes"):
+            till.errors[error.field.replace("points_to_redeem", "points")] = str(error.message)
+        else:
+            general.append(str(error.message))
+    if not problem.errors:
+        general.append(str(problem.detail))
+    return general
+
+
+def code_rows(till: Till, quote: pricing.Quote | None) -> list[CodeRow]:
+    rows = []
+    applied = {pricing.normalize_code(a.code): a for a in quote.applied} if quote else {}
+    rejected = {r.code: r.reason for r in quote.rejected} if quote else {}
+    for index, code in enumerate(till.codes):
+        row = CodeRow(index, code)
+        found = applied.get(pricing.normalize_code(code))
+        if found is not None:
+            row.amount, row.name = found.amount, found.name
+        elif code in rejected:
+            row.reason = rejection_reason(rejected[code])
+        rows.append(row)
+    return rows
+
+
+def max_redeemable(actor: Actor, till: Till, panel: MemberPanel | None) -> int | None:
+    """The most points this basket may take: the engine's answer when asked for all of them."""
+    if panel is None or not till.lines or panel.points <= 0:
+        return None
+    request = replace(till.request(), points_to_redeem=panel.points, stored_value=0)
+    try:
+        return services.price(actor, request).quote.points_redeemed
+    except DomainError:
+        return None
+
+
+def price_till(actor: Actor, till: Till, panel: MemberPanel | None, step: Step):
+    """Price the basket (nothing written); a refusal is placed on the page instead."""
+    if not till.lines or till.has_errors:
+        return None, []
+    try:
+        priced = services.price(actor, till.request())
+    except DomainError as problem:
+        return None, place_problem(till, problem, panel)
+    quote = priced.quote
+    if step.points_to_max or step.pay_all:
+        # Show what is actually redeemed / paid rather than what was asked for.
+        till.points = quote.points_redeemed
+        if step.pay_all:
+            till.stored_value = quote.stored_value_paid
+        priced = services.price(actor, till.request())
+        quote = priced.quote
+    # A quote only reports these; the commit would refuse them, so say so now.
+    if quote.insufficient_points and panel is not None:
+        short_of_points(till, panel)
+    if quote.insufficient_stored_value and panel is not None:
+        short_of_stored_value(till, panel)
+    return priced, []
+
+
+def store_named(actor: Actor, code: str) -> Store | None:
+    if actor.store_bound is not None:
+        return actor.store_bound
+    return active_stores(actor.merchant).filter(code=code).first() if code else None
+
+
+def screen(actor: Actor, till: Till, step: Step) -> dict[str, Any]:
+    """Everything the till's page shows after a step (the template's context)."""
+    panel, gone = member_panel(actor, till)
+    general = [gone] if gone else []
+    if till.dropped_lines:
+        general.append(_("A line could not be read and was left out: check the basket."))
+    # Priced before a refused commit's messages are placed: the totals stay on the page.
+    priced, refused_now = price_till(actor, till, panel, step)
+    general += refused_now
+    if step.problem is not None:
+        general += place_problem(till, step.problem, panel)
+    quote = priced.quote if priced else None
+    rows = [
+        LineRow(index, line, quote.lines[index] if quote else None, till.line_errors.get(index, []))
+        for index, line in enumerate(till.lines)
+    ]
+    applied_codes = {pricing.normalize_code(code) for code in till.codes}
+    return {
+        "till": till,
+        "step": step,
+        "focus": step.focus,
+        "store": store_named(actor, till.store),
+        "panel": panel,
+        "rows": rows,
+        "gifts": list(quote.lines[len(till.lines) :]) if quote else [],
+        "quote": quote,
+        "promotions_discount": quote.discount - quote.member_discount if quote else 0,
+        "code_rows": code_rows(till, quote),
+        "automatic": [a for a in quote.applied if a.kind == "automatic"] if quote else [],
+        "coupons_on_sale": applied_codes,
+        "max_points": max_redeemable(actor, till, panel) if quote else None,
+        "pin_needed": bool(
+            quote
+            and quote.stored_value_paid
+            and services.pin_required(actor.merchant, quote.stored_value_paid)
+        ),
+        "general_errors": general,
+    }
