@@ -62,7 +62,13 @@ class MerchantJSONEncoder(NinjaJSONEncoder):
 
     def default(self, o: Any) -> Any:
         if isinstance(o, dt.datetime) and o.tzinfo is not None:
-            return o.astimezone(self.zone).isoformat()
+            local = o.astimezone(self.zone)
+            offset = local.utcoffset()
+            # Before standard time a zone's offset is local mean time (+08:05:43 in Shanghai
+            # before 1901), which RFC 3339 cannot write: such a moment is given in UTC.
+            if offset is not None and offset.seconds % 60 == 0 and not offset.microseconds:
+                return local.isoformat()
+            o = o.astimezone(dt.UTC)
         return super().default(o)
 
 

@@ -67,3 +67,16 @@ def test_each_merchant_sees_its_own_offset(db):
     )
     assert created.status_code == 201
     assert created.json()["joined_at"].endswith("+06:00")
+
+
+def test_a_moment_before_standard_time_is_written_in_utc():
+    """Shanghai's offset before 1901 was +08:05:43 (local mean time): not RFC 3339."""
+    from zoneinfo import ZoneInfo
+
+    from patron.api import MerchantJSONEncoder
+
+    encoder = MerchantJSONEncoder(zone=ZoneInfo("Asia/Shanghai"))
+    ancient = dt.datetime(892, 7, 28, 6, 56, 21, tzinfo=dt.UTC)
+    assert encoder.encode(ancient) == '"0892-07-28T06:56:21Z"'
+    recent = dt.datetime(2027, 3, 2, 4, 0, tzinfo=dt.UTC)
+    assert encoder.encode(recent) == '"2027-03-02T12:00:00+08:00"'
