@@ -7,11 +7,17 @@ from pathlib import Path
 
 import dj_database_url
 
+from patron.core.secrets import fallback_keys, secret_key
+
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("PATRON_DATA_DIR", Path.cwd() / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("PATRON_SECRET_KEY", "patron-dev-insecure-change-me-in-production")
+# PATRON_SECRET_KEY, else a random key generated on first start in DATA_DIR/secret_key (0600).
+# Rotation: the new key in PATRON_SECRET_KEY, the old ones in PATRON_SECRET_KEY_FALLBACKS, then
+# `patron reencrypt` (docs/operations.md, "Keys").
+SECRET_KEY = secret_key(DATA_DIR, os.environ)
+SECRET_KEY_FALLBACKS = fallback_keys(os.environ)
 DEBUG = os.environ.get("PATRON_DEBUG", "") == "1"
 ALLOWED_HOSTS = os.environ.get("PATRON_ALLOWED_HOSTS", "*").split(",")
 CSRF_TRUSTED_ORIGINS = [
