@@ -8,6 +8,7 @@ import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -21,6 +22,7 @@ from ninja.security import HttpBearer
 
 from patron.core import problems
 from patron.core.errors import DomainError, FieldError, ValidationFailed
+from patron.core.middleware import payload_too_large
 from patron.tenancy.actor import Actor
 from patron.tenancy.middleware import client_ip
 from patron.tenancy.models import ApiKey
@@ -148,13 +150,16 @@ IDEMPOTENCY_HEADER = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
+# What every write may answer besides its own results: a reused Idempotency-Key, a body over
+# DATA_UPLOAD_MAX_MEMORY_SIZE (ApiBodyLimitMiddleware), an over-long key.
+WRITE_ANSWERS = (("409", "Conflict"), ("413", "Payload too large"), ("422", "Unprocessable"))
 
 
 class PatronAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         """Ninja's document, made honest about what every operation answers: errors are
         `application/problem+json`, and writes take an `Idempotency-Key` (and so may answer
-        409 for a reused key or 422 for an over-long one)."""
+        409 for a reused key or 422 for an over-long one) and a body of at most 1 MiB (413)."""
         schema = super().get_openapi_schema(**kwargs)
         problem_ref = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
@@ -166,7 +171,7 @@ class PatronAPI(NinjaAPI):
                 operation["responses"] = responses
                 if method in WRITE_METHODS:
                     operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_HEADER))
-                    for status, description in (("409", "Conflict"), ("422", "Unprocessable")):
+                    for status, description in WRITE_ANSWERS:
                         responses.setdefault(
                             status,
                             {"description": description, "content": {"": {"schema": problem_ref}}},
@@ -255,6 +260,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     status = exc.status_code
     code = {400: "bad_request", 405: "method_not_allowed"}.get(status, "error")
     return problems.problem(status, code, TITLES.get(status, "Error"), str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # ApiBodyLimitMiddleware answers first from Content-Length; this covers a read that is
+    # refused anyway (it would otherwise be a 500 from the handler below).
+    return payload_too_large()
 
 
 @api.exception_handler(Exception)

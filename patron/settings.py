@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "patron.core.middleware.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "patron.core.middleware.ApiProblemMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
 # browser's session, CSRF, auth, messages, frame and htmx middleware do nothing for them but
 # cost a till's sale CPU (docs/checkout-benchmarks.md). Same order as in MIDDLEWARE.
 API_MIDDLEWARE = [
+    "patron.core.middleware.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "patron.core.middleware.ApiProblemMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -155,7 +157,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "uploads"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# The most any request may hold in memory: an API body (a sale, a program file) or a console
+# form's fields. An API body over it is a 413 before it is read (ApiBodyLimitMiddleware). A
+# file upload (the member import) is not counted: Django streams it to disk past
+# FILE_UPLOAD_MAX_MEMORY_SIZE and the importer keeps its own limit (64 MB,
+# patron/members/importing/reading.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
