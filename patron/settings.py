@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -27,6 +28,9 @@ CSRF_TRUSTED_ORIGINS = [
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    # Counts failed console log-ins per user name and per IP address and locks both
+    # (AXES_* below; the page, the audit and HQ's unlock are in patron.tenancy.logins).
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -66,6 +70,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "patron.tenancy.middleware.CurrentStaffMiddleware",
     "patron.core.idempotency.IdempotencyMiddleware",
+    # Turns a locked-out log-in into the login page with when the lock ends (last, as axes asks).
+    "axes.middleware.AxesMiddleware",
 ]
 # Requests under /api/ (API-key auth, JSON, no cookies) pass only these (patron/wsgi.py): the
 # browser's session, CSRF, auth, messages, frame and htmx middleware do nothing for them but
@@ -137,6 +143,26 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# The axes backend first: it refuses a locked user name or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Either is enough to lock: five failures on one user name (from anywhere), or from one address
+# (on any user names: password spraying).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A refused try during a lock does not restart it, so the end the login page shows holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# How many reverse proxies in front of Patron append to X-Forwarded-For (nginx alone: 1); the
+# client's address is then read from the header's right end (patron.tenancy.middleware).
+PATRON_PROXY_COUNT = int(os.environ.get("PATRON_PROXY_COUNT", "0"))
+AXES_LOCKOUT_CALLABLE = "patron.tenancy.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "patron.tenancy.middleware.client_ip"
+# Successful log-ins are not kept (the table would only grow); lockouts are in the audit log.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -172,6 +198,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PATRON_LOG_LEVEL", "WARNING")},
+    # axes warns on every failed log-in with the user name and address masked; Patron logs one
+    # line per lockout instead, with both (patron.tenancy.services.record_lockout).
+    "loggers": {"axes": {"level": "ERROR"}},
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
