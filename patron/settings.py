@@ -25,6 +25,24 @@ CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("PATRON_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]
 
+# Served over HTTPS through a reverse proxy (`patron serve` speaks plain HTTP): PATRON_HTTPS=1,
+# or PATRON_PROXY_SSL_HEADER naming the header the proxy sets to "https" (default
+# X-Forwarded-Proto). Cookies are then sent over HTTPS only, browsers are told to use HTTPS for a
+# year (HSTS), and a request counts as secure when the proxy says it came in over HTTPS.
+PROXY_SSL_HEADER = os.environ.get("PATRON_PROXY_SSL_HEADER", "").strip()
+HTTPS = os.environ.get("PATRON_HTTPS", "") == "1" or bool(PROXY_SSL_HEADER)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + (PROXY_SSL_HEADER or "X-Forwarded-Proto").upper().replace("-", "_"),
+        "https",
+    )
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+# Staff sessions end after 12 hours without a request (a till left logged in overnight is
+# not); every request moves the end on.
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -37,6 +55,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "django_htmx",
     # django-ninja's own Swagger UI files (static/ninja/), so /api/v1/docs needs no CDN: many
     # stores sit behind networks where public CDNs fail.
@@ -58,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "patron.core.middleware.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "patron.core.middleware.DocumentPolicyMiddleware",
     "patron.core.middleware.ApiProblemMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -79,11 +99,30 @@ MIDDLEWARE = [
 API_MIDDLEWARE = [
     "patron.core.middleware.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "patron.core.middleware.DocumentPolicyMiddleware",  # the docs page; JSON skips it
     "patron.core.middleware.ApiProblemMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "patron.core.idempotency.IdempotencyMiddleware",
 ]
+
+# Scripts, styles, fonts and images from our own static files only: no inline script, on*
+# handler or style attribute is left in any page, so an injected one does not run. (The API
+# docs' settings are a type="application/json" block, which is data, not script.)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "patron.urls"
 WSGI_APPLICATION = "patron.wsgi.application"
@@ -157,7 +196,8 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # How many reverse proxies in front of Patron append to X-Forwarded-For (nginx alone: 1); the
 # client's address is then read from the header's right end (patron.tenancy.middleware).
-PATRON_PROXY_COUNT = int(os.environ.get("PATRON_PROXY_COUNT", "0"))
+# PATRON_HTTPS means a proxy terminates TLS in front of Patron: one, unless told otherwise.
+PATRON_PROXY_COUNT = int(os.environ.get("PATRON_PROXY_COUNT", "1" if HTTPS else "0"))
 AXES_LOCKOUT_CALLABLE = "patron.tenancy.logins.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "patron.tenancy.middleware.client_ip"
 # Successful log-ins are not kept (the table would only grow); lockouts are in the audit log.
@@ -196,11 +236,17 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"one_line_403": {"()": "patron.core.logs.OneLineForbidden"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PATRON_LOG_LEVEL", "WARNING")},
     # axes warns on every failed log-in with the user name and address masked; Patron logs one
     # line per lockout instead, with both (patron.tenancy.services.record_lockout).
-    "loggers": {"axes": {"level": "ERROR"}},
+    "loggers": {
+        "axes": {"level": "ERROR"},
+        # A 403 (a role's refusal, a stale form's CSRF failure) is a line, not a traceback.
+        "django.request": {"filters": ["one_line_403"]},
+        "django.security.csrf": {"filters": ["one_line_403"]},
+    },
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
