@@ -64,8 +64,19 @@ class MerchantJSONEncoder(NinjaJSONEncoder):
 
     def default(self, o: Any) -> Any:
         if isinstance(o, dt.datetime) and o.tzinfo is not None:
-            return o.astimezone(self.zone).isoformat()
+            return whole_minute_offset(o.astimezone(self.zone)).isoformat()
         return super().default(o)
+
+
+def whole_minute_offset(moment: dt.datetime) -> dt.datetime:
+    """The same instant with an offset in whole minutes, as RFC 3339 date-time requires: zones
+    before about 1900 were local mean time (Shanghai +08:05:43), which isoformat writes with
+    seconds and clients refuse (schemathesis found `as_of=0892-07-28` this way)."""
+    offset = moment.utcoffset()
+    if offset is None or offset.seconds % 60 == 0:
+        return moment
+    minutes = round(offset.total_seconds() / 60)
+    return moment.astimezone(dt.timezone(dt.timedelta(minutes=minutes)))
 
 
 def answer_zone(request: HttpRequest) -> dt.tzinfo:
