@@ -17,16 +17,16 @@ from zoneinfo import ZoneInfo
 
 from axes.helpers import get_client_username
 from axes.models import AccessAttempt
-from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import ngettext
 
-from patron.tenancy.models import Staff
+from patron.tenancy.models import Merchant, Staff
 from patron.tenancy.permissions import merchant_zone
 
 ATTEMPT = ("attempt_time", "failures_since_start")  # what a lock's end is computed from
@@ -94,14 +94,17 @@ def staff_locks(usernames: Iterable[str], now: dt.datetime | None = None) -> dic
     return locks
 
 
-def unlock(username: str) -> int:
-    """Forget the failures of this user name and of the addresses it failed from; returns how
-    many attempt records went. Use `tenancy.services.unlock_login`, which audits it."""
+def unlock(username: str, merchant: Merchant) -> int:
+    """Forget the failures of this user name, and those from the addresses it failed from
+    except on other merchants' staff names: one merchant's HQ lifts no other merchant's lock.
+    Returns how many attempt records went. `tenancy.services.unlock_login` audits it."""
     failed_from = recent_attempts(timezone.now()).filter(username=username)
     ips = set(failed_from.values_list("ip_address", flat=True))
-    removed = axes_reset(username=username)
-    for ip in ips:
-        removed += axes_reset(ip=ip)
+    others = Staff.objects.exclude(merchant=merchant).values("user__username")
+    attempts = AccessAttempt.objects.filter(
+        Q(username=username) | Q(ip_address__in=ips) & ~Q(username__in=others)
+    )
+    removed, _per_model = attempts.delete()
     return removed
 
 

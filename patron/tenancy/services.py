@@ -367,7 +367,7 @@ def unlock_login(actor: Actor, staff: Staff) -> bool:
     False when nothing was locked."""
     username = staff.user.get_username()
     until = logins.staff_locks([username]).get(username)
-    logins.unlock(username)
+    logins.unlock(username, staff.merchant)
     if until is None:
         return False
     audit(

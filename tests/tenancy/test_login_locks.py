@@ -14,8 +14,10 @@ from django.db.models import F
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
+from patron.tenancy.actor import Actor
 from patron.tenancy.middleware import client_ip
-from patron.tenancy.models import AuditEntry, Staff
+from patron.tenancy.models import AuditEntry, Role, Staff
+from patron.tenancy.services import create_merchant, create_staff
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "password123"  # tests/conftest.py's staff password
@@ -163,6 +165,22 @@ def test_unlocking_clears_the_address_the_user_failed_from(cashier, hq):
     assert log_in("cashier1", PASSWORD)[1].status_code == 302
 
 
+def test_an_unlock_leaves_other_merchants_staff_locked(cashier, hq):
+    other = create_merchant("other", "Other Co")
+    create_staff(Actor.system(other), "b.admin", PASSWORD, Role.HQ_ADMIN)
+    fail("b.admin", 3)
+    fail("cashier1", 2)  # the address has its five: locked for everyone there
+    assert log_in("cashier1", PASSWORD)[1].status_code == 429
+    hq_client, _ = log_in("hq", PASSWORD, ip="192.0.2.1")
+
+    hq_client.post(f"/staff/{cashier.staff.pk}/unlock/")
+
+    assert AccessAttempt.objects.filter(username="b.admin").count() == 1  # kept: not theirs
+    assert log_in("cashier1", PASSWORD)[1].status_code == 302  # three left on the address
+    fail("b.admin", 2, ip="198.51.100.77")
+    assert log_in("b.admin", PASSWORD, ip="198.51.100.78")[1].status_code == 429
+
+
 def test_only_hq_admins_unlock(cashier, manager_client):
     fail("cashier1", 5)
     pk = Staff.objects.get(user__username="cashier1").pk
@@ -173,9 +191,6 @@ def test_only_hq_admins_unlock(cashier, manager_client):
 
 @pytest.fixture
 def manager_client(system, stores):
-    from patron.tenancy.models import Role
-    from patron.tenancy.services import create_staff
-
     create_staff(system, "manager1", PASSWORD, Role.STORE_MANAGER, stores["S1"])
     return log_in("manager1", PASSWORD, ip="192.0.2.50")[0]
 
