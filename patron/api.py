@@ -8,6 +8,7 @@ import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -21,6 +22,7 @@ from ninja.security import HttpBearer
 
 from patron.core import problems
 from patron.core.errors import DomainError, FieldError, ValidationFailed
+from patron.core.middleware import payload_too_large
 from patron.tenancy.actor import Actor
 from patron.tenancy.middleware import client_ip
 from patron.tenancy.models import ApiKey
@@ -62,14 +64,19 @@ class MerchantJSONEncoder(NinjaJSONEncoder):
 
     def default(self, o: Any) -> Any:
         if isinstance(o, dt.datetime) and o.tzinfo is not None:
-            local = o.astimezone(self.zone)
-            offset = local.utcoffset()
-            # Before standard time a zone's offset is local mean time (+08:05:43 in Shanghai
-            # before 1901), which RFC 3339 cannot write: such a moment is given in UTC.
-            if offset is not None and offset.seconds % 60 == 0 and not offset.microseconds:
-                return local.isoformat()
-            o = o.astimezone(dt.UTC)
+            return whole_minute_offset(o.astimezone(self.zone)).isoformat()
         return super().default(o)
+
+
+def whole_minute_offset(moment: dt.datetime) -> dt.datetime:
+    """The same instant with an offset in whole minutes, as RFC 3339 date-time requires: zones
+    before about 1900 were local mean time (Shanghai +08:05:43), which isoformat writes with
+    seconds and clients refuse (schemathesis found `as_of=0892-07-28` this way)."""
+    offset = moment.utcoffset()
+    if offset is None or offset.seconds % 60 == 0:
+        return moment
+    minutes = round(offset.total_seconds() / 60)
+    return moment.astimezone(dt.timezone(dt.timedelta(minutes=minutes)))
 
 
 def answer_zone(request: HttpRequest) -> dt.tzinfo:
@@ -154,13 +161,16 @@ IDEMPOTENCY_HEADER = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
+# What every write may answer besides its own results: a reused Idempotency-Key, a body over
+# DATA_UPLOAD_MAX_MEMORY_SIZE (ApiBodyLimitMiddleware), an over-long key.
+WRITE_ANSWERS = (("409", "Conflict"), ("413", "Payload too large"), ("422", "Unprocessable"))
 
 
 class PatronAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         """Ninja's document, made honest about what every operation answers: errors are
         `application/problem+json`, and writes take an `Idempotency-Key` (and so may answer
-        409 for a reused key or 422 for an over-long one)."""
+        409 for a reused key or 422 for an over-long one) and a body of at most 1 MiB (413)."""
         schema = super().get_openapi_schema(**kwargs)
         problem_ref = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
@@ -172,7 +182,7 @@ class PatronAPI(NinjaAPI):
                 operation["responses"] = responses
                 if method in WRITE_METHODS:
                     operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_HEADER))
-                    for status, description in (("409", "Conflict"), ("422", "Unprocessable")):
+                    for status, description in WRITE_ANSWERS:
                         responses.setdefault(
                             status,
                             {"description": description, "content": {"": {"schema": problem_ref}}},
@@ -261,6 +271,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     status = exc.status_code
     code = {400: "bad_request", 405: "method_not_allowed"}.get(status, "error")
     return problems.problem(status, code, TITLES.get(status, "Error"), str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # ApiBodyLimitMiddleware answers first from Content-Length; this covers a read that is
+    # refused anyway (it would otherwise be a 500 from the handler below).
+    return payload_too_large()
 
 
 @api.exception_handler(Exception)

@@ -3,30 +3,59 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+
+from patron.core.secrets import fallback_keys, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("PATRON_DATA_DIR", Path.cwd() / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("PATRON_SECRET_KEY", "patron-dev-insecure-change-me-in-production")
+# PATRON_SECRET_KEY, else a random key generated on first start in DATA_DIR/secret_key (0600).
+# Rotation: the new key in PATRON_SECRET_KEY, the old ones in PATRON_SECRET_KEY_FALLBACKS, then
+# `patron reencrypt` (docs/operations.md, "Keys").
+SECRET_KEY = secret_key(DATA_DIR, os.environ)
+SECRET_KEY_FALLBACKS = fallback_keys(os.environ)
 DEBUG = os.environ.get("PATRON_DEBUG", "") == "1"
 ALLOWED_HOSTS = os.environ.get("PATRON_ALLOWED_HOSTS", "*").split(",")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("PATRON_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]
 
+# Served over HTTPS through a reverse proxy (`patron serve` speaks plain HTTP): PATRON_HTTPS=1,
+# or PATRON_PROXY_SSL_HEADER naming the header the proxy sets to "https" (default
+# X-Forwarded-Proto). Cookies are then sent over HTTPS only, browsers are told to use HTTPS for a
+# year (HSTS), and a request counts as secure when the proxy says it came in over HTTPS.
+PROXY_SSL_HEADER = os.environ.get("PATRON_PROXY_SSL_HEADER", "").strip()
+HTTPS = os.environ.get("PATRON_HTTPS", "") == "1" or bool(PROXY_SSL_HEADER)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + (PROXY_SSL_HEADER or "X-Forwarded-Proto").upper().replace("-", "_"),
+        "https",
+    )
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+# Staff sessions end after 12 hours without a request (a till left logged in overnight is
+# not); every request moves the end on.
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    # Counts failed console log-ins per user name and per IP address and locks both
+    # (AXES_* below; the page, the audit and HQ's unlock are in patron.tenancy.logins).
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "django_htmx",
     # django-ninja's own Swagger UI files (static/ninja/), so /api/v1/docs needs no CDN: many
     # stores sit behind networks where public CDNs fail.
@@ -46,7 +75,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "patron.core.middleware.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "patron.core.middleware.DocumentPolicyMiddleware",
     "patron.core.middleware.ApiProblemMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,17 +90,39 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "patron.tenancy.middleware.CurrentStaffMiddleware",
     "patron.core.idempotency.IdempotencyMiddleware",
+    # Turns a locked-out log-in into the login page with when the lock ends (last, as axes asks).
+    "axes.middleware.AxesMiddleware",
 ]
 # Requests under /api/ (API-key auth, JSON, no cookies) pass only these (patron/wsgi.py): the
 # browser's session, CSRF, auth, messages, frame and htmx middleware do nothing for them but
 # cost a till's sale CPU (docs/checkout-benchmarks.md). Same order as in MIDDLEWARE.
 API_MIDDLEWARE = [
+    "patron.core.middleware.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "patron.core.middleware.DocumentPolicyMiddleware",  # the docs page; JSON skips it
     "patron.core.middleware.ApiProblemMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "patron.core.idempotency.IdempotencyMiddleware",
 ]
+
+# Scripts, styles, fonts and images from our own static files only: no inline script, on*
+# handler or style attribute is left in any page, so an injected one does not run. (The API
+# docs' settings are a type="application/json" block, which is data, not script.)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "patron.urls"
 WSGI_APPLICATION = "patron.wsgi.application"
@@ -129,6 +182,27 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# The axes backend first: it refuses a locked user name or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Either is enough to lock: five failures on one user name (from anywhere), or from one address
+# (on any user names: password spraying).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A refused try during a lock does not restart it, so the end the login page shows holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# How many reverse proxies in front of Patron append to X-Forwarded-For (nginx alone: 1); the
+# client's address is then read from the header's right end (patron.tenancy.middleware).
+# PATRON_HTTPS means a proxy terminates TLS in front of Patron: one, unless told otherwise.
+PATRON_PROXY_COUNT = int(os.environ.get("PATRON_PROXY_COUNT", "1" if HTTPS else "0"))
+AXES_LOCKOUT_CALLABLE = "patron.tenancy.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "patron.tenancy.middleware.client_ip"
+# Successful log-ins are not kept (the table would only grow); lockouts are in the audit log.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -149,7 +223,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "uploads"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# The most any request may hold in memory: an API body (a sale, a program file) or a console
+# form's fields. An API body over it is a 413 before it is read (ApiBodyLimitMiddleware). A
+# file upload (the member import) is not counted: Django streams it to disk past
+# FILE_UPLOAD_MAX_MEMORY_SIZE and the importer keeps its own limit (64 MB,
+# patron/members/importing/reading.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -157,8 +236,17 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"one_line_403": {"()": "patron.core.logs.OneLineForbidden"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PATRON_LOG_LEVEL", "WARNING")},
+    # axes warns on every failed log-in with the user name and address masked; Patron logs one
+    # line per lockout instead, with both (patron.tenancy.services.record_lockout).
+    "loggers": {
+        "axes": {"level": "ERROR"},
+        # A 403 (a role's refusal, a stale form's CSRF failure) is a line, not a traceback.
+        "django.request": {"filters": ["one_line_403"]},
+        "django.security.csrf": {"filters": ["one_line_403"]},
+    },
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

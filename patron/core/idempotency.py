@@ -15,6 +15,7 @@ import re
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
@@ -22,6 +23,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from patron.core import rawsql
+from patron.core.middleware import payload_too_large
 from patron.core.models import IdempotencyRecord
 from patron.core.problems import problem
 
@@ -143,7 +145,10 @@ class IdempotencyMiddleware:
         return self._guarded(request, api_key.merchant_id, key)
 
     def _guarded(self, request: HttpRequest, merchant_id: int, key: str) -> HttpResponse:
-        fingerprint = request_fingerprint(request)
+        try:
+            fingerprint = request_fingerprint(request)
+        except RequestDataTooBig:  # Django's own error page here would be an HTML 400
+            return payload_too_large()
         try:
             with transaction.atomic():
                 record_id = _claim(merchant_id, key, request, fingerprint)

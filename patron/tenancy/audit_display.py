@@ -9,11 +9,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,7 +29,11 @@ EXTRA_LABELS = {
     "revoked": gettext_lazy("revoked"),
     "username": gettext_lazy("user name"),
     "store": gettext_lazy("store"),
+    "locked_until": gettext_lazy("locked until"),
+    "failed_logins": gettext_lazy("failed log-ins"),
 }
+# Keys whose values are ISO times: shown in the page's zone (the merchant's), to the minute.
+TIME_KEYS = {"locked_until"}
 CHANNEL_LABELS = {
     "console": gettext_lazy("Console"),
     "api": gettext_lazy("API"),
@@ -89,6 +96,14 @@ def field_label(model: type[Model] | None, key: str) -> str:
     return str(EXTRA_LABELS.get(key, key))
 
 
+def show_time(value: Any) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return show_value(value)
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
 def show_value(value: Any, field=None, stores: dict[str, str] | None = None) -> str:
     if value is None or value == "" or value == []:
         return EMPTY
@@ -116,13 +131,12 @@ def shown_changes(entry: AuditEntry, stores: StoreNames) -> list[ShownChange]:
             old, new = change
         else:
             old, new = None, change
-        rows.append(
-            ShownChange(
-                field=field_label(model, key),
-                old=show_value(old, field, names),
-                new=show_value(new, field, names),
-            )
+        show = (
+            show_time
+            if key in TIME_KEYS
+            else functools.partial(show_value, field=field, stores=names)
         )
+        rows.append(ShownChange(field=field_label(model, key), old=show(old), new=show(new)))
     return rows
 
 

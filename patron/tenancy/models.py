@@ -122,6 +122,8 @@ class AuditEntry(models.Model):
         VIEW = "view", _("view personal data")
         EXPORT = "export", _("export")
         IMPORT = "import", _("import")
+        LOCKOUT = "lockout", _("log-in locked")
+        UNLOCK = "unlock", _("log-in unlocked")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="audit_entries")
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import zoneinfo
@@ -12,14 +13,18 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Model
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.core.errors import Conflict, FieldError, ValidationFailed
+from patron.tenancy import logins
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import STORE_ROLES, ApiKey, AuditEntry, Merchant, Role, Staff, Store
+from patron.tenancy.permissions import merchant_zone
 from patron.tenancy.selectors import API_KEY_PREFIX, hash_api_key
 
 User = get_user_model()
+log = logging.getLogger(__name__)
 
 
 # --- audit -----------------------------------------------------------------------------------
@@ -315,3 +320,65 @@ def revoke_api_key(actor: Actor, key: ApiKey) -> ApiKey:
         key.save(update_fields=["revoked_at"])
         audit(actor, AuditEntry.Action.DELETE, key, {"revoked": [False, True]})
     return key
+
+
+# --- console log-in locks (django-axes; reads and the lockout page in tenancy.logins) ---------
+
+
+def record_lockout(sender, request, username: str | None, ip_address: str | None, **kwargs):
+    """Receiver of axes' `user_locked_out`: one log line, and an audit entry for each merchant
+    with staff of that user name (an unknown name, or an address alone, is in the log only)."""
+    if getattr(request, "axes_failures_since_start", None) is None:
+        return  # axes also signals each refusal during a lock: not a new lockout
+    until = logins.locked_until(username, ip_address) or timezone.now() + logins.cool_off()
+    failures = request.axes_failures_since_start
+    log.warning(
+        "Console log-in locked until %s after %d failed log-ins: user name %r, IP %s",
+        until.isoformat(timespec="seconds"),
+        failures,
+        (username or "")[:150],  # %r: a typed name cannot forge a log line
+        ip_address,
+    )
+    if username:
+        for staff in Staff.objects.select_related("merchant", "store", "user").filter(
+            user__username=username
+        ):
+            audit_lockout(staff, ip_address, until, failures)
+
+
+def audit_lockout(staff: Staff, ip: str | None, until: datetime, failures: int) -> AuditEntry:
+    """Nobody known acted (the entry's user stays empty: "System"); it is filed under the
+    staff's store so that store's manager sees it too."""
+    entry = audit_entry(
+        Actor(merchant=staff.merchant, ip=ip, channel="console"),
+        AuditEntry.Action.LOCKOUT,
+        staff,
+        {"locked_until": [None, _local_iso(until, staff)], "failed_logins": [None, failures]},
+        label=staff.user.get_username(),
+    )
+    entry.store = staff.store
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def unlock_login(actor: Actor, staff: Staff) -> bool:
+    """Lift a log-in lock on this staff's user name (and the addresses it failed from);
+    False when nothing was locked."""
+    username = staff.user.get_username()
+    until = logins.staff_locks([username]).get(username)
+    logins.unlock(username, staff.merchant)
+    if until is None:
+        return False
+    audit(
+        actor,
+        AuditEntry.Action.UNLOCK,
+        staff,
+        {"locked_until": [_local_iso(until, staff), None]},
+        label=username,
+    )
+    return True
+
+
+def _local_iso(moment: datetime, staff: Staff) -> str:
+    return moment.astimezone(merchant_zone(staff.merchant.timezone)).isoformat(timespec="seconds")

@@ -21,6 +21,7 @@ urlpatterns = [
     path("staff/new/", views.staff_create, name="staff_create"),
     path("staff/<int:pk>/edit/", views.staff_edit, name="staff_edit"),
     path("staff/<int:pk>/password/", views.staff_password, name="staff_password"),
+    path("staff/<int:pk>/unlock/", views.staff_unlock, name="staff_unlock"),
     path("api-keys/", views.apikey_list, name="apikey_list"),
     path("api-keys/new/", views.apikey_create, name="apikey_create"),
     path("api-keys/<int:pk>/revoke/", views.apikey_revoke, name="apikey_revoke"),

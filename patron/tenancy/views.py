@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from patron.core.errors import DomainError
-from patron.tenancy import services
+from patron.tenancy import logins, services
 from patron.tenancy.actor import Actor
 from patron.tenancy.audit_display import object_type_label, present_entries
 from patron.tenancy.forms import (
@@ -102,9 +102,18 @@ def store_activate(request: HttpRequest, pk: int) -> HttpResponse:
 # --- staff -----------------------------------------------------------------------------------
 
 
+def with_locks(rows: list[Staff]) -> list[Staff]:
+    """Each row's `locked_until`: when its log-in lock ends, or None."""
+    locks = logins.staff_locks(row.user.get_username() for row in rows)
+    for row in rows:
+        row.locked_until = locks.get(row.user.get_username())
+    return rows
+
+
 @require_role(Role.HQ_ADMIN)
 def staff_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "tenancy/staff_list.html", {"staff_rows": merchant_staff(request.actor)})
+    rows = with_locks(list(merchant_staff(request.actor)))
+    return render(request, "tenancy/staff_list.html", {"staff_rows": rows})
 
 
 @require_role(Role.HQ_ADMIN)
@@ -165,8 +174,22 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("%(user)s saved.") % {"user": staff.user})
                 return redirect("staff_list")
+    with_locks([staff])
     context = {"form": form, "password_form": password_form, "target": staff}
     return render(request, "tenancy/staff_edit.html", context)
+
+
+@require_POST
+@require_role(Role.HQ_ADMIN)
+def staff_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    staff = get_object_or_404(merchant_staff(request.actor), pk=pk)
+    if services.unlock_login(request.actor, staff):
+        messages.success(request, _("%(user)s can log in again.") % {"user": staff.user})
+    else:
+        messages.info(request, _("%(user)s was not locked.") % {"user": staff.user})
+    if request.POST.get("back") == "edit":  # unlocked from the staff's own page
+        return redirect("staff_edit", staff.pk)
+    return redirect("staff_list")
 
 
 @require_POST
@@ -186,6 +209,7 @@ def staff_password(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("staff_list")
     initial = {"role": staff.role, "store": staff.store, "is_active": staff.is_active}
     form = StaffEditForm(initial=initial, merchant=request.actor.merchant)
+    with_locks([staff])
     context = {"form": form, "password_form": password_form, "target": staff}
     return render(request, "tenancy/staff_edit.html", context, status=422)
 

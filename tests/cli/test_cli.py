@@ -13,15 +13,17 @@ from tests.cli_support import PATRON, patron_env, run_patron
 COUNTS = """
 import json
 from django.contrib.auth import authenticate
+from django.http import HttpRequest
 from patron.members.models import Member
 from patron.tenancy.models import Merchant, Staff, Store
 m = Merchant.objects.get(slug="demo")
+cashier = authenticate(HttpRequest(), username="s1.cashier", password="patron-demo")  # as a log-in
 print(json.dumps({
     "stores": sorted(Store.objects.filter(merchant=m).values_list("code", flat=True)),
     "staff": Staff.objects.filter(merchant=m).count(),
     "members": Member.objects.filter(merchant=m).count(),
     "members_with_store": Member.objects.filter(merchant=m, store__isnull=False).count(),
-    "cashier_logs_in": authenticate(username="s1.cashier", password="patron-demo") is not None,
+    "cashier_logs_in": cashier is not None,
 }))
 """
 

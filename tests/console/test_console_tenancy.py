@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.http import HttpRequest
 from django.test import Client
 
 from patron.members.services import update_member
@@ -121,7 +122,7 @@ def test_create_staff_who_can_then_log_in(hq, hq_client, stores):
     assert (staff.role, staff.store, staff.user.first_name) == ("cashier", stores["S2"], "滨江收银")
     entry = AuditEntry.objects.get(object_type="staff", object_id=str(staff.pk))
     assert entry.action == "create" and entry.user == hq.staff.user
-    assert Client().login(username="s2.cashier", password="long-enough-1")
+    assert Client().login(request=HttpRequest(), username="s2.cashier", password="long-enough-1")
 
 
 def test_create_staff_errors_land_on_their_fields(hq_client, stores):
@@ -181,7 +182,7 @@ def test_reset_password_of_a_store_cashier(hq_client, cashier, stores):
     )
 
     assert response.status_code == 302
-    assert Client().login(username="cashier1", password="brand-new-pass")
+    assert Client().login(request=HttpRequest(), username="cashier1", password="brand-new-pass")
     entry = AuditEntry.objects.filter(object_type="staff", action="update").last()
     assert entry.changes == {"password": ["***", "***"]}
 
@@ -200,7 +201,7 @@ def test_reset_password_mismatch_and_too_short(hq_client, cashier, stores):
         "The two passwords differ."
     ]
     assert short.context["password_form"].errors["password"] == ["At least 8 characters."]
-    assert Client().login(username="cashier1", password="password123")
+    assert Client().login(request=HttpRequest(), username="cashier1", password="password123")
 
 
 # --- API keys --------------------------------------------------------------------------------

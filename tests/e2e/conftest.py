@@ -46,8 +46,18 @@ def page(browser):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Whatever the Content-Security-Policy blocked (an inline script, style or handler left in a
+    # page, or a library injecting one) shows as a console error: every browser test fails on it.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert blocked == [], blocked
 
 
 @pytest.fixture

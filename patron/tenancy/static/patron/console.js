@@ -1,5 +1,6 @@
-// Console behaviour that needs a line of script: closing alerts, confirming, copying text.
-// Everything else is plain HTML forms plus htmx attributes.
+// Console behaviour that needs a line of script: closing alerts, confirming, copying text,
+// printing. Everything else is plain HTML forms plus htmx attributes. Pages carry no inline
+// script or on* handler: the Content-Security-Policy allows scripts from our own files only.
 (function () {
   "use strict";
 
@@ -8,6 +9,10 @@
     if (dismiss) {
       var alert = dismiss.closest(".alert");
       if (alert) alert.remove();
+      return;
+    }
+    if (event.target.closest("[data-print]")) {  // receipts: <button data-print>
+      window.print();
       return;
     }
     var copy = event.target.closest("[data-copy]");
