@@ -21,7 +21,7 @@ from patron.server.jobs import periodic_job_names
 from patron.server.models import JobRun
 from patron.server.state import STATE_ENV, write_state
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 def call(method: str = "GET", host: str = "10.0.0.7") -> dict:
