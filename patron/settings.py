@@ -130,6 +130,9 @@ WSGI_APPLICATION = "patron.wsgi.application"
 # tells whose key a request carries: named here, where the project is wired together.
 PATRON_API = "patron.api.api"
 PATRON_API_KEY_LOOKUP = "patron.tenancy.selectors.api_key_from_authorization"
+# `/healthz` is answered outside the middleware chain (patron/wsgi.py) from the server app's
+# own URLconf: the wiring names it, as the floors forbid patron.urls to import the server app.
+PATRON_HEALTH_URLCONF = "patron.server.urls"
 
 TEMPLATES = [
     {

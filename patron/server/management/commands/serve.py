@@ -1,77 +1,27 @@
 from __future__ import annotations
 
-import subprocess
+import os
 import sys
+from functools import partial
 
 from django.conf import settings
 from django.core.management import call_command
-from gunicorn.app.base import BaseApplication
+from django.core.management.base import CommandError
+from django.db import connections
 
 from patron.core.commands import PatronCommand
 from patron.demo.selectors import demo_exists, print_logins
-
-
-class PatronServer(BaseApplication):
-    """gunicorn, configured from our options instead of a config file."""
-
-    def __init__(self, options: dict) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        from patron.wsgi import application
-
-        return application
-
-
-def serve_with_granian(options: dict) -> None:
-    """granian (a Rust HTTP server) running the WSGI application.
-
-    The default: HTTP parsing, keep-alive and socket I/O happen in Rust without the GIL, so
-    the Python threads only run Django (less CPU per sale and a lower p99 than gunicorn
-    gthread, measured back to back: docs/checkout-benchmarks.md).
-    """
-    from granian import Granian
-    from granian.constants import Interfaces
-
-    Granian(
-        "patron.wsgi:application",
-        address=options["host"],
-        port=options["port"],
-        interface=Interfaces.WSGI,
-        workers=options["workers"],
-        blocking_threads=options["threads"],
-        # Threads hold a database connection each (CONN_MAX_AGE): keep them for granian's
-        # longest (10 min) instead of retiring idle ones after 30 s and reconnecting.
-        blocking_threads_idle_timeout=600,
-        websockets=False,
-        log_access=True,
-        respawn_failed_workers=True,
-    ).serve()
-
-
-def serve_with_gunicorn(options: dict) -> None:
-    PatronServer(
-        {
-            "bind": f"{options['host']}:{options['port']}",
-            "workers": options["workers"],
-            "threads": options["threads"],
-            "worker_class": "gthread",
-            "accesslog": "-",
-            "timeout": 60,
-        }
-    ).run()
-
-
-SERVERS = {"granian": serve_with_granian, "gunicorn": serve_with_gunicorn}
+from patron.server.ports import listening_pids, port_in_use
+from patron.server.state import STATE_ENV, local_now, pid_alive, read_state, state_path
+from patron.server.supervisor import Supervisor
+from patron.server.web import SERVERS
 
 
 class Command(PatronCommand):
-    help = "Serve console, cashier, member pages and API with granian (or gunicorn) and WhiteNoise."
+    help = (
+        "Serve console, cashier, member pages and API with granian (or gunicorn) and WhiteNoise, "
+        "with the job worker as a supervised child when the queue is embedded."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -91,24 +41,65 @@ class Command(PatronCommand):
         )
 
     def handle(self, *args, **options):
+        host, port = options["host"], options["port"]
+        refuse_if_held(host, port)
         call_command("collectstatic", interactive=False, verbosity=0)
-        url = f"http://{options['host']}:{options['port']}/"
+        url = f"http://{host}:{port}/"
         if demo_exists():
             print_logins(self.stdout, url)
         else:
             self.stdout.write(f"Console: {url}")
         self.stdout.flush()
-        worker = self.start_embedded_worker(options)
-        try:
-            SERVERS[options["server"]](options)
-        finally:
-            if worker is not None:
-                worker.terminate()
-                worker.wait(timeout=10)
+        connections.close_all()  # the children must not share this process's connections
+        state_file = state_path(port)
+        os.environ[STATE_ENV] = str(state_file)  # the web workers read it for /healthz
+        supervisor = Supervisor(
+            serve_web=partial(SERVERS[options["server"]], options),
+            worker_command=embedded_worker_command(options),
+            state_file=state_file,
+            about={
+                "pid": os.getpid(),
+                "host": host,
+                "port": port,
+                "server": options["server"],
+                "started": local_now(),
+            },
+        )
+        returncode = supervisor.run()
+        if returncode:
+            sys.exit(returncode)
 
-    def start_embedded_worker(self, options) -> subprocess.Popen | None:
-        """With the embedded (SQLite) queue, jobs and schedules run in a child process;
-        with Redis, production runs `patron worker` on its own."""
-        if settings.REDIS_URL or options["no_worker"]:
-            return None
-        return subprocess.Popen([sys.executable, "-m", "patron.cli", "worker", "--workers", "1"])
+
+def embedded_worker_command(options) -> list[str] | None:
+    """With the embedded (SQLite) queue, jobs and schedules run in a supervised child process;
+    with Redis, production runs `patron worker` on its own."""
+    if settings.REDIS_URL or options["no_worker"]:
+        return None
+    return [sys.executable, "-m", "patron.cli", "worker", "--workers", "1"]
+
+
+def refuse_if_held(host: str, port: int) -> None:
+    """Never start beside an old generation still listening on the port: its workers would
+    answer part of the traffic with old code."""
+    try:
+        held = port_in_use(host, port)
+    except OSError as error:
+        raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    if held:
+        raise CommandError(held_message(host, port))
+
+
+def held_message(host: str, port: int) -> str:
+    where = f"port {port} on {host} is still in use"
+    previous = read_state(state_path(port))
+    if previous and pid_alive(previous.get("pid")):
+        pid = previous["pid"]
+        return (
+            f"{where} by patron serve pid {pid} (started {previous.get('started')}); "
+            f"stop it (kill {pid}) before starting another"
+        )
+    holders = listening_pids(port)
+    if holders:
+        pids = " ".join(map(str, holders))
+        return f"{where} by pid {pids} (an earlier generation?); stop it (kill {pids}) first"
+    return f"{where} by another program; stop it or choose another --port"
