@@ -45,11 +45,11 @@ lint: install
 # Refresh the zh-Hans catalogue after changing strings; review every new or fuzzy entry,
 # then compile (tests/console/test_i18n.py fails on untranslated, fuzzy or stale entries).
 messages: install
-	cd patron && ../$(PATRON) makemessages -l zh_Hans --ignore=.venv --no-obsolete
+	cd patron && PATRON_DATA_DIR=../var ../$(PATRON) makemessages -l zh_Hans --ignore=.venv --no-obsolete
 	@echo "Now translate the new / fuzzy entries in patron/locale/zh_Hans/LC_MESSAGES/django.po, then: make compile-messages"
 
 compile-messages: install
-	cd patron && ../$(PATRON) compilemessages -l zh_Hans
+	cd patron && PATRON_DATA_DIR=../var ../$(PATRON) compilemessages -l zh_Hans
 
 bench-import: install
 	$(PY) bench/import_members.py
