@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +26,7 @@ from stdnum.exceptions import (
 from stdnum.exceptions import ValidationError as StdnumError
 
 from patron.core.errors import FieldError
+from patron.core.text import ascii_digits, nfkc
 from patron.members.models import Channel, CustomField, Gender, IncomeBand
 
 MOBILE_SHAPE = re.compile(r"1[3-9][0-9]{9}")  # ASCII digits only: used with fullmatch
@@ -58,8 +58,8 @@ def normalize_mobile(raw: Any) -> str:
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         raise Invalid(_("Enter a mainland China mobile number."))
     # NFKC turns the full-width digits of Chinese input methods into ASCII ones, so that
-    # "１３８…" and "138…" are one mobile (and one member).
-    text = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", str(raw)))
+    # "１３８…" and "138…" are one mobile (and one member); "¹³⁸…" stays as it is, refused.
+    text = re.sub(r"[\s\-()]", "", nfkc(str(raw)))
     if text.startswith("+86"):
         text = text[3:]
     elif text.startswith("0086"):
@@ -93,7 +93,7 @@ def validate_ric(text: str) -> str:
     number = ric.compact(text)
     if len(number) != 18:
         raise InvalidLength()
-    if not number[:-1].isdigit():
+    if ascii_digits(number[:-1], fullwidth=False) is None:  # int() would read "١" or fail on "²"
         raise InvalidFormat()
     if number[-1] != ric.calc_check_digit(number):
         raise InvalidChecksum()
@@ -118,7 +118,7 @@ def clean_id_number(raw: Any) -> str:
     if not isinstance(raw, str):
         raise Invalid(_("Enter a resident ID number."))
     try:
-        number = validate_ric(raw.strip().upper())
+        number = validate_ric(nfkc(raw).strip().upper())
     except StdnumError:
         raise Invalid(_("Not a valid resident ID number (check digit, date or length).")) from None
     if ric.get_birth_date(number) > dt.date.today():
@@ -214,6 +214,10 @@ def clean_custom_value(definition: CustomField, raw: Any) -> Any:
     if kind == CustomField.Kind.NUMBER:
         if isinstance(raw, bool):
             raise Invalid(_("Enter a number."))
+        if isinstance(raw, str):
+            raw = nfkc(raw)  # full-width digits count; float() would also read "١٢" as 12
+            if not raw.isascii():
+                raise Invalid(_("Enter a number."))
         try:
             number = float(raw)
         except (TypeError, ValueError, OverflowError):

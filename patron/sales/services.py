@@ -34,6 +34,7 @@ from patron.core.errors import (
     ValidationFailed,
 )
 from patron.core.idempotency import atomic_write
+from patron.core.text import INT64_MAX, ascii_digits
 from patron.engine import pricing
 from patron.ledger import postings
 from patron.ledger import services as ledger
@@ -63,6 +64,8 @@ FUTURE_SLACK = dt.timedelta(minutes=5)  # till clocks drift
 QR_PREFIX = "PM"
 QR_MAX_AGE = 60  # seconds (F-20: a screenshot of an old code must not work)
 QR_SALT = "patron.sales.member-qr"
+PIN_LENGTH = 6
+MAX_MEMBER_ID = INT64_MAX  # ids are bigint: a larger number names nobody
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -229,18 +232,27 @@ def _member_by(actor: Actor, **lookup: Any) -> Member:
 
 
 def identify_member(actor: Actor, value: Any) -> Member:
-    """The member named by an id, a card number, a mobile or a member QR token."""
+    """The member named by an id, a card number, a mobile or a member QR token.
+
+    Digits are ASCII or full-width (a scanner or an input method); anything else that is not a
+    QR token names nobody: "²" or "١٢٣" is not found, never read as a number.
+    """
     if _is_int(value):
+        if not 0 < value <= MAX_MEMBER_ID:
+            raise NotFound(_("Member not found"))
         return _member_by(actor, pk=value)
     text = str(value or "").strip()
     if text.startswith(QR_PREFIX) and ":" in text:
         return _member_from_qr(actor, text)
-    if text.isdigit() and len(text) == 11 and text.startswith("1"):
-        return _member_by(actor, mobile=text)
-    if text.isdigit() and len(text) == 10:
-        return _member_by(actor, card_no=text)
-    if text.isdigit() and len(text) < 10:
-        return _member_by(actor, pk=int(text))
+    digits = ascii_digits(text)
+    if digits is None:
+        raise NotFound(_("Member not found"))
+    if len(digits) == 11 and digits.startswith("1"):
+        return _member_by(actor, mobile=digits)
+    if len(digits) == 10:
+        return _member_by(actor, card_no=digits)
+    if len(digits) < 10 and int(digits) > 0:
+        return _member_by(actor, pk=int(digits))
     raise NotFound(_("Member not found"))
 
 
