@@ -264,15 +264,34 @@ def _ensure_own(actor: Actor, member: Member) -> None:
 # --- PIN -------------------------------------------------------------------------------------
 
 
+def pin_digits(raw: Any) -> str | None:
+    """The PIN as six ASCII digits (typed full-width: NFKC), or None when it is not one.
+
+    A PIN is hashed and compared as these ASCII digits, so "２４６８１０" and "246810" are one
+    PIN; "١٢٣٤٥٦" or "²²²²²²" is none (API.md §7).
+    """
+    digits = ascii_digits(raw)
+    return digits if digits is not None and len(digits) == PIN_LENGTH else None
+
+
 def set_pin(actor: Actor, member: Member, pin: str) -> None:
+    """Set (or replace) the member's PIN: six ASCII digits, not one digit repeated (API.md §7).
+
+    A refused PIN changes nothing: the old PIN, its attempt count and any lockout stay.
+    """
     _ensure_own(actor, member)
-    if not isinstance(pin, str) or not pin.isdigit() or len(pin) != 6:
+    digits = pin_digits(pin)
+    if digits is None:
         raise ValidationFailed([FieldError("pin", _("The PIN is 6 digits."))])
+    if len(set(digits)) == 1:
+        raise ValidationFailed(
+            [FieldError("pin", _("The PIN may not be one digit repeated: choose another."))]
+        )
     MemberPin.objects.update_or_create(
         member=member,
         defaults={
             "merchant": member.merchant,
-            "pin_hash": make_password(pin),
+            "pin_hash": make_password(digits),
             "failed_attempts": 0,
             "locked_until": None,
         },
@@ -312,7 +331,12 @@ def verify_pin(actor: Actor, member: Member, pin: str | None) -> None:
             )
         if not pin:
             raise DomainError(_("The member's PIN is required."), "pin_required", 422)
-        if check_password(pin, record.pin_hash):
+        digits = pin_digits(pin)
+        if digits is None:
+            # Not a PIN at all (a typo in the shape, another script's digits): no attempt at
+            # guessing, so it does not count toward the lockout.
+            raise ValidationFailed([FieldError("pin", _("The PIN is 6 digits."))])
+        if check_password(digits, record.pin_hash):
             if record.failed_attempts:
                 MemberPin.objects.filter(pk=record.pk).update(failed_attempts=0, locked_until=None)
             return
