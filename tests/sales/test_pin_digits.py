@@ -102,5 +102,6 @@ class TestVerifyingThePin:
         till = logged_in(cashier)
         html = page(till.post("/cashier/commit/", basket(gold, stored_value="150", pin="١٣٥٧٩٠")))
         assert "The PIN is 6 digits." in html
+        assert 'data-till-focus="pin-input"' in html
         assert MemberPin.objects.get(member=gold).failed_attempts == 0
         assert Sale.objects.count() == 0
