@@ -30,7 +30,11 @@ from patron.core.text import ascii_digits, nfkc
 from patron.members.models import Channel, CustomField, Gender, IncomeBand
 
 MOBILE_SHAPE = re.compile(r"1[3-9][0-9]{9}")  # ASCII digits only: used with fullmatch
-LUNAR_SHAPE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|30)$")
+LUNAR_SHAPE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|30)$")  # [0-9]: \d takes "١"
+# The mainland mobile numbers phonenumbers calls assigned, as its own metadata spells them
+# (what normalize_mobile accepts, in its canonical form): the API document states it.
+CN_MOBILES = phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern
+MOBILE_PATTERN = r"^(?:\+86|0086)?(?:" + CN_MOBILES.replace(r"\d", "[0-9]") + ")$"
 TEXT_LIMITS = {"name": 50, "region": 60, "address": 200, "occupation": 60, "email": 254}
 GENDER_WORDS = {
     "m": Gender.MALE,
@@ -47,6 +51,7 @@ GENDER_WORDS = {
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "同意", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "否", "不同意", "off", ""}
 MAX_TAGS = 20
+TAG_LENGTH = 30
 
 
 class Invalid(ValueError):
@@ -196,7 +201,7 @@ def clean_tags(raw: Any) -> list[str]:
     if not isinstance(raw, list | tuple) or not all(isinstance(t, str) for t in raw):
         raise Invalid(_("Tags must be a list of words."))
     tags = sorted({t.strip() for t in raw if t.strip()})
-    if len(tags) > MAX_TAGS or any(len(t) > 30 for t in tags):
+    if len(tags) > MAX_TAGS or any(len(t) > TAG_LENGTH for t in tags):
         raise Invalid(_("At most %d tags of at most 30 characters each.") % MAX_TAGS)
     if any("\x00" in t for t in tags):
         raise Invalid(_("Remove the NUL character (\\u0000)."))
