@@ -4,8 +4,9 @@ Issue 13 (hardening), defects 5 and 6: a NUL byte (PostgreSQL refuses it in text
 calendar's end (the day after 9999-12-31 overflows) or a character `str.isdigit()` passes and
 `int()` refuses ("፩") reached the database or `int()` unchecked. The sweeps walk every console
 GET URL with each query parameter it reads (and one it does not) set to each hostile value, and
-post each hostile value in every input of the till's page and of a refund, as HQ admin and as a
-cashier (who may get a 403 or 404 instead, but no 5xx). On PostgreSQL too: NUL is its refusal.
+post each hostile value in every input of the till's page and of a refund, and of every other
+console form (a guard: those were already safe), as HQ admin and as a cashier (who may get a 403
+or 404 instead, but no 5xx). On PostgreSQL too: NUL is its refusal.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from patron.ledger import services as ledger
 from patron.members.importing.service import import_members
 from patron.members.models import Member
 from patron.program.services import apply_program
+from patron.promotions.services import issue_coupon
 from patron.sales import services as sales
 from patron.sales.models import Sale
 from patron.tenancy.actor import Actor
@@ -85,11 +87,29 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+PROGRAM = {
+    "categories": ["retail"],
+    "checkout": {"pin_required_above": 0},
+    "tiers": [
+        {"code": "normal", "name": "普通会员", "rank": 0},
+        {"code": "gold", "name": "金卡会员", "rank": 1},
+    ],
+    "coupon_templates": [
+        {
+            "code": "cash20",
+            "name": "满100减20",
+            "benefit": {"type": "fixed", "value": 2000},
+            "valid_days": 30,
+        }
+    ],
+}
+
+
 @pytest.fixture
 def world(system, stores, hq, cashier, make_member) -> dict[str, int]:
-    """One of everything a console URL names: a member with a top-up and a PIN (asked for any
-    stored value), a sale, an import."""
-    apply_program(system, {"categories": ["retail"], "checkout": {"pin_required_above": 0}})
+    """One of everything a console URL names: a member with a top-up, a PIN (asked for any
+    stored value) and a coupon, a sale, an import."""
+    apply_program(system, PROGRAM)
     member: Member = make_member(store="S1")
     topup = ledger.top_up(system, member, 1_000_000, key="sweep-topup")
     sales.set_pin(system, member, "246810")
@@ -99,7 +119,9 @@ def world(system, stores, hq, cashier, make_member) -> dict[str, int]:
     )
     csv = io.BytesIO("mobile,name\n12345,坏号码\n".encode())
     batch = import_members(hq, csv, file_name="bad.csv", dry_run=True, default_store="S1").batch
+    coupon = issue_coupon(system, member, "cash20")
     return {
+        "coupon": coupon.pk,
         "member": member.pk,
         "sale": sale.pk,
         "batch": batch.pk,
@@ -231,3 +253,84 @@ def test_the_sweeps_basket_commits(world, cashier):
     client = logged_in(cashier)
     response = client.post("/cashier/commit/", till_basket(world))
     assert response.status_code == 302 and Sale.objects.count() == 2
+
+
+# --- every other console form ------------------------------------------------------------------
+
+# Each console form that posts, with a plausible body; `{...}` ids come from the `world` fixture.
+FORMS: list[tuple[str, dict[str, str]]] = [
+    (
+        "/members/new/",
+        {
+            "mobile": "13900139001",
+            "name": "张三",
+            "gender": "M",
+            "birthday": "1990-01-02",
+            "lunar_birthday": "08-15",
+            "email": "a@example.com",
+            "store": "S1",
+            "source_channel": "console",
+            "referrer_code": "",
+            "tags": "商务",
+            "id_number": "",
+            "region": "杭州",
+            "occupation": "",
+            "income_band": "",
+            "address": "",
+        },
+    ),
+    ("/members/{member}/edit/", {"mobile": "13800138099", "name": "李四", "store": "S1"}),
+    ("/stores/new/", {"code": "S9", "name": "新店", "address": "", "phone": ""}),
+    ("/stores/{store}/edit/", {"code": "S1", "name": "西湖店", "address": "", "phone": ""}),
+    (
+        "/staff/new/",
+        {
+            "username": "new.cashier",
+            "full_name": "",
+            "password": "pw-123456",
+            "role": "cashier",
+            "store": "S1",
+        },
+    ),
+    ("/staff/{staff}/edit/", {"role": "cashier", "is_active": "on", "store": "S1"}),
+    ("/staff/{staff}/password/", {"password": "pw-654321", "password_again": "pw-654321"}),
+    ("/api-keys/new/", {"name": "POS"}),
+    (
+        "/ledger/topup/",
+        {
+            "member": "13800138000",
+            "amount": "10",
+            "payment_method": "cash",
+            "store": "S1",
+            "step": "preview",
+        },
+    ),
+    ("/ledger/members/{member}/adjust/", {"points": "10", "reason": "补偿", "token": ""}),
+    ("/promotions/members/{member}/coupons/", {"template": "cash20", "token": ""}),
+    ("/promotions/members/{member}/tier/", {"tier": "gold", "reason": "VIP"}),
+    ("/promotions/coupons/{coupon}/end/", {"reason": "发错了"}),
+    ("/members/import/", {"store": "S1"}),
+]
+
+
+def form_posts(world: dict[str, int]) -> list[tuple[str, dict[str, str]]]:
+    posts = []
+    for url, body in FORMS:
+        path = url.format(**world)
+        posts.append((path, body))
+        for name in body:
+            posts += [(path, body | {name: value}) for value in HOSTILE]
+    return posts
+
+
+@pytest.mark.parametrize("role", ["hq", "cashier"])
+def test_no_console_form_answers_5xx_to_hostile_input(request, world, role):
+    actor: Actor = request.getfixturevalue(role)
+    client = logged_in(actor)
+    client.raise_request_exception = False
+    failures = [
+        f"{path} {body} -> {response.status_code}"
+        for path, body in form_posts(world)
+        if (response := client.post(path, body)).status_code >= 500
+    ]
+    assert not failures, "\n".join(failures)
