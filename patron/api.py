@@ -21,6 +21,7 @@ from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer
 
 from patron.core import problems
+from patron.core.apitypes import NO_NUL
 from patron.core.errors import DomainError, FieldError, ValidationFailed
 from patron.core.middleware import payload_too_large
 from patron.tenancy.actor import Actor
@@ -64,19 +65,22 @@ class MerchantJSONEncoder(NinjaJSONEncoder):
 
     def default(self, o: Any) -> Any:
         if isinstance(o, dt.datetime) and o.tzinfo is not None:
-            return whole_minute_offset(o.astimezone(self.zone)).isoformat()
+            return rfc3339(o, self.zone)
         return super().default(o)
 
 
-def whole_minute_offset(moment: dt.datetime) -> dt.datetime:
-    """The same instant with an offset in whole minutes, as RFC 3339 date-time requires: zones
-    before about 1900 were local mean time (Shanghai +08:05:43), which isoformat writes with
-    seconds and clients refuse (schemathesis found `as_of=0892-07-28` this way)."""
-    offset = moment.utcoffset()
-    if offset is None or offset.seconds % 60 == 0:
-        return moment
-    minutes = round(offset.total_seconds() / 60)
-    return moment.astimezone(dt.timezone(dt.timedelta(minutes=minutes)))
+def rfc3339(moment: dt.datetime, zone: dt.tzinfo) -> str:
+    """`moment` in `zone`, as RFC 3339 can write it: the offset in whole minutes (a zone's local
+    mean time, Shanghai's before 1901, has seconds: then UTC), and as given where the zone's
+    time would leave the calendar."""
+    try:
+        shown = moment.astimezone(zone)
+        offset = shown.utcoffset()
+        if offset is not None and offset % dt.timedelta(minutes=1):
+            shown = moment.astimezone(dt.UTC)
+    except OverflowError:
+        shown = moment
+    return shown.isoformat()
 
 
 def answer_zone(request: HttpRequest) -> dt.tzinfo:
@@ -164,15 +168,66 @@ WRITE_METHODS = {"post", "put", "patch", "delete"}
 # What every write may answer besides its own results: a reused Idempotency-Key, a body over
 # DATA_UPLOAD_MAX_MEMORY_SIZE (ApiBodyLimitMiddleware), an over-long key.
 WRITE_ANSWERS = (("409", "Conflict"), ("413", "Payload too large"), ("422", "Unprocessable"))
+# Keywords that already constrain a string's text (a pattern, a format, a list of values).
+TEXT_RULES = {"pattern", "format", "enum", "const"}
+
+
+# Any JSON value whose text holds no NUL: what a request may carry where the operation reads
+# no particular shape (custom fields, keys it ignores).
+JSON_VALUE = "JsonWithoutNul"
+JSON_VALUE_SCHEMA = {
+    "description": "Any JSON value; no text in it (value or key) holds a NUL.",
+    "anyOf": [
+        {"type": ["null", "boolean", "number"]},
+        {"type": "string", "pattern": NO_NUL},
+        {"type": "array", "items": {"$ref": f"#/components/schemas/{JSON_VALUE}"}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": {"$ref": f"#/components/schemas/{JSON_VALUE}"},
+        },
+    ],
+}
+
+
+def refuse_nul(node: Any, components: dict[str, Any], seen: set[str]) -> None:
+    """State what StrictJSONParser enforces: no string of a request holds a NUL, nor does a
+    key of a free-form object. Walks a request body or parameter schema and the components it
+    names (each once)."""
+    if isinstance(node, list):
+        for item in node:
+            refuse_nul(item, components, seen)
+        return
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        name = ref.rsplit("/", 1)[1]
+        if name not in seen:
+            seen.add(name)
+            refuse_nul(components.get(name), components, seen)
+    if node.get("type") == "string" and not TEXT_RULES & node.keys():
+        node["pattern"] = NO_NUL
+    if node.get("type") == "object" and node.get("additionalProperties", True) in (True, {}):
+        # Keys the operation does not read are ignored, but NUL is refused in them too.
+        node["propertyNames"] = {"pattern": NO_NUL}
+        node["additionalProperties"] = {"$ref": f"#/components/schemas/{JSON_VALUE}"}
+    for key, value in node.items():
+        if key not in ("enum", "const", "default", "examples", "example"):
+            refuse_nul(value, components, seen)
 
 
 class PatronAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         """Ninja's document, made honest about what every operation answers: errors are
         `application/problem+json`, and writes take an `Idempotency-Key` (and so may answer
-        409 for a reused key or 422 for an over-long one) and a body of at most 1 MiB (413)."""
+        409 for a reused key or 422 for an over-long one) and a body of at most 1 MiB (413);
+        and about what it takes: no text with a NUL (`refuse_nul`)."""
         schema = super().get_openapi_schema(**kwargs)
         problem_ref = {"$ref": "#/components/schemas/Problem"}
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components[JSON_VALUE] = JSON_VALUE_SCHEMA
+        walked: set[str] = {JSON_VALUE}
         for operations in schema.get("paths", {}).values():
             for method, operation in operations.items():
                 # ninja keys responses by int; JSON keys are text, so one key per status.
@@ -192,6 +247,8 @@ class PatronAPI(NinjaAPI):
                     if int(status) >= 400 and content:
                         body = content.get("application/json") or next(iter(content.values()))
                         response["content"] = {"application/problem+json": body}
+                refuse_nul(operation.get("requestBody"), components, walked)
+                refuse_nul(operation.get("parameters"), components, walked)
         return schema
 
 

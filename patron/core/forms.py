@@ -1,18 +1,21 @@
-"""Form pieces every console app uses: yuan inputs, service errors on forms, one-time tokens."""
+"""Form pieces every console app uses: yuan inputs, whole numbers and days as people type them,
+a base that refuses NUL bytes, service errors on forms, one-time tokens."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-import unicodedata
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
 
 from patron.core.errors import DomainError
 from patron.core.money import FEN_PER_YUAN, yuan
+from patron.core.text import INT64_MAX, INT64_MIN, nfkc, parse_int
 
 # Up to 12 digits of yuan, plain or grouped by thousands ("1,234"), and optional decimals.
 # A comma anywhere else ("10,5") is refused: it may be a decimal comma, and guessing is wrong.
@@ -24,10 +27,11 @@ YUAN_SHAPE = re.compile(
 def parse_yuan(raw: Any) -> int:
     """'1,234.5' -> 123450 fen. Raises ValidationError for anything that is not such an amount.
 
-    Full-width digits from Chinese input methods count (NFKC); a sign, an exponent or a third
-    decimal do not: the cashier must see what will be charged, not a rounded guess.
+    Full-width digits from Chinese input methods count (NFKC); other digits ("²", "١"), a sign,
+    an exponent or a third decimal do not: the cashier must see what will be charged, not a
+    rounded guess.
     """
-    text = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    text = nfkc(str(raw or "")).strip()
     text = text.removeprefix("¥").replace(" ", "")
     match = YUAN_SHAPE.fullmatch(text)
     if not match:
@@ -74,6 +78,72 @@ class YuanField(forms.Field):
             raise forms.ValidationError(
                 self.error_messages["too_much"] % {"max": yuan(self.maximum)}, code="too_much"
             )
+
+
+# The days a console filter or form accepts. Wide enough for any member's history (imports
+# take join dates from 1900), narrow enough that a day's end or the next day always exists
+# (9999-12-31 plus a day overflows) and the database can compare it.
+EARLIEST_DAY = dt.date(1900, 1, 1)
+LATEST_DAY = dt.date(2100, 12, 31)
+
+
+class DayField(forms.DateField):
+    """A date between EARLIEST_DAY and LATEST_DAY; outside them a form error, not a 500."""
+
+    default_error_messages = {
+        "out_of_range": _("Enter a date between %(earliest)s and %(latest)s."),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        super().__init__(**kwargs)
+
+    def validate(self, value: dt.date | None) -> None:
+        super().validate(value)
+        if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
+            raise forms.ValidationError(
+                self.error_messages["out_of_range"],
+                code="out_of_range",
+                params={"earliest": EARLIEST_DAY.isoformat(), "latest": LATEST_DAY.isoformat()},
+            )
+
+
+class WholeNumberField(forms.IntegerField):
+    """An IntegerField that reads ASCII digits only (full-width ones count, NFKC).
+
+    Django's IntegerField hands the text to int(), which reads "١٢" as 12; here "١٢", "²" or
+    "፩" is the field's "Enter a whole number" error. Without bounds of its own the value still
+    fits a 64-bit column.
+    """
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        number = parse_int(str(value), low=INT64_MIN, high=INT64_MAX)
+        if number is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
+
+
+class RefuseNulMixin:
+    """For console forms: no field takes a NUL byte, whatever its type.
+
+    PostgreSQL refuses NUL in text, so one reaching a query is a 500. Django's CharField has
+    this validator already; choice, date, number and custom fields get it here, so a form
+    built on this mixin cannot hand a NUL to a query through any field.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if not any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators):
+                field.validators.append(ProhibitNullCharactersValidator())
+
+
+class ConsoleForm(RefuseNulMixin, forms.Form):
+    """The base of console forms (see RefuseNulMixin)."""
 
 
 class ServiceErrorsMixin:

@@ -106,7 +106,14 @@ def key_for(request: HttpRequest, prefix: str) -> str:
     (prefixed with the kind of write, so one key can never be two kinds of movement), else a
     fresh one."""
     header = request.headers.get("Idempotency-Key")
-    return f"{prefix}:{header}" if header else f"{prefix}:{uuid.uuid4()}"
+    if not header:
+        return f"{prefix}:{uuid.uuid4()}"
+    key = f"{prefix}:{header}"
+    if len(key) > MAX_KEY_LENGTH:
+        # A header of up to MAX_KEY_LENGTH characters is valid: prefixed, it may no longer fit
+        # the services' keys (and columns). Its digest stands for it, the same on every retry.
+        key = f"{prefix}:sha256:{hashlib.sha256(header.encode()).hexdigest()}"
+    return key
 
 
 def replay(record: IdempotencyRecord) -> HttpResponse:

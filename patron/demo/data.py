@@ -130,4 +130,5 @@ CATALOGUE = [
     ("BEER-LOCAL", "西湖啤酒", "drinks", 1500, "西湖"),
     ("GIFT-TEA", "龙井礼盒", "retail", 16800, "狮峰"),
 ]
-DEMO_PIN = "888888"
+# Not one digit repeated: set_pin refuses those (API.md §7).
+DEMO_PIN = "246810"

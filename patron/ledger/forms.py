@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from patron.core.forms import ConsoleForm, DayField
 
-class LiabilitiesForm(forms.Form):
-    as_of = forms.DateField(
+
+class LiabilitiesForm(ConsoleForm):
+    # Bounded (DayField): the report runs to the end of the day, which 9999-12-31 has not.
+    as_of = DayField(
         label=_("As of the end of"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Leave empty for now."),
     )

@@ -273,6 +273,13 @@ DEFAULT_POINTS_POLICY = {
 }
 
 
+# The most a program may allow in one top-up (`stored_value.max_topup`; merchants set less, 50,000
+# yuan unless they do), and the largest manual points adjustment (no program section sets it).
+# The API document states both (patron.wallet.schemas).
+TOPUP_CEILING = 10**11
+MAX_ADJUST_POINTS = 1_000_000
+
+
 class LedgerPolicy(models.Model):
     """The merchant's points and stored-value rules (program sections `points`, `topup_bonus`)."""
 
@@ -290,7 +297,7 @@ class LedgerPolicy(models.Model):
         max_length=20, choices=Split.choices, default=Split.PROPORTIONAL
     )
     max_topup = models.BigIntegerField(default=5_000_000)  # 50,000 yuan in one top-up
-    max_adjust_points = models.BigIntegerField(default=1_000_000)
+    max_adjust_points = models.BigIntegerField(default=MAX_ADJUST_POINTS)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

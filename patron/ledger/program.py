@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from patron.ledger.models import DEFAULT_POINTS_POLICY, LedgerPolicy
+from patron.ledger.models import DEFAULT_POINTS_POLICY, TOPUP_CEILING, LedgerPolicy
 from patron.program.fields import Category, OneOf, Whole
 from patron.program.schema import ItemList, ProgramModel, Refusal, mappings, repeats, tagged_union
 from patron.tenancy.actor import Actor
@@ -91,7 +91,7 @@ class StoredValue(ProgramModel):
     """Stored-value rules: how a payment splits principal and bonus, the largest top-up."""
 
     payment_split: Annotated[str, OneOf(SPLIT_RULES)] = None
-    max_topup: Annotated[int, Whole(1, 10**11)] = None
+    max_topup: Annotated[int, Whole(1, TOPUP_CEILING)] = None
 
     def cleaned(self) -> dict[str, Any]:
         return self.given()

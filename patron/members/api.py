@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Field as NinjaField
 from ninja import Query, Router, Schema, Status
 
+from patron.core.apitypes import PathId
 from patron.core.problems import Problem
 from patron.members import selectors, services
 from patron.members.schemas import MemberIn, MemberOut, MemberPage, MemberPatch
@@ -59,13 +60,13 @@ def list_members(request: HttpRequest, filters: Query[MemberFilters]):
 
 
 @router.get("/{member_id}", response={200: MemberOut, **ERRORS}, summary="One member")
-def get_member(request: HttpRequest, member_id: int):
+def get_member(request: HttpRequest, member_id: PathId):
     member = selectors.member_for(request.actor, member_id)
     return selectors.present_member(request.actor, member)
 
 
 @router.patch("/{member_id}", response={200: MemberOut, **ERRORS}, summary="Change a member")
-def patch_member(request: HttpRequest, member_id: int, payload: MemberPatch):
+def patch_member(request: HttpRequest, member_id: PathId, payload: MemberPatch):
     member = selectors.member_for(request.actor, member_id)
     member = services.update_member(request.actor, member, service_input(payload))
     return selectors.present_member(request.actor, member)

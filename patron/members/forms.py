@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from patron.core.forms import ServiceErrorsMixin
+from patron.core.forms import ConsoleForm, DayField, ServiceErrorsMixin
 from patron.members.models import Channel, CustomField, Gender, IncomeBand, Member, MemberStatus
 from patron.members.services import custom_field_definitions
 from patron.tenancy.actor import Actor
@@ -212,7 +212,7 @@ def default_channel_for(actor: Actor) -> str:
     return Channel.TILL if actor.store_bound is not None else Channel.CONSOLE
 
 
-class MemberFilterForm(forms.Form):
+class MemberFilterForm(ConsoleForm):
     """The member list's search and filters. Bad values are reported and ignored."""
 
     q = forms.CharField(
@@ -233,12 +233,8 @@ class MemberFilterForm(forms.Form):
     source_channel = forms.ChoiceField(label=_("Source channel"), required=False)
     tag = forms.ChoiceField(label=_("Tag"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False)
-    joined_from = forms.DateField(
-        label=_("Joined from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    joined_to = forms.DateField(
-        label=_("Joined to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    joined_from = DayField(label=_("Joined from"), required=False)
+    joined_to = DayField(label=_("Joined to"), required=False)
 
     def __init__(self, *args, actor: Actor, tags: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,10 +1,76 @@
+"""The members API's bodies (API.md §3) and the rules the document states for them.
+
+Patterns the server applies to a normalised value (spaces and dashes removed, full-width digits
+read as ASCII: patron.members.validation) are given to the document only, in the canonical form
+a program sends; pydantic enforcing them would refuse "+86 138-0013-8000", which the API takes.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 from pydantic import ConfigDict
+
+from patron.core.apitypes import documented
+from patron.members.validation import MAX_TAGS, MOBILE_PATTERN, TAG_LENGTH, TEXT_LIMITS
+
+# Django's EmailValidator, narrowed to the plain dot-atom addresses programs send.
+EMAIL_PATTERN = (
+    r"^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    r"\.[A-Za-z]{2,63})?$"
+)
+# 17 digits and a check digit (0-9 or X); the check digit, the birthplace and the birth date
+# are checked too (stdnum.cn.ric), which no pattern can say.
+ID_NUMBER_PATTERN = r"^([0-9]{17}[0-9Xx])?$"
+LUNAR_PATTERN = r"^((0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|30))?$"
+# From 1900 on (clean_date), and not after today, which no pattern can say.
+BIRTHDAY_PATTERN = r"^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$"
+
+
+MOBILE_DESCRIPTION = (
+    "Mainland mobile, 11 digits, optionally after +86 (spaces, dashes and full-width digits "
+    "are accepted too); an assigned number"
+)
+
+
+Birthday = Annotated[
+    dt.date,
+    Field(
+        description="From 1900-01-01, not after today",
+        json_schema_extra=documented(pattern=BIRTHDAY_PATTERN),
+    ),
+]
+Lunar = Annotated[
+    str,
+    Field(
+        max_length=5,
+        description="MM-DD, lunar calendar",
+        json_schema_extra=documented(pattern=LUNAR_PATTERN),
+    ),
+]
+IdNumber = Annotated[
+    str,
+    Field(
+        max_length=18,
+        description="Resident ID (cn.ric): the check digit, birthplace and birth date count",
+        json_schema_extra=documented(pattern=ID_NUMBER_PATTERN),
+    ),
+]
+Email = Annotated[
+    str,
+    Field(max_length=TEXT_LIMITS["email"], json_schema_extra=documented(pattern=EMAIL_PATTERN)),
+]
+# At most TAG_LENGTH characters once the spaces around it are dropped (clean_tags).
+Tag = Annotated[str, Field(json_schema_extra=documented(maxLength=TAG_LENGTH))]
+
+
+def mobile_schema(schema: dict[str, Any]) -> None:
+    """The mobile's pattern, and no `default: null` (left out is no change; null is refused)."""
+    schema.pop("default", None)
+    schema["pattern"] = MOBILE_PATTERN
 
 
 class Consent(Schema):
@@ -19,25 +85,31 @@ class Consent(Schema):
 
 class MemberPatch(Schema):
     model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not a no-op
-    mobile: str | None = Field(None, max_length=20, description="Mainland mobile, 11 digits")
-    name: str | None = Field(None, max_length=50)
+    mobile: str = Field(
+        None, max_length=20, description=MOBILE_DESCRIPTION, json_schema_extra=mobile_schema
+    )
+    name: str | None = Field(None, max_length=TEXT_LIMITS["name"])
     gender: Literal["M", "F", "U"] | None = None
-    birthday: dt.date | None = None
-    lunar_birthday: str | None = Field(None, max_length=5, description="MM-DD, lunar calendar")
-    id_number: str | None = Field(None, max_length=18, description="Resident ID (cn.ric)")
-    email: str | None = Field(None, max_length=254)
-    region: str | None = Field(None, max_length=60)
-    address: str | None = Field(None, max_length=200)
-    occupation: str | None = Field(None, max_length=60)
+    birthday: Birthday | None = None
+    lunar_birthday: Lunar | None = None
+    id_number: IdNumber | None = None
+    email: Email | None = None
+    region: str | None = Field(None, max_length=TEXT_LIMITS["region"])
+    address: str | None = Field(None, max_length=TEXT_LIMITS["address"])
+    occupation: str | None = Field(None, max_length=TEXT_LIMITS["occupation"])
     income_band: Literal["", "low", "middle", "high", "top"] | None = None
-    tags: list[str] | None = Field(None, max_length=20)
+    tags: list[Tag] | None = Field(None, max_length=MAX_TAGS)
     consent: Consent | None = None
     store: str | None = Field(None, max_length=32, description="Store code")
-    custom: dict[str, Any] | None = None
+    custom: dict[str, Any] | None = Field(
+        None, description="Values of the merchant's custom fields, by key"
+    )
 
 
 class MemberIn(MemberPatch):
-    mobile: str = Field(..., max_length=20, description="Mainland mobile, 11 digits")
+    mobile: str = Field(
+        ..., max_length=20, description=MOBILE_DESCRIPTION, json_schema_extra=mobile_schema
+    )
     referrer_code: str | None = Field(None, max_length=12)
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.core.errors import NotFound
+from patron.core.text import ascii_digits
 from patron.members import profile
 from patron.members.models import ImportBatch, Member
 from patron.members.validation import mask_id_number, mask_mobile
@@ -60,8 +61,8 @@ def search_members(
     """Search by mobile / name / card number, then narrow with filters."""
     members = profile.prepared(members_for(actor))
     if q := q.strip():
-        digits = q.replace(" ", "")
-        if digits.isdigit():
+        digits = ascii_digits(q.replace(" ", ""))
+        if digits is not None:
             members = members.filter(
                 Q(mobile__startswith=digits)
                 | Q(card_no__startswith=digits)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,10 +26,15 @@ from stdnum.exceptions import (
 from stdnum.exceptions import ValidationError as StdnumError
 
 from patron.core.errors import FieldError
+from patron.core.text import ascii_digits, nfkc
 from patron.members.models import Channel, CustomField, Gender, IncomeBand
 
 MOBILE_SHAPE = re.compile(r"1[3-9][0-9]{9}")  # ASCII digits only: used with fullmatch
-LUNAR_SHAPE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|30)$")
+LUNAR_SHAPE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|30)$")  # [0-9]: \d takes "١"
+# The mainland mobile numbers phonenumbers calls assigned, as its own metadata spells them
+# (what normalize_mobile accepts, in its canonical form): the API document states it.
+CN_MOBILES = phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern
+MOBILE_PATTERN = r"^(?:\+86|0086)?(?:" + CN_MOBILES.replace(r"\d", "[0-9]") + ")$"
 TEXT_LIMITS = {"name": 50, "region": 60, "address": 200, "occupation": 60, "email": 254}
 GENDER_WORDS = {
     "m": Gender.MALE,
@@ -47,6 +51,7 @@ GENDER_WORDS = {
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "同意", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "否", "不同意", "off", ""}
 MAX_TAGS = 20
+TAG_LENGTH = 30
 
 
 class Invalid(ValueError):
@@ -58,8 +63,8 @@ def normalize_mobile(raw: Any) -> str:
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         raise Invalid(_("Enter a mainland China mobile number."))
     # NFKC turns the full-width digits of Chinese input methods into ASCII ones, so that
-    # "１３８…" and "138…" are one mobile (and one member).
-    text = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", str(raw)))
+    # "１３８…" and "138…" are one mobile (and one member); "¹³⁸…" stays as it is, refused.
+    text = re.sub(r"[\s\-()]", "", nfkc(str(raw)))
     if text.startswith("+86"):
         text = text[3:]
     elif text.startswith("0086"):
@@ -93,7 +98,7 @@ def validate_ric(text: str) -> str:
     number = ric.compact(text)
     if len(number) != 18:
         raise InvalidLength()
-    if not number[:-1].isdigit():
+    if ascii_digits(number[:-1], fullwidth=False) is None:  # int() would read "١" or fail on "²"
         raise InvalidFormat()
     if number[-1] != ric.calc_check_digit(number):
         raise InvalidChecksum()
@@ -118,7 +123,7 @@ def clean_id_number(raw: Any) -> str:
     if not isinstance(raw, str):
         raise Invalid(_("Enter a resident ID number."))
     try:
-        number = validate_ric(raw.strip().upper())
+        number = validate_ric(nfkc(raw).strip().upper())
     except StdnumError:
         raise Invalid(_("Not a valid resident ID number (check digit, date or length).")) from None
     if ric.get_birth_date(number) > dt.date.today():
@@ -196,7 +201,7 @@ def clean_tags(raw: Any) -> list[str]:
     if not isinstance(raw, list | tuple) or not all(isinstance(t, str) for t in raw):
         raise Invalid(_("Tags must be a list of words."))
     tags = sorted({t.strip() for t in raw if t.strip()})
-    if len(tags) > MAX_TAGS or any(len(t) > 30 for t in tags):
+    if len(tags) > MAX_TAGS or any(len(t) > TAG_LENGTH for t in tags):
         raise Invalid(_("At most %d tags of at most 30 characters each.") % MAX_TAGS)
     if any("\x00" in t for t in tags):
         raise Invalid(_("Remove the NUL character (\\u0000)."))
@@ -214,6 +219,10 @@ def clean_custom_value(definition: CustomField, raw: Any) -> Any:
     if kind == CustomField.Kind.NUMBER:
         if isinstance(raw, bool):
             raise Invalid(_("Enter a number."))
+        if isinstance(raw, str):
+            raw = nfkc(raw)  # full-width digits count; float() would also read "١٢" as 12
+            if not raw.isascii():
+                raise Invalid(_("Enter a number."))
         try:
             number = float(raw)
         except (TypeError, ValueError, OverflowError):

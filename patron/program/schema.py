@@ -217,6 +217,30 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     return {"$schema": JSON_SCHEMA_DIALECT, **_without_null_defaults(model.model_json_schema())}
 
 
+def inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with each `$ref` to its `$defs` replaced by the definition: a schema that can sit
+    anywhere in another document (the API's OpenAPI document holds it as a request body)."""
+    definitions = schema.get("$defs", {})
+
+    def inline(node: Any, within: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [inline(item, within) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref.removeprefix("#/$defs/")
+            if name in within:  # no section nests itself; this keeps it so
+                raise ValueError(f"the program schema refers to {name} inside itself")
+            siblings = {key: inline(value, within) for key, value in node.items() if key != "$ref"}
+            return {**inline(definitions[name], (*within, name)), **siblings}
+        # A discriminator's mapping names definitions too; the oneOf it annotates still holds.
+        dropped = ("$defs", "discriminator")
+        return {key: inline(value, within) for key, value in node.items() if key not in dropped}
+
+    return {key: value for key, value in inline(schema, ()).items() if key != "$schema"}
+
+
 def path_of(loc: Loc) -> str:
     """('promotions', 2, 'benefit', 'value') -> 'promotions[2].benefit.value'."""
     path = ""

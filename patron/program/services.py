@@ -245,6 +245,11 @@ def program_json_schema() -> dict[str, Any]:
     return schema.json_schema(program_model())
 
 
+def program_body_schema() -> dict[str, Any]:
+    """The same, self-contained, for the API document's `PUT /program` body."""
+    return schema.inlined(program_json_schema())
+
+
 def _nul_errors(value: Any, path: str = "") -> list[FieldError]:
     """Text holding NUL, wherever it is (PostgreSQL can neither store nor compare it)."""
     if isinstance(value, str):

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from patron.core.apitypes import PathId
+from patron.core.idempotency import key_for
 from patron.core.problems import Problem
 from patron.members.selectors import member_for
 from patron.promotions import selectors, services
@@ -47,13 +49,12 @@ def coupon_out(coupon: Coupon) -> dict[str, Any]:
     response={201: CouponOut, **ERRORS},
     summary="Issue a coupon of a template to a member",
 )
-def issue_coupon(request: HttpRequest, member_id: int, payload: CouponIn):
+def issue_coupon(request: HttpRequest, member_id: PathId, payload: CouponIn):
     actor = request.actor
     member = member_for(actor, member_id)
-    header = request.headers.get("Idempotency-Key")
-    coupon = services.issue_coupon(
-        actor, member, payload.template, key=f"api:{header}" if header else None
-    )
+    # Without a header, no key: each call issues a coupon. ("api": the prefix keys have had.)
+    key = key_for(request, "api") if request.headers.get("Idempotency-Key") else None
+    coupon = services.issue_coupon(actor, member, payload.template, key=key)
     return Status(201, coupon_out(coupon))
 
 
@@ -62,7 +63,7 @@ def issue_coupon(request: HttpRequest, member_id: int, payload: CouponIn):
     response={200: list[CouponOut], **ERRORS},
     summary="A member's coupons, newest first",
 )
-def list_coupons(request: HttpRequest, member_id: int, filters: Query[CouponFilters]):
+def list_coupons(request: HttpRequest, member_id: PathId, filters: Query[CouponFilters]):
     member = member_for(request.actor, member_id)
     return [coupon_out(c) for c in selectors.member_coupons(member, filters.status or None)]
 
@@ -72,7 +73,7 @@ def list_coupons(request: HttpRequest, member_id: int, filters: Query[CouponFilt
     response={200: MemberTierOut, **ERRORS},
     summary="Put a member on a tier (audited, with the reason)",
 )
-def set_tier(request: HttpRequest, member_id: int, payload: TierIn):
+def set_tier(request: HttpRequest, member_id: PathId, payload: TierIn):
     member = member_for(request.actor, member_id)
     member = services.set_member_tier(request.actor, member, payload.tier, reason=payload.reason)
     tier = selectors.member_tier(member)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
+from patron.core.apitypes import PathId
 from patron.core.idempotency import key_for
 from patron.core.problems import Problem
 from patron.ledger.models import Asset
@@ -23,6 +24,8 @@ from patron.sales.schemas import (
 )
 
 router = Router(tags=["sales"])
+# What a till scans or types to name a member (a QR token is about 70 characters).
+MemberCode = Query[str, {"min_length": 1, "max_length": 128}]
 ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 423: Problem}
 
 
@@ -56,14 +59,14 @@ def create_sale(request: HttpRequest, payload: SaleIn):
 
 
 @router.get("/sales/{sale_id}", response={200: SaleOut, **ERRORS}, summary="One sale")
-def get_sale(request: HttpRequest, sale_id: int):
+def get_sale(request: HttpRequest, sale_id: PathId):
     return selectors.present_sale(selectors.sale_for(request.actor, sale_id))
 
 
 @router.post(
     "/sales/{sale_id}/refunds", response={201: RefundOut, **ERRORS}, summary="Refund a sale"
 )
-def create_refund(request: HttpRequest, sale_id: int, payload: RefundIn):
+def create_refund(request: HttpRequest, sale_id: PathId, payload: RefundIn):
     sale = selectors.sale_for(request.actor, sale_id)
     ask = services.RefundAsk(
         lines=tuple((line.sku, line.quantity) for line in payload.lines),
@@ -79,7 +82,7 @@ def create_refund(request: HttpRequest, sale_id: int, payload: RefundIn):
     response={201: QrTokenOut, **ERRORS},
     summary="Mint a member QR token (valid 60 s)",
 )
-def mint_qr_token(request: HttpRequest, member_id: int):
+def mint_qr_token(request: HttpRequest, member_id: PathId):
     member = member_for(request.actor, member_id)
     token, expires_at = services.member_qr_token(request.actor, member)
     return Status(201, {"token": token, "expires_at": expires_at})
@@ -90,7 +93,7 @@ def mint_qr_token(request: HttpRequest, member_id: int):
     response={204: None, **ERRORS},
     summary="Set the member's 6-digit payment PIN",
 )
-def set_member_pin(request: HttpRequest, member_id: int, payload: PinIn):
+def set_member_pin(request: HttpRequest, member_id: PathId, payload: PinIn):
     services.set_pin(request.actor, member_for(request.actor, member_id), payload.pin)
     return Status(204, None)
 
@@ -100,7 +103,7 @@ def set_member_pin(request: HttpRequest, member_id: int, payload: PinIn):
     response={200: IdentifiedOut, **ERRORS},
     summary="Find the member by mobile, card number or member QR token",
 )
-def identify(request: HttpRequest, code: str):
+def identify(request: HttpRequest, code: MemberCode):
     member = services.identify_member(request.actor, code)
     balances = quick_balances(member)
     return {

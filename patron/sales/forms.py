@@ -11,7 +11,6 @@ never a float; a third decimal is refused, not rounded).
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from patron.core.errors import DomainError
-from patron.core.forms import YuanField, parse_yuan
+from patron.core.forms import RefuseNulMixin, WholeNumberField, YuanField, parse_yuan
+from patron.core.text import INT64_MAX, nfkc, parse_int
 from patron.engine.pricing import normalize_code
 from patron.sales import selectors, services
 from patron.sales.models import Sale, SaleLine
@@ -38,8 +38,14 @@ LINE_FIELD = re.compile(r"lines\[(?P<index>[0-9]+)\]")
 
 
 def clean_text(raw: Any, limit: int) -> str:
-    """Full-width characters from Chinese input methods read as their ASCII forms (NFKC)."""
-    return unicodedata.normalize("NFKC", str(raw or "")).strip()[:limit]
+    """Full-width characters from Chinese input methods read as their ASCII forms (NFKC).
+
+    A value holding a NUL byte reads as empty: no keyboard or scanner types one, and PostgreSQL
+    refuses it in text (a hidden line without a SKU is dropped and counted, like any unreadable
+    line).
+    """
+    text = str(raw or "")
+    return "" if "\x00" in text else nfkc(text).strip()[:limit]
 
 
 def one_time_key(raw: Any) -> str:
@@ -52,12 +58,9 @@ def one_time_key(raw: Any) -> str:
 
 
 def parse_count(raw: Any, *, low: int, high: int) -> int | None:
-    """A whole number in [low, high] typed by a person, or None."""
+    """A whole number in [low, high] typed by a person (ASCII or full-width digits), or None."""
     text = clean_text(raw, 12)
-    if not text.isdigit():
-        return None
-    value = int(text)
-    return value if low <= value <= high else None
+    return parse_int(text, low=low, high=high) if not text.startswith("-") else None
 
 
 def parse_scan(raw: Any) -> tuple[str, int]:
@@ -162,13 +165,16 @@ def _hidden_lines(data: QueryDict, till: Till) -> None:
     names = data.getlist("line_name")
     quantities = data.getlist("line_qty")
     for index, sku in enumerate(skus[:MAX_TILL_LINES]):
-        try:
-            category, price = categories[index], int(prices[index])
-        except (IndexError, ValueError):
+        # The page wrote these hidden fields in ASCII; anything else was not written by it.
+        # (A price above the limit is the service's to refuse, next to the line.)
+        raw_price = prices[index] if index < len(prices) else None
+        price = parse_int(raw_price, low=1, high=INT64_MAX, fullwidth=False)
+        if index >= len(categories) or price is None:
             till.dropped_lines += 1
             continue
+        category = categories[index]
         sku = clean_text(sku, 64)
-        if not sku or price <= 0:
+        if not sku:
             till.dropped_lines += 1
             continue
         raw_quantity = quantities[index] if index < len(quantities) else "1"
@@ -210,8 +216,8 @@ def read_till(data: QueryDict) -> Till:
     """The basket the page posted. Hidden fields that cannot be read are dropped (counted);
     what the cashier typed wrong is kept, with a message, for the page to show again."""
     till = Till(key=one_time_key(data.get("key")), store=clean_text(data.get("store"), 32))
-    member = clean_text(data.get("member"), 20)
-    till.member = int(member) if member.isdigit() else None
+    # A hidden field the page wrote (the identified member's id): ASCII digits or nobody.
+    till.member = parse_int(data.get("member"), low=1, high=INT64_MAX, fullwidth=False)
     _hidden_lines(data, till)
     for code in data.getlist("code")[:MAX_CODES]:
         code = clean_text(code, 64)
@@ -223,6 +229,27 @@ def read_till(data: QueryDict) -> Till:
     return till
 
 
+# --- the pages' query ------------------------------------------------------------------------
+
+
+class StoreQuery(RefuseNulMixin, forms.Form):
+    """`?store=CODE` (where HQ sells; `all` on today's sales) and `?pick=1` (choose again)."""
+
+    store = forms.CharField(required=False, max_length=32)
+    pick = forms.CharField(required=False, max_length=8)
+
+    def given(self) -> bool:
+        """Whether a store was asked for at all (a bad value too: it picks no store)."""
+        return bool(self.data.get("store"))
+
+    def store_code(self) -> str:
+        """The store code asked for; empty when none was or when it cannot be one."""
+        return clean_text(self.cleaned_data["store"], 32) if self.is_valid() else ""
+
+    def wants_to_pick(self) -> bool:
+        return bool(self.data.get("pick"))
+
+
 # --- a new SKU -------------------------------------------------------------------------------
 
 
@@ -231,7 +258,7 @@ def category_choices(actor: Actor) -> list[tuple[str, str]]:
     return [("", _("— Choose —"))] + [(code, code) for code in codes]
 
 
-class ItemForm(forms.Form):
+class ItemForm(RefuseNulMixin, forms.Form):
     """A SKU the till has not seen in this session: what it is and what it costs."""
 
     item_sku = forms.CharField(
@@ -253,7 +280,7 @@ class ItemForm(forms.Form):
             attrs={"inputmode": "decimal", "autocomplete": "off", "id": "item-price"}
         ),
     )
-    item_qty = forms.IntegerField(
+    item_qty = WholeNumberField(
         label=gettext_lazy("Quantity"),
         min_value=1,
         max_value=MAX_QUANTITY,
@@ -267,7 +294,9 @@ class ItemForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "id": "item-name"}),
     )
     # Which line the form edits; empty for a new one.
-    item_index = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    item_index = WholeNumberField(
+        required=False, min_value=0, max_value=MAX_TILL_LINES, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -303,7 +332,7 @@ class ItemForm(forms.Form):
 # --- refunds ---------------------------------------------------------------------------------
 
 
-class RefundForm(forms.Form):
+class RefundForm(RefuseNulMixin, forms.Form):
     """Quantities to refund per line of a sale (0: keep), or everything left."""
 
     reason = forms.CharField(
@@ -324,7 +353,7 @@ class RefundForm(forms.Form):
                 continue
             # No max here: asking for more than was sold is the service's to refuse, and the
             # refusal names the line.
-            self.fields[self.quantity_name(line)] = forms.IntegerField(
+            self.fields[self.quantity_name(line)] = WholeNumberField(
                 label=line.sku,
                 min_value=0,
                 required=False,

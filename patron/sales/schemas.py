@@ -1,19 +1,78 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import BaseModel, StrictInt
+from pydantic import BaseModel, ConfigDict
+
+from patron.core.apitypes import NOT_BLANK, Id, Moment, counted, documented
+from patron.sales.services import MAX_CODES, MAX_LINES, MAX_PRICE, MAX_QUANTITY, PIN_LENGTH
+
+# The limits are the services' (patron.sales.services), which check them with their messages
+# and field paths ("lines[0].quantity"): the document states them, so a schema-valid basket is
+# never refused for its shape.
+Quantity = counted(1, MAX_QUANTITY)
+Price = counted(1, MAX_PRICE, "Fen per unit, list price")
+Fen = counted(0, MAX_PRICE)
+Code = Annotated[str, Field(json_schema_extra=documented(minLength=1, maxLength=64))]
+Sku = Annotated[
+    str, Field(min_length=1, max_length=64, json_schema_extra=documented(pattern=NOT_BLANK))
+]
+# A PIN's digits: ASCII, or the full-width forms a Chinese input method types (０-９), which
+# the server reads as the same digits (services.pin_digits).
+PIN_DIGIT = "[0-9\\uff10-\\uff19]"
+
+
+def _digit(digit: int, full_width: bool) -> str:
+    return f"\\u{0xFF10 + digit:04x}" if full_width else str(digit)
+
+
+def _span(first: int, last: int, full_width: bool) -> str:
+    """Digits first..last (0-9) as a member of a regex class."""
+    low, high = _digit(first, full_width), _digit(last, full_width)
+    return "" if first > last else low if first == last else f"{low}-{high}"
+
+
+def other_digit(digit: int) -> str:
+    """A regex class of every digit but `digit`, in both forms."""
+    spans = [_span(0, digit - 1, wide) + _span(digit + 1, 9, wide) for wide in (False, True)]
+    return "[" + "".join(spans) + "]"
+
+
+def not_one_digit_repeated(length: int) -> str:
+    """`length` digits, not one digit repeated (API.md §7): some neighbours differ. Spelled
+    without a backreference or a lookahead (not every engine reading the document has them),
+    and with the length in the pattern (a generator then needs no filter): the first two
+    neighbours that differ sit at 0..length-2."""
+    pairs = [f"[{d}{_digit(d, True)}]{other_digit(d)}" for d in range(10)]
+    neighbours = "(?:" + "|".join(pairs) + ")"
+    places = [
+        f"{PIN_DIGIT}{{{before}}}{neighbours}{PIN_DIGIT}{{{length - before - 2}}}"
+        for before in range(length - 1)
+    ]
+    return "^(?:" + "|".join(places) + ")$"
+
+
+# What a sale's `pin` may be (services.verify_pin; empty: none given). One digit repeated is
+# well formed here: PINs set before that rule still pay.
+OptionalPin = Annotated[
+    str,
+    Field(
+        max_length=12,
+        json_schema_extra=documented(pattern=f"^({PIN_DIGIT}{{{PIN_LENGTH}}})?$"),
+    ),
+]
 
 
 # Request bodies of the till's two busiest calls: plain pydantic models, which validate a
 # JSON body without ninja's per-attribute getter (the same fields, limits and errors).
 class LineIn(BaseModel):
-    sku: str = Field(..., min_length=1, max_length=64)
-    category: str = Field(..., max_length=40)
-    quantity: StrictInt
-    unit_price: StrictInt = Field(..., description="Fen per unit, list price")
-    member_price: StrictInt | None = Field(None, description="The POS's member price, if any")
+    sku: Sku
+    category: str = Field(..., max_length=40, description="One of the program's categories")
+    quantity: Quantity
+    unit_price: Price
+    member_price: Fen | None = Field(None, description="The POS's member price, if any")
     name: str = Field("", max_length=100)
     brand: str = Field("", max_length=60)
     model: str = Field("", max_length=60)
@@ -21,19 +80,38 @@ class LineIn(BaseModel):
     colour: str = Field("", max_length=30)
 
 
+def store_required(schema: dict[str, Any]) -> None:
+    # An API key sells for the whole chain: it names the store of each sale (the service
+    # refuses a sale without one: "Which store made this sale?").
+    schema["required"] = [*schema.get("required", []), "store"]
+
+
+def store_schema(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+    schema["minLength"] = 1
+
+
 class SaleIn(BaseModel):
-    member: StrictInt | str | None = Field(
+    model_config = ConfigDict(json_schema_extra=store_required)
+
+    member: Id | Annotated[str, Field(max_length=128)] | None = Field(
         None, description="Member id, card number, mobile or member QR token; null: walk-in"
     )
-    store: str | None = Field(None, max_length=32, description="Store code")
-    occurred_at: dt.datetime | None = Field(
-        None, description="When the sale happened (defaults to now; up to 30 days back)"
+    store: str = Field(
+        None, max_length=32, description="Store code", json_schema_extra=store_schema
     )
-    lines: list[LineIn] = Field(..., max_length=200)
-    codes: list[str] = Field(default_factory=list, max_length=20)
-    points_to_redeem: StrictInt = 0
-    stored_value: StrictInt = Field(0, description="Fen to pay from stored value")
-    pin: str | None = Field(None, max_length=12)
+    occurred_at: Moment | None = Field(
+        None,
+        description="When the sale happened, with its UTC offset (defaults to now; a till may "
+        "upload a sale up to the merchant's window back, 30 days unless set)",
+    )
+    lines: list[LineIn] = Field(..., max_length=MAX_LINES, json_schema_extra=documented(minItems=1))
+    codes: list[Code] = Field(default_factory=list, max_length=MAX_CODES)
+    points_to_redeem: Fen = 0
+    stored_value: Fen = Field(0, description="Fen to pay from stored value")
+    pin: OptionalPin | None = Field(
+        None, description="The member's payment PIN (six digits) when stored value needs it"
+    )
 
 
 # Sale answers are built as dicts (selectors.present_sale / present_quote): plain pydantic
@@ -89,12 +167,23 @@ class SaleOut(BaseModel):
 
 
 class RefundLineIn(Schema):
-    sku: str = Field(..., min_length=1, max_length=64)
-    quantity: StrictInt
+    sku: Sku
+    quantity: Quantity
+
+
+# Either lines to refund or `all`: the service refuses a refund that names neither.
+LINES_OR_ALL: dict[str, Any] = {
+    "anyOf": [
+        {"required": ["all"], "properties": {"all": {"const": True}}},
+        {"required": ["lines"], "properties": {"lines": {"minItems": 1}}},
+    ]
+}
 
 
 class RefundIn(Schema):
-    lines: list[RefundLineIn] = Field(default_factory=list, max_length=200)
+    model_config = ConfigDict(json_schema_extra=LINES_OR_ALL)
+
+    lines: list[RefundLineIn] = Field(default_factory=list, max_length=MAX_LINES)
     all: bool = False
     reason: str = Field("", max_length=200)
 
@@ -126,7 +215,12 @@ class QrTokenOut(Schema):
 
 
 class PinIn(Schema):
-    pin: str = Field(..., min_length=1, max_length=12)
+    pin: str = Field(
+        ...,
+        max_length=12,
+        description="Six digits, not one digit repeated (full-width digits count as digits)",
+        json_schema_extra=documented(pattern=not_one_digit_repeated(PIN_LENGTH)),
+    )
 
 
 class IdentifiedOut(Schema):

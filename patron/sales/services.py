@@ -34,6 +34,7 @@ from patron.core.errors import (
     ValidationFailed,
 )
 from patron.core.idempotency import atomic_write
+from patron.core.text import INT64_MAX, ascii_digits
 from patron.engine import pricing
 from patron.ledger import postings
 from patron.ledger import services as ledger
@@ -63,6 +64,8 @@ FUTURE_SLACK = dt.timedelta(minutes=5)  # till clocks drift
 QR_PREFIX = "PM"
 QR_MAX_AGE = 60  # seconds (F-20: a screenshot of an old code must not work)
 QR_SALT = "patron.sales.member-qr"
+PIN_LENGTH = 6
+MAX_MEMBER_ID = INT64_MAX  # ids are bigint: a larger number names nobody
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -229,18 +232,27 @@ def _member_by(actor: Actor, **lookup: Any) -> Member:
 
 
 def identify_member(actor: Actor, value: Any) -> Member:
-    """The member named by an id, a card number, a mobile or a member QR token."""
+    """The member named by an id, a card number, a mobile or a member QR token.
+
+    Digits are ASCII or full-width (a scanner or an input method); anything else that is not a
+    QR token names nobody: "²" or "١٢٣" is not found, never read as a number.
+    """
     if _is_int(value):
+        if not 0 < value <= MAX_MEMBER_ID:
+            raise NotFound(_("Member not found"))
         return _member_by(actor, pk=value)
     text = str(value or "").strip()
     if text.startswith(QR_PREFIX) and ":" in text:
         return _member_from_qr(actor, text)
-    if text.isdigit() and len(text) == 11 and text.startswith("1"):
-        return _member_by(actor, mobile=text)
-    if text.isdigit() and len(text) == 10:
-        return _member_by(actor, card_no=text)
-    if text.isdigit() and len(text) < 10:
-        return _member_by(actor, pk=int(text))
+    digits = ascii_digits(text)
+    if digits is None:
+        raise NotFound(_("Member not found"))
+    if len(digits) == 11 and digits.startswith("1"):
+        return _member_by(actor, mobile=digits)
+    if len(digits) == 10:
+        return _member_by(actor, card_no=digits)
+    if len(digits) < 10 and int(digits) > 0:
+        return _member_by(actor, pk=int(digits))
     raise NotFound(_("Member not found"))
 
 
@@ -252,15 +264,34 @@ def _ensure_own(actor: Actor, member: Member) -> None:
 # --- PIN -------------------------------------------------------------------------------------
 
 
+def pin_digits(raw: Any) -> str | None:
+    """The PIN as six ASCII digits (typed full-width: NFKC), or None when it is not one.
+
+    A PIN is hashed and compared as these ASCII digits, so "２４６８１０" and "246810" are one
+    PIN; "١٢٣٤٥٦" or "²²²²²²" is none (API.md §7).
+    """
+    digits = ascii_digits(raw)
+    return digits if digits is not None and len(digits) == PIN_LENGTH else None
+
+
 def set_pin(actor: Actor, member: Member, pin: str) -> None:
+    """Set (or replace) the member's PIN: six ASCII digits, not one digit repeated (API.md §7).
+
+    A refused PIN changes nothing: the old PIN, its attempt count and any lockout stay.
+    """
     _ensure_own(actor, member)
-    if not isinstance(pin, str) or not pin.isdigit() or len(pin) != 6:
+    digits = pin_digits(pin)
+    if digits is None:
         raise ValidationFailed([FieldError("pin", _("The PIN is 6 digits."))])
+    if len(set(digits)) == 1:
+        raise ValidationFailed(
+            [FieldError("pin", _("The PIN may not be one digit repeated: choose another."))]
+        )
     MemberPin.objects.update_or_create(
         member=member,
         defaults={
             "merchant": member.merchant,
-            "pin_hash": make_password(pin),
+            "pin_hash": make_password(digits),
             "failed_attempts": 0,
             "locked_until": None,
         },
@@ -300,7 +331,12 @@ def verify_pin(actor: Actor, member: Member, pin: str | None) -> None:
             )
         if not pin:
             raise DomainError(_("The member's PIN is required."), "pin_required", 422)
-        if check_password(pin, record.pin_hash):
+        digits = pin_digits(pin)
+        if digits is None:
+            # Not a PIN at all (a typo in the shape, another script's digits): no attempt at
+            # guessing, so it does not count toward the lockout.
+            raise ValidationFailed([FieldError("pin", _("The PIN is 6 digits."))])
+        if check_password(digits, record.pin_hash):
             if record.failed_attempts:
                 MemberPin.objects.filter(pk=record.pk).update(failed_attempts=0, locked_until=None)
             return

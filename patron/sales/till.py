@@ -324,8 +324,8 @@ def apply(operation: str, press: Press, till: Till) -> tuple[Till, Step]:
 
 def refused(problem: DomainError) -> Step:
     """A commit the services refused: the focus goes to the input the refusal is about."""
-    if problem.code.startswith("pin_"):
-        focus = "pin-input"
+    if problem.code.startswith("pin_") or any(e.field == "pin" for e in problem.errors):
+        focus = "pin-input"  # a wrong PIN, or one that is not six digits
     else:
         focus = {
             "insufficient_points": "points-input",

@@ -28,7 +28,7 @@ from patron.core.money import yuan
 from patron.members.validation import mask_mobile
 from patron.sales import selectors, services
 from patron.sales import till as machine
-from patron.sales.forms import RefundForm, Till, clean_text, read_till
+from patron.sales.forms import RefundForm, StoreQuery, Till, read_till
 from patron.sales.models import Sale
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role, Store
@@ -52,15 +52,15 @@ def person_name(user) -> str:
     return (user.get_full_name() or user.get_username()) if user else ""
 
 
-def chosen_store(request: HttpRequest) -> Store | None:
+def chosen_store(request: HttpRequest, query: StoreQuery) -> Store | None:
     """The store-bound role's own store; for HQ the one picked (?store=) or remembered."""
     actor: Actor = request.actor
     if actor.store_bound is not None:
         return actor.store_bound
     stores = active_stores(actor.merchant)
-    picked = clean_text(request.GET.get("store"), 32)
-    if picked:
-        store = stores.filter(code=picked).first()
+    if query.given():
+        picked = query.store_code()
+        store = stores.filter(code=picked).first() if picked else None
         if store is not None:
             request.session[STORE_CHOICE] = store.code
         return store
@@ -83,7 +83,8 @@ def render_till(request: HttpRequest, basket: Till, step: machine.Step) -> HttpR
 @require_GET
 def till(request: HttpRequest) -> HttpResponse:
     """A new, empty basket; HQ first picks the store it sells in."""
-    store = None if request.GET.get("pick") else chosen_store(request)
+    query = StoreQuery(request.GET)
+    store = None if query.wants_to_pick() else chosen_store(request, query)
     if store is None:
         stores = active_stores(request.actor.merchant)
         return render(request, "sales/choose_store.html", {"stores": stores})
@@ -205,8 +206,9 @@ def announce_refund(request: HttpRequest, done) -> None:
 @require_GET
 def sales_today(request: HttpRequest) -> HttpResponse:
     actor: Actor = request.actor
-    everywhere = actor.store_bound is None and request.GET.get("store") == "all"
-    store = None if everywhere else chosen_store(request)
+    query = StoreQuery(request.GET)
+    everywhere = actor.store_bound is None and query.store_code() == "all"
+    store = None if everywhere else chosen_store(request, query)
     sales = selectors.todays_sales(actor, store)
     context = {
         "sales": sales[:500],

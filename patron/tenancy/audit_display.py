@@ -20,6 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from patron.core.text import ascii_digits
 from patron.tenancy.models import AuditEntry, Merchant, Store
 
 # Keys services write that are not model fields.
@@ -180,7 +181,7 @@ def present_entries(entries: Iterable[AuditEntry], merchant: Merchant) -> list[S
             object_label=object_type_label(entry.object_type),
             changes=shown_changes(entry, names),
             member_id=int(entry.object_id)
-            if entry.object_type == "member" and entry.object_id.isdigit()
+            if entry.object_type == "member" and ascii_digits(entry.object_id, fullwidth=False)
             else None,
         )
         for entry in entries

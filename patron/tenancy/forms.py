@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from patron.core.forms import ServiceErrorsMixin
+from patron.core.forms import ConsoleForm, DayField, ServiceErrorsMixin
 from patron.tenancy.models import AuditEntry, Merchant, Role
 from patron.tenancy.selectors import active_stores
 
@@ -98,17 +98,13 @@ class ApiKeyForm(ServiceErrorsMixin, forms.Form):
     )
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(ConsoleForm):
     """GET filters; an invalid value is reported and ignored, never an error page."""
 
     object_type = forms.ChoiceField(label=_("Object"), required=False)
     action = forms.ChoiceField(label=_("Action"), required=False)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = DayField(label=_("From"), required=False)
+    date_to = DayField(label=_("To"), required=False)
 
     def __init__(self, *args, object_types: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)

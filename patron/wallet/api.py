@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from patron.core.apitypes import LocalMoment, PathId
 from patron.core.idempotency import key_for
 from patron.core.problems import Problem
 from patron.ledger import selectors, services
@@ -62,7 +61,7 @@ def create_topup(request: HttpRequest, payload: TopUpIn):
     response={200: BalancesOut, **ERRORS},
     summary="Points and stored value of a member (now, in the past or projected)",
 )
-def member_balances(request: HttpRequest, member_id: int, as_of: dt.datetime | None = None):
+def member_balances(request: HttpRequest, member_id: PathId, as_of: LocalMoment | None = None):
     member = member_for(request.actor, member_id)
     if as_of is not None and as_of.tzinfo is None:
         from zoneinfo import ZoneInfo
@@ -86,7 +85,7 @@ class LedgerFilters(Schema):
     response={200: EntryPage, **ERRORS},
     summary="The member's ledger entries, newest first",
 )
-def member_ledger(request: HttpRequest, member_id: int, filters: Query[LedgerFilters]):
+def member_ledger(request: HttpRequest, member_id: PathId, filters: Query[LedgerFilters]):
     member = member_for(request.actor, member_id)
     entries = selectors.member_entries(member, filters.asset or None)
     start = (filters.page - 1) * filters.page_size
@@ -116,7 +115,7 @@ def member_ledger(request: HttpRequest, member_id: int, filters: Query[LedgerFil
     response={201: AdjustmentOut, **ERRORS},
     summary="Manually add or take away points (reason required, audited)",
 )
-def adjust_points(request: HttpRequest, member_id: int, payload: AdjustmentIn):
+def adjust_points(request: HttpRequest, member_id: PathId, payload: AdjustmentIn):
     actor = request.actor
     member = member_for(actor, member_id)
     txn = services.adjust_points(

@@ -8,7 +8,6 @@ last word (their DomainErrors come back onto these forms through `ServiceErrorsM
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from django import forms
@@ -16,7 +15,16 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from patron.core.errors import DomainError
-from patron.core.forms import OneTimeTokenMixin, ServiceErrorsMixin, YuanField
+from patron.core.forms import (
+    ConsoleForm,
+    DayField,
+    OneTimeTokenMixin,
+    RefuseNulMixin,
+    ServiceErrorsMixin,
+    WholeNumberField,
+    YuanField,
+)
+from patron.core.text import nfkc
 from patron.ledger import services
 from patron.ledger.models import Transaction
 from patron.members.models import Member
@@ -49,10 +57,11 @@ class PaymentMethod:
 # --- point adjustment ------------------------------------------------------------------------
 
 
-class AdjustPointsForm(ServiceErrorsMixin, OneTimeTokenMixin, forms.Form):
+class AdjustPointsForm(ServiceErrorsMixin, OneTimeTokenMixin, ConsoleForm):
     errors_by_code = {"insufficient_points": "points"}
 
-    points = forms.IntegerField(
+    # The merchant's limit (max_adjust_points) is the service's to check, with its message.
+    points = WholeNumberField(
         label=_("Points"),
         help_text=_("Positive to add, negative to take away (e.g. 200 or -50)."),
         widget=forms.NumberInput(attrs={"step": 1, "autocomplete": "off"}),
@@ -76,8 +85,12 @@ class AdjustPointsForm(ServiceErrorsMixin, OneTimeTokenMixin, forms.Form):
 # --- ledger history filters ------------------------------------------------------------------
 
 
-class HistoryFilterForm(forms.Form):
-    """Filters of a member's ledger history. Bad values are reported and ignored."""
+class HistoryFilterForm(ConsoleForm):
+    """Filters of a member's ledger history. Bad values are reported and ignored.
+
+    Days are bounded (DayField): the filter compares with the start of `date_from` and the end
+    of `date_to`, which 0001-01-01 and 9999-12-31 do not have in every zone.
+    """
 
     asset = forms.ChoiceField(
         label=_("Asset"),
@@ -87,12 +100,8 @@ class HistoryFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"), required=False, choices=[("", _("All")), *Transaction.Kind.choices]
     )
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = DayField(label=_("From"), required=False)
+    date_to = DayField(label=_("To"), required=False)
 
     def valid_filters(self) -> dict[str, Any]:
         if not self.is_bound:
@@ -107,7 +116,7 @@ class HistoryFilterForm(forms.Form):
 
 def find_member(actor: Actor, lookup: str) -> Member:
     """The one member with this exact mobile or card number that the actor may see."""
-    text = re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", lookup))
+    text = re.sub(r"[\s\-]", "", nfkc(lookup))
     mobile = text.removeprefix("+86") if text.startswith("+86") else text
     found = list(members_for(actor).filter(Q(mobile=mobile) | Q(card_no=text))[:2])
     if not found:
@@ -125,7 +134,7 @@ def store_choices(actor: Actor) -> list[tuple[str, str]]:
     ]
 
 
-class TopUpForm(ServiceErrorsMixin, OneTimeTokenMixin, forms.Form):
+class TopUpForm(ServiceErrorsMixin, OneTimeTokenMixin, RefuseNulMixin, forms.Form):
     """One form for both steps: the preview checks it, the confirmation checks it again."""
 
     errors_by_code = {"member_frozen": "member"}

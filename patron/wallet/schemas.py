@@ -4,12 +4,27 @@ import datetime as dt
 from typing import Literal
 
 from ninja import Field, Schema
-from pydantic import StrictInt
+
+from patron.core.apitypes import NOT_BLANK, Id, counted, documented
+from patron.ledger.models import MAX_ADJUST_POINTS, TOPUP_CEILING
+
+# Above the merchant's own limit (`stored_value.max_topup`, at most this) the server refuses.
+TopUpAmount = counted(1, TOPUP_CEILING, "Fen paid in (principal), up to the merchant's maximum")
+# Not zero: the document says `not: {const: 0}`, the service refuses it.
+AdjustedPoints = counted(
+    -MAX_ADJUST_POINTS,
+    MAX_ADJUST_POINTS,
+    "Points to add (positive) or take away (negative), not 0",
+)
+
+
+def not_zero(schema: dict) -> None:
+    schema["not"] = {"const": 0}
 
 
 class TopUpIn(Schema):
-    member: StrictInt = Field(..., description="Member id")
-    amount: StrictInt = Field(..., description="Fen paid in (principal)", gt=0)
+    member: Id = Field(..., description="Member id")
+    amount: TopUpAmount
     store: str | None = Field(None, max_length=32, description="Store code")
     payment_method: Literal["cash", "wechat", "alipay", "bank_card", "other"] = "cash"
 
@@ -68,8 +83,10 @@ class EntryPage(Schema):
 
 
 class AdjustmentIn(Schema):
-    points: StrictInt = Field(..., description="Points to add (positive) or take away (negative)")
-    reason: str = Field(..., min_length=1, max_length=200)
+    points: AdjustedPoints = Field(..., json_schema_extra=not_zero)
+    reason: str = Field(
+        ..., min_length=1, max_length=200, json_schema_extra=documented(pattern=NOT_BLANK)
+    )
 
 
 class AdjustmentOut(Schema):

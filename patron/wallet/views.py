@@ -309,7 +309,10 @@ def top_up(request: HttpRequest) -> HttpResponse:
     """Entry (GET) -> preview (POST step=preview) -> confirm (POST step=confirm) -> result."""
     actor = request.actor
     if request.method != "POST":
-        initial = {"member": request.GET.get("member", "")[:32]}
+        # ?member= only fills the input in (a link from the member's page); a NUL is no
+        # keyboard's and would reach the page, so such a value fills nothing.
+        lookup = request.GET.get("member", "")[:32]
+        initial = {"member": "" if "\x00" in lookup else lookup}
         return render_top_up(request, {"form": TopUpForm(actor=actor, initial=initial)})
     step = request.POST.get("step", "preview")
     if step == "edit":

@@ -249,6 +249,22 @@ def test_history_filters_by_asset_kind_and_dates(hq, hq_client, member):
     assert b"Some filters were ignored" in response.content
 
 
+def test_history_days_at_the_calendars_ends_are_ignored_filters(hq, hq_client, member):
+    """Issue 13: the history compares with the end of `date_to` (the next day's start), which
+    9999-12-31 has not; days outside 1900-2100 are reported and ignored like any bad filter."""
+    services.top_up(hq, member, 5000, key="t")
+    url = f"/ledger/members/{member.pk}/"
+
+    response = hq_client.get(url, {"date_from": "0001-01-01", "date_to": "9999-12-31"})
+
+    assert response.status_code == 200
+    assert [row.entry.amount for row in response.context["rows"]] == [5000]
+    assert response.context["filters"].errors["date_to"] == [
+        "Enter a date between 1900-01-01 and 2100-12-31."
+    ]
+    assert b"Some filters were ignored" in response.content
+
+
 def test_history_pages_by_fifty(hq, hq_client, member):
     for n in range(55):
         services.earn_points(hq, member, 1, key=f"e{n}")
@@ -753,6 +769,17 @@ def test_bad_as_of_date_falls_back_to_now(hq_client, movements):
     assert response.status_code == 200
     assert liability_rows(response)["total"][0] == 55000
     assert b"That date was not understood" in response.content
+
+
+@pytest.mark.parametrize("path", ["/ledger/liabilities/", "/ledger/liabilities/export.xlsx"])
+def test_an_as_of_day_without_an_end_falls_back_to_now(hq_client, movements, path):
+    """Issue 13: the report runs to the end of `as_of`, and 9999-12-31 has no next day."""
+    response = hq_client.get(path, {"as_of": "9999-12-31"})
+
+    assert response.status_code == 200
+    if path.endswith("/"):
+        assert liability_rows(response)["total"][0] == 55000
+        assert b"That date was not understood" in response.content
 
 
 def test_store_manager_sees_only_their_store(manager, movements):

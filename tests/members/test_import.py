@@ -1041,3 +1041,22 @@ def test_mobiles_are_checked_once_per_number_block(system, stores, tmp_path, mon
     # One look-up for the assigned block; numbers of an unassigned block are checked each time.
     assert checked == [mobile(1), "14000000001", "14000000002"]
     assert errors_by_row(result) == {5: {"手机号"}, 6: {"手机号"}}
+
+
+def test_dates_in_full_width_digits_read_and_other_digits_are_row_errors(system, stores, tmp_path):
+    """Issue 13: full-width digits (an input method's) are the date; Arabic-Indic or
+    superscript digits are the row's error, never read as a date nor a 500."""
+    rows = [
+        ["手机号", "生日"],
+        [mobile(1), "１９９０年１月２日"],
+        [mobile(2), "１９９０－０１－０２"],
+        [mobile(3), "١٩٩٠-٠١-٠٢"],
+        [mobile(4), "1990-¹²-01"],
+        [mobile(5), "1990年²月1日"],
+    ]
+
+    result = run(system, write_csv(tmp_path / "m.csv", rows))
+
+    assert result.imported == 2
+    assert {m.birthday for m in Member.objects.all()} == {dt.date(1990, 1, 2)}
+    assert errors_by_row(result) == {4: {"生日"}, 5: {"生日"}, 6: {"生日"}}

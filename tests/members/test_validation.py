@@ -78,6 +78,8 @@ def test_normalize_mobile_accepts_assigned_prefixes(mobile):
         "23800138000",
         "abcdefghijk",
         "٣٨٠٠١٣٨٠٠٠",  # Arabic-Indic digits are not an 11-digit mainland number
+        "¹³⁸⁰⁰¹³⁸⁰⁰⁰",  # superscripts: NFKC alone reads them as 13800138000
+        "₁₃₈₀₀₁₃₈₀₀₀",
         "138 0013 800O",  # letter O
         "",
         None,
@@ -106,6 +108,8 @@ def test_mask_mobile():
 
 def test_clean_id_number_accepts_valid_numbers():
     assert clean_id_number(VALID_ID) == VALID_ID
+    full_width = VALID_ID.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    assert clean_id_number(full_width) == VALID_ID  # stored in ASCII, as typed in ASCII
     assert clean_id_number(VALID_ID.lower()) == VALID_ID
     assert clean_id_number(f"  {VALID_ID_2} ") == VALID_ID_2
     assert clean_id_number("") == ""
@@ -124,6 +128,9 @@ def test_clean_id_number_accepts_valid_numbers():
         VALID_ID[:-2],  # too short
         VALID_ID + "1",  # too long
         "11010519491231002A",
+        "1101051949123100²X",  # isdigit() passed these and int() failed: was a 500
+        "፩፩0105194912310027",
+        "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X",  # int() reads these: was accepted, stored as typed
         123456789012345678,
         ["x"],
     ],
@@ -282,6 +289,7 @@ BLOOD = field("blood", CustomField.Kind.CHOICE, ["A", "B", "AB", "O"], required=
         (SHOE, "42", 42),
         (SHOE, 42.5, 42.5),
         (SHOE, " 39 ", 39),
+        (SHOE, "３９", 39),  # full-width, from an input method
         (SHOE, -3, -3),
         (DAY, "2020-05-20", "2020-05-20"),
         (DAY, "2099-01-01", "2099-01-01"),  # a custom date may be in the future
@@ -302,6 +310,8 @@ def test_custom_values_by_kind(definition, raw, value):
         (COLOUR, "红" * 201),
         (COLOUR, {"a": 1}),
         (SHOE, "big"),
+        (SHOE, "٣٩"),  # float() reads it as 39
+        (SHOE, "³⁹"),
         (SHOE, True),
         (SHOE, "nan"),
         (SHOE, "inf"),

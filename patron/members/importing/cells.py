@@ -15,13 +15,17 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.text import nfkc
 from patron.members.models import CustomField
 from patron.members.validation import Invalid
 
 TEXT_ONLY_FIELDS = {"mobile", "id_number", "name", "email", "region", "address", "occupation"}
 TEXT_ONLY_FIELDS |= {"gender", "income_band", "tags", "lunar_birthday"}
-DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(.*)$")
-TIME_TEXT = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+# [0-9], not \d: \d also matches "١" or "߁", which a date in a merchant's file never holds.
+DATE_TEXT = re.compile(
+    r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?\s*(.*)$"
+)
+TIME_TEXT = re.compile(r"^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?$")
 
 
 def cell(cells: tuple[Any, ...], index: int) -> Any:
@@ -44,8 +48,13 @@ def as_text(value: Any) -> Any:
 
 
 def date_text(text: str) -> str:
-    """'1990/1/2', '1990.1.2', '1990年1月2日' -> '1990-01-02'; a midnight time is dropped."""
-    if len(text) in (10, 16, 19) and text[4] == "-" and text[7] == "-" and text[5:7].isdigit():
+    """'1990/1/2', '1990.1.2', '1990年1月2日' -> '1990-01-02'; a midnight time is dropped.
+
+    Full-width digits (an input method's) read as ASCII; other digits ("١", "²") are left for
+    the date validation to refuse.
+    """
+    text = nfkc(text)
+    if len(text) in (10, 16, 19) and text[4] == "-" and text[7] == "-" and text[5:7].isascii():
         return text  # already ISO, as most files have it: skip the regex
     match = DATE_TEXT.match(text)
     if not match:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel
 
+from patron.core.text import ascii_digits
 from patron.members.importing.errors import UnreadableFile
 
 # The template's second sheet explains the columns; the data is on any other sheet.
@@ -263,7 +264,12 @@ class SheetStream:
             return None
         if kind == "d":
             return parse_iso(text)
-        number: int | float = int(text) if text.lstrip("-").isdigit() else float(text)
+        # Spreadsheets write numbers in ASCII; int() and float() would also read "١٢" (and
+        # isdigit() passes "²", which int() refuses): anything else is a damaged file.
+        if not text.isascii():
+            raise ValueError(text)
+        integral = ascii_digits(text.removeprefix("-"), fullwidth=False) is not None
+        number: int | float = int(text) if integral else float(text)
         if self.style in self.date_styles:
             try:
                 return from_excel(number, self.epoch)
