@@ -78,18 +78,30 @@ def start_serve(data_dir: Path, port: int, *options: str, log: Path) -> subproce
 
 
 def group_members(group: int) -> list[int]:
-    """The live processes of a process group. Zombies don't count: they hold no port and run
-    no code, and who reaps an orphan (init) is not up to us."""
+    """The live processes of a process group. A zombie doesn't count: it holds no port and runs
+    no code, and who reaps an orphan (init) is not up to us. But a multithreaded process
+    (granian's Rust workers) shows its leader as a zombie while its other threads still close
+    its files, so a process counts until every one of its threads is gone."""
     members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            _pid_and_name, rest = stat.read_text().rsplit(")", 1)
-        except OSError:  # ended meanwhile
-            continue
-        state, _ppid, pgrp = rest.split()[:3]
-        if int(pgrp) == group and state != "Z":
+        fields = _stat_fields(stat)
+        if fields and int(fields[2]) == group and _has_a_live_thread(stat.parent):
             members.append(int(stat.parent.name))
     return sorted(members)
+
+
+def _stat_fields(stat: Path) -> list[str]:
+    """The fields after the command name of a /proc stat file; [] once the task has ended."""
+    try:
+        _pid_and_name, rest = stat.read_text().rsplit(")", 1)
+    except (OSError, ValueError):
+        return []
+    return rest.split()
+
+
+def _has_a_live_thread(process: Path) -> bool:
+    states = (_stat_fields(task / "stat") for task in process.glob("task/*"))
+    return any(fields and fields[0] not in "ZX" for fields in states)
 
 
 def kill_group(group: int) -> None:
