@@ -11,11 +11,13 @@ from ninja import Path, Query, Router, Schema, Status
 from patron.catalogue import selectors, services
 from patron.catalogue.models import Product
 from patron.catalogue.schemas import ProductIn, ProductOut, ProductPage
+from patron.core.apitypes import STRIPPED
 from patron.core.problems import Problem
 
 router = Router(tags=["catalogue"])
 ERRORS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
-SkuInPath = Path[str, {"min_length": 1, "max_length": 64}]
+# What services.clean_sku takes: no whitespace (str.isspace(), as STRIPPED spells it), no NUL.
+SkuInPath = Path[str, {"min_length": 1, "max_length": 64, "pattern": f"^[^\\x00{STRIPPED}]+$"}]
 
 
 class ProductFilters(Schema):

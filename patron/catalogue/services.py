@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from patron.catalogue.barcodes import clean_barcode, is_valid_barcode
 from patron.catalogue.models import MAX_PRODUCT_PRICE, Product
 from patron.core.errors import Conflict, FieldError, ValidationFailed
-from patron.core.text import nfkc
 from patron.program.fields import SKU_SHAPE
 from patron.program.models import Category
 from patron.tenancy.actor import Actor
@@ -28,8 +27,9 @@ AUDITED = ("name", "category_id", "price", "barcode", "brand", "size", "colour",
 
 
 def clean_sku(raw: Any) -> str:
-    """A SKU as written on a product: 1 to 64 characters without spaces (full-width read)."""
-    sku = nfkc(raw).strip() if isinstance(raw, str) else ""
+    """A SKU as written on a product: 1 to 64 characters without spaces, taken as given (a
+    form or an import strips the spaces around it first)."""
+    sku = raw if isinstance(raw, str) else ""
     if not SKU_SHAPE.fullmatch(sku):
         raise ValidationFailed([FieldError("sku", _("A SKU of 1 to 64 characters, no spaces."))])
     return sku

@@ -18,7 +18,13 @@ import yaml
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils.translation import gettext as _
-from pydantic import BaseModel, ValidationError
+from pydantic import (
+    BaseModel,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from patron.core.errors import FieldError, ValidationFailed
 from patron.program import fields, schema
@@ -143,7 +149,20 @@ class CategoryRow(ProgramModel):
     name: fields.Name
 
 
-class Categories(ItemList[fields.Category | CategoryRow]):
+_CATEGORY_CODE = TypeAdapter(fields.Category)
+_CATEGORY_ROW = TypeAdapter(CategoryRow)
+
+
+def _code_or_row(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # Told apart by shape, so an error is the one of the form the file used (a bad code is
+    # "A category of 1 to 40 characters …", not that and "Must be a mapping.").
+    return (_CATEGORY_ROW if isinstance(value, dict) else _CATEGORY_CODE).validate_python(value)
+
+
+CategoryItem = Annotated[fields.Category | CategoryRow, WrapValidator(_code_or_row)]
+
+
+class Categories(ItemList[CategoryItem]):
     """Product categories in the order the console lists them: a plain code (the name shown is
     the code) or `{code, name}`, the name every screen shows."""
 

@@ -236,34 +236,45 @@ def _catalogue_line(
     return filled, override
 
 
+@dataclass
+class Resolved:
+    lines: list[LineInput]
+    overrides: list[PriceOverride] = field(default_factory=list)
+    reported: set[int] = field(default_factory=set)  # lines refused here already
+    unknown: set[int] = field(default_factory=set)  # of which: not in the catalogue
+
+
 def resolve_lines(
-    actor: Actor, lines: list[LineInput], errors: list[FieldError]
-) -> tuple[list[LineInput], list[PriceOverride], frozenset[int]]:
+    actor: Actor, lines: list[LineInput], errors: list[FieldError], *, has_products: bool = True
+) -> Resolved:
     """Each line with what the catalogue knows of its SKU or barcode (one query per basket).
 
     A line's own category, name and price win (a given price is an override, audited at
     commit); a code the catalogue does not know needs its category and price, as before the
-    catalogue existed. Also returns the lines already refused here.
+    catalogue existed.
     """
     skus = [line.sku.strip() for line in lines if isinstance(line.sku, str) and line.sku.strip()]
     codes = [line.barcode for line in lines if isinstance(line.barcode, str)] + skus
-    by_sku, by_barcode = catalogue.resolve_many(actor.merchant, skus, codes)
-    resolved, overrides, reported = [], [], set()
+    by_sku, by_barcode = (
+        catalogue.resolve_many(actor.merchant, skus, codes) if has_products else ({}, {})
+    )
+    resolved = Resolved(lines=[])
     for index, line in enumerate(lines):
         sku = line.sku.strip() if isinstance(line.sku, str) else ""
         code = sku or (line.barcode or "")
         product = by_sku.get(sku) or by_barcode.get(clean_barcode(code) or code)
         if product is not None:
             line, override = _catalogue_line(index, line, product, errors)
-            overrides += [override] if override else []
+            resolved.overrides += [override] if override else []
         elif not sku and not line.barcode:
             errors.append(FieldError(f"lines[{index}].sku", _("A SKU or a barcode is required.")))
-            reported.add(index)
+            resolved.reported.add(index)
         elif line.category is None or line.unit_price is None or not sku:
             errors.append(_unknown_line(index, line))
-            reported.add(index)
-        resolved.append(line)
-    return resolved, overrides, frozenset(reported)
+            resolved.reported.add(index)
+            resolved.unknown.add(index)
+        resolved.lines.append(line)
+    return resolved
 
 
 def _audit_overrides(actor: Actor, sale: Sale, overrides: list[PriceOverride]) -> None:
@@ -533,10 +544,14 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
     settings = sql.checkout_settings(actor.merchant.pk, code)
     errors: list[FieldError] = []
     known = promotions.active_category_codes(actor.merchant, settings.revision)
-    lines, overrides, reported = resolve_lines(actor, request.lines, errors)
-    request = replace(request, lines=lines)
-    _check_lines(lines, known, errors, reported)
+    resolved = resolve_lines(actor, request.lines, errors, has_products=settings.has_products)
+    request = replace(request, lines=resolved.lines)
+    _check_lines(resolved.lines, known, errors, frozenset(resolved.reported))
     _check_amounts(request, errors)
+    if errors and len(errors) == len(resolved.unknown):
+        # Only lines naming what the catalogue does not have: refused for what is stored,
+        # not for the body's shape.
+        raise DomainError("; ".join(str(e.message) for e in errors), "unknown_product", 422, errors)
     if errors:
         raise ValidationFailed(errors)
     store = _resolve_store(actor, request.store, settings)
@@ -576,7 +591,7 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
         coupon_ids={named.coupon.code: named.id for named in found.values()},
         request=request,
         settings=settings,
-        overrides=overrides,
+        overrides=resolved.overrides,
     )
 
 

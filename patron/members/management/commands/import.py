@@ -31,7 +31,9 @@ class Command(PatronCommand):
         template.add_argument("--merchant", required=True, help="merchant slug")
         template.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
         for kind, (add_kind_arguments, _run) in IMPORT_KINDS.items():
-            add_kind_arguments(sub.add_parser(kind, help=f"import {kind} from an .xlsx or .csv file"))
+            add_kind_arguments(
+                sub.add_parser(kind, help=f"import {kind} from an .xlsx or .csv file")
+            )
 
     def handle(self, *args, what: str, **options):
         if what in IMPORT_KINDS:
