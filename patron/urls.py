@@ -12,6 +12,7 @@ urlpatterns = [
     path("ledger/", include("patron.ledger.urls")),
     path("promotions/", include("patron.promotions.urls")),
     path("cashier/", include("patron.sales.urls")),
+    path("catalogue/", include("patron.catalogue.urls")),
     path("", include("patron.home.urls")),
     path("", include("patron.tenancy.urls")),
 ]
