@@ -19,6 +19,8 @@ class Product(models.Model):
     sku = models.CharField(_("SKU"), max_length=64)
     barcode = models.CharField(_("barcode"), max_length=13, null=True, blank=True)
     name = models.CharField(_("name"), max_length=100)
+    # The name's pinyin initials (明前龙井 -> mqlj): how a cashier types a search at the till.
+    initials = models.CharField(max_length=100, blank=True, editable=False)
     category = models.ForeignKey(
         "program.Category",
         on_delete=models.PROTECT,

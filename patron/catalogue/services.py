@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from pypinyin import Style, lazy_pinyin
 
 from patron.catalogue.barcodes import clean_barcode, is_valid_barcode
 from patron.catalogue.models import MAX_PRODUCT_PRICE, Product
@@ -194,7 +195,14 @@ def put_product(actor: Actor, sku: Any, data: dict[str, Any]) -> Put:
         ) from None
 
 
+def initials_of(name: str) -> str:
+    """明前龙井 -> "mqlj"; letters and digits of other scripts kept, lower case, no spaces."""
+    pieces = lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")
+    return "".join(piece.lower() for piece in pieces if not piece.isspace()).replace(" ", "")[:100]
+
+
 def _create(actor: Actor, sku: str, fields: dict[str, Any]) -> Product:
+    fields["initials"] = initials_of(fields.get("name", ""))
     product = Product.objects.create(merchant=actor.merchant, sku=sku, **fields)
     audit(actor, AuditEntry.Action.CREATE, product, diff({}, snapshot(product, AUDITED)))
     return product
@@ -207,6 +215,7 @@ def _update(actor: Actor, product: Product, fields: dict[str, Any]) -> bool:
         setattr(product, name, value)
     changes = diff(before, snapshot(product, AUDITED))
     if changes:
+        product.initials = initials_of(product.name)
         product.save()
         audit(actor, AuditEntry.Action.UPDATE, product, changes)
     return bool(changes)

@@ -265,3 +265,14 @@ def sales_figures(sales: QuerySet[Sale]) -> dict[str, int | None]:
     return sales.aggregate(
         count=Count("pk"), total=Sum("total"), cash=Sum("cash_due"), card=Sum("stored_value_paid")
     )
+
+
+def best_selling_skus(merchant, store, since: dt.datetime, limit: int) -> list[str]:
+    """The store's SKUs by units sold since `since`, most first (the till's favourites)."""
+    rows = (
+        SaleLine.objects.filter(merchant=merchant, store=store, occurred_at__gte=since, gift=False)
+        .values("sku")
+        .annotate(units=Sum("quantity"))
+        .order_by("-units", "sku")[:limit]
+    )
+    return [row["sku"] for row in rows]
