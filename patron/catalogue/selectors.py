@@ -42,7 +42,8 @@ def search_products(
     barcode: str = "",
     active: bool | None = None,
 ) -> QuerySet[Product]:
-    """Products whose SKU, barcode or name contains `q`, in the catalogue's order."""
+    """Products whose SKU or name contains `q`, whose barcode starts with it or whose name's
+    pinyin initials do (mqlj finds 明前龙井), in the catalogue's order."""
     found = products(actor)
     q = q.strip()
     if q:
@@ -50,6 +51,7 @@ def search_products(
             Q(sku__icontains=q)
             | Q(barcode__startswith=clean_barcode(q) or q)
             | Q(name__icontains=q)
+            | Q(initials__startswith=q.lower().replace(" ", ""))
         )
     if category:
         found = found.filter(category__code=category)

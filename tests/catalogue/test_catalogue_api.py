@@ -89,6 +89,11 @@ def test_get_filters_by_text_category_and_barcode(api, tea, fish):
     assert sorted(skus("")) == ["FISH", "TEA-LJ"]
     assert skus("?q=龙井") == ["TEA-LJ"]
     assert skus("?q=fish") == ["FISH"]
+    assert skus("?q=MQLJ") == ["TEA-LJ"]  # the name's pinyin initials
+    assert skus("?q=69012345678") == ["FISH", "TEA-LJ"] or skus("?q=69012345678") == [
+        "TEA-LJ",
+        "FISH",
+    ]
     assert skus("?category=dishes") == ["FISH"]
     assert skus("?barcode=6901234567809") == ["FISH"]
     assert skus("?barcode=690123456780") == []  # the whole barcode, not a part
