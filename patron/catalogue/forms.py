@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from patron.catalogue.models import MAX_PRODUCT_PRICE, Product
 from patron.catalogue.services import TEXT_LIMITS
@@ -72,7 +73,7 @@ class ProductForm(ServiceErrorsMixin, ConsoleForm):
         max_length=64,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    name = forms.CharField(label=_("Name"), max_length=TEXT_LIMITS["name"])
+    name = forms.CharField(label=pgettext_lazy("product", "Name"), max_length=TEXT_LIMITS["name"])
     category = forms.ChoiceField(label=_("Category"))
     price = PriceField(
         label=_("Price (yuan)"),

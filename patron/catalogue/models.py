@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 MAX_PRODUCT_PRICE = 10**9  # fen: ten million yuan, above anything a shop or hotel sells
 
@@ -18,7 +19,7 @@ class Product(models.Model):
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
     sku = models.CharField(_("SKU"), max_length=64)
     barcode = models.CharField(_("barcode"), max_length=13, null=True, blank=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("product", "name"), max_length=100)
     # The name's pinyin initials (明前龙井 -> mqlj): how a cashier types a search at the till.
     initials = models.CharField(max_length=100, blank=True, editable=False)
     category = models.ForeignKey(
