@@ -10,6 +10,7 @@ selectors (another store's or merchant's member is "not found"); writes through
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from patron.core.errors import DomainError
 from patron.members.models import Member
 from patron.members.selectors import member_or_404, members_for
+from patron.program.selectors import category_names
 from patron.promotions import selectors, services
 from patron.promotions.codes import display_code
 from patron.promotions.describe import (
@@ -91,15 +93,23 @@ def tier_member_counts(actor: Actor, tiers: list[Tier]) -> dict[int | None, int]
     return shown
 
 
+def named(rule: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """A benefit or condition with its categories by name (客房), as screens show them."""
+    if not rule.get("categories"):
+        return rule
+    return {**rule, "categories": [names.get(code, code) for code in rule["categories"]]}
+
+
 def tier_rows(actor: Actor) -> list[TierRow]:
     from patron.promotions.program import multiplier_number
 
     tiers = list(selectors.active_tiers(actor.merchant))
     counts = tier_member_counts(actor, tiers)
+    names = category_names(actor.merchant)
     return [
         TierRow(
             tier=tier,
-            discounts=sorted(tier.discount.items()),
+            discounts=sorted((names.get(c, c), p) for c, p in tier.discount.items()),
             multiplier=f"{multiplier_number(tier.points_multiplier_percent)}×",
             upgrade=describe_upgrade(tier.upgrade_when),
             members=counts.get(tier.pk, 0),
@@ -113,19 +123,22 @@ def tier_rows(actor: Actor) -> list[TierRow]:
 def overview(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     zone = ZoneInfo(actor.merchant.timezone)
+    names = category_names(actor.merchant)
     promotions = [
         PromotionRow(
             promotion=p,
-            benefit=describe_benefit(p.benefit),
-            condition=describe_condition(p.condition, zone, members_only=p.members_only),
+            benefit=describe_benefit(named(p.benefit, names)),
+            condition=describe_condition(
+                named(p.condition, names), zone, members_only=p.members_only
+            ),
         )
         for p in selectors.active_promotions(actor.merchant)
     ]
     templates = [
         TemplateRow(
             template=t,
-            benefit=describe_benefit(t.benefit),
-            condition=describe_condition(t.condition, zone),
+            benefit=describe_benefit(named(t.benefit, names)),
+            condition=describe_condition(named(t.condition, names), zone),
             validity=describe_validity(t, zone),
         )
         for t in selectors.active_templates(actor.merchant)

@@ -102,3 +102,28 @@ def test_another_merchants_product_is_not_found(hq_client, catalogue, other_api)
 def test_the_page_is_in_chinese(hq, catalogue):
     page = logged_in(hq, "zh-hans").get("/catalogue/").content.decode()
     assert "商品" in page
+
+
+def test_promotions_show_category_names(hq_client, system, catalogue):
+    apply_program(
+        system,
+        {
+            "tiers": [
+                {"code": "normal", "name": "普通会员", "rank": 0},
+                {"code": "gold", "name": "金卡", "rank": 1, "discount": {"rooms": 80}},
+            ],
+            "promotions": [
+                {
+                    "code": "d3",
+                    "name": "饮品优惠",
+                    "kind": "automatic",
+                    "condition": {"categories": ["drinks"]},
+                    "benefit": {"type": "percent", "value": 10, "categories": ["drinks"]},
+                }
+            ],
+        },
+    )
+    page = hq_client.get("/promotions/")
+    text = page.content.decode()
+    assert "客房 80%" in text and "酒水" in text
+    assert "rooms 80%" not in text and "categories drinks" not in text
