@@ -79,12 +79,18 @@ def sku_schema(schema: dict[str, Any]) -> None:
 
 # A line names its product by `sku` or by `barcode` (API.md §6); the service refuses neither.
 SKU_OR_BARCODE: dict[str, Any] = {"anyOf": [{"required": ["sku"]}, {"required": ["barcode"]}]}
+def barcode_schema(schema: dict[str, Any]) -> None:
+    no_null_default(schema)
+    schema["pattern"] = NOT_BLANK
+
+
 Barcode = Annotated[
     str,
     Field(
+        min_length=1,
         max_length=20,
         description="The product's barcode, in place of its SKU",
-        json_schema_extra=no_null_default,
+        json_schema_extra=barcode_schema,
     ),
 ]
 
