@@ -79,6 +79,8 @@ def sku_schema(schema: dict[str, Any]) -> None:
 
 # A line names its product by `sku` or by `barcode` (API.md §6); the service refuses neither.
 SKU_OR_BARCODE: dict[str, Any] = {"anyOf": [{"required": ["sku"]}, {"required": ["barcode"]}]}
+
+
 def barcode_schema(schema: dict[str, Any]) -> None:
     no_null_default(schema)
     schema["pattern"] = NOT_BLANK

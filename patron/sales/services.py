@@ -221,8 +221,8 @@ def _catalogue_line(
                 )
             )
         return filled, None
-    if line.unit_price == product.price:
-        return filled, None
+    if line.unit_price == product.price or not product.price:
+        return filled, None  # the catalogue's price, or a product priced at the till
     if _is_int(line.unit_price) and line.unit_price > MAX_PRODUCT_PRICE:
         errors.append(
             FieldError(
@@ -264,8 +264,11 @@ def resolve_lines(
         code = sku or (line.barcode or "")
         product = by_sku.get(sku) or by_barcode.get(clean_barcode(code) or code)
         if product is not None:
+            before = len(errors)
             line, override = _catalogue_line(index, line, product, errors)
             resolved.overrides += [override] if override else []
+            if len(errors) > before:
+                resolved.reported.add(index)
         elif not sku and not line.barcode:
             errors.append(FieldError(f"lines[{index}].sku", _("A SKU or a barcode is required.")))
             resolved.reported.add(index)

@@ -100,8 +100,10 @@ def test_a_product_priced_at_the_till_needs_a_price(system, api, categories):
     answer = post(api, "/api/v1/sales/quote", body)
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "lines[0].unit_price"
+    assert len(answer.json()["errors"]) == 1
     body["lines"][0]["unit_price"] = 500
-    assert post(api, "/api/v1/sales/quote", body).json()["total"] == 500
+    assert post(api, "/api/v1/sales", body).json()["total"] == 500
+    assert not AuditEntry.objects.filter(object_type="saleline").exists()  # no price to override
 
 
 def test_an_absurd_override_is_refused(api, tea):
