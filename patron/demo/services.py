@@ -246,7 +246,7 @@ def _sell(
     recorded when it is made, so only recent sales are refunded: the home page's history
     stays as it was sold)."""
     sale = sales.commit_sale(actor, request, key=key)
-    if sale.occurred_at >= now - dt.timedelta(days=2) and rng.random() < 0.15:
+    if sale.occurred_at >= now - dt.timedelta(days=2) and rng.random() < 0.05:
         sales.refund_sale(
             actor, sale, sales.RefundAsk(all=True, reason="demo"), key=f"demo-refund-{sale.pk}"
         )
@@ -288,7 +288,7 @@ def seed_sales(actor: Actor, members: list[Member], seed: int = 17) -> None:
                 else 0,
             )
             _sell(actor, rng, request, f"demo-sale-{member.pk}-{visit}", now)
-    for n in range(len(buyers)):  # about as many walk-in guests as member sales
+    for n in range(2 * len(buyers)):  # walk-in guests: nearly as many sales as members make
         lines = _demo_basket(rng)
         when = sale_time(rng, lines, now - dt.timedelta(days=364), last, zone)
         if when is not None:

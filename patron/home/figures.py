@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from patron.core.dates import start_of_day
 from patron.ledger.selectors import daily_movements
@@ -173,7 +173,8 @@ def sales_chart(
         "type": "line",
         "title": _("Sales over the last %(days)d days") % {"days": CHART_DAYS},
         "unit": "yuan",
-        "labels": [formats.date_format(day, "MONTH_DAY_FORMAT") for day in days],
+        # Translators: a date format (Django's `date` filter) for a chart's day axis, e.g. "Sep 8"
+        "labels": [formats.date_format(day, pgettext("chart day", "M j")) for day in days],
         "series": [
             {"key": "sales", "name": _("Sales")},
             {"key": "member_sales", "name": _("Member sales")},
