@@ -40,7 +40,8 @@ from patron.tenancy.models import Role
 from tests.conftest import staff_actor
 from tests.console.conftest import logged_in
 
-pytestmark = [pytest.mark.django_db]
+# Local days are cut by the database (TruncDate in the merchant zone): both backends.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 PROGRAM = {
