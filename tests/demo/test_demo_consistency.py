@@ -9,6 +9,7 @@ import io
 import zoneinfo
 
 import pytest
+from django.test import Client
 from faker.providers.person.zh_CN import Provider as ChineseNames
 
 from patron.core.errors import DomainError
@@ -21,6 +22,7 @@ from patron.members.validation import mask_mobile
 from patron.sales import services as sales
 from patron.sales.models import MemberPin, Sale
 from patron.tenancy.actor import Actor
+from patron.tenancy.services import create_api_key
 
 pytestmark = [pytest.mark.django_db]
 
@@ -134,3 +136,8 @@ def test_a_member_or_cashier_still_cannot_choose_one_digit_repeated(demo):
     member = MemberPin.objects.filter(merchant=demo).first().member
     with pytest.raises(DomainError):
         sales.set_pin(Actor.system(demo), member, "888888")
+    key = create_api_key(Actor.system(demo))[1]
+    response = Client(headers={"Authorization": f"Bearer {key}"}).put(
+        f"/api/v1/members/{member.pk}/pin", {"pin": "888888"}, content_type="application/json"
+    )
+    assert response.status_code == 422, response.content
