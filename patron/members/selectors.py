@@ -7,11 +7,11 @@ import zoneinfo
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.dates import local_day
 from patron.core.errors import NotFound
 from patron.core.text import ascii_digits
 from patron.members import profile
@@ -187,7 +187,7 @@ def daily_new_members(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list
     joined = (
         members_for(actor)
         .filter(joined_at__gte=since)
-        .annotate(day=TruncDate("joined_at", tzinfo=zone))
+        .annotate(day=local_day("joined_at", zone, since))
         .values("store_id", "day")
         .annotate(new_members=Count("id"))
         .order_by()

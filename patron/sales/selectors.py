@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from patron.core.dates import local_day
 from patron.core.errors import NotFound
 from patron.engine import pricing
 from patron.ledger import selectors as ledger
@@ -277,13 +277,13 @@ def daily_sales(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list[dict[
     the store of the sale it refunds; member sales are those of sales with a member."""
     sold = (
         scoped(Sale.objects.filter(occurred_at__gte=since), actor)
-        .annotate(day=TruncDate("occurred_at", tzinfo=zone))
+        .annotate(day=local_day("occurred_at", zone, since))
         .values("store_id", "day")
         .annotate(sales=Sum("total"), member_sales=Sum("total", filter=Q(member__isnull=False)))
     )
     refunded = (
         scoped(Refund.objects.filter(created_at__gte=since), actor, store_field="sale__store")
-        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .annotate(day=local_day("created_at", zone, since))
         .values("sale__store_id", "day")
         .annotate(
             sales=Sum("amount"), member_sales=Sum("amount", filter=Q(sale__member__isnull=False))
