@@ -290,8 +290,8 @@ def daily_sales(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list[dict[
         )
     )
     rows: dict[tuple[int, dt.date], dict[str, Any]] = {}
-    for row, sign, store_key in ((sold, 1, "store_id"), (refunded, -1, "sale__store_id")):
-        for found in row:
+    for totals, sign, store_key in ((sold, 1, "store_id"), (refunded, -1, "sale__store_id")):
+        for found in totals:
             key = (found[store_key], found["day"])
             into = rows.setdefault(
                 key, {"store": key[0], "day": key[1], "sales": 0, "member_sales": 0}
