@@ -10,9 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from patron.core.dates import local_day
 from patron.core.errors import NotFound
 from patron.engine import pricing
 from patron.ledger import selectors as ledger
@@ -265,3 +266,36 @@ def sales_figures(sales: QuerySet[Sale]) -> dict[str, int | None]:
     return sales.aggregate(
         count=Count("pk"), total=Sum("total"), cash=Sum("cash_due"), card=Sum("stored_value_paid")
     )
+
+
+# --- sales per day (the console home) --------------------------------------------------------
+
+
+def daily_sales(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list[dict[str, Any]]:
+    """Sales net of refunds per store and local day (in `zone`) from `since`: rows of
+    {store, day, sales, member_sales} in fen. A refund counts on the day it was made, against
+    the store of the sale it refunds; member sales are those of sales with a member."""
+    sold = (
+        scoped(Sale.objects.filter(occurred_at__gte=since), actor)
+        .annotate(day=local_day("occurred_at", zone, since))
+        .values("store_id", "day")
+        .annotate(sales=Sum("total"), member_sales=Sum("total", filter=Q(member__isnull=False)))
+    )
+    refunded = (
+        scoped(Refund.objects.filter(created_at__gte=since), actor, store_field="sale__store")
+        .annotate(day=local_day("created_at", zone, since))
+        .values("sale__store_id", "day")
+        .annotate(
+            sales=Sum("amount"), member_sales=Sum("amount", filter=Q(sale__member__isnull=False))
+        )
+    )
+    rows: dict[tuple[int, dt.date], dict[str, Any]] = {}
+    for totals, sign, store_key in ((sold, 1, "store_id"), (refunded, -1, "sale__store_id")):
+        for found in totals:
+            key = (found[store_key], found["day"])
+            into = rows.setdefault(
+                key, {"store": key[0], "day": key[1], "sales": 0, "member_sales": 0}
+            )
+            into["sales"] += sign * (found["sales"] or 0)
+            into["member_sales"] += sign * (found["member_sales"] or 0)
+    return list(rows.values())

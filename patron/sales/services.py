@@ -274,16 +274,20 @@ def pin_digits(raw: Any) -> str | None:
     return digits if digits is not None and len(digits) == PIN_LENGTH else None
 
 
-def set_pin(actor: Actor, member: Member, pin: str) -> None:
+def set_pin(
+    actor: Actor, member: Member, pin: str, *, allow_one_digit_repeated: bool = False
+) -> None:
     """Set (or replace) the member's PIN: six ASCII digits, not one digit repeated (API.md §7).
 
     A refused PIN changes nothing: the old PIN, its attempt count and any lockout stay.
+    `allow_one_digit_repeated` is for the demo's seeding only (its PIN 888888, docs/demo.md):
+    the API and the console never pass it.
     """
     _ensure_own(actor, member)
     digits = pin_digits(pin)
     if digits is None:
         raise ValidationFailed([FieldError("pin", _("The PIN is 6 digits."))])
-    if len(set(digits)) == 1:
+    if len(set(digits)) == 1 and not allow_one_digit_repeated:
         raise ValidationFailed(
             [FieldError("pin", _("The PIN may not be one digit repeated: choose another."))]
         )
