@@ -109,7 +109,12 @@ def store_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = StoreForm(request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
-        changes = {key: form.cleaned_data[key] for key in form.fields if key != "code"}
+        # A field the post did not carry at all stays as it is (empty means "never ask").
+        changes = {
+            key: form.cleaned_data[key]
+            for key in form.fields
+            if key != "code" and key in request.POST
+        }
         try:
             services.update_store(actor, store, **changes)
         except DomainError as problem:
