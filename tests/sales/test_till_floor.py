@@ -24,7 +24,7 @@ from tests.conftest import staff_actor
 from tests.sales.conftest import BASKET
 from tests.sales.test_cashier_views import basket, figure, logged_in, page, sell
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 @pytest.fixture
