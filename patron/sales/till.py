@@ -122,6 +122,9 @@ class Step:
     points_to_max: bool = False
     pay_all: bool = False
     removed_line: TillLine | None = None  # just removed: the page offers Undo
+    # Inputs whose text this step used up (a member found, a code added): the page empties
+    # them instead of keeping what was typed.
+    consumed: tuple[str, ...] = ()
 
 
 def op_scan(press: Press, till: Till) -> Step:
@@ -270,7 +273,7 @@ def op_identify(press: Press, till: Till) -> Step:
     if member.pk != till.member:
         till.forget_member()
         till.member = member.pk
-    return Step()
+    return Step(consumed=("member-input",))
 
 
 def op_walk_in(press: Press, till: Till) -> Step:
@@ -289,7 +292,7 @@ def add_code(till: Till, code: str) -> Step:
             notice=_("At most %(max)d codes on one sale.") % {"max": MAX_CODES},
         )
     till.add_code(code)
-    return Step(focus="code-input")
+    return Step(focus="code-input", consumed=("code-input",))
 
 
 def op_add_code(press: Press, till: Till) -> Step:
@@ -299,6 +302,7 @@ def op_add_code(press: Press, till: Till) -> Step:
 def op_apply_coupon(press: Press, till: Till) -> Step:
     step = add_code(till, press.arg)
     step.focus = SCAN
+    step.consumed = ()  # a coupon's button: what is typed in the code box stays
     return step
 
 

@@ -226,3 +226,18 @@ def test_a_refund_above_the_limit_needs_a_store_manager(
     refund = Refund.objects.get()
     assert refund.amount == sale.total and refund.user == cashier.user
     expect(page.locator("[data-refund-by]")).to_have_text("cashier1")
+
+
+@pytest.mark.usefixtures("gold")
+def test_a_found_member_leaves_an_empty_member_box(live_server, till_page, cashier):
+    page = till_page
+    log_in(page, live_server.url, "cashier1")
+    page.keyboard.press("F2")
+    page.keyboard.type("13800138000")
+    page.keyboard.press("Enter")
+    expect(page.locator("#member-card")).to_contain_text("138****8000")
+    # The number was used up: the box is ready for the next customer, the scanner has focus.
+    expect(page.locator("#member-input")).to_have_value("")
+    expect(page.locator("#scan-input")).to_be_focused()
+    page.reload()
+    expect(page.locator("#member-card")).to_contain_text("138****8000")  # kept over F5

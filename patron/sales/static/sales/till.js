@@ -94,7 +94,10 @@
     var activeId = inside ? active.id : null;
     var activeIndex = inside ? Array.prototype.indexOf.call(state.querySelectorAll(FOCUSABLE), active) : -1;
     state.innerHTML = html;
-    if (keep && byId(keep.id)) byId(keep.id).value = keep.value;
+    var said = state.querySelector("[data-till-consumed]");
+    var consumed = said ? said.getAttribute("data-till-consumed").split(" ") : [];
+    // What was typed comes back unless the server used it up (a member found, a code added).
+    if (keep && byId(keep.id) && consumed.indexOf(keep.id) < 0) byId(keep.id).value = keep.value;
     var chosen = state.querySelector("tr.till-line.is-selected");
     if (chosen) chosen.scrollIntoView({ block: "nearest" });
     var hint = state.querySelector("[data-till-focus]");
