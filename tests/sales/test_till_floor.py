@@ -431,3 +431,22 @@ class TestLanding:
         body = {"username": "cashier1", "password": "password123"}
         response = client.post("/login/?next=/", body)
         assert response["Location"] == "/cashier/"
+
+
+# --- 1. the layout leaves the catalogue its column -------------------------------------------
+
+
+class TestTheCatalogueSlot:
+    def test_an_empty_slot_without_the_catalogue_panel(self, till, program):
+        html = page(till.get("/cashier/"))
+        assert re.search(r'<aside class="till-catalogue" id="catalogue-slot"[^>]*></aside>', html)
+
+    def test_the_catalogue_panel_goes_in_its_slot(self, till, program, settings, tmp_path):
+        panel = tmp_path / "sales" / "_catalogue_panel.html"
+        panel.parent.mkdir()
+        panel.write_text('<section id="catalogue-panel">{{ store.name }}</section>')
+        settings.TEMPLATES = [
+            {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0].get("DIRS", [])]}
+        ]
+        html = page(till.get("/cashier/"))
+        assert re.search(r'id="catalogue-slot"[^>]*><section id="catalogue-panel">西湖店<', html)
