@@ -288,6 +288,16 @@ def till_day(actor: Actor, store: Store) -> TillDay:
     return TillDay(sold["count"], sold["total"] or 0, refunded["total"] or 0)
 
 
+def refunds_today(actor: Actor, store: Store | None) -> dict[str, int]:
+    """How many refunds were recorded today and what they gave back: at `store`, or at every
+    store when it is None (a store-bound role: always their own)."""
+    refunds = scoped(Refund.objects.filter(created_at__gte=start_of_today()), actor)
+    if actor.store_bound is None and store is not None:
+        refunds = refunds.filter(store=store)
+    figures = refunds.aggregate(count=Count("pk"), amount=Sum("amount"))
+    return {"count": figures["count"], "amount": figures["amount"] or 0}
+
+
 def start_of_today() -> dt.datetime:
     """Midnight in the current time zone (the cashier pages render in the merchant's)."""
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)

@@ -293,6 +293,7 @@ def sales_today(request: HttpRequest) -> HttpResponse:
     context = {
         "sales": shown,
         "figures": selectors.sales_figures(sales),
+        "refunded": selectors.refunds_today(actor, None if everywhere else store),
         "store": store,
         "everywhere": everywhere,
         "stores": active_stores(actor.merchant) if actor.store_bound is None else [],

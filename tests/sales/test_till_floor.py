@@ -221,6 +221,12 @@ class TestTodaysSales:
         assert figure(html, "day-net") == sum(s.total for s in mine) - refund.amount
         assert figure(html, "day-refunded") == refund.amount
 
+    def test_the_sales_list_shows_todays_refunds(self, till, cashier, gold):
+        sale = sell(till, basket(gold))
+        refund = services.refund_sale(cashier, sale, RefundAsk(lines=(("TEA-LJ", 1),)))
+        html = page(till.get("/cashier/sales/"))
+        assert figure(html, "refunded") == refund.amount and "1 refund today" in html
+
 
 # --- 6. refunds: a confirmation always, a manager above the store's limit -------------------
 
