@@ -19,6 +19,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, QueryDict
+from django.utils.timezone import get_current_timezone as zone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,6 +29,7 @@ from patron.core.text import INT64_MAX, nfkc, parse_int
 from patron.engine.pricing import normalize_code
 from patron.sales import selectors, services
 from patron.sales.models import Sale, SaleLine
+from patron.tenancy import logins
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role, Staff
 
@@ -519,7 +521,14 @@ class ApprovalForm(RefuseNulMixin, forms.Form):
         password = data.get("password")
         if staff is None or not password:
             return data
-        user = authenticate(self.request, username=staff.user.get_username(), password=password)
+        username = staff.user.get_username()
+        self.refuse_when_locked(staff)
+        user = authenticate(self.request, username=username, password=password)
+        if getattr(self.request, "axes_locked_out", False):
+            # This failure locked the log-in: the refund page says so itself; axes' middleware
+            # would otherwise answer with the log-in page.
+            self.request.axes_locked_out = False
+            self.refuse_when_locked(staff)
         if user is None or user.pk != staff.user_id:
             raise forms.ValidationError(
                 _("Wrong password for %(name)s: nothing was refunded.")
@@ -527,3 +536,14 @@ class ApprovalForm(RefuseNulMixin, forms.Form):
             )
         self.approver = staff
         return data
+
+    def refuse_when_locked(self, staff: Staff) -> None:
+        """A manager whose log-in is locked (too many wrong passwords, here or on the log-in
+        page) cannot approve until the lock ends: no password is even tried."""
+        ip = getattr(self.request, "axes_ip_address", None)
+        until = logins.locked_until(staff.user.get_username(), ip)
+        if until is not None:
+            raise forms.ValidationError(
+                _("%(name)s cannot approve now: %(lock)s")
+                % {"name": staff_label(staff), "lock": logins.lock_message(until, zone())}
+            )

@@ -287,6 +287,16 @@ class TestRefundApproval:
         sale.refresh_from_db()
         assert sale.status == Sale.Status.COMPLETED
 
+    def test_a_locked_manager_cannot_approve_and_the_till_says_so(self, till, sale, manager):
+        wrong = {"confirm": "1", "approve": "1", "manager": manager.staff.pk, "password": "nope"}
+        for _attempt in range(5):  # django-axes: five failures lock the log-in
+            status, html = refund_all(till, sale, **wrong)
+        assert status == 200 and "cannot approve now" in html  # the refund page, not the log-in
+        right = {**wrong, "password": "password123"}
+        status, html = refund_all(till, sale, **right)
+        assert status == 200 and "店长王 cannot approve now" in html
+        assert Refund.objects.count() == 0
+
     def test_the_manager_approves_and_both_are_audited(self, till, sale, manager, cashier):
         body = {
             "confirm": "1",
