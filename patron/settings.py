@@ -208,6 +208,8 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
+# Where a role lands after logging in (URL names; the rest land on LOGIN_REDIRECT_URL).
+PATRON_LANDING = {"cashier": "sales:till"}
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "zh-hans"
