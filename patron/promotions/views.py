@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from patron.core.errors import DomainError
 from patron.members.models import Member
 from patron.members.selectors import member_or_404, members_for
+from patron.program.views import REVISION_ROLES
 from patron.promotions import selectors, services
 from patron.promotions.codes import display_code
 from patron.promotions.describe import (
@@ -40,6 +41,8 @@ from patron.tenancy.models import Role
 from patron.tenancy.permissions import console_view, require_role
 
 ISSUE_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
+# Who changes promotions and coupon templates (editor_views); store staff only read them.
+EDIT_ROLES = (Role.HQ_ADMIN, Role.MARKETER)
 TIER_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
 END_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
 COUPONS_SHOWN = 20
@@ -119,7 +122,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             benefit=describe_benefit(p.benefit),
             condition=describe_condition(p.condition, zone, members_only=p.members_only),
         )
-        for p in selectors.active_promotions(actor.merchant)
+        for p in selectors.program_promotions(actor.merchant)
     ]
     templates = [
         TemplateRow(
@@ -128,9 +131,15 @@ def overview(request: HttpRequest) -> HttpResponse:
             condition=describe_condition(t.condition, zone),
             validity=describe_validity(t, zone),
         )
-        for t in selectors.active_templates(actor.merchant)
+        for t in selectors.program_templates(actor.merchant)
     ]
-    context = {"tiers": tier_rows(actor), "promotions": promotions, "templates": templates}
+    context = {
+        "tiers": tier_rows(actor),
+        "promotions": promotions,
+        "templates": templates,
+        "may_edit": actor.role in EDIT_ROLES,
+        "may_revisions": actor.role in REVISION_ROLES,
+    }
     return render(request, "promotions/overview.html", context)
 
 
