@@ -182,7 +182,11 @@ class RuleForm(ConsoleForm):
     """What promotions and coupon templates share: name, benefit, condition, stacking."""
 
     section = ""
-    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("Shown on receipts."))
+    name = forms.CharField(
+        label=pgettext_lazy("promotion", "Name"),
+        max_length=100,
+        help_text=_("Shown on receipts."),
+    )
     code = forms.CharField(
         label=_("Code"),
         max_length=32,
@@ -193,7 +197,7 @@ class RuleForm(ConsoleForm):
     rate = RateField(
         label=_("Discount (折)"),
         required=False,
-        help_text=_("8.8 = 8.8折 = 12% off; 5 = half price; 0 = free."),
+        help_text=_("8.8 = 8.8折, 12 percent off; 5 = half price; 0 = free."),
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     amount = AmountField(label=_("Amount (yuan)"), required=False)

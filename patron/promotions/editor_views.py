@@ -198,7 +198,15 @@ def preview_draft(request: HttpRequest, section: str) -> HttpResponse:
             result.errors = [_("Add a line with a SKU and a price to the example basket.")]
         else:
             result = preview.preview(actor, kind.section, form.to_row(), example, editing=code)
+            result.errors += [labelled(form, path, message) for path, message in result.refusals]
     return render(request, "promotions/_preview.html", {"result": result, "kind": kind})
+
+
+def labelled(form: RuleForm, path: str, message: str) -> str:
+    """A schema refusal of the draft, named by the form field it is about."""
+    name = form.field_for_path(path)
+    label = form.fields[name].label if name in form.fields else ""
+    return f"{label}：{message}" if label else message
 
 
 def form_messages(form) -> list[str]:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from pydantic import ValidationError
 
 from patron.core.money import yuan
@@ -115,6 +115,8 @@ class AppliedLine:
 @dataclass
 class Preview:
     errors: list[str] = field(default_factory=list)
+    # Refusals of the draft by the program schema: (path below the row, message).
+    refusals: list[tuple[str, str]] = field(default_factory=list)
     before: pricing.Quote | None = None
     after: pricing.Quote | None = None
     applied: list[AppliedLine] = field(default_factory=list)
@@ -134,17 +136,20 @@ class Preview:
 
 
 def _draft_rule(actor: Actor, section: str, row: dict[str, Any]) -> pricing.Promotion:
-    """The draft checked by its section's model; ValueError with the reasons when refused."""
+    """The draft checked by its section's model; ValueError with the refusals (path below the
+    row, message) when refused."""
     model = PromotionRow if section == "promotions" else TemplateRow
     try:
         parsed = model.model_validate(row)
     except ValidationError as error:
-        raise ValueError([f"{_label(e.field)}{e.message}" for e in field_errors(error)]) from None
+        raise ValueError(
+            [(_below_row(e.field), str(e.message)) for e in field_errors(error)]
+        ) from None
     cleaned = parsed.cleaned(section)
     zone = Zone(actor)
-    condition = zone.condition(cleaned["condition"], section)
+    condition = zone.condition(cleaned["condition"], "")
     if zone.errors:
-        raise ValueError([str(e.message) for e in zone.errors])
+        raise ValueError([(_below_row(e.field), str(e.message)) for e in zone.errors])
     return pricing.Promotion(
         code=cleaned["code"],
         kind=cleaned.get("kind", "coupon"),
@@ -157,8 +162,8 @@ def _draft_rule(actor: Actor, section: str, row: dict[str, Any]) -> pricing.Prom
     )
 
 
-def _label(path: str) -> str:
-    return f"{path}: " if path and path != "$" else ""
+def _below_row(path: str) -> str:
+    return "" if path == "$" else path.lstrip(".")
 
 
 # --- quoting ---------------------------------------------------------------------------------
@@ -171,7 +176,7 @@ def preview(
     try:
         draft = _draft_rule(actor, section, row)
     except ValueError as refused:
-        return Preview(errors=list(refused.args[0]))
+        return Preview(refusals=list(refused.args[0]))
     program = selectors.engine_program(actor.merchant)
     replaced = {draft.code, editing}
     others = tuple(p for p in program.promotions if p.code not in replaced)
@@ -291,13 +296,13 @@ def _scope_lines(benefit: pricing.Benefit, lines: tuple[pricing.Line, ...]) -> l
 
 
 WEEKDAY_NAMES = (
-    lambda: _("Mon"),
-    lambda: _("Tue"),
-    lambda: _("Wed"),
-    lambda: _("Thu"),
-    lambda: _("Fri"),
-    lambda: _("Sat"),
-    lambda: _("Sun"),
+    lambda: pgettext("weekday", "Mon"),
+    lambda: pgettext("weekday", "Tue"),
+    lambda: pgettext("weekday", "Wed"),
+    lambda: pgettext("weekday", "Thu"),
+    lambda: pgettext("weekday", "Fri"),
+    lambda: pgettext("weekday", "Sat"),
+    lambda: pgettext("weekday", "Sun"),
 )
 
 

@@ -336,7 +336,7 @@ def test_preview_of_a_coupon_template(applied, marketer_client):
 def test_preview_of_an_incomplete_draft_lists_what_to_fix(applied, marketer_client):
     draft = {**SPEND_200_SAVE_30, "amount": ""}
     result, page = preview(marketer_client, draft, [("DISH-1", "dishes", 1, "100")])
-    assert result.errors and result.before is None
+    assert result.errors == ["Amount (yuan)：Required."] and result.before is None
     assert "complete the form" in page
 
 
