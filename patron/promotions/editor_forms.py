@@ -319,6 +319,16 @@ class RuleForm(ConsoleForm):
 
     # --- from the form to the program file ---------------------------------------------------
 
+    def clean(self) -> dict[str, Any]:
+        """An end not after its start, said with the other errors (the schema says it too,
+        but only once the rest of the form is valid)."""
+        data = super().clean()
+        for start, end in (("starts_at", "ends_at"), ("valid_from", "valid_until")):
+            first, last = data.get(start), data.get(end)
+            if first and last and last <= first and end not in self.errors:
+                self.add_error(end, _("Must be later than the start."))
+        return data
+
     def clean_code(self) -> str:
         return self.editing if self.editing is not None else self.cleaned_data["code"].strip()
 
