@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from patron.core.errors import FieldError, ValidationFailed
 from patron.program import fields, schema
+from patron.program.display import change_in_words
 from patron.program.models import Category, ProgramRevision
 from patron.program.schema import CodedList, ItemList, ProgramModel, Refusal, repeats
 from patron.tenancy.actor import Actor
@@ -349,8 +350,8 @@ def apply_program(actor: Actor, document: dict[str, Any], *, dry_run: bool = Fal
             actor,
             AuditEntry.Action.UPDATE,
             revision,
-            {"changes": [None, revision.changes]},
-            label=f"program revision {revision.pk}",
+            {"changes": [None, [change_in_words(line) for line in revision.changes]]},
+            label=f"#{revision.pk}",
         )
     return plan.changes
 

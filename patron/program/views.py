@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from patron.program.display import section_name, shown_change
 from patron.program.models import ProgramRevision
 from patron.program.services import dump_yaml
 from patron.tenancy.audit_display import CHANNEL_LABELS
@@ -20,18 +21,6 @@ from patron.tenancy.permissions import require_role
 
 REVISION_ROLES = (Role.HQ_ADMIN, Role.MARKETER, Role.STORE_MANAGER)
 PAGE_SIZE = 20
-SECTION_NAMES = {
-    "stores": lambda: _("Stores"),
-    "categories": lambda: _("Categories"),
-    "tiers": lambda: _("Tiers"),
-    "promotions": lambda: _("Promotions"),
-    "coupon_templates": lambda: _("Coupon templates"),
-    "points": lambda: _("Points"),
-    "topup_bonus": lambda: _("Top-up bonus"),
-    "stored_value": lambda: _("Stored value"),
-    "checkout": lambda: _("Checkout"),
-}
-OPS = {"+": lambda: _("added"), "~": lambda: _("changed"), "-": lambda: _("ended")}
 
 
 @dataclass(frozen=True)
@@ -54,18 +43,6 @@ def who(revision: ProgramRevision) -> str:
     if revision.applied_by is not None:
         return revision.applied_by.get_full_name() or revision.applied_by.get_username()
     return _("System (command line)") if revision.channel == "cli" else _("System")
-
-
-def section_name(name: str) -> str:
-    return SECTION_NAMES[name]() if name in SECTION_NAMES else name
-
-
-def shown_change(line: str) -> tuple[str, str, str, str]:
-    """'~ promotions spring name: ...' -> (changed, Promotions, spring, name: ...)."""
-    sign, _space, rest = line.partition(" ")
-    section, _space, rest = rest.partition(" ")
-    key, _space, detail = rest.partition(" ")
-    return (OPS[sign]() if sign in OPS else sign, section_name(section), key, detail)
 
 
 def diff_lines(revision: ProgramRevision) -> list[DiffLine]:

@@ -7,8 +7,10 @@ a form error on its field and writes nothing. The preview's figures are worked b
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -350,3 +352,29 @@ def test_the_revision_history_shows_the_diff_of_a_console_change(applied, market
     shown = page[first : first + 4000]
     assert "tuesday" in shown
     assert re.search(r'class="diff-add">\+\s+paused: true', shown)
+
+
+def last_tuesday_noon() -> dt.datetime:
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    tuesday = today - dt.timedelta(days=(today.isoweekday() - 2) % 7 or 7)
+    return dt.datetime.combine(tuesday, dt.time(12), ZoneInfo("Asia/Shanghai"))
+
+
+def test_a_paused_promotion_is_not_listed_by_the_api_nor_applied_to_a_quote(
+    applied, member, marketer_client, api
+):
+    body = {
+        "member": str(member.pk),
+        "store": "S1",
+        "occurred_at": last_tuesday_noon().isoformat(),  # 会员日: 10 % off for members
+        "lines": [{"sku": "DISH-1", "category": "dishes", "quantity": 1, "unit_price": 10000}],
+    }
+    assert (
+        api.post("/api/v1/sales/quote", body, content_type="application/json").json()["total"]
+        == 9000
+    )
+    marketer_client.post("/promotions/promotions/tuesday/pause/")
+    listed = [p["code"] for p in api.get("/api/v1/promotions").json()]
+    assert "tuesday" not in listed and "SPRING10" in listed
+    quoted = api.post("/api/v1/sales/quote", body, content_type="application/json").json()
+    assert quoted["total"] == 10000 and quoted["applied"] == []
