@@ -23,6 +23,7 @@ from django.utils.translation import pgettext_lazy
 from patron.core.forms import ConsoleForm, WholeNumberField, YuanField
 from patron.core.money import yuan_plain
 from patron.core.text import nfkc
+from patron.program.fields import CATEGORY_SHAPE
 from patron.program.models import Category
 from patron.promotions import selectors
 from patron.promotions.editing import RowError
@@ -588,6 +589,11 @@ class ExampleForm(ConsoleForm):
             (c.code, category_label(c))
             for c in Category.objects.filter(merchant=merchant, is_active=True)
         ]
+        # A category the example already holds (sold under an ended category) stays choosable.
+        known = {code for code, _label in categories}
+        for name in dict.fromkeys(self._category_values()):
+            if name not in known:
+                categories.append((name, name))
         for index in range(self.rows):
             self.fields[f"sku_{index}"] = forms.CharField(required=False, max_length=64)
             self.fields[f"category_{index}"] = forms.ChoiceField(required=False, choices=categories)
@@ -595,6 +601,12 @@ class ExampleForm(ConsoleForm):
             self.fields[f"price_{index}"] = AmountField(required=False, maximum=10**10)
         for name, field in self.fields.items():
             field.widget.attrs.setdefault("data-example", name)
+
+    def _category_values(self) -> list[str]:
+        names = [f"{self.prefix}-category_{index}" for index in range(self.rows)]
+        found = [self.data.get(name, "") for name in names] if self.is_bound else []
+        found += [self.initial.get(f"category_{index}", "") for index in range(self.rows)]
+        return [str(value) for value in found if value and CATEGORY_SHAPE.fullmatch(str(value))]
 
     @staticmethod
     def initial_for(lines: list[ExampleLine], at: dt.datetime) -> dict[str, Any]:
