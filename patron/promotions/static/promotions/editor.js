@@ -30,8 +30,9 @@
     if (hint && rate) {
       var text = rate.value.trim().replace(/折$/, "");
       var ok = /^\d(\.\d)?$/.test(text);
+      var off = 100 - Math.round(parseFloat(text) * 10);
       hint.textContent = ok
-        ? text + "折 = " + (100 - Math.round(parseFloat(text) * 10)) + "% " + hint.getAttribute("data-off-label")
+        ? hint.getAttribute("data-hint").replace("{rate}", text).replace("{off}", off)
         : "";
     }
   }
