@@ -265,30 +265,3 @@ def sales_figures(sales: QuerySet[Sale]) -> dict[str, int | None]:
     return sales.aggregate(
         count=Count("pk"), total=Sum("total"), cash=Sum("cash_due"), card=Sum("stored_value_paid")
     )
-
-
-# --- example baskets for the promotion editor's preview ---------------------------------------
-
-EXAMPLE_FROM_LAST_LINES = 300
-
-
-def recent_example_lines(merchant) -> list:
-    """A few lines like those sold lately, one per category first (the promotion editor's
-    example basket; registered with promotions.preview)."""
-    from patron.promotions.preview import EXAMPLE_LINES, ExampleLine
-
-    recent = (
-        SaleLine.objects.filter(merchant=merchant, gift=False, unit_price__gt=0)
-        .order_by("-id")
-        .values_list("sku", "category", "unit_price", "name")[:EXAMPLE_FROM_LAST_LINES]
-    )
-    picked: dict[str, ExampleLine] = {}
-    categories: set[str] = set()
-    for sku, category, unit_price, name in recent:
-        if sku in picked or category in categories:
-            continue
-        picked[sku] = ExampleLine(sku, category, 1, unit_price, name)
-        categories.add(category)
-        if len(picked) >= EXAMPLE_LINES:
-            break
-    return list(picked.values())
