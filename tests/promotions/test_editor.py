@@ -378,3 +378,22 @@ def test_a_paused_promotion_is_not_listed_by_the_api_nor_applied_to_a_quote(
     assert "tuesday" not in listed and "SPRING10" in listed
     quoted = api.post("/api/v1/sales/quote", body, content_type="application/json").json()
     assert quoted["total"] == 10000 and quoted["applied"] == []
+
+
+def test_the_example_basket_starts_from_recent_sales(applied, marketer_client, api):
+    sale = {
+        "store": "S1",
+        "lines": [
+            {"sku": "ROOM-STD", "category": "rooms", "quantity": 1, "unit_price": 32000},
+            {"sku": "DISH-1", "category": "dishes", "quantity": 2, "unit_price": 6800},
+        ],
+    }
+    assert api.post("/api/v1/sales", sale, content_type="application/json").status_code == 201
+    example = marketer_client.get("/promotions/promotions/new/").context["example"]
+    shown = {(example.initial[f"sku_{i}"], example.initial[f"price_{i}"]) for i in range(2)}
+    assert shown == {("ROOM-STD", "320.00"), ("DISH-1", "68.00")}
+
+
+def test_without_sales_the_example_basket_has_a_line_per_category(applied, marketer_client):
+    example = marketer_client.get("/promotions/promotions/new/").context["example"]
+    assert [example.initial[f"category_{i}"] for i in range(3)] == ["rooms", "dishes", "drinks"]
