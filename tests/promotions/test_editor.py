@@ -354,6 +354,20 @@ def test_the_revision_history_shows_the_diff_of_a_console_change(applied, market
     assert re.search(r'class="diff-add">\+\s+paused: true', shown)
 
 
+def test_the_revision_history_names_the_changed_fields(applied, marketer_client):
+    form = marketer_client.get("/promotions/promotions/tuesday/edit/").context["form"]
+    data = {k: v for k, v in form.initial.items() if v not in (None, "", False)}
+    marketer_client.post(
+        "/promotions/promotions/tuesday/edit/",
+        {**data, "members_only": "on", "rate": "8.8", "priority": "5"},
+    )
+    page = marketer_client.get("/program/revisions/").content.decode()
+    first = page[page.index('data-revision="') :]
+    first = first[: first.index("</ul>")]
+    assert "changed: benefit、priority" in first
+    assert "{'type'" not in first  # values are in the diff, not in the words
+
+
 def last_tuesday_noon() -> dt.datetime:
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     tuesday = today - dt.timedelta(days=(today.isoweekday() - 2) % 7 or 7)
