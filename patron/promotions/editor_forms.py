@@ -439,15 +439,19 @@ class RuleForm(ConsoleForm):
             return PATH_FIELDS[bare]
         return bare if bare in self.fields else None
 
+    def worded(self, path: str, message: str) -> str:
+        """A schema refusal as the form says it (the schema speaks of the file's keys)."""
+        return message
+
     def add_row_errors(self, errors: list[RowError], others: list[str]) -> None:
         for error in errors:
             name = self.field_for_path(error.path)
             if name is not None and name in self.fields and name not in self.errors:
-                self.add_error(name, error.message)
+                self.add_error(name, self.worded(error.path, error.message))
             elif name is not None and name in self.fields:
                 continue  # one message per field is enough
             else:
-                self.add_error(None, error.message)
+                self.add_error(None, self.worded(error.path, error.message))
         for message in others:
             self.add_error(None, message)
 
@@ -553,6 +557,11 @@ class CouponTemplateForm(RuleForm):
         initial["per_member_limit"] = row.get("per_member_limit")
         initial["stock"] = row.get("stock")
         return initial
+
+    def worded(self, path: str, message: str) -> str:
+        if path == "":  # the schema names valid_days / valid_from / valid_until
+            return str(_("Say how long coupons are valid: a number of days, or two dates."))
+        return message
 
     def field_for_path(self, path: str) -> str | None:
         if path == "" and self.cleaned_data.get("validity") == "days":

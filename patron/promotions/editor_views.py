@@ -205,8 +205,10 @@ def preview_draft(request: HttpRequest, section: str) -> HttpResponse:
 def labelled(form: RuleForm, path: str, message: str) -> str:
     """A schema refusal of the draft, named by the form field it is about."""
     name = form.field_for_path(path)
-    label = form.fields[name].label if name in form.fields else ""
-    return f"{label}：{message}" if label else message
+    message = form.worded(path, message)
+    if name not in form.fields:
+        return message
+    return _("%(field)s: %(message)s") % {"field": form.fields[name].label, "message": message}
 
 
 def form_messages(form) -> list[str]:
@@ -214,7 +216,11 @@ def form_messages(form) -> list[str]:
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else ""
         for error in errors:
-            found.append(f"{label}：{error}" if label else str(error))
+            found.append(
+                _("%(field)s: %(message)s") % {"field": label, "message": error}
+                if label
+                else str(error)
+            )
     return found
 
 

@@ -338,7 +338,7 @@ def test_preview_of_a_coupon_template(applied, marketer_client):
 def test_preview_of_an_incomplete_draft_lists_what_to_fix(applied, marketer_client):
     draft = {**SPEND_200_SAVE_30, "amount": ""}
     result, page = preview(marketer_client, draft, [("DISH-1", "dishes", 1, "100")])
-    assert result.errors == ["Amount (yuan)：Required."] and result.before is None
+    assert result.errors == ["Amount (yuan): Required."] and result.before is None
     assert "complete the form" in page
 
 
@@ -411,3 +411,23 @@ def test_the_example_basket_starts_from_recent_sales(applied, marketer_client, a
 def test_without_sales_the_example_basket_has_a_line_per_category(applied, marketer_client):
     example = marketer_client.get("/promotions/promotions/new/").context["example"]
     assert [example.initial[f"category_{i}"] for i in range(3)] == ["rooms", "dishes", "drinks"]
+
+
+def test_a_coupon_template_without_validity_says_so_on_the_days(applied, marketer_client):
+    revisions = ProgramRevision.objects.count()
+    response = marketer_client.post(
+        "/promotions/coupon_templates/new/",
+        {
+            "name": "券",
+            "code": "c1",
+            "benefit_type": "fixed",
+            "amount": "10",
+            "validity": "days",
+            "stacking": "stackable",
+            "priority": "100",
+        },  # fmt: skip
+    )
+    assert response.context["form"].errors["valid_days"] == [
+        "Say how long coupons are valid: a number of days, or two dates."
+    ]
+    assert ProgramRevision.objects.count() == revisions
