@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('program', '0002_category_name'),
+        ('program', '0003_category_name'),
         ('tenancy', '0002_audit_login_locks'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('program', '0001_initial'),
+        ('program', '0002_revision_before_after'),
     ]
 
     operations = [
