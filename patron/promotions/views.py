@@ -10,6 +10,7 @@ selectors (another store's or merchant's member is "not found"); writes through
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -96,6 +97,13 @@ def tier_member_counts(actor: Actor, tiers: list[Tier]) -> dict[int | None, int]
     return shown
 
 
+def named(benefit: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """A benefit with the categories it is limited to by name (客房), as screens show them."""
+    if not benefit.get("categories"):
+        return benefit
+    return {**benefit, "categories": [names.get(code, code) for code in benefit["categories"]]}
+
+
 def tier_rows(actor: Actor) -> list[TierRow]:
     from patron.promotions.program import multiplier_number
 
@@ -137,7 +145,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     promotions = [
         PromotionRow(
             promotion=p,
-            benefit=describe_benefit(p.benefit),
+            benefit=describe_benefit(named(p.benefit, names["categories"])),
             condition=describe_condition(
                 p.condition, zone, members_only=p.members_only, names=names
             ),
@@ -147,7 +155,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     templates = [
         TemplateRow(
             template=t,
-            benefit=describe_benefit(t.benefit),
+            benefit=describe_benefit(named(t.benefit, names["categories"])),
             condition=describe_condition(t.condition, zone, names=names),
             validity=describe_validity(t, zone),
         )
