@@ -349,6 +349,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def register_routers() -> None:
+    from patron.catalogue.api import router as catalogue_router
     from patron.members.api import router as members_router
     from patron.program.api import router as program_router
     from patron.promotions.api import router as promotions_router
@@ -360,6 +361,7 @@ def register_routers() -> None:
     api.add_router("/", wallet_router)
     api.add_router("/", promotions_router)
     api.add_router("/", sales_router)
+    api.add_router("/", catalogue_router)
 
 
 register_routers()

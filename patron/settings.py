@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "patron.members",
     "patron.program",
     "patron.ledger",
+    "patron.catalogue",
     "patron.promotions",
     "patron.sales",
     "patron.wallet",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("promotions/", include("patron.promotions.urls")),
     path("program/", include("patron.program.urls")),
     path("cashier/", include("patron.sales.urls")),
+    path("catalogue/", include("patron.catalogue.urls")),
     path("", include("patron.home.urls")),
     path("", include("patron.tenancy.urls")),
 ]

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
+from patron.demo.catalogue import seed_catalogue
 from patron.demo.data import (
     CATALOGUE,
     DEMO_PASSWORD,
@@ -138,6 +139,7 @@ def create_demo(members: int = 2000) -> DemoResult:
     )
     define_custom_field(actor, "favourite_colour", "喜欢的颜色", CustomField.Kind.TEXT)
     define_custom_field(actor, "blood_type", "血型", CustomField.Kind.CHOICE, ["A", "B", "AB", "O"])
+    seed_catalogue(actor)  # before the sales: their lines name these products
     rows = fake_member_rows(merchant, list(stores.values()), members)
     created = bulk_register(actor, rows, channel=Channel.TILL)
     seed_balances(actor, created)

@@ -10,6 +10,8 @@ class Category(models.Model):
         "tenancy.Merchant", on_delete=models.CASCADE, related_name="categories"
     )
     code = models.CharField(_("code"), max_length=40)
+    # What screens show (客房, 餐饮); empty: the code is shown (program files of old gave none).
+    name = models.CharField(_("name"), max_length=100, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -18,7 +20,11 @@ class Category(models.Model):
         constraints = [models.UniqueConstraint(fields=["merchant", "code"], name="uniq_category")]
 
     def __str__(self) -> str:
-        return self.code
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.code
 
 
 class ProgramRevision(models.Model):

@@ -18,7 +18,13 @@ import yaml
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils.translation import gettext as _
-from pydantic import BaseModel, ValidationError
+from pydantic import (
+    BaseModel,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from patron.core.errors import FieldError, ValidationFailed
 from patron.program import fields, schema
@@ -137,22 +143,52 @@ def export_stores(actor: Actor) -> list[dict[str, str]]:
 # --- categories ------------------------------------------------------------------------------
 
 
-class Categories(ItemList[fields.Category]):
-    """Product categories in the order the console lists them: free names SKUs are sold under."""
+class CategoryRow(ProgramModel):
+    """A category with its display name (`{code: rooms, name: 客房}`)."""
+
+    code: fields.Category
+    name: fields.Name
+
+
+_CATEGORY_CODE = TypeAdapter(fields.Category)
+_CATEGORY_ROW = TypeAdapter(CategoryRow)
+
+
+def _code_or_row(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # Told apart by shape, so an error is the one of the form the file used (a bad code is
+    # "A category of 1 to 40 characters …", not that and "Must be a mapping.").
+    return (_CATEGORY_ROW if isinstance(value, dict) else _CATEGORY_CODE).validate_python(value)
+
+
+CategoryItem = Annotated[fields.Category | CategoryRow, WrapValidator(_code_or_row)]
+
+
+class Categories(ItemList[CategoryItem]):
+    """Product categories in the order the console lists them: a plain code (the name shown is
+    the code) or `{code, name}`, the name every screen shows."""
 
     @classmethod
     def problems(cls, value: Any) -> Iterator[Refusal]:
         if not isinstance(value, list):
             return
-        for index, name in repeats(enumerate(fields.CATEGORY.parse(name) for name in value)):
-            yield (index,), _("Duplicate category %s.") % name
+        codes = (
+            (index, fields.CATEGORY.parse(item.get("code") if isinstance(item, dict) else item))
+            for index, item in enumerate(value)
+        )
+        for index, code in repeats(codes):
+            yield (index,), _("Duplicate category %s.") % code
 
-    def cleaned(self) -> list[str]:
-        return list(self.root)
+    def cleaned(self) -> list[tuple[str, str]]:
+        """(code, name) in the file's order; the name is empty when the file gave a code only."""
+        return [
+            (item.code, item.name) if isinstance(item, CategoryRow) else (item, "")
+            for item in self.root
+        ]
 
 
-def _plan_categories(actor: Actor, codes: list[str], plan: Plan) -> None:
+def _plan_categories(actor: Actor, rows: list[tuple[str, str]], plan: Plan) -> None:
     current = {c.code: c for c in Category.objects.filter(merchant=actor.merchant)}
+    codes = [code for code, _name in rows]
     # The order is part of the program (export lists categories by position): a new order of
     # the categories kept is a change to show, not a silent update.
     kept_now = [c.code for c in sorted(current.values(), key=lambda c: (c.position, c.code))]
@@ -167,23 +203,29 @@ def _plan_categories(actor: Actor, codes: list[str], plan: Plan) -> None:
                 " ".join(kept_now) + " -> " + " ".join(kept_wanted),
             )
         )
-    for position, code in enumerate(codes):
+    for position, (code, name) in enumerate(rows):
         category = current.get(code)
         if category is None:
-            plan.changes.append(Change("categories", "add", code))
+            plan.changes.append(Change("categories", "add", code, name))
             plan.steps.append(
-                lambda code=code, position=position: Category.objects.create(
-                    merchant=actor.merchant, code=code, position=position
+                lambda code=code, name=name, position=position: Category.objects.create(
+                    merchant=actor.merchant, code=code, name=name, position=position
                 )
             )
-        elif not category.is_active or category.position != position:
-            if not category.is_active:
-                plan.changes.append(Change("categories", "change", code, _("(reactivated)")))
-            plan.steps.append(
-                lambda c=category, position=position: Category.objects.filter(pk=c.pk).update(
-                    is_active=True, position=position
-                )
+            continue
+        if category.is_active and category.position == position and category.name == name:
+            continue
+        if not category.is_active:
+            plan.changes.append(Change("categories", "change", code, _("(reactivated)")))
+        if category.name != name:
+            plan.changes.append(
+                Change("categories", "change", code, f"name: {category.name!r} -> {name!r}")
             )
+        plan.steps.append(
+            lambda c=category, name=name, position=position: Category.objects.filter(
+                pk=c.pk
+            ).update(is_active=True, position=position, name=name)
+        )
     for code, category in current.items():
         if code not in codes and category.is_active:
             plan.changes.append(Change("categories", "end", code))
@@ -192,12 +234,14 @@ def _plan_categories(actor: Actor, codes: list[str], plan: Plan) -> None:
             )
 
 
-def export_categories(actor: Actor) -> list[str]:
-    return list(
-        Category.objects.filter(merchant=actor.merchant, is_active=True).values_list(
-            "code", flat=True
-        )
-    )
+def export_categories(actor: Actor) -> list[str | dict[str, str]]:
+    """A plain code for a category without a name (as files of old had them), else both."""
+    return [
+        {"code": code, "name": name} if name else code
+        for code, name in Category.objects.filter(
+            merchant=actor.merchant, is_active=True
+        ).values_list("code", "name")
+    ]
 
 
 # --- the whole file --------------------------------------------------------------------------

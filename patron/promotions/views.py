@@ -10,6 +10,7 @@ selectors (another store's or merchant's member is "not found"); writes through
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -26,6 +27,7 @@ from patron.core.errors import DomainError
 from patron.members.models import Member
 from patron.members.selectors import member_or_404, members_for
 from patron.program.models import Category
+from patron.program.selectors import category_names
 from patron.program.views import REVISION_ROLES
 from patron.promotions import selectors, services
 from patron.promotions.codes import display_code
@@ -95,15 +97,23 @@ def tier_member_counts(actor: Actor, tiers: list[Tier]) -> dict[int | None, int]
     return shown
 
 
+def named(benefit: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """A benefit with the categories it is limited to by name (客房), as screens show them."""
+    if not benefit.get("categories"):
+        return benefit
+    return {**benefit, "categories": [names.get(code, code) for code in benefit["categories"]]}
+
+
 def tier_rows(actor: Actor) -> list[TierRow]:
     from patron.promotions.program import multiplier_number
 
     tiers = list(selectors.active_tiers(actor.merchant))
     counts = tier_member_counts(actor, tiers)
+    names = category_names(actor.merchant)  # a tier's member prices by category name (客房)
     return [
         TierRow(
             tier=tier,
-            discounts=sorted(tier.discount.items()),
+            discounts=sorted((names.get(c, c), p) for c, p in tier.discount.items()),
             multiplier=f"{multiplier_number(tier.points_multiplier_percent)}×",
             upgrade=describe_upgrade(tier.upgrade_when),
             members=counts.get(tier.pk, 0),
@@ -135,7 +145,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     promotions = [
         PromotionRow(
             promotion=p,
-            benefit=describe_benefit(p.benefit),
+            benefit=describe_benefit(named(p.benefit, names["categories"])),
             condition=describe_condition(
                 p.condition, zone, members_only=p.members_only, names=names
             ),
@@ -145,7 +155,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     templates = [
         TemplateRow(
             template=t,
-            benefit=describe_benefit(t.benefit),
+            benefit=describe_benefit(named(t.benefit, names["categories"])),
             condition=describe_condition(t.condition, zone, names=names),
             validity=describe_validity(t, zone),
         )

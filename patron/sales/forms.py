@@ -27,7 +27,8 @@ from patron.core.errors import DomainError
 from patron.core.forms import RefuseNulMixin, WholeNumberField, YuanField, parse_yuan
 from patron.core.text import INT64_MAX, nfkc, parse_int
 from patron.engine.pricing import normalize_code
-from patron.sales import selectors, services
+from patron.program import selectors as program_selectors
+from patron.sales import services
 from patron.sales.models import Sale, SaleLine
 from patron.tenancy import logins
 from patron.tenancy.actor import Actor
@@ -88,13 +89,17 @@ class TillLine:
     quantity: int
     name: str = ""
     typed_quantity: str | None = None  # what was typed when it was not a valid quantity
+    # False for a line scanned from the catalogue: the server takes its category and price
+    # from there. True when the cashier typed them: a price unlike the catalogue's is an
+    # override the sale audits.
+    price_typed: bool = True
 
     def as_input(self) -> services.LineInput:
         return services.LineInput(
             sku=self.sku,
-            category=self.category,
+            category=self.category if self.price_typed else None,
             quantity=self.quantity,
-            unit_price=self.unit_price,
+            unit_price=self.unit_price if self.price_typed else None,
             name=self.name,
         )
 
@@ -223,6 +228,8 @@ def _hidden_lines(data: QueryDict, till: Till) -> None:
     prices = data.getlist("line_price")
     names = data.getlist("line_name")
     quantities = data.getlist("line_qty")
+    # "0": priced by the catalogue; anything else (or none: a page without the field) typed.
+    typed = data.getlist("line_typed")
     for index, sku in enumerate(skus[:MAX_TILL_LINES]):
         # The page wrote these hidden fields in ASCII; anything else was not written by it.
         # (A price above the limit is the service's to refuse, next to the line.)
@@ -244,6 +251,7 @@ def _hidden_lines(data: QueryDict, till: Till) -> None:
             unit_price=price,
             quantity=quantity or 1,
             name=clean_text(names[index] if index < len(names) else "", 100),
+            price_typed=index >= len(typed) or typed[index] != "0",
         )
         if quantity is None:
             line.typed_quantity = clean_text(raw_quantity, 12)
@@ -315,12 +323,14 @@ class StoreQuery(RefuseNulMixin, forms.Form):
 
 
 def category_choices(actor: Actor) -> list[tuple[str, str]]:
-    codes = selectors.category_codes(actor)
-    return [("", _("— Choose —"))] + [(code, code) for code in codes]
+    """The categories by their names (客房), posting their codes."""
+    return [("", _("— Choose —")), *program_selectors.category_choices(actor)]
 
 
 class ItemForm(RefuseNulMixin, forms.Form):
-    """A SKU the till has not seen in this session: what it is and what it costs."""
+    """A code the catalogue does not have (or a line being changed): what it is and costs."""
+
+    unknown_code = ""  # set when a scan found nothing: the form then says so
 
     item_sku = forms.CharField(
         label=gettext_lazy("SKU / barcode"),

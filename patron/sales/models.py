@@ -135,6 +135,8 @@ class SaleLine(models.Model):
     occurred_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("sale line")
+        verbose_name_plural = _("sale lines")
         ordering = ["sale", "position"]
         indexes = [
             models.Index(fields=["merchant", "sku", "occurred_at"]),

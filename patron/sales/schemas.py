@@ -67,11 +67,54 @@ OptionalPin = Annotated[
 
 # Request bodies of the till's two busiest calls: plain pydantic models, which validate a
 # JSON body without ninja's per-attribute getter (the same fields, limits and errors).
+def no_null_default(schema: dict[str, Any]) -> None:
+    """May be left out; null is not a value it takes."""
+    schema.pop("default", None)
+
+
+def sku_schema(schema: dict[str, Any]) -> None:
+    no_null_default(schema)
+    schema["pattern"] = NOT_BLANK
+
+
+# A line names its product by `sku` or by `barcode` (API.md §6); the service refuses neither.
+SKU_OR_BARCODE: dict[str, Any] = {"anyOf": [{"required": ["sku"]}, {"required": ["barcode"]}]}
+
+
+def barcode_schema(schema: dict[str, Any]) -> None:
+    no_null_default(schema)
+    schema["pattern"] = NOT_BLANK
+
+
+Barcode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=20,
+        description="The product's barcode, in place of its SKU",
+        json_schema_extra=barcode_schema,
+    ),
+]
+
+
 class LineIn(BaseModel):
-    sku: Sku
-    category: str = Field(..., max_length=40, description="One of the program's categories")
+    model_config = ConfigDict(json_schema_extra=SKU_OR_BARCODE)
+
+    sku: str = Field(None, min_length=1, max_length=64, json_schema_extra=sku_schema)
+    barcode: Barcode = None
+    category: str = Field(
+        None,
+        max_length=40,
+        description="One of the program's categories; the catalogue's when left out",
+        json_schema_extra=no_null_default,
+    )
     quantity: Quantity
-    unit_price: Price
+    unit_price: Price = Field(
+        None,
+        description="Fen per unit, list price; the catalogue's when left out, an audited "
+        "override when given",
+        json_schema_extra=no_null_default,
+    )
     member_price: Fen | None = Field(None, description="The POS's member price, if any")
     name: str = Field("", max_length=100)
     brand: str = Field("", max_length=60)

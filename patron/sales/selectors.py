@@ -353,3 +353,14 @@ def daily_sales(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list[dict[
             into["sales"] += sign * (found["sales"] or 0)
             into["member_sales"] += sign * (found["member_sales"] or 0)
     return list(rows.values())
+
+
+def best_selling_skus(merchant, store, since: dt.datetime, limit: int) -> list[str]:
+    """The store's SKUs by units sold since `since`, most first (the till's favourites)."""
+    rows = (
+        SaleLine.objects.filter(merchant=merchant, store=store, occurred_at__gte=since, gift=False)
+        .values("sku")
+        .annotate(units=Sum("quantity"))
+        .order_by("-units", "sku")[:limit]
+    )
+    return [row["sku"] for row in rows]

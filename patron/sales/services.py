@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +24,9 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.catalogue import selectors as catalogue
+from patron.catalogue.barcodes import clean_barcode
+from patron.catalogue.models import MAX_PRODUCT_PRICE, Product
 from patron.core import rawsql
 from patron.core.errors import (
     Conflict,
@@ -75,16 +78,31 @@ MAX_MEMBER_ID = INT64_MAX  # ids are bigint: a larger number names nobody
 
 @dataclass
 class LineInput:
-    sku: str
-    category: str
-    quantity: int
-    unit_price: int
+    """A line as asked for. `category` and `unit_price` may be left out (None) for a product in
+    the catalogue, and `barcode` may stand in for `sku` (API.md §6)."""
+
+    sku: str | None
+    category: str | None = None
+    quantity: int = 1
+    unit_price: int | None = None
     member_price: int | None = None
     name: str = ""
     brand: str = ""
     model: str = ""
     size: str = ""
     colour: str = ""
+    barcode: str | None = None
+
+
+@dataclass(frozen=True)
+class PriceOverride:
+    """A line whose given price differs from the catalogue's: audited when the sale commits."""
+
+    index: int
+    sku: str
+    name: str
+    catalogue_price: int
+    given_price: int
 
 
 @dataclass
@@ -110,19 +128,28 @@ class Priced:
     coupon_ids: dict[str, int]
     request: SaleRequest
     settings: sql.CheckoutSettings
+    overrides: list[PriceOverride] = field(default_factory=list)
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_lines(lines: list[LineInput], known: frozenset[str], errors: list[FieldError]) -> None:
+def _check_lines(
+    lines: list[LineInput],
+    known: frozenset[str],
+    errors: list[FieldError],
+    reported: frozenset[int] = frozenset(),
+) -> None:
+    """The lines' shapes; those in `reported` already have their error (an unknown SKU)."""
     if not lines:
         errors.append(FieldError("lines", _("A sale needs at least one line.")))
     if len(lines) > MAX_LINES:
         errors.append(FieldError("lines", _("At most %d lines per sale.") % MAX_LINES))
     for index, line in enumerate(lines):
         path = f"lines[{index}]"
+        if index in reported:
+            continue
         if not isinstance(line.sku, str) or not line.sku.strip() or len(line.sku) > 64:
             errors.append(FieldError(f"{path}.sku", _("A SKU of 1 to 64 characters is required.")))
         if not _is_int(line.quantity) or not 0 < line.quantity <= MAX_QUANTITY:
@@ -149,6 +176,127 @@ def _check_lines(lines: list[LineInput], known: frozenset[str], errors: list[Fie
                     % {"category": line.category},
                 )
             )
+
+
+# --- lines named by SKU or barcode (the catalogue, API.md §6) ---------------------------------
+
+
+def _unknown_line(index: int, line: LineInput) -> FieldError:
+    if not line.sku:
+        return FieldError(
+            f"lines[{index}].barcode",
+            _("Line %(line)d: no product has barcode %(barcode)s.")
+            % {"line": index + 1, "barcode": line.barcode},
+        )
+    return FieldError(
+        f"lines[{index}].sku",
+        _(
+            "Line %(line)d: SKU %(sku)s is not in the catalogue; give its category and "
+            "unit_price, or add it to the catalogue."
+        )
+        % {"line": index + 1, "sku": line.sku},
+    )
+
+
+def _catalogue_line(
+    index: int, line: LineInput, product: Product, errors: list[FieldError]
+) -> tuple[LineInput, PriceOverride | None]:
+    """`line` completed from its product; the override when it gives a price of its own."""
+    filled = replace(
+        line,
+        sku=product.sku,
+        category=line.category or product.category.code,
+        name=line.name or product.name,
+        brand=line.brand or product.brand,
+        size=line.size or product.size,
+        colour=line.colour or product.colour,
+        unit_price=product.price if line.unit_price is None else line.unit_price,
+    )
+    if line.unit_price is None:
+        if not product.price:
+            errors.append(
+                FieldError(
+                    f"lines[{index}].unit_price",
+                    _("Line %(line)d: %(sku)s is priced at the till: give its unit_price.")
+                    % {"line": index + 1, "sku": product.sku},
+                )
+            )
+        return filled, None
+    if line.unit_price == product.price or not product.price:
+        return filled, None  # the catalogue's price, or a product priced at the till
+    if _is_int(line.unit_price) and line.unit_price > MAX_PRODUCT_PRICE:
+        errors.append(
+            FieldError(
+                f"lines[{index}].unit_price",
+                _("Line %(line)d: a price of %(price)s fen for %(sku)s is not believable.")
+                % {"line": index + 1, "price": f"{line.unit_price:,}", "sku": product.sku},
+            )
+        )
+        return filled, None
+    override = PriceOverride(index, product.sku, product.name, product.price, line.unit_price)
+    return filled, override
+
+
+@dataclass
+class Resolved:
+    lines: list[LineInput]
+    overrides: list[PriceOverride] = field(default_factory=list)
+    reported: set[int] = field(default_factory=set)  # lines refused here already
+    unknown: set[int] = field(default_factory=set)  # of which: not in the catalogue
+
+
+def resolve_lines(
+    actor: Actor, lines: list[LineInput], errors: list[FieldError], *, has_products: bool = True
+) -> Resolved:
+    """Each line with what the catalogue knows of its SKU or barcode (one query per basket).
+
+    A line's own category, name and price win (a given price is an override, audited at
+    commit); a code the catalogue does not know needs its category and price, as before the
+    catalogue existed.
+    """
+    skus = [line.sku.strip() for line in lines if isinstance(line.sku, str) and line.sku.strip()]
+    codes = [line.barcode for line in lines if isinstance(line.barcode, str)] + skus
+    by_sku, by_barcode = (
+        catalogue.resolve_many(actor.merchant, skus, codes) if has_products else ({}, {})
+    )
+    resolved = Resolved(lines=[])
+    for index, line in enumerate(lines):
+        sku = line.sku.strip() if isinstance(line.sku, str) else ""
+        code = sku or (line.barcode or "")
+        product = by_sku.get(sku) or by_barcode.get(clean_barcode(code) or code)
+        if product is not None:
+            before = len(errors)
+            line, override = _catalogue_line(index, line, product, errors)
+            resolved.overrides += [override] if override else []
+            if len(errors) > before:
+                resolved.reported.add(index)
+        elif not sku and not line.barcode:
+            errors.append(FieldError(f"lines[{index}].sku", _("A SKU or a barcode is required.")))
+            resolved.reported.add(index)
+        elif line.category is None or line.unit_price is None or not sku:
+            errors.append(_unknown_line(index, line))
+            resolved.reported.add(index)
+            resolved.unknown.add(index)
+        resolved.lines.append(line)
+    return resolved
+
+
+def _audit_overrides(actor: Actor, sale: Sale, overrides: list[PriceOverride]) -> None:
+    """One audit entry per line sold at a price of the cashier's (or the API key's) own."""
+    for override in overrides:
+        line = SaleLine.objects.get(sale_id=sale.pk, position=override.index)
+        label = _("Price changed on sale %(sale)s: %(sku)s %(name)s") % {
+            "sale": sale.pk,
+            "sku": override.sku,
+            "name": override.name,
+        }
+        audit(
+            actor,
+            AuditEntry.Action.UPDATE,
+            line,
+            {"unit_price": [override.catalogue_price, override.given_price]},
+            label=label,
+        )
 
 
 def _check_amounts(request: SaleRequest, errors: list[FieldError]) -> None:
@@ -404,8 +552,14 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
     settings = sql.checkout_settings(actor.merchant.pk, code)
     errors: list[FieldError] = []
     known = promotions.active_category_codes(actor.merchant, settings.revision)
-    _check_lines(request.lines, known, errors)
+    resolved = resolve_lines(actor, request.lines, errors, has_products=settings.has_products)
+    request = replace(request, lines=resolved.lines)
+    _check_lines(resolved.lines, known, errors, frozenset(resolved.reported))
     _check_amounts(request, errors)
+    if errors and len(errors) == len(resolved.unknown):
+        # Only lines naming what the catalogue does not have: refused for what is stored,
+        # not for the body's shape.
+        raise DomainError("; ".join(str(e.message) for e in errors), "unknown_product", 422, errors)
     if errors:
         raise ValidationFailed(errors)
     store = _resolve_store(actor, request.store, settings)
@@ -445,6 +599,7 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
         coupon_ids={named.coupon.code: named.id for named in found.values()},
         request=request,
         settings=settings,
+        overrides=resolved.overrides,
     )
 
 
@@ -533,6 +688,7 @@ def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
     # middleware stores the error answer in a new one (two round trips fewer per sale).
     with atomic_write():
         sale = _record_sale(actor, priced, key)
+        _audit_overrides(actor, sale, priced.overrides)
         _consume_coupons(sale, priced)
         postings = _move_value(actor, sale, priced)
         sql.finish_sale(sale.pk, postings, _visit(member, sale))

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from patron.catalogue import sql as catalogue_sql
 from patron.core import rawsql
 from patron.engine import pricing
 from patron.engine.points import ExpiryPolicy
@@ -53,6 +54,7 @@ class CheckoutSettings:
     pin_required_above: int | None
     backdate_days: int
     store: Store | None = None  # the active store of the code asked for, if any
+    has_products: bool = True  # False: no line can be in the catalogue, none is looked up
 
     @property
     def expiry(self) -> ExpiryPolicy:
@@ -90,9 +92,13 @@ def _checkout_join(merchant_id: rawsql.Column) -> rawsql.Join:
 
 # Parameters: the store's code, the merchant's id.
 SETTINGS = tenancy.merchant_with(
-    _revision_join, ledger_sql.policy_join, _checkout_join, tenancy.store_join
+    _revision_join,
+    ledger_sql.policy_join,
+    _checkout_join,
+    catalogue_sql.has_products_join,
+    tenancy.store_join,
 )
-_STORE_AT = 7  # the store's columns come after the revision's, the policy's and the checkout's
+_STORE_AT = 8  # the store's columns come after the revision's, the policies' and the catalogue's
 
 
 def _datetime(value: Any) -> dt.datetime | None:
@@ -106,7 +112,9 @@ def checkout_settings(merchant_id: int, store_code: str | None = None) -> Checko
     """The settings, and the store named by `store_code` when it is an active one."""
     row = rawsql.fetch_one(SETTINGS, [store_code, merchant_id])
     row = row or (None,) * (_STORE_AT + rawsql.width(Store))
-    revision_id, applied_at, points, split, policy_id, pin_above, backdate = row[:_STORE_AT]
+    revision_id, applied_at, points, split, policy_id, pin_above, backdate, products = row[
+        :_STORE_AT
+    ]
     store_row = row[_STORE_AT:]
     store = rawsql.build(Store, store_row) if store_row and store_row[0] is not None else None
     if isinstance(points, (str, bytes)):
@@ -118,6 +126,7 @@ def checkout_settings(merchant_id: int, store_code: str | None = None) -> Checko
         pin_required_above=pin_above if policy_id is not None else None,
         backdate_days=backdate if policy_id is not None else DEFAULT_BACKDATE_DAYS,
         store=store,
+        has_products=bool(products),
     )
 
 

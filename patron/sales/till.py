@@ -15,9 +15,12 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from patron.catalogue import selectors as catalogue
+from patron.catalogue.models import Product
 from patron.core.errors import DomainError, NotFound
 from patron.core.money import yuan
 from patron.engine import pricing
+from patron.program.selectors import category_names
 from patron.sales import selectors, services
 from patron.sales.forms import (
     LINE_FIELD,
@@ -65,8 +68,8 @@ def rejection_reason(reason: str) -> str:
 class SkuMemory:
     """SKUs typed at this till in this login session: a second scan needs no typing.
 
-    There is no product catalogue yet; the session is the till's short memory of what the
-    cashier already told it (per merchant, newest last, at most SKU_MEMORY_SIZE).
+    For codes the catalogue does not have: the session is the till's short memory of what
+    the cashier already told it (per merchant, newest last, at most SKU_MEMORY_SIZE).
     """
 
     def __init__(self, session: Any, merchant_id: int) -> None:
@@ -127,23 +130,67 @@ class Step:
     consumed: tuple[str, ...] = ()
 
 
-def op_scan(press: Press, till: Till) -> Step:
-    sku, quantity = parse_scan(press.posted.get("scan"))
-    if not sku:
-        return Step()
-    in_basket = next((line for line in till.lines if line.sku == sku), None)
-    known = (
-        replace(in_basket, quantity=quantity, typed_quantity=None)
-        if in_basket
-        else press.memory.recall(sku, quantity)
+def catalogue_line(product: Product, quantity: int) -> TillLine:
+    """A line priced by the catalogue: the server reads its category and price there."""
+    return TillLine(
+        product.sku, product.category.code, product.price, quantity, product.name, price_typed=False
     )
-    if known is None:
-        form = ItemForm(initial={"item_sku": sku, "item_qty": quantity}, actor=press.actor)
-        return Step(focus="item-category", item_form=form)
-    if in_basket is None and len(till.lines) >= MAX_TILL_LINES:
+
+
+def ask_for_price(press: Press, product: Product, quantity: int) -> Step:
+    """A product priced at the till (price 0): the cashier types what it costs."""
+    initial = {
+        "item_sku": product.sku,
+        "item_category": product.category.code,
+        "item_qty": quantity,
+        "item_name": product.name,
+    }
+    return Step(focus="item-price", item_form=ItemForm(initial=initial, actor=press.actor))
+
+
+def add_known(till: Till, line: TillLine, in_basket: bool) -> Step:
+    if not in_basket and len(till.lines) >= MAX_TILL_LINES:
         return too_many_lines()
-    till.selected = till.add_line(known)
+    till.selected = till.add_line(line)
     return Step()
+
+
+def op_scan(press: Press, till: Till) -> Step:
+    """A SKU or barcode scanned or typed: the basket's line, the catalogue's product, or what
+    this till was told before; an unknown code adds nothing and asks what it is."""
+    code, quantity = parse_scan(press.posted.get("scan"))
+    if not code:
+        return Step()
+    in_basket = next((line for line in till.lines if line.sku == code), None)
+    if in_basket is not None:
+        return add_known(till, replace(in_basket, quantity=quantity, typed_quantity=None), True)
+    product = catalogue.resolve(press.actor, code)
+    if product is not None:
+        return add_product(press, till, product, quantity)
+    remembered = press.memory.recall(code, quantity)
+    if remembered is not None:
+        return add_known(till, remembered, False)
+    form = ItemForm(initial={"item_sku": code, "item_qty": quantity}, actor=press.actor)
+    form.unknown_code = code
+    return Step(focus="item-category", item_form=form)
+
+
+def op_pick(press: Press, till: Till) -> Step:
+    """A product tapped in the favourites grid or the search results (`pick:SKU`)."""
+    product = catalogue.resolve(press.actor, press.arg)
+    if product is None:
+        return Step(notice=_("This product is no longer sold: search again."))
+    return add_product(press, till, product, 1)
+
+
+def add_product(press: Press, till: Till, product: Product, quantity: int) -> Step:
+    """More of the line that has it (its price, typed or not, kept), else a new line."""
+    in_basket = next((line for line in till.lines if line.sku == product.sku), None)
+    if in_basket is not None:
+        return add_known(till, replace(in_basket, quantity=quantity, typed_quantity=None), True)
+    if not product.price:
+        return ask_for_price(press, product, quantity)
+    return add_known(till, catalogue_line(product, quantity), False)
 
 
 def too_many_lines() -> Step:
@@ -343,6 +390,7 @@ def op_cancel_item(press: Press, till: Till) -> Step:
 OPERATIONS: dict[str, Callable[[Press, Till], Step]] = {
     "quote": op_quote,
     "scan": op_scan,
+    "pick": op_pick,
     "add_item": op_add_item,
     "cancel_item": op_cancel_item,
     "edit": op_edit,
@@ -394,6 +442,7 @@ class LineRow:
     line: TillLine
     priced: pricing.PricedLine | None
     errors: list[str] = field(default_factory=list)
+    category_name: str = ""  # what the till shows (客房), never the code
 
 
 @dataclass(frozen=True)
@@ -562,8 +611,15 @@ def screen(actor: Actor, till: Till, step: Step) -> dict[str, Any]:
     if step.problem is not None:
         general += place_problem(till, step.problem, panel)
     quote = priced.quote if priced else None
+    names = category_names(actor.merchant) if till.lines else {}
     rows = [
-        LineRow(index, line, quote.lines[index] if quote else None, till.line_errors.get(index, []))
+        LineRow(
+            index,
+            line,
+            quote.lines[index] if quote else None,
+            till.line_errors.get(index, []),
+            names.get(line.category, line.category),
+        )
         for index, line in enumerate(till.lines)
     ]
     applied_codes = {pricing.normalize_code(code) for code in till.codes}

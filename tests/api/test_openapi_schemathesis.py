@@ -115,10 +115,12 @@ VALID_ID_NUMBER = "11010519491231002X"
 
 
 def ground_rules_beyond_json_schema(body: dict[str, Any]) -> None:
-    """Two member rules the document states in words, since JSON Schema cannot: an ID number's
-    check digit, birthplace and birth date, and a birthday not after today."""
+    """Rules the document states in words, since JSON Schema cannot: an ID number's check
+    digit, birthplace and birth date, a birthday not after today, a barcode's check digit."""
     if body.get("id_number"):
         body["id_number"] = VALID_ID_NUMBER
+    if body.get("barcode") and "lines" not in body:
+        body["barcode"] = "6901234567892"  # a product's: the check digit must hold
     birthday = body.get("birthday")
     if isinstance(birthday, str) and birthday > dt.date.today().isoformat():
         body["birthday"] = "1990-01-02"
@@ -162,6 +164,8 @@ STATE_CODES = {
     "coupon_not_applicable",
     "qr_expired",
     "qr_invalid",
+    "unknown_product",  # a line's SKU or barcode is not in the catalogue (and gives no price)
+    "duplicate_barcode",
 }
 
 

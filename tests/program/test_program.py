@@ -160,6 +160,23 @@ def test_categories_end_reactivate_and_reorder(system, stores, program_file):
     assert export_program(system)["categories"] == ["drinks", "rooms", "dishes"]
 
 
+def test_categories_take_display_names_and_export_them(system, stores, program_file):
+    named = "categories: [rooms, {code: dishes, name: 餐饮}]"
+    out = program_cmd("apply", program_file(named), "--merchant", "acme")
+    assert "+ categories dishes 餐饮" in out
+    assert export_program(system)["categories"] == ["rooms", {"code": "dishes", "name": "餐饮"}]
+    assert program_cmd("apply", program_file(named), "--merchant", "acme").strip() == "no changes"
+    renamed = "categories: [{code: rooms, name: 客房}, {code: dishes, name: 中餐}]"
+    out = program_cmd("apply", program_file(renamed), "--merchant", "acme")
+    assert "~ categories dishes name: '餐饮' -> '中餐'" in out
+    assert Category.objects.get(code="rooms").display_name == "客房"
+    # The file exported applies as it is: nothing changes.
+    exported = yaml.safe_dump({"categories": export_program(system)["categories"]})
+    assert program_cmd("apply", program_file(exported), "--merchant", "acme").strip() == (
+        "no changes"
+    )
+
+
 def test_reorder_dry_run_says_what_apply_would_do(system, stores, program_file):
     program_cmd("apply", program_file("categories: [a, b, c]"), "--merchant", "acme")
     before = state(system.merchant)

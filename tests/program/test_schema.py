@@ -91,7 +91,7 @@ def test_store_errors():
 
 def test_categories_keep_their_order_and_refuse_repeats():
     assert validate_program({"categories": ["rooms", "酒水", "a-b"]}) == {
-        "categories": ["rooms", "酒水", "a-b"]
+        "categories": [("rooms", ""), ("酒水", ""), ("a-b", "")]
     }
     assert errors_of({"categories": ["rooms", "a,b", "rooms", "", None, "x" * 41]}) == {
         "categories[1]": CATEGORY,
@@ -99,6 +99,18 @@ def test_categories_keep_their_order_and_refuse_repeats():
         "categories[3]": CATEGORY,
         "categories[4]": CATEGORY,
         "categories[5]": CATEGORY,
+    }
+
+
+def test_a_category_may_have_a_display_name():
+    document = {"categories": ["rooms", {"code": "dishes", "name": " 餐饮 "}]}
+    assert validate_program(document) == {"categories": [("rooms", ""), ("dishes", "餐饮")]}
+    refused = [{"code": "rooms", "name": ""}, {"code": "a b", "name": "x"}, {"code": "c"}, "rooms"]
+    assert errors_of({"categories": refused}) == {
+        "categories[0].name": "A name of 1 to 100 characters.",
+        "categories[1].code": CATEGORY,
+        "categories[2].name": "Required.",
+        "categories[3]": "Duplicate category rooms.",
     }
 
 

@@ -453,9 +453,9 @@ class TestLanding:
 
 
 class TestTheCatalogueSlot:
-    def test_an_empty_slot_without_the_catalogue_panel(self, till, program):
+    def test_the_slot_holds_the_catalogues_panel(self, till, program):
         html = page(till.get("/cashier/"))
-        assert re.search(r'<aside class="till-catalogue" id="catalogue-slot"[^>]*></aside>', html)
+        assert re.search(r'id="catalogue-slot"[^>]*><div class="till-catalogue-panel"', html)
 
     def test_the_catalogue_panel_goes_in_its_slot(self, till, program, settings, tmp_path):
         panel = tmp_path / "sales" / "_catalogue_panel.html"

@@ -36,6 +36,8 @@ ICONS = {
     '<path d="M12 16v4"/>',
     "campaigns": '<path d="M3 10v4h4l8 5V5l-8 5H3z"/><path d="M18.5 9a3.5 3.5 0 0 1 0 6"/>',
     "reports": '<path d="M4 20V11"/><path d="M10 20V5"/><path d="M16 20v-7"/><path d="M2 20h20"/>',
+    # A price tag: the product catalogue.
+    "products": '<path d="M3 12V4h8l10 10-8 8z"/><circle cx="7.5" cy="8.5" r="1.5"/>',
     "search": '<circle cx="11" cy="11" r="7"/><path d="M20 20l-4-4"/>',
     "lock": '<rect x="4" y="10" width="16" height="11" rx="2"/><path d="M8 10V7a4 4 0 0 1 8 0v3"/>',
     "topup": '<rect x="3" y="6" width="18" height="14" rx="2"/><path d="M3 10h18"/>'

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from patron.core.commands import PatronCommand
+from patron.core.commands import IMPORT_KINDS, PatronCommand
 from patron.members import importing
 from patron.tenancy.actor import Actor
 from patron.tenancy.selectors import merchant_by_slug
@@ -17,7 +17,7 @@ REPORT_SUFFIXES = (".csv", ".xlsx")
 
 
 class Command(PatronCommand):
-    help = "Bulk import members from .xlsx or .csv, or write the import template."
+    help = "Bulk import members (or products) from .xlsx or .csv, or write the import template."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="what", required=True)
@@ -30,8 +30,15 @@ class Command(PatronCommand):
         template = sub.add_parser("template", help="write the .xlsx import template")
         template.add_argument("--merchant", required=True, help="merchant slug")
         template.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
+        for kind, (add_kind_arguments, _run) in IMPORT_KINDS.items():
+            add_kind_arguments(
+                sub.add_parser(kind, help=f"import {kind} from an .xlsx or .csv file")
+            )
 
     def handle(self, *args, what: str, **options):
+        if what in IMPORT_KINDS:
+            IMPORT_KINDS[what][1](self, options)
+            return
         actor = Actor.system(merchant_by_slug(options["merchant"]))
         if what == "template":
             self.write_template(actor, Path(options["output"]))
