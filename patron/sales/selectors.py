@@ -66,8 +66,23 @@ def _applied(applied) -> dict[str, Any]:
     }
 
 
-def present_quote(quote: pricing.Quote, *, member, store, occurred_at) -> dict[str, Any]:
-    """A quote in the shape of API.md §3 (the same shape a committed sale has, minus id)."""
+def _tender(tender) -> dict[str, Any]:
+    """A tender asked for (`services.TenderInput`), recorded (SaleTender) or just written."""
+    tendered = getattr(tender, "tendered", None)
+    change = tendered - tender.amount if tendered is not None else 0
+    return {
+        "method": tender.method,
+        "amount": tender.amount,
+        "tendered": tendered,
+        "change": change,
+    }
+
+
+def present_quote(
+    quote: pricing.Quote, *, member, store, occurred_at, tenders=None
+) -> dict[str, Any]:
+    """A quote in the shape of API.md §3 (the same shape a committed sale has, minus id).
+    `tenders`: those the sale would record (services.settled_tenders)."""
     return {
         "id": None,
         "member": member.pk if member is not None else None,
@@ -88,6 +103,7 @@ def present_quote(quote: pricing.Quote, *, member, store, occurred_at) -> dict[s
         "stored_value_paid": quote.stored_value_paid,
         "cash_due": quote.cash_due,
         "saved": quote.saved,
+        "tenders": [_tender(tender) for tender in tenders or ()],
     }
 
 
@@ -100,6 +116,11 @@ def _lines(sale: Sale):
 def _discounts(sale: Sale):
     recorded = getattr(sale, "recorded_discounts", None)
     return recorded if recorded is not None else sale.discounts.order_by("pk")
+
+
+def _tenders(sale: Sale):
+    recorded = getattr(sale, "recorded_tenders", None)
+    return recorded if recorded is not None else sale.tenders.order_by("position")
 
 
 def present_sale(sale: Sale) -> dict[str, Any]:
@@ -124,6 +145,7 @@ def present_sale(sale: Sale) -> dict[str, Any]:
         "stored_value_paid": sale.stored_value_paid,
         "cash_due": sale.cash_due,
         "saved": sale.saved,
+        "tenders": [_tender(tender) for tender in _tenders(sale)],
     }
 
 
@@ -141,6 +163,10 @@ def present_refund(refund: Refund) -> dict[str, Any]:
         "lines": [
             {"sku": row.sale_line.sku, "quantity": row.quantity, "amount": row.amount}
             for row in refund.lines.select_related("sale_line").order_by("pk")
+        ],
+        "tenders": [
+            {"method": row.method, "amount": row.amount}
+            for row in refund.tenders.order_by("sale_tender__position")
         ],
         "sale_status": refund.sale.status,
         "created_at": refund.created_at,

@@ -162,6 +162,9 @@ STATE_CODES = {
     "coupon_not_applicable",
     "qr_expired",
     "qr_invalid",
+    # Tenders add up to what the server prices the basket at (its program), and the cash
+    # handed over must cover the cash part: a rule across fields JSON Schema cannot state.
+    "tenders_mismatch",
 }
 
 
