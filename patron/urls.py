@@ -12,6 +12,7 @@ urlpatterns = [
     path("ledger/", include("patron.ledger.urls")),
     path("promotions/", include("patron.promotions.urls")),
     path("cashier/", include("patron.sales.urls")),
+    path("shifts/", include("patron.shifts.urls")),
     path("", include("patron.home.urls")),
     path("", include("patron.tenancy.urls")),
 ]
