@@ -111,7 +111,8 @@ def commit(request: HttpRequest) -> HttpResponse:
     if basket.has_errors or basket.dropped_lines:
         return render_till(request, basket, machine.Step(focus=""))
     try:
-        sale = services.commit_sale(request.actor, basket.request(), key=f"till:{basket.key}")
+        paid = machine.sale_to_commit(request.actor, basket)
+        sale = services.commit_sale(request.actor, paid, key=f"till:{basket.key}")
     except DomainError as problem:
         return render_till(request, basket, machine.refused(problem))
     if sale.replayed:
