@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from patron.core.errors import NotFound
 from patron.engine import pricing
+from patron.ledger import payments
 from patron.ledger import selectors as ledger
 from patron.ledger.models import Asset
 from patron.ledger.services import quick_balances
@@ -260,15 +261,41 @@ class Receipt:
     discounts: list[SaleDiscount]
     refunds: list[dict[str, Any]]
     after: dict[str, Any] | None  # the member's balances right after the sale
+    tenders: list[ShownTender]
+
+
+@dataclass
+class ShownTender:
+    """A tender in words (微信支付, 现金 …), as the receipt prints it."""
+
+    method: str
+    amount: int
+    tendered: int | None = None
+    change: int = 0
+
+    @property
+    def label(self) -> str:
+        return payments.label(self.method)
+
+
+def shown_tenders(rows) -> list[ShownTender]:
+    return [
+        ShownTender(row["method"], row["amount"], row.get("tendered"), row.get("change", 0))
+        for row in rows
+    ]
 
 
 def receipt(sale: Sale) -> Receipt:
     member = sale.member
+    refunds = [present_refund(refund) for refund in sale.refunds.order_by("pk")]
+    for refund in refunds:
+        refund["shown_tenders"] = shown_tenders(refund["tenders"])
     return Receipt(
         lines=list(sale.lines.order_by("position")),
         discounts=list(sale.discounts.order_by("pk")),
-        refunds=[present_refund(refund) for refund in sale.refunds.order_by("pk")],
+        refunds=refunds,
         after=ledger.member_balances(member, as_of=sale.occurred_at) if member else None,
+        tenders=shown_tenders(_tender(tender) for tender in sale.tenders.order_by("position")),
     )
 
 
