@@ -222,3 +222,20 @@ def test_the_close_page_checks_the_difference_then_closes_once(day, cashier, sto
     slip = page.get(f"/shifts/{shift.pk}/slip/").content.decode()
     assert "shifts/slip.css" in slip and "交班" in slip and "-¥2.01" in slip
     assert timezone.localtime(shift.closed_at).strftime("%H:%M") in slip
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def test_patron_shifts_close_and_list(day, cashier, capsys):
+    from tests.cli_support import cli_in_process
+
+    slug = cashier.merchant.slug
+    args = ("shifts", "close", "--merchant", slug, "--store", "S1", "--user", "cashier1")
+    assert cli_in_process(*args, "--counted", "112.01") == 0
+    assert "difference ¥0.00" in capsys.readouterr().out
+    shift = Shift.objects.get()
+    assert (shift.cash_expected, shift.cash_difference, shift.sales_count) == (11201, 0, 3)
+    assert cli_in_process("shifts", "list", "--merchant", slug) == 0
+    assert f"#{shift.pk}\tS1\tcashier1" in capsys.readouterr().out
+    assert cli_in_process(*args, "--counted", "0") == 1  # nothing open any more
