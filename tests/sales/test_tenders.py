@@ -82,6 +82,7 @@ def test_tenders_not_adding_up_are_refused_and_nothing_is_written(api, gold):
         "stored_value": 5000,  # 148.01 - 50.00 = 98.01 due
         "tenders": [{"method": "wechat", "amount": 9000}, {"method": "cash", "amount": 800}],
     }
+
     def held():
         figures = ledger_selectors.member_balances(gold)
         return figures["points"]["available"], figures["stored_value"]["total"]
