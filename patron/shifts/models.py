@@ -11,12 +11,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Shift(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
+        OPEN = "open", pgettext_lazy("shift status", "Open")
+        CLOSED = "closed", pgettext_lazy("shift status", "Closed")
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT)
     store = models.ForeignKey("tenancy.Store", on_delete=models.PROTECT)
