@@ -18,7 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from patron.core.errors import DomainError, NotFound
 from patron.sales.forms import StoreQuery
-from patron.sales.views import SELLING_ROLES, chosen_store, person_name
+from patron.sales.selectors import done_by
+from patron.sales.views import SELLING_ROLES, chosen_store
 from patron.shifts import selectors, services
 from patron.shifts.forms import CloseShiftForm
 from patron.shifts.models import Shift
@@ -77,7 +78,7 @@ def close(request: HttpRequest) -> HttpResponse:
         "form": form,
         "counted": counted,
         "difference": None if counted is None else counted - taken.cash_expected,
-        "cashier": person_name(actor.user),
+        "cashier": done_by(actor.user, None),
     }
     return render(request, "shifts/close.html", context)
 
@@ -124,7 +125,11 @@ def _whose(actor: Actor) -> str:
 
 def _shown(request: HttpRequest, pk: int) -> dict[str, Any]:
     shift = shift_or_404(request.actor, pk)
-    return {"shift": shift, "figures": selectors.frozen(shift), "cashier": person_name(shift.user)}
+    return {
+        "shift": shift,
+        "figures": selectors.frozen(shift),
+        "cashier": done_by(shift.user, None),
+    }
 
 
 @may_work
