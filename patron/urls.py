@@ -14,6 +14,7 @@ urlpatterns = [
     path("program/", include("patron.program.urls")),
     path("cashier/", include("patron.sales.urls")),
     path("catalogue/", include("patron.catalogue.urls")),
+    path("shifts/", include("patron.shifts.urls")),
     path("", include("patron.home.urls")),
     path("", include("patron.tenancy.urls")),
 ]

@@ -24,7 +24,7 @@ from patron.core.errors import Conflict, DomainError, PermissionDenied
 from patron.engine.money import allocate
 from patron.engine.points import ExpiryPolicy, lot_expires_at
 from patron.engine.stored_value import BonusRow, split_payment, topup_bonus
-from patron.ledger import sql
+from patron.ledger import payments, sql
 from patron.ledger.errors import AmountInvalid, InsufficientFunds, MemberFrozen
 from patron.ledger.models import (
     Account,
@@ -353,7 +353,8 @@ def top_up(
         **{
             **context.__dict__,
             "source": context.source or "topup",
-            "reason": context.reason or payment_method,
+            # The method in the tenders' spelling: the shift close counts top-ups by it.
+            "reason": context.reason or payments.canonical(payment_method),
         }
     )
     return post(actor, kind=Kind.TOPUP, key=key, legs=legs, member=member, context=context)

@@ -39,6 +39,9 @@ def sale_request(payload: SaleIn) -> services.SaleRequest:
         points_to_redeem=payload.points_to_redeem,
         stored_value=payload.stored_value,
         pin=payload.pin,
+        tenders=None
+        if payload.tenders is None
+        else [services.TenderInput(**tender.model_dump()) for tender in payload.tenders],
     )
 
 
@@ -47,8 +50,13 @@ def quote_sale(request: HttpRequest, payload: SaleIn):
     """Everything a committed sale would be, without writing anything."""
     priced = services.price(request.actor, sale_request(payload))
     services.ensure_payable(priced)
+    services.ensure_tenders_add_up(priced)
     return selectors.present_quote(
-        priced.quote, member=priced.member, store=priced.store, occurred_at=priced.occurred_at
+        priced.quote,
+        member=priced.member,
+        store=priced.store,
+        occurred_at=priced.occurred_at,
+        tenders=services.settled_tenders(priced),
     )
 
 

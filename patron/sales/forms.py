@@ -27,6 +27,7 @@ from patron.core.errors import DomainError
 from patron.core.forms import RefuseNulMixin, WholeNumberField, YuanField, parse_yuan
 from patron.core.text import INT64_MAX, nfkc, parse_int
 from patron.engine.pricing import normalize_code
+from patron.ledger import payments
 from patron.program import selectors as program_selectors
 from patron.sales import services
 from patron.sales.models import Sale, SaleLine
@@ -105,6 +106,16 @@ class TillLine:
 
 
 @dataclass
+class TillTender:
+    """One way of paying at the till. The last one pays what the others leave (`amount` None);
+    the others carry the amount the cashier typed."""
+
+    method: str
+    amount: int | None = None  # fen
+    typed: str = ""  # what was typed when it was not an amount
+
+
+@dataclass
 class Till:
     """One basket at the till, as the page posted it."""
 
@@ -120,6 +131,12 @@ class Till:
     errors: dict[str, str] = field(default_factory=dict)  # field -> message
     line_errors: dict[int, list[str]] = field(default_factory=dict)
     dropped_lines: int = 0  # hidden line fields that could not be read
+    # The payment panel: how the part not paid by stored value or points is paid (none: cash),
+    # the cash the customer handed over, and what was typed wrong there. Kept apart from
+    # `errors`, which stop pricing: a typo in the cash handed over must not hide the total.
+    tenders: list[TillTender] = field(default_factory=list)
+    cash_handed: int | None = None
+    payment_errors: dict[str, str] = field(default_factory=dict)
     selected: int | None = None  # the line "−", "+", Change and Remove act on
     removed: tuple[int, TillLine] | None = None  # the line last removed, for Undo
 
@@ -279,6 +296,38 @@ def _typed_amounts(data: QueryDict, till: Till) -> None:
             till.errors["stored_value"] = " ".join(problem.messages)
 
 
+def _read_yuan(raw: str) -> tuple[int | None, str]:
+    """(fen, '') or (None, the message) for an amount typed in yuan."""
+    try:
+        return parse_yuan(raw), ""
+    except forms.ValidationError as problem:
+        return None, " ".join(problem.messages)
+
+
+def _typed_payment(data: QueryDict, till: Till) -> None:
+    """The payment panel's rows (one per method, in the order chosen) and the cash handed over."""
+    methods = data.getlist("tender_method")[: len(payments.METHODS)]
+    amounts = data.getlist("tender_amount")
+    for index, raw_method in enumerate(methods):
+        method = clean_text(raw_method, 12)
+        if method not in payments.METHODS or any(t.method == method for t in till.tenders):
+            continue
+        tender = TillTender(method)
+        raw = clean_text(amounts[index] if index < len(amounts) else "", 24)
+        if raw:
+            tender.amount, problem = _read_yuan(raw)
+            if problem:
+                tender.typed = raw
+                till.payment_errors[f"tender-{len(till.tenders)}"] = problem
+        till.tenders.append(tender)
+    raw_handed = clean_text(data.get("cash_handed"), 24)
+    if raw_handed:
+        till.cash_handed, problem = _read_yuan(raw_handed)
+        if problem:
+            till.typed["cash_handed"] = raw_handed
+            till.payment_errors["cash_handed"] = problem
+
+
 def read_till(data: QueryDict) -> Till:
     """The basket the page posted. Hidden fields that cannot be read are dropped (counted);
     what the cashier typed wrong is kept, with a message, for the page to show again."""
@@ -293,6 +342,7 @@ def read_till(data: QueryDict) -> Till:
     if till.member is not None:
         _typed_amounts(data, till)
     till.pin = clean_text(data.get("pin"), 12)
+    _typed_payment(data, till)
     till.select(data.get("selected"))
     till.restore_removed(data.get("removed"))
     return till

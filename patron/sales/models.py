@@ -237,3 +237,45 @@ class MemberStats(models.Model):
 
     def __str__(self) -> str:
         return f"stats of member {self.member_id}"
+
+
+class SaleTender(models.Model):
+    """How the part of a sale not paid by stored value or points was paid (API.md §3
+    `tenders`): one row per method, their amounts adding up to the sale's `cash_due`. A sale
+    with nothing due has none; a sale that named no tenders has one cash row."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="tenders")
+    position = models.PositiveSmallIntegerField()
+    method = models.CharField(max_length=12)  # patron.ledger.payments.METHODS
+    amount = models.BigIntegerField()
+    # Cash only: what the customer handed over (None when not given) and the change given.
+    tendered = models.BigIntegerField(null=True, blank=True)
+    change = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sale", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["sale", "method"], name="uniq_sale_tender_method"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="sale_tender_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.amount}"
+
+
+class RefundTender(models.Model):
+    """What a refund gave back by each of the sale's tenders."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="tenders")
+    sale_tender = models.ForeignKey(SaleTender, on_delete=models.PROTECT, related_name="refunds")
+    method = models.CharField(max_length=12)
+    amount = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["refund", "sale_tender__position"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_tender_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} -{self.amount}"

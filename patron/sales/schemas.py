@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 from pydantic import BaseModel, ConfigDict
@@ -123,6 +123,17 @@ class LineIn(BaseModel):
     colour: str = Field("", max_length=30)
 
 
+Method = Literal["cash", "wechat", "alipay", "card", "other"]
+
+
+class TenderIn(BaseModel):
+    method: Method = Field(..., description="How it was paid (patron.ledger.payments)")
+    amount: Annotated[int, Field(gt=0, le=MAX_PRICE, description="Fen paid this way")]
+    tendered: int | None = Field(
+        None, ge=0, le=MAX_PRICE, description="Cash only: what the customer handed over (fen)"
+    )
+
+
 def store_required(schema: dict[str, Any]) -> None:
     # An API key sells for the whole chain: it names the store of each sale (the service
     # refuses a sale without one: "Which store made this sale?").
@@ -154,6 +165,13 @@ class SaleIn(BaseModel):
     stored_value: Fen = Field(0, description="Fen to pay from stored value")
     pin: OptionalPin | None = Field(
         None, description="The member's payment PIN (six digits) when stored value needs it"
+    )
+    tenders: list[TenderIn] | None = Field(
+        None,
+        max_length=5,
+        description="How `cash_due` was paid, adding up to it exactly (else 422 "
+        "tenders_mismatch); a method named twice is merged into one tender; absent: all in "
+        "cash. A quote checks them when given.",
     )
 
 
@@ -187,6 +205,13 @@ class RejectedOut(BaseModel):
     reason: str
 
 
+class TenderOut(BaseModel):
+    method: str
+    amount: int
+    tendered: int | None = None
+    change: int = 0
+
+
 class SaleOut(BaseModel):
     id: int | None = None
     member: int | None
@@ -207,6 +232,7 @@ class SaleOut(BaseModel):
     stored_value_paid: int
     cash_due: int
     saved: int
+    tenders: list[TenderOut] = []
 
 
 class RefundLineIn(Schema):
@@ -237,6 +263,11 @@ class RefundLineOut(Schema):
     amount: int
 
 
+class RefundTenderOut(Schema):
+    method: str
+    amount: int
+
+
 class RefundOut(Schema):
     id: int
     sale: int
@@ -248,6 +279,7 @@ class RefundOut(Schema):
     points_shortfall: int
     coupons_returned: list[str]
     lines: list[RefundLineOut]
+    tenders: list[RefundTenderOut]
     sale_status: str
     created_at: dt.datetime
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from patron.core.dates import local_day
 from patron.core.errors import NotFound
 from patron.engine import pricing
+from patron.ledger import payments
 from patron.ledger import selectors as ledger
 from patron.ledger.models import Asset
 from patron.ledger.services import quick_balances
@@ -68,8 +69,23 @@ def _applied(applied) -> dict[str, Any]:
     }
 
 
-def present_quote(quote: pricing.Quote, *, member, store, occurred_at) -> dict[str, Any]:
-    """A quote in the shape of API.md §3 (the same shape a committed sale has, minus id)."""
+def _tender(tender) -> dict[str, Any]:
+    """A tender asked for (`services.TenderInput`), recorded (SaleTender) or just written."""
+    tendered = getattr(tender, "tendered", None)
+    change = tendered - tender.amount if tendered is not None else 0
+    return {
+        "method": tender.method,
+        "amount": tender.amount,
+        "tendered": tendered,
+        "change": change,
+    }
+
+
+def present_quote(
+    quote: pricing.Quote, *, member, store, occurred_at, tenders=None
+) -> dict[str, Any]:
+    """A quote in the shape of API.md §3 (the same shape a committed sale has, minus id).
+    `tenders`: those the sale would record (services.settled_tenders)."""
     return {
         "id": None,
         "member": member.pk if member is not None else None,
@@ -90,6 +106,7 @@ def present_quote(quote: pricing.Quote, *, member, store, occurred_at) -> dict[s
         "stored_value_paid": quote.stored_value_paid,
         "cash_due": quote.cash_due,
         "saved": quote.saved,
+        "tenders": [_tender(tender) for tender in tenders or ()],
     }
 
 
@@ -102,6 +119,11 @@ def _lines(sale: Sale):
 def _discounts(sale: Sale):
     recorded = getattr(sale, "recorded_discounts", None)
     return recorded if recorded is not None else sale.discounts.order_by("pk")
+
+
+def _tenders(sale: Sale):
+    recorded = getattr(sale, "recorded_tenders", None)
+    return recorded if recorded is not None else sale.tenders.order_by("position")
 
 
 def present_sale(sale: Sale) -> dict[str, Any]:
@@ -126,6 +148,7 @@ def present_sale(sale: Sale) -> dict[str, Any]:
         "stored_value_paid": sale.stored_value_paid,
         "cash_due": sale.cash_due,
         "saved": sale.saved,
+        "tenders": [_tender(tender) for tender in _tenders(sale)],
     }
 
 
@@ -143,6 +166,10 @@ def present_refund(refund: Refund) -> dict[str, Any]:
         "lines": [
             {"sku": row.sale_line.sku, "quantity": row.quantity, "amount": row.amount}
             for row in refund.lines.select_related("sale_line").order_by("pk")
+        ],
+        "tenders": [
+            {"method": row.method, "amount": row.amount}
+            for row in refund.tenders.order_by("sale_tender__position")
         ],
         "sale_status": refund.sale.status,
         "created_at": refund.created_at,
@@ -236,19 +263,44 @@ class Receipt:
     discounts: list[SaleDiscount]
     refunds: list[dict[str, Any]]
     after: dict[str, Any] | None  # the member's balances right after the sale
+    tenders: list[ShownTender]
+
+
+@dataclass
+class ShownTender:
+    """A tender in words (微信支付, 现金 …), as the receipt prints it."""
+
+    method: str
+    amount: int
+    tendered: int | None = None
+    change: int = 0
+
+    @property
+    def label(self) -> str:
+        return payments.label(self.method)
+
+
+def shown_tenders(rows) -> list[ShownTender]:
+    return [
+        ShownTender(row["method"], row["amount"], row.get("tendered"), row.get("change", 0))
+        for row in rows
+    ]
 
 
 def receipt(sale: Sale) -> Receipt:
     member = sale.member
-    refunds = sale.refunds.select_related("user", "api_key").order_by("pk")
+    refunds = [
+        {**present_refund(refund), "by": done_by(refund.user, refund.api_key)}
+        for refund in sale.refunds.select_related("user", "api_key").order_by("pk")
+    ]
+    for refund in refunds:
+        refund["shown_tenders"] = shown_tenders(refund["tenders"])
     return Receipt(
         lines=list(sale.lines.order_by("position")),
         discounts=list(sale.discounts.order_by("pk")),
-        refunds=[
-            {**present_refund(refund), "by": done_by(refund.user, refund.api_key)}
-            for refund in refunds
-        ],
+        refunds=refunds,
         after=ledger.member_balances(member, as_of=sale.occurred_at) if member else None,
+        tenders=shown_tenders(_tender(tender) for tender in sale.tenders.order_by("position")),
     )
 
 

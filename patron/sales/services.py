@@ -19,7 +19,7 @@ from typing import Any
 from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,7 +40,8 @@ from patron.core.idempotency import atomic_write
 from patron.core.money import yuan
 from patron.core.text import INT64_MAX, ascii_digits
 from patron.engine import pricing
-from patron.ledger import postings
+from patron.engine.money import allocate
+from patron.ledger import payments, postings
 from patron.ledger import services as ledger
 from patron.ledger.errors import InsufficientFunds
 from patron.ledger.models import Asset, PointsHold, Shortfall, Transaction
@@ -53,6 +54,7 @@ from patron.sales.models import (
     MemberStats,
     Refund,
     RefundLine,
+    RefundTender,
     Sale,
     SaleLine,
 )
@@ -106,6 +108,15 @@ class PriceOverride:
 
 
 @dataclass
+class TenderInput:
+    """One way the customer paid the part not paid by stored value or points (API.md §3)."""
+
+    method: str
+    amount: int  # fen
+    tendered: int | None = None  # cash only: what the customer handed over
+
+
+@dataclass
 class SaleRequest:
     lines: list[LineInput]
     member: Any = None  # id, card number, mobile or member QR token; None: walk-in
@@ -115,6 +126,7 @@ class SaleRequest:
     points_to_redeem: int = 0
     stored_value: int = 0
     pin: str | None = None
+    tenders: list[TenderInput] | None = None  # None: all of `cash_due` in cash
 
 
 @dataclass
@@ -560,6 +572,7 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
         # Only lines naming what the catalogue does not have: refused for what is stored,
         # not for the body's shape.
         raise DomainError("; ".join(str(e.message) for e in errors), "unknown_product", 422, errors)
+    _check_tenders(request.tenders, errors)
     if errors:
         raise ValidationFailed(errors)
     store = _resolve_store(actor, request.store, settings)
@@ -628,6 +641,110 @@ def _ensure_codes_applied(result: pricing.Quote) -> None:
         )
 
 
+# --- tenders (F-22) --------------------------------------------------------------------------
+# A method named twice is merged into one tender (amounts, and cash handed over, added up), so
+# a refund and the shift close find each method's part in one row.
+
+
+def _check_tenders(tenders: list[TenderInput] | None, errors: list[FieldError]) -> None:
+    """The tenders' shape; whether they add up to what is due is known after pricing."""
+    if tenders is None:
+        return
+    for index, tender in enumerate(tenders):
+        path = f"tenders[{index}]"
+        if tender.method not in payments.METHODS:
+            errors.append(
+                FieldError(
+                    f"{path}.method",
+                    _("Unknown payment method %(method)r: use one of %(methods)s.")
+                    % {"method": tender.method, "methods": ", ".join(payments.METHODS)},
+                )
+            )
+        if not _is_int(tender.amount) or not 0 < tender.amount <= MAX_PRICE:
+            errors.append(
+                FieldError(f"{path}.amount", _("The amount must be a whole number of fen above 0."))
+            )
+        if tender.tendered is not None and (
+            not _is_int(tender.tendered) or not 0 <= tender.tendered <= MAX_PRICE
+        ):
+            errors.append(FieldError(f"{path}.tendered", _("Must be a whole number, 0 or more.")))
+
+
+def merged_tenders(tenders: list[TenderInput]) -> list[TenderInput]:
+    """One tender per method, in the order first named."""
+    merged: dict[str, TenderInput] = {}
+    for tender in tenders:
+        known = merged.get(tender.method)
+        if known is None:
+            merged[tender.method] = TenderInput(tender.method, tender.amount, tender.tendered)
+            continue
+        if known.tendered is not None or tender.tendered is not None:
+            before = known.amount if known.tendered is None else known.tendered
+            known.tendered = before + (
+                tender.amount if tender.tendered is None else tender.tendered
+            )
+        known.amount += tender.amount
+    return list(merged.values())
+
+
+def settled_tenders(priced: Priced) -> list[TenderInput]:
+    """The tenders as recorded: those asked for (merged), or all that is due in cash; none
+    when nothing is due."""
+    tenders = priced.request.tenders
+    if tenders is not None:
+        return merged_tenders(tenders)
+    due = priced.quote.cash_due
+    return [TenderInput(payments.CASH, due)] if due else []
+
+
+def _mismatch(detail: str, errors: list[FieldError]) -> DomainError:
+    return DomainError(detail, "tenders_mismatch", 422, errors=errors)
+
+
+def ensure_tenders_add_up(priced: Priced) -> None:
+    """Tenders named must add up to `cash_due` exactly, and cash handed over must cover the
+    cash part (a quote checks them when given)."""
+    tenders = priced.request.tenders
+    if tenders is None:
+        return
+    given, due = sum(tender.amount for tender in tenders), priced.quote.cash_due
+    if given != due:
+        raise _mismatch(
+            _("The tenders add up to %(given)s but %(due)s is due.")
+            % {"given": yuan(given), "due": yuan(due)},
+            [FieldError("tenders", _("Must add up to %(due)s.") % {"due": yuan(due)})],
+        )
+    for tender in merged_tenders(tenders):
+        if tender.tendered is None:
+            continue
+        if tender.method != payments.CASH:
+            raise _mismatch(
+                _("Only cash is handed over: %(method)s takes no amount handed over.")
+                % {"method": payments.label(tender.method)},
+                [FieldError("tenders", _("Give `tendered` with cash only."))],
+            )
+        if tender.tendered < tender.amount:
+            raise _mismatch(
+                _("The cash handed over (%(tendered)s) is less than the cash part (%(amount)s).")
+                % {"tendered": yuan(tender.tendered), "amount": yuan(tender.amount)},
+                [FieldError("tenders", _("Not enough cash handed over."))],
+            )
+
+
+def tender_rows(tenders: list[TenderInput]) -> list[dict[str, Any]]:
+    """`SaleTender` columns but `sale_id`, with the change a cash tender gives."""
+    return [
+        {
+            "position": position,
+            "method": tender.method,
+            "amount": tender.amount,
+            "tendered": tender.tendered,
+            "change": tender.tendered - tender.amount if tender.tendered is not None else 0,
+        }
+        for position, tender in enumerate(tenders)
+    ]
+
+
 # --- committing ------------------------------------------------------------------------------
 
 
@@ -676,6 +793,7 @@ def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
     result = priced.quote
     _ensure_codes_applied(result)
     ensure_payable(priced)
+    ensure_tenders_add_up(priced)
     member = priced.member
     if member is not None:
         ledger.ensure_active(member)
@@ -739,12 +857,14 @@ def _record_sale(actor: Actor, priced: Priced, key: str) -> Sale:
         occurred_at=row["occurred_at"],
     )
     discounts = _discount_rows(priced)
-    sale.pk = sql.record_sale(row, lines, discounts)
+    tenders = tender_rows(settled_tenders(priced))
+    sale.pk = sql.record_sale(row, lines, discounts, tenders)
     sale._state.adding, sale._state.db = False, "default"
     # What the answer shows, as plain rows: building SaleLine instances cost more Python than
     # writing them (bench/sales.py).
     sale.recorded_lines = [SimpleNamespace(**line) for line in lines]
     sale.recorded_discounts = [SimpleNamespace(**discount) for discount in discounts]
+    sale.recorded_tenders = [SimpleNamespace(**tender) for tender in tenders]
     return sale
 
 
@@ -1075,6 +1195,39 @@ def _return_value(actor: Actor, sale: Sale, refund: Refund) -> None:
     refund.points_returned = points_back
     refund.stored_value_returned = stored_value
     refund.cash_refunded = refund.amount - stored_value
+    refund.tender_rows = _return_tenders(sale, refund)
+
+
+def _return_tenders(sale: Sale, refund: Refund) -> list[RefundTender]:
+    """Split the cash part of a refund over the sale's tenders, in proportion to what each
+    still holds (paid less given back before), largest remainder first, fen-exact.
+
+    Weighing by what is left rather than by what was paid keeps every tender within what it
+    paid (a part of the rest never exceeds the rest) and makes the last refund return each
+    exactly what is left; cumulative shares of the amounts paid could shrink a tender's share
+    when the total grows (the Alabama paradox of largest remainders) and so owe money back.
+    """
+    if refund.cash_refunded <= 0:
+        return []
+    tenders = list(sale.tenders.order_by("position"))
+    returned = dict(
+        RefundTender.objects.filter(sale_tender__sale=sale)
+        .exclude(refund=refund)
+        .values("sale_tender")
+        .annotate(total=Sum("amount"))
+        .values_list("sale_tender", "total")
+    )
+    left = [tender.amount - returned.get(tender.pk, 0) for tender in tenders]
+    # Never more than the tenders hold (a sale is refunded at most once in full).
+    cash = min(refund.cash_refunded, sum(left))
+    parts = allocate(cash, left) if cash else []
+    rows = [
+        RefundTender(refund=refund, sale_tender=tender, method=tender.method, amount=part)
+        for tender, part in zip(tenders, parts, strict=True)
+        if part
+    ]
+    RefundTender.objects.bulk_create(rows)
+    return rows
 
 
 def _return_stored_value(

@@ -32,7 +32,14 @@ from patron.members import sql as members_sql
 from patron.members.models import Member
 from patron.program.models import ProgramRevision
 from patron.promotions.selectors import tier_code_sql
-from patron.sales.models import CheckoutPolicy, MemberStats, Sale, SaleDiscount, SaleLine
+from patron.sales.models import (
+    CheckoutPolicy,
+    MemberStats,
+    Sale,
+    SaleDiscount,
+    SaleLine,
+    SaleTender,
+)
 from patron.tenancy import selectors as tenancy
 from patron.tenancy.models import Store
 
@@ -185,6 +192,7 @@ POSTED = ("points_spend", "stored_value_payment", "points_earn", "points_hold")
 SALE_COLUMNS = rawsql.insert_fields(Sale, leave_out=POSTED)
 LINE_COLUMNS = rawsql.insert_fields(SaleLine)
 DISCOUNT_COLUMNS = rawsql.insert_fields(SaleDiscount)
+TENDER_COLUMNS = rawsql.insert_fields(SaleTender)
 
 # What the engine prices per line (`pricing.PricedLine`): what a sale line records of it, and
 # what the answer shows of a line with `refunded_quantity`.
@@ -225,37 +233,47 @@ def line_rows(
 
 
 def record_sale(
-    sale: dict[str, Any], lines: Sequence[dict[str, Any]], discounts: Sequence[dict[str, Any]]
+    sale: dict[str, Any],
+    lines: Sequence[dict[str, Any]],
+    discounts: Sequence[dict[str, Any]],
+    tenders: Sequence[dict[str, Any]] = (),
 ) -> int:
-    """Insert a sale with its lines and discounts (their `sale_id` is filled in here); returns
-    the sale's id. A used Idempotency-Key raises IntegrityError, as the plain INSERT would.
+    """Insert a sale with its lines, discounts and tenders (their `sale_id` is filled in here);
+    returns the sale's id. A used Idempotency-Key raises IntegrityError, as the plain INSERT
+    would.
 
     On PostgreSQL this is one statement (data-modifying CTEs, the children taking the sale's id
-    from the first). SQLite has no INSERT inside WITH, so it sends the three INSERTs.
+    from the first). SQLite has no INSERT inside WITH, so it sends one INSERT per table.
     """
     if connection.vendor != "postgresql":
         insert = rawsql.insert(Sale, SALE_COLUMNS, returning=("id",))
         sale_id = rawsql.fetch_one(insert, _values(sale, SALE_COLUMNS))[0]
-        for model, columns, rows in _children(lines, discounts):
+        for model, columns, rows in _children(lines, discounts, tenders):
             params = [v for row in rows for v in _values({**row, "sale_id": sale_id}, columns)]
             rawsql.execute(rawsql.insert(model, columns, len(rows)), params)
         return sale_id
     params = _values(sale, SALE_COLUMNS)
-    for _model, columns, rows in _children(lines, discounts):
+    for _model, columns, rows in _children(lines, discounts, tenders):
         own = _own(columns)
         params += [value for row in rows for value in _values(row, own)]
-    return rawsql.fetch_one(_record_statement(len(lines), len(discounts)), params)[0]
+    statement = _record_statement(len(lines), len(discounts), len(tenders))
+    return rawsql.fetch_one(statement, params)[0]
 
 
 def _values(row: dict[str, Any], columns: Sequence[str]) -> list[Any]:
     return [row[column] for column in columns]
 
 
-_CHILDREN = ((SaleLine, LINE_COLUMNS), (SaleDiscount, DISCOUNT_COLUMNS))
+_CHILDREN = (
+    (SaleLine, LINE_COLUMNS),
+    (SaleDiscount, DISCOUNT_COLUMNS),
+    (SaleTender, TENDER_COLUMNS),
+)
 
 
 def _children(*rows: Any) -> list[tuple[type, tuple[str, ...], Any]]:
-    """The child tables that have rows (lines, discounts; or their counts), in a fixed order:
+    """The child tables that have rows (lines, discounts, tenders; or their counts), in a fixed
+    order:
     one statement shape per count of each."""
     return [(*child, found) for child, found in zip(_CHILDREN, rows, strict=True) if found]
 
@@ -266,14 +284,14 @@ def _own(columns: Sequence[str]) -> tuple[str, ...]:
 
 
 @functools.cache
-def _record_statement(lines: int, discounts: int) -> rawsql.Statement:
+def _record_statement(lines: int, discounts: int, tenders: int = 0) -> rawsql.Statement:
     """PostgreSQL: the sale, then each child table's rows in a CTE of its own."""
     names: dict[str, Any] = {
         "sale": rawsql.Table(Sale),
         "insert": rawsql.insert(Sale, SALE_COLUMNS, returning=("id",)),
     }
     template = "WITH sale AS ({insert})"
-    for index, (model, columns, count) in enumerate(_children(lines, discounts)):
+    for index, (model, columns, count) in enumerate(_children(lines, discounts, tenders)):
         child, own = rawsql.Table(model), _own(columns)
         names.update({f"t{index}": child, f"sale{index}": child.sale_id})
         names[f"own{index}"] = rawsql.Columns(model, own)

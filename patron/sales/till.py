@@ -20,6 +20,7 @@ from patron.catalogue.models import Product
 from patron.core.errors import DomainError, NotFound
 from patron.core.money import yuan
 from patron.engine import pricing
+from patron.ledger import payments
 from patron.program.selectors import category_names
 from patron.sales import selectors, services
 from patron.sales.forms import (
@@ -29,6 +30,7 @@ from patron.sales.forms import (
     ItemForm,
     Till,
     TillLine,
+    TillTender,
     clean_text,
     parse_count,
     parse_scan,
@@ -379,6 +381,40 @@ def use_everything(press: Press, till: Till, what: str, step: Step) -> Step:
     return step
 
 
+# --- the payment panel: how the rest is paid (F-22) ------------------------------------------
+
+
+def op_pay_by(press: Press, till: Till) -> Step:
+    """One tap: everything left to pay by this method."""
+    if press.arg not in payments.METHODS:
+        return Step()
+    till.tenders = [TillTender(press.arg)]
+    till.payment_errors.clear()
+    if press.arg != payments.CASH:
+        till.cash_handed = None
+    return Step(focus="cash-handed-input" if press.arg == payments.CASH else "confirm-button")
+
+
+def op_split(press: Press, till: Till) -> Step:
+    """Add a method to a mixed payment: it pays what the others leave; the method before it
+    now wants its amount typed."""
+    if press.arg not in payments.METHODS:
+        return Step()
+    rows = till.tenders or [TillTender(payments.CASH)]
+    if any(row.method == press.arg for row in rows):
+        return Step()
+    till.tenders = [*rows, TillTender(press.arg)]
+    return Step(focus=f"tender-amount-{len(till.tenders) - 2}")
+
+
+def op_unsplit(press: Press, till: Till) -> Step:
+    index = parse_count(press.arg, low=0, high=len(payments.METHODS))
+    if index is not None and index < len(till.tenders):
+        del till.tenders[index]
+        till.payment_errors.clear()
+    return Step()
+
+
 def op_quote(press: Press, till: Till) -> Step:
     return Step(focus="")  # the page keeps its focus
 
@@ -406,6 +442,9 @@ OPERATIONS: dict[str, Callable[[Press, Till], Step]] = {
     "remove_code": op_remove_code,
     "points_max": op_points_max,
     "pay_all": op_pay_all,
+    "pay_by": op_pay_by,
+    "split": op_split,
+    "unsplit": op_unsplit,
 }
 
 
@@ -429,6 +468,7 @@ def refused(problem: DomainError) -> Step:
             "insufficient_balance": "card-input",
             "coupon_not_applicable": "code-input",
             "member_frozen": "member-input",
+            "tenders_mismatch": "cash-handed-input",
         }.get(problem.code, "confirm-button")
     return Step(focus=focus, problem=problem)
 
@@ -529,6 +569,9 @@ def place_problem(till: Till, problem: DomainError, panel: MemberPanel | None) -
     if code == "coupon_not_applicable":
         till.errors["codes"] = _("Remove the codes that cannot be used, then confirm again.")
         return []
+    if code == "tenders_mismatch":
+        till.payment_errors["tenders"] = str(problem.detail)
+        return []
     general = []
     for error in problem.errors or []:
         match = LINE_FIELD.match(error.field)
@@ -593,6 +636,114 @@ def price_till(actor: Actor, till: Till, panel: MemberPanel | None, step: Step):
     return priced, []
 
 
+@dataclass
+class TenderRow:
+    index: int
+    method: str
+    amount: int | None  # fen: typed, or what is left for the last row
+    typed: str
+    is_rest: bool  # the last row pays what the others leave
+    error: str = ""
+
+    @property
+    def label(self) -> str:
+        return payments.label(self.method)
+
+
+@dataclass
+class Payment:
+    """What the payment panel shows: the rows, what each pays and the change for cash."""
+
+    due: int
+    rows: list[TenderRow]
+    rest: int
+    cash_part: int
+    handed: int | None
+    problems: list[str]
+
+    @property
+    def single(self) -> str | None:
+        """The method that pays everything (one tap), when there is one."""
+        return self.rows[0].method if len(self.rows) == 1 else None
+
+    @property
+    def change(self) -> int | None:
+        if self.handed is None or self.handed < self.cash_part:
+            return None
+        return self.handed - self.cash_part
+
+    @property
+    def methods(self) -> list[tuple[str, str]]:
+        return [(code, payments.label(code)) for code in payments.METHODS]
+
+    @property
+    def more(self) -> list[tuple[str, str]]:
+        """Methods a mixed payment may still add."""
+        chosen = {row.method for row in self.rows}
+        return [(code, label) for code, label in self.methods if code not in chosen]
+
+
+def payment(till: Till, due: int) -> Payment:
+    """The panel for `due` (the quote's cash_due): the last row pays what the others leave;
+    what cannot be paid that way is said next to the rows."""
+    chosen = till.tenders or [TillTender(payments.CASH)]
+    typed = sum(tender.amount or 0 for tender in chosen[:-1])
+    rest = due - typed
+    rows = [
+        TenderRow(
+            index=index,
+            method=tender.method,
+            amount=rest if index == len(chosen) - 1 else tender.amount,
+            typed=tender.typed,
+            is_rest=index == len(chosen) - 1,
+            error=till.payment_errors.get(f"tender-{index}", ""),
+        )
+        for index, tender in enumerate(chosen)
+    ]
+    cash_part = next((max(row.amount or 0, 0) for row in rows if row.method == payments.CASH), 0)
+    problems = [till.payment_errors[key] for key in ("tenders",) if key in till.payment_errors]
+    if due and any(not row.is_rest and not row.amount for row in rows if not row.typed):
+        problems.append(_("Type how much each method pays; the last one pays the rest."))
+    elif due and rest <= 0 and len(rows) > 1:
+        problems.append(
+            _("The other methods already pay %(typed)s of %(due)s: lower them.")
+            % {"typed": yuan(typed), "due": yuan(due)}
+        )
+    handed = till.cash_handed
+    if handed is not None and handed < cash_part:
+        problems.append(
+            _("The cash handed over (%(handed)s) is less than the cash part (%(cash)s).")
+            % {"handed": yuan(handed), "cash": yuan(cash_part)}
+        )
+    if "cash_handed" in till.payment_errors:
+        problems.append(till.payment_errors["cash_handed"])
+    # A refused confirm says again what the panel says: once is enough.
+    return Payment(due, rows, rest, cash_part, handed, list(dict.fromkeys(problems)))
+
+
+def sale_to_commit(actor: Actor, till: Till) -> services.SaleRequest:
+    """The basket with its tenders, adding up to what the server prices it at: the last row
+    takes the rest of `cash_due`. A panel that cannot pay that way is refused like a sale whose
+    tenders do not add up (422 `tenders_mismatch`), with nothing written."""
+    request = till.request()
+    due = services.price(actor, request).quote.cash_due
+    shown = payment(till, due)
+    if not due:
+        return request  # stored value and points paid it all: no tender
+    if till.payment_errors or shown.problems:
+        problem = (shown.problems or list(till.payment_errors.values()))[0]
+        raise DomainError(problem, "tenders_mismatch", 422)
+    request.tenders = [
+        services.TenderInput(
+            row.method,
+            row.amount or 0,
+            till.cash_handed if row.method == payments.CASH else None,
+        )
+        for row in shown.rows
+    ]
+    return request
+
+
 def store_named(actor: Actor, code: str) -> Store | None:
     if actor.store_bound is not None:
         return actor.store_bound
@@ -645,4 +796,5 @@ def screen(actor: Actor, till: Till, step: Step) -> dict[str, Any]:
             and services.pin_required(actor.merchant, quote.stored_value_paid)
         ),
         "general_errors": general,
+        "payment": payment(till, quote.cash_due) if quote else None,
     }

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from patron.core.errors import DomainError, NotFound
 from patron.core.htmx import htmx_redirect, wants_fragment
 from patron.core.money import yuan
+from patron.ledger import payments
 from patron.members.validation import mask_mobile
 from patron.sales import selectors, services
 from patron.sales import till as machine
@@ -138,7 +139,8 @@ def commit(request: HttpRequest) -> HttpResponse:
     if basket.has_errors or basket.dropped_lines:
         return render_till(request, basket, machine.Step(focus=""))
     try:
-        sale = services.commit_sale(request.actor, basket.request(), key=f"till:{basket.key}")
+        paid = machine.sale_to_commit(request.actor, basket)
+        sale = services.commit_sale(request.actor, paid, key=f"till:{basket.key}")
     except DomainError as problem:
         return render_till(request, basket, machine.refused(problem))
     baskets(request).drop(sale.store_id)
@@ -170,6 +172,7 @@ def render_receipt(
         # The slip goes home with the member: never the whole mobile on paper (F-45).
         "receipt_mobile": mask_mobile(member.mobile) if member else "",
         "after": shown.after,
+        "tenders": shown.tenders,
         "cashier": cashier_of(sale),
         "refunds": shown.refunds,
         "refundable": any(line.quantity > line.refunded_quantity for line in shown.lines),
@@ -265,14 +268,17 @@ def announce_refund(request: HttpRequest, done) -> None:
     if getattr(done, "replayed", False):
         messages.info(request, _("This refund was already recorded; nothing was refunded twice."))
         return
+    # Each way the money goes back, in words: 微信支付 ¥33.34, 现金 ¥16.00, 储值 ¥12.29.
+    parts = [
+        f"{payments.label(row.method)} {yuan(row.amount)}"
+        for row in getattr(done, "tender_rows", [])
+    ]
+    if done.stored_value_returned:
+        parts.append(_("stored value %(amount)s") % {"amount": yuan(done.stored_value_returned)})
     messages.success(
         request,
-        _("Refund recorded: %(amount)s back (cash %(cash)s, card %(card)s).")
-        % {
-            "amount": yuan(done.amount),
-            "cash": yuan(done.cash_refunded),
-            "card": yuan(done.stored_value_returned),
-        },
+        _("Refund recorded: %(amount)s back (%(how)s).")
+        % {"amount": yuan(done.amount), "how": ", ".join(parts) or "—"},
     )
 
 

@@ -6,7 +6,7 @@ from ninja import Field, Query, Router, Schema, Status
 from patron.core.apitypes import LocalMoment, PathId
 from patron.core.idempotency import key_for
 from patron.core.problems import Problem
-from patron.ledger import selectors, services
+from patron.ledger import payments, selectors, services
 from patron.ledger.models import Asset
 from patron.members.selectors import member_for
 from patron.tenancy.selectors import store_by_code
@@ -37,7 +37,7 @@ def create_topup(request: HttpRequest, payload: TopUpIn):
         member,
         payload.amount,
         key=key_for(request, "topup"),
-        payment_method=payload.payment_method,
+        payment_method=payments.canonical(payload.payment_method),
         context=services.Context(store=store),
     )
     credited = {e.asset: e.amount for e in txn.entries.filter(member=member)}

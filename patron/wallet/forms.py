@@ -25,7 +25,7 @@ from patron.core.forms import (
     YuanField,
 )
 from patron.core.text import nfkc
-from patron.ledger import services
+from patron.ledger import payments, services
 from patron.ledger.models import Transaction
 from patron.members.models import Member
 from patron.members.selectors import members_for
@@ -35,23 +35,17 @@ from patron.tenancy.selectors import active_stores
 
 
 class PaymentMethod:
-    """How the member paid for a top-up (the API's `payment_method` values)."""
+    """How the member paid for a top-up: the tenders' methods (`patron.ledger.payments`)."""
 
-    CHOICES = (
-        ("cash", _("Cash")),
-        ("wechat", _("WeChat Pay")),
-        ("alipay", _("Alipay")),
-        ("bank_card", _("Bank card")),
-        ("other", _("Other")),
-    )
+    CHOICES = payments.CHOICES
 
     @classmethod
     def label(cls, code: str) -> str:
-        return str(dict(cls.CHOICES).get(code, code))
+        return payments.label(code)
 
     @classmethod
     def is_known(cls, code: str) -> bool:
-        return code in dict(cls.CHOICES)
+        return payments.is_known(code)
 
 
 # --- point adjustment ------------------------------------------------------------------------

@@ -26,7 +26,9 @@ class TopUpIn(Schema):
     member: Id = Field(..., description="Member id")
     amount: TopUpAmount
     store: str | None = Field(None, max_length=32, description="Store code")
-    payment_method: Literal["cash", "wechat", "alipay", "bank_card", "other"] = "cash"
+    # The tenders' methods (patron.ledger.payments); `bank_card`, the name an earlier version
+    # took, still reads as `card`.
+    payment_method: Literal["cash", "wechat", "alipay", "card", "other", "bank_card"] = "cash"
 
 
 class StoredValueOut(Schema):

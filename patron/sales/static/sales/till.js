@@ -26,10 +26,13 @@
     return id ? document.getElementById(id) : null;
   }
 
-  function focusOn(id) {
+  // `keepCaret`: the field the cashier is typing in gets its focus back without selecting
+  // what was typed, or the next key would replace it.
+  function focusOn(id, keepCaret) {
     var element = byId(id);
     if (!element || element.disabled) return false;
     element.focus();
+    if (keepCaret) return true;
     if (element.select && element.type !== "password" && element.tagName === "INPUT") element.select();
     return true;
   }
@@ -103,8 +106,8 @@
     var hint = state.querySelector("[data-till-focus]");
     var wanted = hint ? hint.getAttribute("data-till-focus") : "";
     if (document.activeElement === scan && (!wanted || wanted === "scan-input")) return;
-    if (wanted && focusOn(wanted)) return;
-    if (activeId && focusOn(activeId)) return;
+    if (wanted && focusOn(wanted, keep && keep.id === wanted)) return;
+    if (activeId && focusOn(activeId, Boolean(keep))) return;
     // The same place in the re-rendered part (e.g. the button Tab had moved to).
     var again = activeIndex >= 0 ? state.querySelectorAll(FOCUSABLE)[activeIndex] : null;
     if (again && !again.disabled) {
