@@ -6,6 +6,7 @@ for store-bound roles; mobile masked by role); every write through `patron.membe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -64,16 +65,49 @@ def wants_results_only(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.history_restore_request
 
 
+@dataclass(frozen=True)
+class SortHeader:
+    """A sortable column's header: its label, how it is sorted now, and the link's sort."""
+
+    column: profile.Column
+    state: str  # "asc", "desc" or ""
+    next_sort: str
+
+
+def sort_headers(current: str) -> list[SortHeader]:
+    """A click sorts by the column going up (down for numbers: the biggest first), and a second
+    click on the same column turns it round."""
+    headers = []
+    for column in profile.columns():
+        if current == column.name:
+            state, next_sort = "asc", f"-{column.name}"
+        elif current == f"-{column.name}":
+            state, next_sort = "desc", column.name
+        else:
+            state = ""
+            next_sort = f"-{column.name}" if column.numeric else column.name
+        headers.append(SortHeader(column, state, next_sort))
+    return headers
+
+
+def with_cells(member: Member) -> Member:
+    """The member with the cells of the columns other apps add (`member.list_cells`)."""
+    member.list_cells = profile.cells(member)
+    return member
+
+
 @console_view
 def member_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     filters = MemberFilterForm(request.GET or None, actor=actor, tags=tag_names(actor))
     members = selectors.search_members(actor, **filters.criteria()).prefetch_related("tags")
+    members, sort = profile.sort_by(profile.with_columns(members), filters.sort())
     page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "filters": filters,
         "page": page,
-        "rows": [(member, selectors.shown_mobile(actor, member)) for member in page.object_list],
+        "rows": [(with_cells(member), selectors.shown_mobile(actor, member)) for member in page],
+        "sort_headers": sort_headers(sort),
         "hx_target": "#member-results",
     }
     template = "members/_results.html" if wants_results_only(request) else "members/list.html"
