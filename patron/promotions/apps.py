@@ -9,10 +9,11 @@ class PromotionsConfig(AppConfig):
         from django.utils.translation import gettext_lazy
 
         from patron.members import profile
-        from patron.promotions import selectors, views
+        from patron.promotions import audit, selectors, views
         from patron.promotions.program import register
 
         register()
+        audit.register()
         profile.add_fact(
             profile.Fact("tier", selectors.member_tier_code, prepare=selectors.with_tiers)
         )

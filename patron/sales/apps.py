@@ -7,11 +7,13 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         from patron.members import profile
+        from patron.sales import audit
         from patron.sales import profile as sales_profile
         from patron.sales.program import register
         from patron.sales.selectors import member_stats
 
         register()
         sales_profile.register()
+        audit.register()
         # One query per member: the answer about one member carries it, lists do not.
         profile.add_fact(profile.Fact("stats", member_stats, in_lists=False))
