@@ -146,7 +146,10 @@ def hold_rows(actor: Actor, holds: list[PointsHold]) -> list[CausedRow]:
     links = references.references(actor, holds)  # keyed by the hold's id
     return [
         CausedRow(
-            hold, references.reason_words(Transaction.Kind.EARN, hold.source), links.get(hold.pk)
+            hold,
+            references.reason_words(Transaction.Kind.EARN, hold.source),
+            links.get(hold.pk),
+            references.typed_note(hold.reason),
         )
         for hold in holds
     ]
@@ -210,6 +213,8 @@ def member_page_context(
     if may_adjust_points and adjust_form is None:
         adjust_form = AdjustPointsForm()
     show_all_lots = request.GET.get("lots") == "all"
+    holds = selectors.pending_holds(member)
+    shortfalls = selectors.member_shortfalls(member)
     return {
         "member": member,
         "mobile": shown_mobile(actor, member),
@@ -218,8 +223,10 @@ def member_page_context(
         "lots": lot_rows(member, show_all_lots),
         "show_all_lots": show_all_lots,
         "lots_limit": LOTS_SHOWN,
-        "holds": hold_rows(actor, list(selectors.pending_holds(member))),
-        "shortfalls": shortfall_rows(actor, list(selectors.member_shortfalls(member))),
+        "holds": holds,
+        "hold_rows": hold_rows(actor, list(holds)),
+        "shortfalls": shortfalls,
+        "shortfall_rows": shortfall_rows(actor, list(shortfalls)),
         "filters": filters,
         "page": page,
         "rows": history_rows(actor, list(page.object_list)),
