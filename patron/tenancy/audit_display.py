@@ -34,6 +34,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from patron.core.money import yuan
 from patron.core.text import ascii_digits
 from patron.tenancy.models import AuditEntry, Merchant, Staff, Store
 
@@ -64,6 +65,8 @@ KEY_LABELS = {
     "format": gettext_lazy("file format"),
     "is_active": gettext_lazy("active"),
 }
+# Keys whose values are integer fen (a product's price, a price typed at the till): in yuan.
+MONEY_KEYS = frozenset({"price", "unit_price", "member_price"})
 # Values that look like ISO times ("2026-12-06T15:12:00+08:00"): shown in the page's zone.
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 CHANNEL_LABELS = {
@@ -178,9 +181,13 @@ def show_time(value: str) -> str | None:
     return date_format(timezone.localtime(moment), "Y-m-d H:i")
 
 
-def show_value(value: Any, field=None, names: dict[str, str] | None = None) -> str:
+def show_value(
+    value: Any, field=None, names: dict[str, str] | None = None, *, money: bool = False
+) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return EMPTY
+    if money and isinstance(value, int) and not isinstance(value, bool):
+        return yuan(value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list):
@@ -212,11 +219,12 @@ def shown_changes(entry: AuditEntry, names: PageNames) -> list[ShownChange]:
     for key, old, new in change_pairs(entry):
         field = model_field(model, key)
         values = names.for_change(key, field)
+        money = key in MONEY_KEYS
         rows.append(
             ShownChange(
                 field=field_label(model, key),
-                old=show_value(old, field, values),
-                new=show_value(new, field, values),
+                old=show_value(old, field, values, money=money),
+                new=show_value(new, field, values, money=money),
             )
         )
     return rows

@@ -201,3 +201,19 @@ def test_the_member_page_history_uses_the_same_sentences(hq, everything):
     member = everything["member"]
     html = logged_in(hq, "en").get(f"/members/{member.pk}/").content.decode()
     assert f"Moved 王小明 (card {member.card_no}) to the tier 银卡会员" in html
+
+
+def test_prices_show_in_yuan_and_categories_by_name(hq, system):
+    """Entries of the apps to come (a price typed at the till, a product's category) read
+    the same way: fen as yuan, category codes as their names."""
+    from patron.program.models import Category
+    from patron.tenancy.services import audit
+
+    apply_program(system, {"categories": ["rooms"]})
+    category = Category.objects.get(code="rooms")
+    audit(hq, AuditEntry.Action.UPDATE, category, {"unit_price": [32000, 30000]})
+    audit(hq, AuditEntry.Action.UPDATE, category, {"category": ["rooms", "rooms"]})
+    text = audit_table(logged_in(hq, "en"))
+    assert "¥320.00 → ¥300.00" in text
+    shown = getattr(category, "name", "") or "rooms"  # the catalogue names categories
+    assert f"category: {shown} → {shown}" in text
