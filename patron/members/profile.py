@@ -125,6 +125,7 @@ def sort_by(members: QuerySet, sort: str) -> tuple[QuerySet, str]:
     column = _columns.get(sort.removeprefix("-"))
     if column is None:
         return members, ""
+    members = column.prepare(members)
     key = F(column.sort_key)
     if descending:
         ordered = members.order_by(key.desc(nulls_last=True), "-pk")
