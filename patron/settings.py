@@ -208,6 +208,8 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
+# Where a role lands after logging in (URL names; the rest land on LOGIN_REDIRECT_URL).
+PATRON_LANDING = {"cashier": "sales:till"}
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "zh-hans"
@@ -240,7 +242,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"one_line_403": {"()": "patron.core.logs.OneLineForbidden"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"jobs": {"format": "[%(levelname)s] %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "jobs": {"class": "logging.StreamHandler", "formatter": "jobs"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("PATRON_LOG_LEVEL", "WARNING")},
     # axes warns on every failed log-in with the user name and address masked; Patron logs one
     # line per lockout instead, with both (patron.tenancy.services.record_lockout).
@@ -249,6 +255,9 @@ LOGGING = {
         # A 403 (a role's refusal, a stale form's CSRF failure) is a line, not a traceback.
         "django.request": {"filters": ["one_line_403"]},
         "django.security.csrf": {"filters": ["one_line_403"]},
+        # The job worker's lines, once: with a handler here huey's `run_huey` adds none of
+        # its own, and without propagation the root handler does not print them again.
+        "huey": {"handlers": ["jobs"], "level": "INFO", "propagate": False},
     },
 }
 

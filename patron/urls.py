@@ -11,6 +11,7 @@ urlpatterns = [
     path("ledger/", include("patron.wallet.urls")),
     path("ledger/", include("patron.ledger.urls")),
     path("promotions/", include("patron.promotions.urls")),
+    path("program/", include("patron.program.urls")),
     path("cashier/", include("patron.sales.urls")),
     path("", include("patron.home.urls")),
     path("", include("patron.tenancy.urls")),

@@ -16,7 +16,9 @@ DEMO_PROGRAM = {
     "stores": STORES,
     "categories": CATEGORIES,
     "points": {
-        "earn": {"per_amount": 10000, "points": 1},  # 1 point per 100 yuan paid
+        # 1 point per yuan paid; 100 points take 1 yuan off (value in fen): a member who
+        # spends 1,000 yuan can take 10 yuan off a later bill.
+        "earn": {"per_amount": 100, "points": 1},
         "redeem_cash": {"points": 100, "value": 100, "max_share_percent": 50},
         "expiry": {"policy": "end_of_next_year"},
         "pending_days": 0,
@@ -130,5 +132,36 @@ CATALOGUE = [
     ("BEER-LOCAL", "西湖啤酒", "drinks", 1500, "西湖"),
     ("GIFT-TEA", "龙井礼盒", "retail", 16800, "狮峰"),
 ]
-# Not one digit repeated: set_pin refuses those (API.md §7).
-DEMO_PIN = "246810"
+# The demo's payment PIN, easy to type when trying the PIN flow. One digit repeated is refused
+# when a member or cashier sets a PIN (API.md §7); only the demo's seeding may set it
+# (sales.services.set_pin's `allow_one_digit_repeated`). Given to DEMO_PIN_MEMBERS members
+# with stored value, printed with the logins.
+DEMO_PIN = "888888"
+DEMO_PIN_MEMBERS = 3
+# Stored-value payments above this (fen) ask for the PIN; the PIN members hold more than it.
+PIN_REQUIRED_ABOVE = 50000
+
+# When the demo's sales happen (local time): hotel rooms and the shop sell at any hour, the
+# restaurant (dishes, drinks) serves lunch and dinner only. A basket with anything from the
+# restaurant is sold in its hours.
+RESTAURANT_CATEGORIES = frozenset({"dishes", "drinks"})
+RESTAURANT_HOURS = [((10, 30), (14, 0)), ((17, 0), (21, 30))]
+
+# Where the members live: provinces and cities that belong together. Most are local (a
+# Hangzhou chain), the rest come from the provinces that send the most visitors.
+REGIONS = {
+    "浙江省": ["杭州市", "宁波市", "温州市", "绍兴市", "嘉兴市", "湖州市", "金华市", "台州市"],
+    "江苏省": ["南京市", "苏州市", "无锡市", "常州市", "南通市", "扬州市"],
+    "上海市": ["上海市"],
+    "北京市": ["北京市"],
+    "安徽省": ["合肥市", "芜湖市", "黄山市"],
+    "江西省": ["南昌市", "上饶市"],
+    "福建省": ["福州市", "厦门市", "泉州市"],
+    "广东省": ["广州市", "深圳市", "佛山市", "东莞市"],
+    "山东省": ["济南市", "青岛市", "烟台市"],
+    "四川省": ["成都市", "绵阳市"],
+    "湖北省": ["武汉市", "宜昌市"],
+    "河南省": ["郑州市", "洛阳市"],
+}
+# How likely each province is (the rest share what is left evenly).
+REGION_WEIGHTS = {"浙江省": 60, "江苏省": 10, "上海市": 10}

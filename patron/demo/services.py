@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import zoneinfo
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -18,9 +19,15 @@ from patron.demo.data import (
     CATALOGUE,
     DEMO_PASSWORD,
     DEMO_PIN,
+    DEMO_PIN_MEMBERS,
     DEMO_PROGRAM,
     DEMO_SLUG,
     OCCUPATIONS,
+    PIN_REQUIRED_ABOVE,
+    REGION_WEIGHTS,
+    REGIONS,
+    RESTAURANT_CATEGORIES,
+    RESTAURANT_HOURS,
     STAFF,
     TAGS,
 )
@@ -59,6 +66,24 @@ def unique_mobiles(fake: Faker, count: int, taken: set[str]) -> list[str]:
     return mobiles
 
 
+def name_for(fake: Faker, rng: random.Random, gender: str) -> str:
+    """A family name and a given name of the member's gender. (Faker zh_CN's name_male() and
+    name_female() draw the given name from both lists: its one name format ignores gender.)"""
+    if gender == Gender.UNKNOWN:
+        gender = rng.choice([Gender.MALE, Gender.FEMALE])
+    given = fake.first_name_male() if gender == Gender.MALE else fake.first_name_female()
+    return fake.last_name() + given
+
+
+def region_for(rng: random.Random) -> str:
+    """A province and one of its own cities, e.g. 浙江省杭州市 (a municipality once: 上海市)."""
+    provinces = list(REGIONS)
+    rest = (100 - sum(REGION_WEIGHTS.values())) / (len(provinces) - len(REGION_WEIGHTS))
+    province = rng.choices(provinces, [REGION_WEIGHTS.get(p, rest) for p in provinces])[0]
+    city = rng.choice(REGIONS[province])
+    return province if city == province else province + city
+
+
 def fake_member_rows(
     merchant: Merchant, stores: list[Store], count: int, seed: int = 7
 ) -> list[dict]:
@@ -70,14 +95,13 @@ def fake_member_rows(
     rows = []
     for mobile in unique_mobiles(fake, count, taken):
         gender = rng.choice([Gender.MALE, Gender.FEMALE, Gender.FEMALE, Gender.UNKNOWN])
-        name = fake.name_male() if gender == Gender.MALE else fake.name_female()
         rows.append(
             {
                 "mobile": mobile,
-                "name": name,
+                "name": name_for(fake, rng, gender),
                 "gender": gender,
                 "birthday": fake.date_of_birth(minimum_age=18, maximum_age=70),
-                "region": fake.province() + fake.city_name(),
+                "region": region_for(rng),
                 "occupation": rng.choice(OCCUPATIONS),
                 "income_band": rng.choice(["", "low", "middle", "middle", "high", "top"]),
                 "consent_sms": rng.random() < 0.7,
@@ -142,8 +166,8 @@ def seed_balances(actor: Actor, members: list[Member], seed: int = 11) -> None:
             payment_method=rng.choice(["cash", "wechat", "alipay"]),
             context=context,
         )
-        ledger.earn_points(
-            actor, member, rng.randint(5, 300), key=f"demo-earn-{member.pk}", context=context
+        ledger.earn_points(  # what about a year of visits earns at 1 point per yuan
+            actor, member, rng.randint(100, 3000), key=f"demo-earn-{member.pk}", context=context
         )
         if rng.random() < 0.4:
             ledger.pay_stored_value(
@@ -186,26 +210,75 @@ def _demo_basket(rng: random.Random):
     ]
 
 
+def sale_time(
+    rng: random.Random, lines: list[LineInput], first: dt.datetime, last: dt.datetime, zone
+) -> dt.datetime | None:
+    """A moment between `first` and `last` when the basket can be sold: any hour for rooms and
+    the shop, the restaurant's hours when it holds a dish or a drink (local time in `zone`).
+    None when the window holds no such moment (a member who joined after tonight's dinner)."""
+    if first > last:
+        return None
+    restaurant = any(line.category in RESTAURANT_CATEGORIES for line in lines)
+    first_day, last_day = first.astimezone(zone).date(), last.astimezone(zone).date()
+    for _attempt in range(20):
+        day = first_day + dt.timedelta(days=rng.randint(0, (last_day - first_day).days))
+        if restaurant:
+            (h1, m1), (h2, m2) = rng.choice(RESTAURANT_HOURS)
+            start = dt.datetime.combine(day, dt.time(h1, m1), tzinfo=zone)
+            minutes = (h2 * 60 + m2) - (h1 * 60 + m1)
+        else:
+            start = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
+            minutes = 24 * 60
+        when = start + dt.timedelta(seconds=rng.uniform(0, minutes * 60 - 1))
+        if first <= when <= last:
+            return when
+    return None
+
+
+def _sell(
+    actor: Actor,
+    rng: random.Random,
+    request: sales.SaleRequest,
+    key: str,
+    now: dt.datetime,
+) -> None:
+    """Commit one demo sale; a few of the last two days' sales are refunded (a refund is
+    recorded when it is made, so only recent sales are refunded: the home page's history
+    stays as it was sold)."""
+    sale = sales.commit_sale(actor, request, key=key)
+    if sale.occurred_at >= now - dt.timedelta(days=2) and rng.random() < 0.05:
+        sales.refund_sale(
+            actor, sale, sales.RefundAsk(all=True, reason="demo"), key=f"demo-refund-{sale.pk}"
+        )
+
+
 def seed_sales(actor: Actor, members: list[Member], seed: int = 17) -> None:
     """About 12 months of sales through the real checkout service: a loyal core visits often,
-    most members a few times, some once; some redeem points or pay from stored value; a few
-    sales are refunded. The demo back-dates through the `checkout.backdate_days` setting, as a
-    merchant importing history would, then restores the usual 30 days and a PIN threshold."""
+    most members a few times, some once; some redeem points or pay from stored value; walk-in
+    guests buy too (so members' share of sales means something); a few recent sales are
+    refunded. Sales fall in opening hours (`sale_time`). The demo back-dates through the
+    `checkout.backdate_days` setting, as a merchant importing history would, then restores the
+    usual 30 days and a PIN threshold."""
 
     rng = random.Random(seed)
     apply_program(actor, {"checkout": {"backdate_days": 365}})
     stores = list(Store.objects.filter(merchant=actor.merchant).order_by("code"))
+    zone = zoneinfo.ZoneInfo(actor.merchant.timezone)
     now = timezone.now()
+    # The engine refuses a sale dated after the moment it prices it: keep a minute's margin.
+    last = now - dt.timedelta(minutes=1)
     buyers = [m for m in members if rng.random() < 0.25]
     for member in buyers:
         visits = rng.choice([1, 1, 2, 2, 3, 5])
         first = max(member.joined_at, now - dt.timedelta(days=364))
         for visit in range(visits):
-            span = max((now - first).total_seconds() - 3600, 60)
-            when = first + dt.timedelta(seconds=rng.uniform(0, span))
+            lines = _demo_basket(rng)
+            when = sale_time(rng, lines, first, last, zone)
+            if when is None:
+                continue
             held = quick_balances(member)
             request = sales.SaleRequest(
-                lines=_demo_basket(rng),
+                lines=lines,
                 member=member.pk,
                 store=(member.store if rng.random() < 0.7 else rng.choice(stores)).code,
                 occurred_at=when,
@@ -214,14 +287,30 @@ def seed_sales(actor: Actor, members: list[Member], seed: int = 17) -> None:
                 if rng.random() < 0.3
                 else 0,
             )
-            sale = sales.commit_sale(actor, request, key=f"demo-sale-{member.pk}-{visit}")
-            if rng.random() < 0.03:
-                sales.refund_sale(
-                    actor,
-                    sale,
-                    sales.RefundAsk(all=True, reason="demo"),
-                    key=f"demo-refund-{sale.pk}",
-                )
-    apply_program(actor, {"checkout": {"backdate_days": 30, "pin_required_above": 50000}})
-    for member in buyers[:5]:  # argon2 on purpose: a 6-digit PIN must be slow to guess
-        sales.set_pin(actor, member, DEMO_PIN)
+            _sell(actor, rng, request, f"demo-sale-{member.pk}-{visit}", now)
+    for n in range(2 * len(buyers)):  # walk-in guests: nearly as many sales as members make
+        lines = _demo_basket(rng)
+        when = sale_time(rng, lines, now - dt.timedelta(days=364), last, zone)
+        if when is not None:
+            request = sales.SaleRequest(
+                lines=lines, store=rng.choice(stores).code, occurred_at=when
+            )
+            _sell(actor, rng, request, f"demo-walk-in-{n}", now)
+    apply_program(
+        actor, {"checkout": {"backdate_days": 30, "pin_required_above": PIN_REQUIRED_ABOVE}}
+    )
+    seed_pins(actor, members)
+
+
+def seed_pins(actor: Actor, members: list[Member]) -> None:
+    """DEMO_PIN for the first DEMO_PIN_MEMBERS members who hold more stored value than a payment
+    may take without a PIN, so the PIN flow can be tried at once (argon2 on purpose: a 6-digit
+    PIN must be slow to guess)."""
+    given = 0
+    for member in members:
+        if given == DEMO_PIN_MEMBERS:
+            break
+        held = quick_balances(member)
+        if held["stored_value.principal"] + held["stored_value.bonus"] > PIN_REQUIRED_ABOVE:
+            sales.set_pin(actor, member, DEMO_PIN, allow_one_digit_repeated=True)
+            given += 1

@@ -1,15 +1,29 @@
-"""The console's home page. It stands above every app so it may show figures from any of them
-(members today; the insight dashboard will grow here)."""
+"""The console's home page. It stands above every app so it may show figures from any of them:
+sales, members, top-ups and points for today, this week and this month, and a 90-day chart
+(the insight dashboard will grow here)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from patron.home.figures import PERIODS, home_figures
 from patron.members.selectors import member_figures
 from patron.tenancy.permissions import console_view
 
 
 @console_view
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home/home.html", {"figures": member_figures(request.actor)})
+    figures = home_figures(request.actor)
+    chosen = request.GET.get("period")
+    period = figures.periods[chosen if chosen in PERIODS else "today"]
+    return render(
+        request,
+        "home/home.html",
+        {
+            "figures": figures,
+            "period": period,
+            "periods": figures.periods.values(),
+            "members": member_figures(request.actor),
+        },
+    )

@@ -7,10 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.dates import local_day
 from patron.engine.money import div_round_half_up
 from patron.ledger.models import (
     STORED_VALUE_ASSETS,
@@ -21,6 +22,7 @@ from patron.ledger.models import (
     PointsHold,
     PointsLot,
     Shortfall,
+    SystemAccount,
     Transaction,
 )
 from patron.ledger.services import policy_for
@@ -304,3 +306,56 @@ def liability_report(actor: Actor, as_of: dt.datetime | None) -> LiabilityReport
         points_value=points_value(all_points, redeem),
     )
     return LiabilityReport(as_of, rows, total, redeem["points"], redeem["value"])
+
+
+# --- movements per day (the console home) ----------------------------------------------------
+
+# The merchant's side of each figure, and the sign that makes it positive: a top-up takes
+# principal out of `cash`, earning takes points out of `issued`, spending puts them in
+# `redeemed` (reversals on refunds move them back, so the figures are net of refunds).
+DAILY_FIGURES = {
+    "topups": (Asset.PRINCIPAL, SystemAccount.CASH, -1),
+    "points_issued": (Asset.POINTS, SystemAccount.ISSUED, -1),
+    "points_redeemed": (Asset.POINTS, SystemAccount.REDEEMED, 1),
+}
+
+
+def daily_movements(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list[dict[str, Any]]:
+    """Top-ups (principal paid in, fen), points issued and points redeemed per store and local
+    day (in `zone`) from `since`: rows of {store, day, topups, points_issued, points_redeemed}.
+    The store is the transaction's (where it was done); a top-up counts when it is a top-up,
+    not a card refund."""
+    which = Q()
+    for asset, code, _sign in DAILY_FIGURES.values():
+        which |= Q(asset=asset, system_code=code)
+    # The merchant's three system accounts first (a few rows by a unique index), then their
+    # entries by (account, occurred_at): filtering entries through the account's merchant
+    # would walk every member account of the merchant.
+    accounts = dict(
+        scoped(
+            Account.objects.filter(which, owner_type=OwnerType.SYSTEM), actor, store_field=None
+        ).values_list("pk", "system_code")
+    )
+    cash = [pk for pk, code in accounts.items() if code == SystemAccount.CASH]
+    entries = Entry.objects.filter(
+        ~Q(account_id__in=cash) | Q(transaction__kind=Transaction.Kind.TOPUP),
+        account_id__in=list(accounts),
+        occurred_at__gte=since,
+    )
+    if actor.store_bound is not None:
+        entries = entries.filter(transaction__store=actor.store_bound)
+    totals = (
+        entries.annotate(day=local_day("occurred_at", zone, since))
+        .values("transaction__store_id", "account_id", "day")
+        .annotate(total=Sum("amount"))
+    )
+    sign_of = {code: (name, sign) for name, (_asset, code, sign) in DAILY_FIGURES.items()}
+    rows: dict[tuple[int | None, dt.date], dict[str, Any]] = {}
+    for found in totals:
+        key = (found["transaction__store_id"], found["day"])
+        into = rows.setdefault(
+            key, {"store": key[0], "day": key[1], **dict.fromkeys(DAILY_FIGURES, 0)}
+        )
+        name, sign = sign_of[accounts[found["account_id"]]]
+        into[name] += sign * (found["total"] or 0)
+    return list(rows.values())

@@ -12,6 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.dates import local_day
 from patron.core.errors import NotFound
 from patron.core.text import ascii_digits
 from patron.members import profile
@@ -208,6 +209,23 @@ def member_figures(actor: Actor) -> dict[str, Any]:
         "month": sum(r.get("month", 0) for r in by_store.values()),
     }
     return {"stores": rows, "unassigned": unassigned, "totals": totals}
+
+
+def daily_new_members(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list[dict[str, Any]]:
+    """Members who joined per home store and local day (in `zone`) from `since`: rows of
+    {store, day, new_members} (store None: registered at HQ)."""
+    joined = (
+        members_for(actor)
+        .filter(joined_at__gte=since)
+        .annotate(day=local_day("joined_at", zone, since))
+        .values("store_id", "day")
+        .annotate(new_members=Count("id"))
+        .order_by()
+    )
+    return [
+        {"store": row["store_id"], "day": row["day"], "new_members": row["new_members"]}
+        for row in joined
+    ]
 
 
 def registered_mobiles(actor: Actor) -> set[str]:

@@ -25,15 +25,24 @@ class ProgramRevision(models.Model):
     """Each applied program file, with its diff: the history of the merchant's rules."""
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
-    document = models.JSONField()
-    changes = models.JSONField(default=list)
-    applied_at = models.DateTimeField(auto_now_add=True)
+    document = models.JSONField(_("program file"))
+    changes = models.JSONField(_("changes"), default=list)
+    # The sections the file gave, as `program export` wrote them just before and just after
+    # the apply: the revision page shows their difference.
+    before = models.JSONField(_("before"), default=dict)
+    after = models.JSONField(_("after"), default=dict)
+    applied_at = models.DateTimeField(_("applied at"), auto_now_add=True)
     applied_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("applied by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
-    channel = models.CharField(max_length=20, default="cli")
+    channel = models.CharField(_("channel"), max_length=20, default="cli")
 
     class Meta:
+        verbose_name = _("program revision")
         ordering = ["-applied_at", "-id"]
 
     def __str__(self) -> str:

@@ -22,11 +22,12 @@ from pydantic import BaseModel, ValidationError
 
 from patron.core.errors import FieldError, ValidationFailed
 from patron.program import fields, schema
+from patron.program.display import change_in_words
 from patron.program.models import Category, ProgramRevision
 from patron.program.schema import CodedList, ItemList, ProgramModel, Refusal, repeats
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Store
-from patron.tenancy.services import create_store, update_store
+from patron.tenancy.models import AuditEntry, Store
+from patron.tenancy.services import audit, create_store, update_store
 
 SECTION_AND_ITEM = re.compile(r"([^.\[]*)(?:\[(\d+)\])?")
 # Sections named in API.md §2 that later versions of Patron will apply.
@@ -331,17 +332,37 @@ def apply_program(actor: Actor, document: dict[str, Any], *, dry_run: bool = Fal
         plan = plan_program(actor, document)
         if dry_run or not plan.changes and not plan.steps:
             return plan.changes
+        given = [section for section in document if section in SECTIONS]
+        before = export_sections(actor, given)
         for step in plan.steps:
             step()
-        ProgramRevision.objects.create(
+        revision = ProgramRevision.objects.create(
             merchant=actor.merchant,
             # YAML gives dates and datetimes; the revision keeps the file as JSON text would.
-            document=json.loads(json.dumps(document, cls=DjangoJSONEncoder)),
+            document=as_json(document),
             changes=[str(change) for change in plan.changes],
+            before=as_json(before),
+            after=as_json(export_sections(actor, given)),
             applied_by=actor.user,
             channel=actor.channel,
         )
+        audit(
+            actor,
+            AuditEntry.Action.UPDATE,
+            revision,
+            {"changes": [None, [change_in_words(line) for line in revision.changes]]},
+            label=f"#{revision.pk}",
+        )
     return plan.changes
+
+
+def as_json(value: Any) -> Any:
+    """`value` as JSON text would give it back (dates as ISO text, choices as plain text)."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def export_sections(actor: Actor, sections: list[str]) -> dict[str, Any]:
+    return {name: SECTIONS[name].export(actor) for name in sections}
 
 
 def export_program(actor: Actor) -> dict[str, Any]:

@@ -75,8 +75,19 @@ def describe_benefit(benefit: dict[str, Any]) -> str:
 
 
 def describe_condition(
-    condition: dict[str, Any], zone: ZoneInfo, *, members_only: bool = False
+    condition: dict[str, Any],
+    zone: ZoneInfo,
+    *,
+    members_only: bool = False,
+    names: dict[str, dict[str, str]] | None = None,
 ) -> str:
+    """`names` (section -> code -> name: tiers, stores, categories) shows names, not codes."""
+    names = names or {}
+
+    def named(section: str) -> str:
+        found = names.get(section, {})
+        return _listed([found.get(code, code) for code in condition[section]])
+
     parts = []
     if members_only:
         parts.append(_("members only"))
@@ -91,14 +102,14 @@ def describe_condition(
     if condition.get("skus"):
         parts.append(_("with SKUs %(skus)s") % {"skus": _listed(condition["skus"])})
     if condition.get("categories"):
-        parts.append(_("with categories %(names)s") % {"names": _listed(condition["categories"])})
+        parts.append(_("with categories %(names)s") % {"names": named("categories")})
     if condition.get("tiers"):
-        parts.append(_("tiers %(tiers)s") % {"tiers": _listed(condition["tiers"])})
+        parts.append(_("tiers %(tiers)s") % {"tiers": named("tiers")})
     if condition.get("weekdays"):
         days = [str(WEEKDAYS[day - 1]) for day in condition["weekdays"]]
         parts.append(_("on %(days)s") % {"days": _listed(days)})
     if condition.get("stores"):
-        parts.append(_("at stores %(stores)s") % {"stores": _listed(condition["stores"])})
+        parts.append(_("at stores %(stores)s") % {"stores": named("stores")})
     if condition.get("starts_at"):
         parts.append(_("from %(moment)s") % {"moment": _moment(condition["starts_at"], zone)})
     if condition.get("ends_at"):

@@ -71,6 +71,8 @@ class Promotion(models.Model):
     # The condition's time window again, as columns: lists and reports filter on them.
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    # Paused (program file `paused: true`): kept in the program, not applied at the till.
+    paused = models.BooleanField(_("paused"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -109,6 +111,8 @@ class CouponTemplate(models.Model):
     stock = models.PositiveIntegerField(_("stock"), null=True, blank=True)
     # Bumped by a conditional UPDATE when a coupon is issued, so stock is never oversold.
     issued_count = models.PositiveIntegerField(_("issued"), default=0)
+    # Paused (program file `paused: true`): no new coupons are issued from it.
+    paused = models.BooleanField(_("paused"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

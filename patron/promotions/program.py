@@ -304,11 +304,13 @@ def export_tiers(actor: Actor) -> list[dict[str, Any]]:
 
 
 class PromotionRow(ProgramModel):
-    """A promotion: `automatic` applies by itself, `code` when a sale gives its code."""
+    """A promotion: `automatic` applies by itself, `code` when a sale gives its code;
+    `paused: true` keeps it in the program without applying it (docs/promotions.md)."""
 
     code: Code
     name: Name
     kind: Annotated[str, KIND]
+    paused: Bool = False
     members_only: Bool = False
     condition: Condition = None
     benefit: AnyBenefit
@@ -320,6 +322,7 @@ class PromotionRow(ProgramModel):
             "code": self.code,
             "name": self.name,
             "kind": self.kind,
+            "paused": self.paused,
             "members_only": self.members_only,
             "condition": self.condition.cleaned() if self.condition else {},
             "benefit": self.benefit.cleaned(),
@@ -387,6 +390,7 @@ def plan_promotions(actor: Actor, rows: list[dict[str, Any]], plan: Plan) -> Non
         wanted[row["code"]] = {
             "name": row["name"],
             "kind": row["kind"],
+            "paused": row["paused"],
             "members_only": row["members_only"],
             "condition": condition,
             "benefit": row["benefit"],
@@ -417,6 +421,8 @@ def export_benefit(benefit: dict[str, Any]) -> dict[str, Any]:
 
 def export_promotion(promotion: Promotion, zone: ZoneInfo) -> dict[str, Any]:
     row: dict[str, Any] = {"code": promotion.code, "name": promotion.name, "kind": promotion.kind}
+    if promotion.paused:
+        row["paused"] = True
     if promotion.members_only:
         row["members_only"] = True
     if promotion.condition:
@@ -438,10 +444,11 @@ def export_promotions(actor: Actor) -> list[dict[str, Any]]:
 
 class TemplateRow(ProgramModel):
     """A coupon members are given; valid `valid_days` from issue, or from `valid_from` until
-    `valid_until`."""
+    `valid_until`; `paused: true` issues no new coupons (those held still count)."""
 
     code: Code
     name: Name
+    paused: Bool = False
     benefit: AnyBenefit
     condition: Condition = None
     stacking: StackingRule = Stacking.STACKABLE.value
@@ -477,6 +484,7 @@ class TemplateRow(ProgramModel):
         return {
             "code": self.code,
             "name": self.name,
+            "paused": self.paused,
             "condition": self.condition.cleaned() if self.condition else {},
             "benefit": self.benefit.cleaned(),
             "stacking": self.stacking,
@@ -506,6 +514,7 @@ def plan_coupon_templates(actor: Actor, rows: list[dict[str, Any]], plan: Plan) 
         )
         wanted[row["code"]] = {
             "name": row["name"],
+            "paused": row["paused"],
             "condition": zone.condition(row["condition"], row["path"]),
             "benefit": row["benefit"],
             "stacking": row["stacking"],
@@ -523,6 +532,8 @@ def plan_coupon_templates(actor: Actor, rows: list[dict[str, Any]], plan: Plan) 
 
 def export_template(template: CouponTemplate, zone: ZoneInfo) -> dict[str, Any]:
     row: dict[str, Any] = {"code": template.code, "name": template.name}
+    if template.paused:
+        row["paused"] = True
     row["benefit"] = export_benefit(template.benefit)
     if template.condition:
         row["condition"] = export_condition(template.condition, zone)
@@ -583,8 +594,10 @@ def _plan_rows(
         details = [
             f"{key}: {_shown(getattr(row, key))} -> {_shown(value)}"
             for key, value in changed.items()
-            if key != "is_active"
+            if key not in ("is_active", "paused")
         ]
+        if "paused" in changed:
+            details.insert(0, _("(paused)") if changed["paused"] else _("(resumed)"))
         if "is_active" in changed:
             details.insert(0, _("(reactivated)"))
         plan.changes.append(Change(section, "change", code, ", ".join(details)))

@@ -108,12 +108,24 @@ def tier_code_sql(*, tier_id: rawsql.Column, merchant_id: rawsql.Column) -> raws
 # --- promotions and templates ----------------------------------------------------------------
 
 
-def active_promotions(merchant: Merchant) -> QuerySet[Promotion]:
+def program_promotions(merchant: Merchant) -> QuerySet[Promotion]:
+    """The promotions of the current program, paused ones included."""
     return Promotion.objects.filter(merchant=merchant, is_active=True).order_by("priority", "code")
 
 
-def active_templates(merchant: Merchant) -> QuerySet[CouponTemplate]:
+def active_promotions(merchant: Merchant) -> QuerySet[Promotion]:
+    """The promotions that apply at the till: in the program and not paused."""
+    return program_promotions(merchant).filter(paused=False)
+
+
+def program_templates(merchant: Merchant) -> QuerySet[CouponTemplate]:
+    """The coupon templates of the current program, paused ones included."""
     return CouponTemplate.objects.filter(merchant=merchant, is_active=True).order_by("code")
+
+
+def active_templates(merchant: Merchant) -> QuerySet[CouponTemplate]:
+    """The coupon templates that issue coupons: in the program and not paused."""
+    return program_templates(merchant).filter(paused=False)
 
 
 # --- coupons ---------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def validity(template: CouponTemplate, now: dt.datetime) -> tuple[dt.datetime, d
 def active_template(merchant: Merchant, code: str) -> CouponTemplate:
     template = (
         CouponTemplate.objects.select_related("merchant")
-        .filter(merchant=merchant, code=code, is_active=True)
+        .filter(merchant=merchant, code=code, is_active=True, paused=False)
         .first()
     )
     if template is None:

@@ -25,6 +25,8 @@ from django.views.decorators.http import require_GET, require_POST
 from patron.core.errors import DomainError
 from patron.members.models import Member
 from patron.members.selectors import member_or_404, members_for
+from patron.program.models import Category
+from patron.program.views import REVISION_ROLES
 from patron.promotions import selectors, services
 from patron.promotions.codes import display_code
 from patron.promotions.describe import (
@@ -36,10 +38,12 @@ from patron.promotions.describe import (
 from patron.promotions.forms import EndCouponForm, IssueCouponForm, SetTierForm
 from patron.promotions.models import CouponTemplate, Promotion, Tier
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Role
+from patron.tenancy.models import Role, Store
 from patron.tenancy.permissions import console_view, require_role
 
 ISSUE_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
+# Who changes promotions and coupon templates (editor_views); store staff only read them.
+EDIT_ROLES = (Role.HQ_ADMIN, Role.MARKETER)
 TIER_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
 END_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
 COUPONS_SHOWN = 20
@@ -108,29 +112,52 @@ def tier_rows(actor: Actor) -> list[TierRow]:
     ]
 
 
+def program_names(actor: Actor) -> dict[str, dict[str, str]]:
+    """Names of the tiers, stores and categories conditions name by code."""
+    from patron.promotions.editor_forms import category_label
+
+    merchant = actor.merchant
+    return {
+        "tiers": dict(Tier.objects.filter(merchant=merchant).values_list("code", "name")),
+        "stores": dict(Store.objects.filter(merchant=merchant).values_list("code", "name")),
+        "categories": {
+            c.code: category_label(c) for c in Category.objects.filter(merchant=merchant)
+        },
+    }
+
+
 @console_view
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     zone = ZoneInfo(actor.merchant.timezone)
+    names = program_names(actor)
     promotions = [
         PromotionRow(
             promotion=p,
             benefit=describe_benefit(p.benefit),
-            condition=describe_condition(p.condition, zone, members_only=p.members_only),
+            condition=describe_condition(
+                p.condition, zone, members_only=p.members_only, names=names
+            ),
         )
-        for p in selectors.active_promotions(actor.merchant)
+        for p in selectors.program_promotions(actor.merchant)
     ]
     templates = [
         TemplateRow(
             template=t,
             benefit=describe_benefit(t.benefit),
-            condition=describe_condition(t.condition, zone),
+            condition=describe_condition(t.condition, zone, names=names),
             validity=describe_validity(t, zone),
         )
-        for t in selectors.active_templates(actor.merchant)
+        for t in selectors.program_templates(actor.merchant)
     ]
-    context = {"tiers": tier_rows(actor), "promotions": promotions, "templates": templates}
+    context = {
+        "tiers": tier_rows(actor),
+        "promotions": promotions,
+        "templates": templates,
+        "may_edit": actor.role in EDIT_ROLES,
+        "may_revisions": actor.role in REVISION_ROLES,
+    }
     return render(request, "promotions/overview.html", context)
 
 

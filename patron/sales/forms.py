@@ -10,13 +10,16 @@ never a float; a third decimal is refused, not rounded).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
-from django.http import QueryDict
+from django.contrib.auth import authenticate
+from django.http import HttpRequest, QueryDict
+from django.utils.timezone import get_current_timezone as zone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,7 +29,9 @@ from patron.core.text import INT64_MAX, nfkc, parse_int
 from patron.engine.pricing import normalize_code
 from patron.sales import selectors, services
 from patron.sales.models import Sale, SaleLine
+from patron.tenancy import logins
 from patron.tenancy.actor import Actor
+from patron.tenancy.models import Role, Staff
 
 MAX_TILL_LINES = services.MAX_LINES
 MAX_QUANTITY = services.MAX_QUANTITY
@@ -110,6 +115,8 @@ class Till:
     errors: dict[str, str] = field(default_factory=dict)  # field -> message
     line_errors: dict[int, list[str]] = field(default_factory=dict)
     dropped_lines: int = 0  # hidden line fields that could not be read
+    selected: int | None = None  # the line "−", "+", Change and Remove act on
+    removed: tuple[int, TillLine] | None = None  # the line last removed, for Undo
 
     @classmethod
     def empty(cls, store: str = "") -> Till:
@@ -129,6 +136,58 @@ class Till:
             stored_value=self.stored_value,
             pin=self.pin or None,
         )
+
+    # -- the selected line and the undo of a removal -----------------------------------------
+
+    def select(self, index: Any) -> None:
+        """Select line `index` (an int or its text); anything else selects the last line."""
+        number = index if isinstance(index, int) else parse_count(index, low=0, high=MAX_TILL_LINES)
+        if number is not None and 0 <= number < len(self.lines):
+            self.selected = number
+        else:
+            self.selected = len(self.lines) - 1 if self.lines else None
+
+    def removed_data(self) -> str:
+        """The removed line as the page keeps it (a hidden field): JSON, or ''."""
+        if self.removed is None:
+            return ""
+        index, line = self.removed
+        return json.dumps(
+            {
+                "index": index,
+                "sku": line.sku,
+                "category": line.category,
+                "unit_price": line.unit_price,
+                "quantity": line.quantity,
+                "name": line.name,
+            },
+            ensure_ascii=False,
+        )
+
+    def restore_removed(self, raw: Any) -> None:
+        """Read back what `removed_data` wrote; anything else means nothing to undo."""
+        try:
+            data = json.loads(raw) if isinstance(raw, str) and raw else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return
+        index = data.get("index")
+        price, quantity = data.get("unit_price"), data.get("quantity")
+        ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (index, price, quantity))
+        if not ints or not (0 < price <= INT64_MAX and 0 < quantity <= MAX_QUANTITY):
+            return
+        sku = clean_text(data.get("sku"), 64)
+        if not sku or not 0 <= index <= MAX_TILL_LINES:
+            return
+        line = TillLine(
+            sku=sku,
+            category=clean_text(data.get("category"), 40),
+            unit_price=price,
+            quantity=quantity,
+            name=clean_text(data.get("name"), 100),
+        )
+        self.removed = (index, line)
 
     # -- changes the operations make ----------------------------------------------------------
 
@@ -226,6 +285,8 @@ def read_till(data: QueryDict) -> Till:
     if till.member is not None:
         _typed_amounts(data, till)
     till.pin = clean_text(data.get("pin"), 12)
+    till.select(data.get("selected"))
+    till.restore_removed(data.get("removed"))
     return till
 
 
@@ -400,3 +461,89 @@ class RefundForm(RefuseNulMixin, forms.Form):
                 if line.sku == sku and name in self.fields:
                     self.add_error(name, str(error.message))
                     break
+
+
+# --- a store manager's approval of a large refund --------------------------------------------
+
+
+def approvers(sale: Sale) -> list[Staff]:
+    """Who may approve a refund of this sale: the store's managers, then HQ, by name."""
+    staff = Staff.objects.select_related("user").filter(
+        merchant_id=sale.merchant_id, is_active=True, user__is_active=True
+    )
+    managers = staff.filter(role=Role.STORE_MANAGER, store_id=sale.store_id)
+    hq = staff.filter(role=Role.HQ_ADMIN)
+    return sorted(managers, key=staff_label) + sorted(hq, key=staff_label)
+
+
+def staff_label(staff: Staff) -> str:
+    return staff.user.get_full_name() or staff.user.get_username()
+
+
+class ApprovalForm(RefuseNulMixin, forms.Form):
+    """A store manager (or HQ) approves a refund above the store's limit at the till by
+    choosing their name and typing their own log-in password.
+
+    The password goes through `authenticate`, so django-axes counts failures here as on the
+    log-in page: five wrong passwords lock that manager's log-in for the cool-off, and a
+    cashier cannot try passwords without end.
+    """
+
+    approve = forms.CharField(widget=forms.HiddenInput, initial="1", required=False)
+    manager = forms.TypedChoiceField(
+        label=gettext_lazy("Store manager"),
+        coerce=int,
+        widget=forms.Select(attrs={"id": "approve-manager"}),
+    )
+    password = forms.CharField(
+        label=gettext_lazy("Their password"),
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(
+            attrs={"id": "approve-password", "autocomplete": "off"}, render_value=False
+        ),
+    )
+
+    def __init__(self, *args: Any, sale: Sale, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.people = {staff.pk: staff for staff in approvers(sale)}
+        self.fields["manager"].choices = [("", _("— Choose —"))] + [
+            (pk, f"{staff_label(staff)} · {staff.get_role_display()}")
+            for pk, staff in self.people.items()
+        ]
+        self.fields["manager"].widget.attrs["autofocus"] = True
+        self.approver: Staff | None = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        staff = self.people.get(data.get("manager") or 0)
+        password = data.get("password")
+        if staff is None or not password:
+            return data
+        username = staff.user.get_username()
+        self.refuse_when_locked(staff)
+        user = authenticate(self.request, username=username, password=password)
+        if getattr(self.request, "axes_locked_out", False):
+            # This failure locked the log-in: the refund page says so itself; axes' middleware
+            # would otherwise answer with the log-in page.
+            self.request.axes_locked_out = False
+            self.refuse_when_locked(staff)
+        if user is None or user.pk != staff.user_id:
+            raise forms.ValidationError(
+                _("Wrong password for %(name)s: nothing was refunded.")
+                % {"name": staff_label(staff)}
+            )
+        self.approver = staff
+        return data
+
+    def refuse_when_locked(self, staff: Staff) -> None:
+        """A manager whose log-in is locked (too many wrong passwords, here or on the log-in
+        page) cannot approve until the lock ends: no password is even tried."""
+        ip = getattr(self.request, "axes_ip_address", None)
+        until = logins.locked_until(staff.user.get_username(), ip)
+        if until is not None:
+            raise forms.ValidationError(
+                _("%(name)s cannot approve now: %(lock)s")
+                % {"name": staff_label(staff), "lock": logins.lock_message(until, zone())}
+            )

@@ -10,9 +10,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from patron.core.dates import local_day
 from patron.core.errors import NotFound
 from patron.engine import pricing
 from patron.ledger import selectors as ledger
@@ -238,12 +240,63 @@ class Receipt:
 
 def receipt(sale: Sale) -> Receipt:
     member = sale.member
+    refunds = sale.refunds.select_related("user", "api_key").order_by("pk")
     return Receipt(
         lines=list(sale.lines.order_by("position")),
         discounts=list(sale.discounts.order_by("pk")),
-        refunds=[present_refund(refund) for refund in sale.refunds.order_by("pk")],
+        refunds=[
+            {**present_refund(refund), "by": done_by(refund.user, refund.api_key)}
+            for refund in refunds
+        ],
         after=ledger.member_balances(member, as_of=sale.occurred_at) if member else None,
     )
+
+
+def done_by(user, api_key) -> str:
+    """Who recorded a sale or refund, as people read it: the staff's name, the API key's name
+    ("API: POS system"), else the system (the command line, the demo)."""
+    if user is not None:
+        return user.get_full_name() or user.get_username()
+    if api_key is not None:
+        return _("API: %(name)s") % {"name": api_key.name}
+    return _("System")
+
+
+@dataclass(frozen=True)
+class TillDay:
+    """Today's figures of one cashier at one store (the till's header)."""
+
+    sales: int  # how many sales
+    sold: int  # fen, their totals
+    refunded: int  # fen refunded today by this cashier at this store (of any day's sales)
+
+    @property
+    def net(self) -> int:
+        return self.sold - self.refunded
+
+
+def till_day(actor: Actor, store: Store) -> TillDay:
+    """The sales this cashier recorded at this store today (the merchant's day), net of the
+    refunds they recorded there today."""
+    since = start_of_today()
+    mine = {"user": actor.user, "store": store}
+    sold = scoped(Sale.objects.filter(occurred_at__gte=since, **mine), actor).aggregate(
+        count=Count("pk"), total=Sum("total")
+    )
+    refunded = scoped(Refund.objects.filter(created_at__gte=since, **mine), actor).aggregate(
+        total=Sum("amount")
+    )
+    return TillDay(sold["count"], sold["total"] or 0, refunded["total"] or 0)
+
+
+def refunds_today(actor: Actor, store: Store | None) -> dict[str, int]:
+    """How many refunds were recorded today and what they gave back: at `store`, or at every
+    store when it is None (a store-bound role: always their own)."""
+    refunds = scoped(Refund.objects.filter(created_at__gte=start_of_today()), actor)
+    if actor.store_bound is None and store is not None:
+        refunds = refunds.filter(store=store)
+    figures = refunds.aggregate(count=Count("pk"), amount=Sum("amount"))
+    return {"count": figures["count"], "amount": figures["amount"] or 0}
 
 
 def start_of_today() -> dt.datetime:
@@ -257,7 +310,9 @@ def todays_sales(actor: Actor, store: Store | None) -> QuerySet[Sale]:
     sales = scoped(Sale.objects.filter(occurred_at__gte=start_of_today()), actor)
     if actor.store_bound is None and store is not None:
         sales = sales.filter(store=store)
-    return sales.select_related("store", "member", "user").order_by("-occurred_at", "-pk")
+    return sales.select_related("store", "member", "user", "api_key").order_by(
+        "-occurred_at", "-pk"
+    )
 
 
 def sales_figures(sales: QuerySet[Sale]) -> dict[str, int | None]:
@@ -265,3 +320,36 @@ def sales_figures(sales: QuerySet[Sale]) -> dict[str, int | None]:
     return sales.aggregate(
         count=Count("pk"), total=Sum("total"), cash=Sum("cash_due"), card=Sum("stored_value_paid")
     )
+
+
+# --- sales per day (the console home) --------------------------------------------------------
+
+
+def daily_sales(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list[dict[str, Any]]:
+    """Sales net of refunds per store and local day (in `zone`) from `since`: rows of
+    {store, day, sales, member_sales} in fen. A refund counts on the day it was made, against
+    the store of the sale it refunds; member sales are those of sales with a member."""
+    sold = (
+        scoped(Sale.objects.filter(occurred_at__gte=since), actor)
+        .annotate(day=local_day("occurred_at", zone, since))
+        .values("store_id", "day")
+        .annotate(sales=Sum("total"), member_sales=Sum("total", filter=Q(member__isnull=False)))
+    )
+    refunded = (
+        scoped(Refund.objects.filter(created_at__gte=since), actor, store_field="sale__store")
+        .annotate(day=local_day("created_at", zone, since))
+        .values("sale__store_id", "day")
+        .annotate(
+            sales=Sum("amount"), member_sales=Sum("amount", filter=Q(sale__member__isnull=False))
+        )
+    )
+    rows: dict[tuple[int, dt.date], dict[str, Any]] = {}
+    for totals, sign, store_key in ((sold, 1, "store_id"), (refunded, -1, "sale__store_id")):
+        for found in totals:
+            key = (found[store_key], found["day"])
+            into = rows.setdefault(
+                key, {"store": key[0], "day": key[1], "sales": 0, "member_sales": 0}
+            )
+            into["sales"] += sign * (found["sales"] or 0)
+            into["member_sales"] += sign * (found["member_sales"] or 0)
+    return list(rows.values())

@@ -34,6 +34,7 @@ from patron.core.errors import (
     ValidationFailed,
 )
 from patron.core.idempotency import atomic_write
+from patron.core.money import yuan
 from patron.core.text import INT64_MAX, ascii_digits
 from patron.engine import pricing
 from patron.ledger import postings
@@ -54,7 +55,8 @@ from patron.sales.models import (
 )
 from patron.sales.program import checkout_policy
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Store
+from patron.tenancy.models import AuditEntry, Role, Staff, Store
+from patron.tenancy.services import audit
 
 MAX_LINES = 200
 MAX_QUANTITY = 100_000
@@ -274,16 +276,20 @@ def pin_digits(raw: Any) -> str | None:
     return digits if digits is not None and len(digits) == PIN_LENGTH else None
 
 
-def set_pin(actor: Actor, member: Member, pin: str) -> None:
+def set_pin(
+    actor: Actor, member: Member, pin: str, *, allow_one_digit_repeated: bool = False
+) -> None:
     """Set (or replace) the member's PIN: six ASCII digits, not one digit repeated (API.md §7).
 
     A refused PIN changes nothing: the old PIN, its attempt count and any lockout stay.
+    `allow_one_digit_repeated` is for the demo's seeding only (its PIN 888888, docs/demo.md):
+    the API and the console never pass it.
     """
     _ensure_own(actor, member)
     digits = pin_digits(pin)
     if digits is None:
         raise ValidationFailed([FieldError("pin", _("The PIN is 6 digits."))])
-    if len(set(digits)) == 1:
+    if len(set(digits)) == 1 and not allow_one_digit_repeated:
         raise ValidationFailed(
             [FieldError("pin", _("The PIN may not be one digit repeated: choose another."))]
         )
@@ -713,9 +719,80 @@ def _pick_lines(sale: Sale, ask: RefundAsk) -> list[tuple[SaleLine, int]]:
     return [(by_pk[pk], quantity) for pk, quantity in picks.items()]
 
 
-def refund_sale(actor: Actor, sale: Sale, ask: RefundAsk, *, key: str | None = None) -> Refund:
+def refund_amount(actor: Actor, sale: Sale, ask: RefundAsk) -> int:
+    """What refunding `ask` would give back (nothing written): for the till's confirmation
+    step and its approval limit. Refuses what `refund_sale` would refuse."""
+    if sale.merchant_id != actor.merchant.pk:
+        raise NotFound(_("Sale not found"))
+    with transaction.atomic():
+        picks = _pick_lines(sale, ask)
+    return sum(
+        _share(line.total, line.refunded_quantity + quantity, line.quantity)
+        - _share(line.total, line.refunded_quantity, line.quantity)
+        for line, quantity in picks
+    )
+
+
+def approval_limit(actor: Actor, sale: Sale) -> int | None:
+    """Above how many fen this actor's refund of this sale needs a store manager; None: never.
+
+    Only staff at a screen ask: store managers and HQ approve their own refunds, and the API
+    (an integrator's system, with its own controls) and the command line never ask.
+    """
+    if actor.staff is None or actor.api_key is not None:
+        return None
+    if actor.role in (Role.HQ_ADMIN, Role.STORE_MANAGER):
+        return None
+    return sale.store.refund_approval_above
+
+
+def needs_approval(actor: Actor, sale: Sale, amount: int) -> bool:
+    limit = approval_limit(actor, sale)
+    return limit is not None and amount > limit
+
+
+def may_approve_refund(approver: Staff | None, sale: Sale) -> bool:
+    """HQ, or a manager of the sale's store, active, of the same merchant."""
+    if approver is None or not approver.is_active or not approver.user.is_active:
+        return False
+    if approver.merchant_id != sale.merchant_id:
+        return False
+    if approver.role == Role.HQ_ADMIN:
+        return True
+    return approver.role == Role.STORE_MANAGER and approver.store_id == sale.store_id
+
+
+def _check_approval(actor: Actor, sale: Sale, amount: int, approver: Staff | None) -> None:
+    if not needs_approval(actor, sale, amount):
+        return
+    if approver is None:
+        raise DomainError(
+            _("A refund above %(limit)s needs a store manager's approval.")
+            % {"limit": yuan(sale.store.refund_approval_above)},
+            "refund_needs_approval",
+            403,
+        )
+    if not may_approve_refund(approver, sale) or approver.pk == actor.staff.pk:
+        raise DomainError(
+            _("Only a manager of this store or HQ can approve this refund."),
+            "refund_approver_not_allowed",
+            403,
+        )
+
+
+def refund_sale(
+    actor: Actor,
+    sale: Sale,
+    ask: RefundAsk,
+    *,
+    key: str | None = None,
+    approver: Staff | None = None,
+) -> Refund:
     """Refund lines of a sale: money, points spent and stored value come back, points earned
-    go back (what the member already used is recorded as a shortfall), coupons per policy."""
+    go back (what the member already used is recorded as a shortfall), coupons per policy.
+
+    At the till a refund above the store's limit needs `approver` (a manager of the store or
+    HQ, whose password the view checked); the approval is audited with both staff."""
     if sale.merchant_id != actor.merchant.pk:
         raise NotFound(_("Sale not found"))
     bound = actor.store_bound
@@ -730,10 +807,39 @@ def refund_sale(actor: Actor, sale: Sale, ask: RefundAsk, *, key: str | None = N
         sale = Sale.objects.select_for_update().get(pk=sale.pk)
         picks = _pick_lines(sale, ask)
         refund = _record_refund(actor, sale, picks, key, ask.reason)
+        _check_approval(actor, sale, refund.amount, approver)
         _return_value(actor, sale, refund)
         _update_sale_after_refund(actor, sale, refund)
+        if needs_approval(actor, sale, refund.amount):
+            _audit_approval(actor, sale, refund, approver)
     refund.replayed = False
     return refund
+
+
+def _audit_approval(actor: Actor, sale: Sale, refund: Refund, approver: Staff) -> None:
+    """Who refunded and who approved, both by name and id, with the amount and the limit."""
+    audit(
+        actor,
+        AuditEntry.Action.CREATE,
+        refund,
+        {
+            "sale": sale.pk,
+            "amount": refund.amount,
+            "limit": sale.store.refund_approval_above,
+            "refunded_by": staff_name(actor.staff),
+            "approved_by": staff_name(approver),
+            "approved_by_staff": approver.pk,
+        },
+        label=_("Refund %(refund)s of sale %(sale)s, approved by %(name)s")
+        % {"refund": refund.pk, "sale": sale.pk, "name": staff_name(approver)},
+    )
+
+
+def staff_name(staff: Staff | None) -> str:
+    """A person's name as the till shows it: full name, else the user name."""
+    if staff is None:
+        return ""
+    return staff.user.get_full_name() or staff.user.get_username()
 
 
 def _record_refund(

@@ -121,6 +121,10 @@ class Step:
     problem: DomainError | None = None
     points_to_max: bool = False
     pay_all: bool = False
+    removed_line: TillLine | None = None  # just removed: the page offers Undo
+    # Inputs whose text this step used up (a member found, a code added): the page empties
+    # them instead of keeping what was typed.
+    consumed: tuple[str, ...] = ()
 
 
 def op_scan(press: Press, till: Till) -> Step:
@@ -138,7 +142,7 @@ def op_scan(press: Press, till: Till) -> Step:
         return Step(focus="item-category", item_form=form)
     if in_basket is None and len(till.lines) >= MAX_TILL_LINES:
         return too_many_lines()
-    till.add_line(known)
+    till.selected = till.add_line(known)
     return Step()
 
 
@@ -155,10 +159,11 @@ def op_add_item(press: Press, till: Till) -> Step:
     if index is not None and index < len(till.lines):
         till.lines[index] = line
         till.line_errors.pop(index, None)
+        till.selected = index
     elif len(till.lines) >= MAX_TILL_LINES:
         return too_many_lines()
     else:
-        till.add_line(line)
+        till.selected = till.add_line(line)
     press.memory.remember(line)
     return Step()
 
@@ -185,32 +190,70 @@ def op_edit(press: Press, till: Till) -> Step:
 
 
 def op_more(press: Press, till: Till) -> Step:
+    """One more of line `arg` (the selected line: the page sends its index)."""
     index = line_index(till, press.arg)
-    if index is not None and not till.line_errors.get(index):
-        till.lines[index].quantity = min(till.lines[index].quantity + 1, services.MAX_QUANTITY)
-    return Step(focus=f"qty-{index}" if index is not None else SCAN)
+    if index is not None:
+        till.selected = index
+        if not till.line_errors.get(index):
+            line = till.lines[index]
+            line.quantity = min(line.quantity + 1, services.MAX_QUANTITY)
+    return Step(focus="")
 
 
 def op_less(press: Press, till: Till) -> Step:
+    """One less; at 1 the line goes, with Undo (a quantity is never below 1)."""
     index = line_index(till, press.arg)
-    if index is not None and not till.line_errors.get(index) and till.lines[index].quantity > 1:
+    if index is None:
+        return Step(focus="")
+    till.selected = index
+    if till.line_errors.get(index):
+        return Step(focus="")
+    if till.lines[index].quantity > 1:
         till.lines[index].quantity -= 1
-    return Step(focus=f"qty-{index}" if index is not None else SCAN)
+        return Step(focus="")
+    return remove_line(till, index)
+
+
+def remove_line(till: Till, index: int) -> Step:
+    line = till.lines.pop(index)
+    till.removed = (index, line)
+    # Errors are kept per index: the lines after the removed one move up.
+    till.line_errors = {
+        (i - 1 if i > index else i): errors for i, errors in till.line_errors.items() if i != index
+    }
+    till.selected = min(index, len(till.lines) - 1) if till.lines else None
+    return Step(focus=SCAN, removed_line=line)
 
 
 def op_remove(press: Press, till: Till) -> Step:
     index = line_index(till, press.arg)
-    if index is not None:
-        del till.lines[index]
-        # Errors are kept per index: the lines after the removed one move up.
-        till.line_errors = {
-            (i - 1 if i > index else i): errors
-            for i, errors in till.line_errors.items()
-            if i != index
-        }
-    if not till.lines:
+    if index is None:
         return Step()
-    return Step(focus=f"qty-{min(index or 0, len(till.lines) - 1)}")
+    return remove_line(till, index)
+
+
+def op_undo(press: Press, till: Till) -> Step:
+    """Put back the line last removed, where it was (or onto the same SKU scanned since)."""
+    if till.removed is None:
+        return Step()
+    index, line = till.removed
+    till.removed = None
+    if any(existing.sku == line.sku for existing in till.lines):
+        till.selected = till.add_line(line)
+    elif len(till.lines) >= MAX_TILL_LINES:
+        return too_many_lines()
+    else:
+        index = min(index, len(till.lines))
+        till.lines.insert(index, line)
+        # Errors are kept per index: the lines from `index` on move down.
+        till.line_errors = {(i + 1 if i >= index else i): e for i, e in till.line_errors.items()}
+        till.selected = index
+    return Step()
+
+
+def op_select(press: Press, till: Till) -> Step:
+    till.select(press.arg)
+    return Step(focus="")
 
 
 def op_identify(press: Press, till: Till) -> Step:
@@ -230,7 +273,7 @@ def op_identify(press: Press, till: Till) -> Step:
     if member.pk != till.member:
         till.forget_member()
         till.member = member.pk
-    return Step()
+    return Step(consumed=("member-input",))
 
 
 def op_walk_in(press: Press, till: Till) -> Step:
@@ -249,7 +292,7 @@ def add_code(till: Till, code: str) -> Step:
             notice=_("At most %(max)d codes on one sale.") % {"max": MAX_CODES},
         )
     till.add_code(code)
-    return Step(focus="code-input")
+    return Step(focus="code-input", consumed=("code-input",))
 
 
 def op_add_code(press: Press, till: Till) -> Step:
@@ -259,6 +302,7 @@ def op_add_code(press: Press, till: Till) -> Step:
 def op_apply_coupon(press: Press, till: Till) -> Step:
     step = add_code(till, press.arg)
     step.focus = SCAN
+    step.consumed = ()  # a coupon's button: what is typed in the code box stays
     return step
 
 
@@ -305,6 +349,8 @@ OPERATIONS: dict[str, Callable[[Press, Till], Step]] = {
     "more": op_more,
     "less": op_less,
     "remove": op_remove,
+    "undo": op_undo,
+    "select": op_select,
     "identify": op_identify,
     "walk_in": op_walk_in,
     "add_code": op_add_code,
@@ -319,7 +365,10 @@ def apply(operation: str, press: Press, till: Till) -> tuple[Till, Step]:
     """Apply one operation by name (an unknown one just re-prices); `clear` starts over."""
     if operation == "clear":
         return Till.empty(till.store), Step()
-    return till, OPERATIONS.get(operation, op_quote)(press, till)
+    step = OPERATIONS.get(operation, op_quote)(press, till)
+    if step.removed_line is None and operation not in ("quote", "select"):
+        till.removed = None  # Undo is offered for the last key only
+    return till, step
 
 
 def refused(problem: DomainError) -> Step:
@@ -345,6 +394,38 @@ class LineRow:
     line: TillLine
     priced: pricing.PricedLine | None
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Saving:
+    """One kind of saving in the totals."""
+
+    kind: str  # member_price / promotions / points
+    figure: str  # the page's data-figure name
+    label: str
+    amount: int  # fen, above 0
+    detail: str = ""
+
+
+def savings(quote: pricing.Quote) -> list[Saving]:
+    """One line per kind of saving, each counted once: member prices (the tier's discount),
+    promotions and coupons (every applied amount), points. They add up to subtotal - total.
+
+    `quote.discount` already holds the member prices and every promotion and coupon: it is
+    never shown beside them (that counted the same fen twice).
+    """
+    points = _("%(points)s points") % {"points": f"{quote.points_redeemed:,}"}
+    rows = [
+        Saving("member_price", "member-discount", _("Member prices"), quote.member_discount),
+        Saving(
+            "promotions",
+            "promotions-discount",
+            _("Promotions and coupons"),
+            quote.discount - quote.member_discount,
+        ),
+        Saving("points", "points-value", _("Points"), quote.points_value, points),
+    ]
+    return [row for row in rows if row.amount]
 
 
 @dataclass
@@ -495,7 +576,9 @@ def screen(actor: Actor, till: Till, step: Step) -> dict[str, Any]:
         "rows": rows,
         "gifts": list(quote.lines[len(till.lines) :]) if quote else [],
         "quote": quote,
-        "promotions_discount": quote.discount - quote.member_discount if quote else 0,
+        "savings": savings(quote) if quote else [],
+        "selected": till.selected,
+        "removed_line": step.removed_line,
         "code_rows": code_rows(till, quote),
         "automatic": [a for a in quote.applied if a.kind == "automatic"] if quote else [],
         "coupons_on_sale": applied_codes,

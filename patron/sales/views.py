@@ -11,12 +11,15 @@ store, which the services enforce). Marketers get the 403 page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import Template, TemplateDoesNotExist
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -28,7 +31,8 @@ from patron.core.money import yuan
 from patron.members.validation import mask_mobile
 from patron.sales import selectors, services
 from patron.sales import till as machine
-from patron.sales.forms import RefundForm, StoreQuery, Till, read_till
+from patron.sales.basket import Baskets
+from patron.sales.forms import ApprovalForm, RefundForm, StoreQuery, Till, read_till
 from patron.sales.models import Sale
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role, Store
@@ -46,10 +50,6 @@ def sale_or_404(actor: Actor, pk: Any) -> Sale:
         return selectors.sale_for(actor, pk)
     except NotFound:
         raise Http404(_("Sale not found")) from None
-
-
-def person_name(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user else ""
 
 
 def chosen_store(request: HttpRequest, query: StoreQuery) -> Store | None:
@@ -71,9 +71,34 @@ def chosen_store(request: HttpRequest, query: StoreQuery) -> Store | None:
 # --- the till --------------------------------------------------------------------------------
 
 
-def render_till(request: HttpRequest, basket: Till, step: machine.Step) -> HttpResponse:
-    context = machine.screen(request.actor, basket, step)
-    template = "sales/_till_state.html" if wants_fragment(request) else "sales/till.html"
+def catalogue_panel() -> Template | None:
+    """The catalogue's search and favourites (`sales/_catalogue_panel.html`) when it is
+    there: the till leaves a column for it beside the scan box."""
+    try:
+        return get_template("sales/_catalogue_panel.html")
+    except TemplateDoesNotExist:
+        return None
+
+
+def baskets(request: HttpRequest) -> Baskets:
+    return Baskets(request.session, request.actor.merchant.pk)
+
+
+def render_till(
+    request: HttpRequest, basket: Till, step: machine.Step, *, keep: bool = True
+) -> HttpResponse:
+    actor: Actor = request.actor
+    context = machine.screen(actor, basket, step)
+    store = context["store"]
+    if keep and store is not None:
+        # Kept as shown: a reload (F5) opens the same basket (patron.sales.basket).
+        baskets(request).keep(store.pk, basket)
+    fragment = wants_fragment(request)
+    if not fragment:
+        context["day"] = selectors.till_day(actor, store) if store is not None else None
+        context["catalogue_panel"] = catalogue_panel()
+        context["may_set_limit"] = actor.role == Role.STORE_MANAGER
+    template = "sales/_till_state.html" if fragment else "sales/till.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -82,14 +107,16 @@ def render_till(request: HttpRequest, basket: Till, step: machine.Step) -> HttpR
 @may_sell
 @require_GET
 def till(request: HttpRequest) -> HttpResponse:
-    """A new, empty basket; HQ first picks the store it sells in."""
+    """The open basket of this store (a reload keeps it), or a new one; HQ first picks the
+    store it sells in."""
     query = StoreQuery(request.GET)
     store = None if query.wants_to_pick() else chosen_store(request, query)
     if store is None:
         stores = active_stores(request.actor.merchant)
         return render(request, "sales/choose_store.html", {"stores": stores})
     bound = request.actor.store_bound is not None
-    return render_till(request, Till.empty("" if bound else store.code), machine.Step())
+    basket = baskets(request).open(store.pk, "" if bound else store.code)
+    return render_till(request, basket, machine.Step(), keep=False)
 
 
 @may_sell
@@ -114,6 +141,7 @@ def commit(request: HttpRequest) -> HttpResponse:
         sale = services.commit_sale(request.actor, basket.request(), key=f"till:{basket.key}")
     except DomainError as problem:
         return render_till(request, basket, machine.refused(problem))
+    baskets(request).drop(sale.store_id)
     if sale.replayed:
         messages.info(request, _("This sale was already recorded; it was not charged again."))
     return htmx_redirect(request, reverse("sales:receipt", args=[sale.pk]))
@@ -123,14 +151,12 @@ def commit(request: HttpRequest) -> HttpResponse:
 
 
 def cashier_of(sale: Sale) -> str:
-    if sale.user_id:
-        return person_name(sale.user)
-    if sale.api_key_id:
-        return _("API key %(name)s") % {"name": sale.api_key.name}
-    return _("System")
+    return selectors.done_by(sale.user, sale.api_key)
 
 
-def render_receipt(request: HttpRequest, sale: Sale, form: RefundForm) -> HttpResponse:
+def render_receipt(
+    request: HttpRequest, sale: Sale, form: RefundForm, confirm: RefundConfirmation | None = None
+) -> HttpResponse:
     shown = selectors.receipt(sale)
     member = sale.member
     context = {
@@ -149,6 +175,7 @@ def render_receipt(request: HttpRequest, sale: Sale, form: RefundForm) -> HttpRe
         "refundable": any(line.quantity > line.refunded_quantity for line in shown.lines),
         "form": form,
         "refund_key": form.key_value(),
+        "confirm": confirm,
     }
     return render(request, "sales/receipt.html", context)
 
@@ -160,28 +187,78 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
     return render_receipt(request, sale, RefundForm(sale=sale))
 
 
+@dataclass
+class RefundConfirmation:
+    """The step between asking for a refund and recording it: what goes back, and whether a
+    store manager must approve it (the store's `refund_approval_above`)."""
+
+    ask: services.RefundAsk
+    amount: int
+    approval: ApprovalForm | None  # None: no manager needed
+    picked: list[tuple[str, int]]
+
+
+def confirmation(request: HttpRequest, sale: Sale, ask: services.RefundAsk, amount: int):
+    actor: Actor = request.actor
+    approval = None
+    if services.needs_approval(actor, sale, amount):
+        data = request.POST if "approve" in request.POST else None
+        approval = ApprovalForm(data, sale=sale, request=request)
+    picked = (
+        list(ask.lines)
+        if not ask.all
+        else [
+            (line.sku, line.quantity - line.refunded_quantity)
+            for line in sale.lines.order_by("position")
+            if line.quantity > line.refunded_quantity
+        ]
+    )
+    return RefundConfirmation(ask=ask, amount=amount, approval=approval, picked=picked)
+
+
 @may_sell
 @require_POST
 def refund(request: HttpRequest, pk: int) -> HttpResponse:
-    """Refund some quantities of a sale, or all of what is left (`all`)."""
+    """Refund some quantities of a sale, or all of what is left (`all`), in two steps: the
+    first shows what goes back and asks to confirm (and, above the store's limit, for a store
+    manager's password); the second (`confirm`) records it. Nothing is written before."""
     actor: Actor = request.actor
     sale = sale_or_404(actor, pk)
     form = RefundForm(request.POST, sale=sale)
-    if form.is_valid():
-        try:
-            ask = form.ask(everything="all" in request.POST)
-        except forms.ValidationError as problem:
-            form.add_error(None, problem)
-        else:
-            try:
-                done = services.refund_sale(actor, sale, ask, key=f"till-refund:{form.key_value()}")
-            except DomainError as problem:
-                form.place_problem(ask, problem)
-            else:
-                announce_refund(request, done)
-                return redirect(reverse("sales:receipt", args=[sale.pk]) + f"#refund-{done.pk}")
-    sale.refresh_from_db()
-    return render_receipt(request, sale, form)
+    if not form.is_valid():
+        return render_receipt(request, sale, form)
+    try:
+        ask = form.ask(everything="all" in request.POST)
+    except forms.ValidationError as problem:
+        form.add_error(None, problem)
+        return render_receipt(request, sale, form)
+    key = f"till-refund:{form.key_value()}"
+    done = selectors.refund_for_key(actor, key)
+    if done is not None:  # sent twice (a double click, a reload): recorded once
+        done.replayed = True
+        announce_refund(request, done)
+        return redirect(reverse("sales:receipt", args=[sale.pk]) + f"#refund-{done.pk}")
+    try:
+        amount = services.refund_amount(actor, sale, ask)
+    except DomainError as problem:
+        form.place_problem(ask, problem)
+        return render_receipt(request, sale, form)
+    confirm = confirmation(request, sale, ask, amount)
+    if "confirm" not in request.POST:
+        return render_receipt(request, sale, form, confirm)
+    approver = None
+    if confirm.approval is not None:
+        if not confirm.approval.is_valid():
+            return render_receipt(request, sale, form, confirm)
+        approver = confirm.approval.approver
+    try:
+        done = services.refund_sale(actor, sale, ask, key=key, approver=approver)
+    except DomainError as problem:
+        form.place_problem(ask, problem)
+        sale.refresh_from_db()
+        return render_receipt(request, sale, form)
+    announce_refund(request, done)
+    return redirect(reverse("sales:receipt", args=[sale.pk]) + f"#refund-{done.pk}")
 
 
 def announce_refund(request: HttpRequest, done) -> None:
@@ -210,9 +287,13 @@ def sales_today(request: HttpRequest) -> HttpResponse:
     everywhere = actor.store_bound is None and query.store_code() == "all"
     store = None if everywhere else chosen_store(request, query)
     sales = selectors.todays_sales(actor, store)
+    shown = list(sales[:500])
+    for sale in shown:
+        sale.cashier = cashier_of(sale)  # a name, never a user name like `cli` or `api`
     context = {
-        "sales": sales[:500],
+        "sales": shown,
         "figures": selectors.sales_figures(sales),
+        "refunded": selectors.refunds_today(actor, None if everywhere else store),
         "store": store,
         "everywhere": everywhere,
         "stores": active_stores(actor.merchant) if actor.store_bound is None else [],

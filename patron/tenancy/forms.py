@@ -10,9 +10,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from patron.core.forms import ConsoleForm, DayField, ServiceErrorsMixin
+from patron.core.forms import ConsoleForm, DayField, ServiceErrorsMixin, YuanField
 from patron.tenancy.models import AuditEntry, Merchant, Role
 from patron.tenancy.selectors import active_stores
+from patron.tenancy.services import MAX_REFUND_APPROVAL
 
 
 def store_choice_field(merchant: Merchant, *, required: bool = False) -> forms.ModelChoiceField:
@@ -35,12 +36,27 @@ class StoreForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(label=pgettext_lazy("name of a thing", "Name"), max_length=100)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    refund_approval_above = YuanField(
+        label=_("Refunds above this need a store manager (yuan)"),
+        required=False,
+        maximum=MAX_REFUND_APPROVAL,
+        help_text=_(
+            "At the till a store manager approves larger refunds with their password. "
+            "Empty: never asked."
+        ),
+    )
 
     def __init__(self, *args, editing: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if editing:
             self.fields["code"].disabled = True
             self.fields["code"].help_text = _("The code cannot be changed.")
+
+
+class StoreRefundLimitForm(ServiceErrorsMixin, forms.Form):
+    """What a store manager may change of their own store: the refund approval limit."""
+
+    refund_approval_above = StoreForm.base_fields["refund_approval_above"]
 
 
 class StaffCreateForm(ServiceErrorsMixin, forms.Form):

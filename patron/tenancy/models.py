@@ -30,6 +30,11 @@ class Store(models.Model):
     address = models.CharField(_("address"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Refunds at the till above this many fen need a store manager's approval; None: never.
+    # (The API's refunds are the integrator's to authorise and never ask.)
+    refund_approval_above = models.BigIntegerField(
+        _("refunds needing a manager above"), null=True, blank=True, default=50000
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

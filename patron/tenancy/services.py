@@ -128,7 +128,9 @@ def create_merchant(slug: str, name: str, timezone: str = "Asia/Shanghai") -> Me
 
 # --- stores ----------------------------------------------------------------------------------
 
-STORE_FIELDS = ("code", "name", "address", "phone", "is_active")
+STORE_FIELDS = ("code", "name", "address", "phone", "is_active", "refund_approval_above")
+DEFAULT_REFUND_APPROVAL = 50000  # fen: 500 yuan
+MAX_REFUND_APPROVAL = 10**10  # fen: the largest price a sale line may carry
 # ASCII only, as in program files (program.fields.CODE_SHAPE): every store can be exported.
 STORE_CODE_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
@@ -148,9 +150,35 @@ def _check_store(code: str | None, name: str, address: str = "", phone: str = ""
         raise ValidationFailed(errors)
 
 
+def _check_refund_approval(amount: Any) -> None:
+    """None (never ask) or a whole number of fen from 0 (ask for every refund) up."""
+    if amount is None:
+        return
+    if (
+        not isinstance(amount, int)
+        or isinstance(amount, bool)
+        or not (0 <= amount <= MAX_REFUND_APPROVAL)
+    ):
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "refund_approval_above", _("Enter an amount of 0 or more, or leave it empty.")
+                )
+            ]
+        )
+
+
 @transaction.atomic
-def create_store(actor: Actor, code: str, name: str, address: str = "", phone: str = "") -> Store:
+def create_store(
+    actor: Actor,
+    code: str,
+    name: str,
+    address: str = "",
+    phone: str = "",
+    refund_approval_above: int | None = DEFAULT_REFUND_APPROVAL,
+) -> Store:
     _check_store(code, name, address, phone)
+    _check_refund_approval(refund_approval_above)
     if Store.objects.filter(merchant=actor.merchant, code=code).exists():
         raise Conflict(
             _("Store code '%s' is already used.") % code,
@@ -158,7 +186,12 @@ def create_store(actor: Actor, code: str, name: str, address: str = "", phone: s
             [FieldError("code", _("This code is already used."))],
         )
     store = Store.objects.create(
-        merchant=actor.merchant, code=code, name=name, address=address, phone=phone
+        merchant=actor.merchant,
+        code=code,
+        name=name,
+        address=address,
+        phone=phone,
+        refund_approval_above=refund_approval_above,
     )
     audit(actor, AuditEntry.Action.CREATE, store, diff({}, snapshot(store, STORE_FIELDS)))
     return store
@@ -172,6 +205,7 @@ def update_store(actor: Actor, store: Store, **changes: Any) -> Store:
         **{k: v for k, v in changes.items() if k in STORE_FIELDS and k != "code"},
     }
     _check_store(None, after["name"], after["address"], after["phone"])
+    _check_refund_approval(after["refund_approval_above"])
     for key, value in after.items():
         setattr(store, key, value)
     changed = diff(before, after)

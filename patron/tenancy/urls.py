@@ -4,13 +4,7 @@ from django.urls import path
 from patron.tenancy import views
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="tenancy/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("stores/", views.store_list, name="store_list"),
     path("stores/new/", views.store_create, name="store_create"),

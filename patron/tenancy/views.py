@@ -6,15 +6,18 @@ FieldErrors come back onto the form next to the input they concern.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from patron.core.errors import DomainError
+from patron.core.money import yuan_plain
 from patron.tenancy import logins, services
 from patron.tenancy.actor import Actor
 from patron.tenancy.audit_display import object_type_label, present_entries
@@ -25,6 +28,7 @@ from patron.tenancy.forms import (
     StaffCreateForm,
     StaffEditForm,
     StoreForm,
+    StoreRefundLimitForm,
 )
 from patron.tenancy.models import Role, Staff
 from patron.tenancy.permissions import AUDIT_ROLES, require_role
@@ -33,9 +37,31 @@ from patron.tenancy.selectors import (
     merchant_api_keys,
     merchant_staff,
     merchant_stores,
+    staff_for_user,
 )
 
 PAGE_SIZE = 50
+
+
+# --- log-in ----------------------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    """The log-in page; after it each role lands where its work is (settings.PATRON_LANDING:
+    a cashier on the till, HQ and managers on the console home)."""
+
+    template_name = "tenancy/login.html"
+    redirect_authenticated_user = True
+
+    def get_redirect_url(self) -> str:
+        wanted = super().get_redirect_url()
+        # `?next=/` is only the home page the log-in was reached from: the role's landing wins.
+        return "" if wanted == resolve_url("home") else wanted
+
+    def get_default_redirect_url(self) -> str:
+        staff = staff_for_user(self.request.user)
+        landing = settings.PATRON_LANDING.get(staff.role) if staff is not None else None
+        return resolve_url(landing or settings.LOGIN_REDIRECT_URL)
 
 
 # --- stores ----------------------------------------------------------------------------------
@@ -48,7 +74,8 @@ def store_list(request: HttpRequest) -> HttpResponse:
 
 @require_role(Role.HQ_ADMIN)
 def store_create(request: HttpRequest) -> HttpResponse:
-    form = StoreForm(request.POST or None)
+    initial = {"refund_approval_above": yuan_input(services.DEFAULT_REFUND_APPROVAL)}
+    form = StoreForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             store = services.create_store(request.actor, **form.cleaned_data)
@@ -60,21 +87,43 @@ def store_create(request: HttpRequest) -> HttpResponse:
     return render(request, "tenancy/store_form.html", {"form": form, "store": None})
 
 
-@require_role(Role.HQ_ADMIN)
+def yuan_input(fen: int | None) -> str:
+    return "" if fen is None else yuan_plain(fen)
+
+
+STORE_EDIT_FIELDS = ("code", "name", "address", "phone", "refund_approval_above")
+
+
+@require_role(Role.HQ_ADMIN, Role.STORE_MANAGER)
 def store_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    store = get_object_or_404(merchant_stores(request.actor), pk=pk)
-    initial = {field: getattr(store, field) for field in ("code", "name", "address", "phone")}
-    form = StoreForm(request.POST or None, initial=initial, editing=True)
+    """HQ edits any store; a store manager only their own store's refund approval limit."""
+    actor: Actor = request.actor
+    store = get_object_or_404(merchant_stores(actor), pk=pk)
+    manager = actor.store_bound is not None
+    if manager and store.pk != actor.store_bound.pk:
+        raise Http404
+    initial = {field: getattr(store, field) for field in STORE_EDIT_FIELDS}
+    initial["refund_approval_above"] = yuan_input(store.refund_approval_above)
+    if manager:
+        form = StoreRefundLimitForm(request.POST or None, initial=initial)
+    else:
+        form = StoreForm(request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
-        changes = {key: form.cleaned_data[key] for key in ("name", "address", "phone")}
+        # A field the post did not carry at all stays as it is (empty means "never ask").
+        changes = {
+            key: form.cleaned_data[key]
+            for key in form.fields
+            if key != "code" and key in request.POST
+        }
         try:
-            services.update_store(request.actor, store, **changes)
+            services.update_store(actor, store, **changes)
         except DomainError as problem:
             form.add_service_errors(problem)
         else:
             messages.success(request, _("Store %(store)s saved.") % {"store": store})
-            return redirect("store_list")
-    return render(request, "tenancy/store_form.html", {"form": form, "store": store})
+            return redirect("store_edit", pk=store.pk) if manager else redirect("store_list")
+    context = {"form": form, "store": store, "manager": manager}
+    return render(request, "tenancy/store_form.html", context)
 
 
 def set_store_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:

@@ -23,7 +23,7 @@ def log_in_as_cashier(page, base_url: str) -> None:
     page.fill("#id_username", "cashier1")
     page.fill("#id_password", "password123")
     page.press("#id_password", "Enter")
-    expect(page).to_have_url(f"{base_url}/")
+    expect(page).to_have_url(f"{base_url}/cashier/")  # a cashier lands on the till
 
 
 def fen(locator) -> int:
@@ -133,10 +133,13 @@ def test_a_cashier_sells_with_the_keyboard_and_refunds_a_line(
     page.screenshot(path=str(screenshot_dir / "patron-cashier-receipt-print.png"), full_page=True)
     page.emulate_media(media="screen")
 
-    # Refund one dish: its quantity, then Enter.
+    # Refund one dish: its quantity, then Enter; what goes back is shown, Enter confirms.
     dish = sale.lines.get(sku="DISH-FISH")
     page.focus(f"#refund-qty-{dish.position}")
     page.keyboard.type("1")
+    page.keyboard.press("Enter")
+    expect(page.locator("#refund-confirm-button")).to_be_focused()
+    assert Refund.objects.count() == 0
     page.keyboard.press("Enter")
     refunds = page.locator("#refunds [data-refund]")
     expect(refunds).to_have_count(1)

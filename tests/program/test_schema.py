@@ -349,6 +349,7 @@ def test_promotion_cleaned_with_its_defaults_and_path():
             "code": "p",
             "name": "P",
             "kind": "automatic",
+            "paused": False,
             "members_only": False,
             "condition": {},
             "benefit": {"type": "percent", "value": 10},
@@ -360,6 +361,7 @@ def test_promotion_cleaned_with_its_defaults_and_path():
             "code": "q",
             "name": "P",
             "kind": "code",
+            "paused": False,
             "members_only": True,
             # Lists sorted without repeats; empty lists and false say nothing and are left out;
             # a bare end date includes its day.
@@ -572,6 +574,7 @@ def test_coupon_templates_cleaned():
         {
             "code": "a",
             "name": "A",
+            "paused": False,
             "condition": {},
             "benefit": {"type": "fixed", "value": 500},
             "stacking": "stackable",
@@ -586,6 +589,7 @@ def test_coupon_templates_cleaned():
         {
             "code": "b",
             "name": "B",
+            "paused": False,
             "condition": {"min_amount": 10000},
             "benefit": {"type": "gift", "sku": "TEA", "quantity": 1},
             "stacking": "exclusive",

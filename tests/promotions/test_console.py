@@ -59,7 +59,7 @@ def test_the_overview_describes_tiers_promotions_and_coupons(request, who, appli
     assert "rooms 80%" in page
     assert "10% off the whole order" in page
     assert "members only; on Tuesday" in page
-    assert "2× points" in page and "tiers gold, silver; at stores S1" in page
+    assert "2× points" in page and "tiers 金卡会员, 银卡会员; at stores 西湖店" in page
     assert "1 item free on SKUs ROOM-STD" in page
     assert "90 days after issue" in page
     assert "20% off the whole order, at most ¥50.00" in page

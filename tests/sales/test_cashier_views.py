@@ -267,11 +267,20 @@ class TestQuote:
         ).quote
         shown = {
             name: figure(html, name)
-            for name in ("subtotal", "discount", "points-value", "total", "cash-due", "saved")
+            for name in (
+                "subtotal",
+                "member-discount",
+                "promotions-discount",
+                "points-value",
+                "total",
+                "cash-due",
+                "saved",
+            )
         }
         assert shown == {
             "subtotal": expected.subtotal,
-            "discount": expected.discount,
+            "member-discount": expected.member_discount,
+            "promotions-discount": expected.discount - expected.member_discount,
             "points-value": expected.points_value,
             "total": expected.total,
             "cash-due": expected.cash_due,
@@ -432,7 +441,7 @@ class TestReceipt:
         dish = big_sale.lines.get(sku="DISH-FISH")
         response = till.post(
             f"/cashier/sales/{big_sale.pk}/refund/",
-            {f"qty_{dish.position}": "1", "key": str(uuid.uuid4())},
+            {f"qty_{dish.position}": "1", "key": str(uuid.uuid4()), "confirm": "1"},
         )
         assert response.status_code == 302, page(response)
         refund = Refund.objects.get()
@@ -464,7 +473,7 @@ class TestReceipt:
         assert Refund.objects.count() == 0
 
     def test_refund_everything_once_per_key(self, till, gold, big_sale):
-        body = {"all": "1", "key": str(uuid.uuid4())}
+        body = {"all": "1", "key": str(uuid.uuid4()), "confirm": "1"}
         till.post(f"/cashier/sales/{big_sale.pk}/refund/", body)
         again = till.post(f"/cashier/sales/{big_sale.pk}/refund/", body)
         assert again.status_code == 302 and Refund.objects.count() == 1

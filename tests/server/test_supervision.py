@@ -120,6 +120,16 @@ def test_healthz_reports_web_database_queue_worker_and_periodic_jobs(served):
     )
 
 
+def test_the_job_queue_lines_are_printed_once(served):
+    """huey's consumer logs through its own handler; the root handler printed each line a
+    second time (issue 14, item 8). Before any worker restart, each line is there once."""
+    wait_for(lambda: "Periodic tasks are enabled." in served.output(), 60, "the worker's lines")
+    lines = served.output().splitlines()
+    for text in ("Huey consumer started", "Scheduler runs every", "Periodic tasks are enabled."):
+        assert sum(text in line for line in lines) == 1, (text, served.output())
+    assert sum("expire_points_hourly" in line for line in lines) == 1
+
+
 def test_a_job_the_embedded_worker_runs_shows_its_last_run(served):
     enqueue = "from patron.ledger.tasks import expire_points_hourly; expire_points_hourly()"
     queued = subprocess.run(

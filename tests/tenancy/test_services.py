@@ -131,6 +131,7 @@ def test_create_store_is_audited_with_who_when_where_and_how(system):
         "address": [None, "杭州市武林路 1 号"],
         "phone": [None, "0571-1234567"],
         "is_active": [None, True],
+        "refund_approval_above": [None, 50000],  # the default: 500 yuan
     }
 
 

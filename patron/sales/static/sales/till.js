@@ -1,6 +1,7 @@
 // The cashier screen's keyboard and its conversation with the server.
 //
-// The basket lives in the page (#till-form). Every change posts the whole form with one
+// The basket lives in the page (#till-form) and, after every key, in the cashier's session on
+// the server (a reload shows it again). Every change posts the whole form with one
 // operation (`op`) to the server, which prices it (never this script) and answers with the
 // re-rendered #till-state. Requests go one at a time, in order: a barcode scanner types a
 // whole SKU and Enter in a few milliseconds, and each scan must see the basket the previous
@@ -33,6 +34,50 @@
     return true;
   }
 
+  // --- the selected line: "−", "+", Change and Remove act on it ---------------------------
+
+  function lineRows() {
+    return state.querySelectorAll("tr.till-line");
+  }
+
+  function selectedIndex() {
+    var input = byId("selected-line");
+    var value = input ? parseInt(input.value, 10) : NaN;
+    return isNaN(value) ? null : value;
+  }
+
+  function select(index) {
+    var rows = lineRows();
+    if (!rows.length) return;
+    index = Math.max(0, Math.min(rows.length - 1, index));
+    var input = byId("selected-line");
+    if (input) input.value = String(index);
+    var name = "";
+    Array.prototype.forEach.call(rows, function (row) {
+      var on = row.getAttribute("data-index") === String(index);
+      row.classList.toggle("is-selected", on);
+      row.setAttribute("aria-selected", on ? "true" : "false");
+      if (on) {
+        var shown = row.querySelector(".till-line-name");
+        name = shown ? shown.textContent : "";
+        row.scrollIntoView({ block: "nearest" });
+      }
+    });
+    state.querySelectorAll("[data-line-op]").forEach(function (button) {
+      button.value = button.getAttribute("data-line-op") + ":" + index;
+      button.disabled = false;
+    });
+    var label = byId("selected-name");
+    if (label) label.textContent = name;
+  }
+
+  function onSelected(op) {
+    var index = selectedIndex();
+    if (index === null || !lineRows().length) return false;
+    send(op + ":" + index);
+    return true;
+  }
+
   function say(text) {
     status.textContent = text || "";
   }
@@ -49,7 +94,12 @@
     var activeId = inside ? active.id : null;
     var activeIndex = inside ? Array.prototype.indexOf.call(state.querySelectorAll(FOCUSABLE), active) : -1;
     state.innerHTML = html;
-    if (keep && byId(keep.id)) byId(keep.id).value = keep.value;
+    var said = state.querySelector("[data-till-consumed]");
+    var consumed = said ? said.getAttribute("data-till-consumed").split(" ") : [];
+    // What was typed comes back unless the server used it up (a member found, a code added).
+    if (keep && byId(keep.id) && consumed.indexOf(keep.id) < 0) byId(keep.id).value = keep.value;
+    var chosen = state.querySelector("tr.till-line.is-selected");
+    if (chosen) chosen.scrollIntoView({ block: "nearest" });
     var hint = state.querySelector("[data-till-focus]");
     var wanted = hint ? hint.getAttribute("data-till-focus") : "";
     if (document.activeElement === scan && (!wanted || wanted === "scan-input")) return;
@@ -167,6 +217,28 @@
     return true;
   }
 
+  // In the empty scan box "+", "−", Del, ↑ and ↓ act on the selected line; as soon as something
+  // is typed they are text again (a SKU may hold a "-").
+  function scanKey(event) {
+    if (event.target !== scan || scan.value !== "") return false;
+    var index = selectedIndex();
+    if (event.key === "+" || event.key === "Add") {
+      onSelected("more");
+    } else if (event.key === "-" || event.key === "Subtract") {
+      onSelected("less");
+    } else if (event.key === "Delete") {
+      onSelected("remove");
+    } else if (event.key === "ArrowUp" && index !== null) {
+      select(index - 1);
+    } else if (event.key === "ArrowDown" && index !== null) {
+      select(index + 1);
+    } else {
+      return false;
+    }
+    event.preventDefault();
+    return true;
+  }
+
   var SHORTCUTS = { F2: "member-input", F4: "code-input", F9: "points-input" };
 
   document.addEventListener("keydown", function (event) {
@@ -188,6 +260,7 @@
       return;
     }
     if (!form.contains(target)) return;
+    if (scanKey(event)) return;
     if (lineKey(event)) return;
     if (event.key !== "Enter" || event.isComposing) return;
     var op = target.getAttribute && target.getAttribute("data-enter");
@@ -201,12 +274,21 @@
   // Buttons post their operation through the same queue (without script they submit the
   // form, and the server answers with the whole page).
   form.addEventListener("click", function (event) {
+    var row = event.target.closest("tr.till-line");
+    if (row && state.contains(row)) {
+      select(parseInt(row.getAttribute("data-index"), 10));
+      // A tap on the line (not on its quantity) gives the scanner its box back.
+      if (!event.target.closest("input")) focusOn("scan-input");
+      return;
+    }
     var button = event.target.closest("button[name=op]");
     if (!button || !form.contains(button)) return;
     event.preventDefault();
     if (button.value === "commit") commit();
     else if (button.value === "scan") scanNow();
     else send(button.value);
+    // Touch keys ("+", "−", Undo …) leave the scanner's box ready for the next item.
+    if (button.hasAttribute("data-line-op") || button.id === "undo-button") focusOn("scan-input");
   });
 
   // Typing a new quantity, points or amount and leaving the field re-prices.

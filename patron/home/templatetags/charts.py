@@ -1,0 +1,26 @@
+"""`{% load charts %}`: ECharts under the Content-Security-Policy, from a JSON spec.
+
+    {% chart_scripts %}            once per page: ECharts (vendored) and home/charts.js
+    {% chart spec "sales-90" %}    a chart: its box, a view picker, the spec as json_script
+
+A spec is plain data (patron/home/figures.py `sales_chart` is one; docs/console-home.md says
+what each key means), so another page (the insight dashboard) adds a chart by building a spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.inclusion_tag("home/_chart.html")
+def chart(spec: dict[str, Any], chart_id: str) -> dict[str, Any]:
+    return {"spec": spec, "chart_id": chart_id, "spec_id": f"{chart_id}-spec"}
+
+
+@register.inclusion_tag("home/_chart_scripts.html")
+def chart_scripts() -> dict[str, Any]:
+    return {}
