@@ -1,10 +1,13 @@
-"""How the audit log names categories (by their display names, not their codes)."""
+"""How the audit log names what program writes: categories by their display names, and a
+sentence for an applied revision (its changes were put in words when it was applied)."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from patron.program.models import Category
 from patron.tenancy import audit_display
-from patron.tenancy.models import Merchant
+from patron.tenancy.models import AuditEntry, Merchant
 
 
 def category_names(merchant: Merchant, codes: set[str]) -> dict[str, str]:
@@ -15,3 +18,8 @@ def category_names(merchant: Merchant, codes: set[str]) -> dict[str, str]:
 
 def register() -> None:
     audit_display.add_value_names("category", category_names)
+    audit_display.add_sentence(
+        "programrevision",
+        AuditEntry.Action.UPDATE,
+        gettext_lazy("Applied the program revision %(object)s"),
+    )

@@ -64,9 +64,10 @@ KEY_LABELS = {
     "unmasked": gettext_lazy("full mobiles and ID numbers"),
     "format": gettext_lazy("file format"),
     "is_active": gettext_lazy("active"),
+    "changes": gettext_lazy("changes"),
 }
 # Keys whose values are integer fen (a product's price, a price typed at the till): in yuan.
-MONEY_KEYS = frozenset({"price", "unit_price", "member_price"})
+MONEY_KEYS = frozenset({"price", "unit_price", "member_price", "refund_approval_above"})
 # Values that look like ISO times ("2026-12-06T15:12:00+08:00"): shown in the page's zone.
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 CHANNEL_LABELS = {
