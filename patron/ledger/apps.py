@@ -6,6 +6,8 @@ class LedgerConfig(AppConfig):
     label = "ledger"
 
     def ready(self) -> None:
+        from patron.ledger import audit
         from patron.ledger.program import register
 
         register()
+        audit.register()

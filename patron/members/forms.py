@@ -28,6 +28,7 @@ SECTIONS = (
     (_("Profile"), ("id_number", "region", "occupation", "income_band", "address")),
     (_("Marketing consent"), CONSENT_FIELDS),
 )
+SORT_MAX_LENGTH = 40
 # Inputs that take the whole row of the two-column form.
 WIDE_FIELDS = frozenset({"address", "tags"})
 
@@ -254,3 +255,9 @@ class MemberFilterForm(ConsoleForm):
         self.is_valid()
         cleaned = getattr(self, "cleaned_data", {})
         return {name: value for name, value in cleaned.items() if value not in (None, "")}
+
+    def sort(self) -> str:
+        """The column the list is sorted by (`?sort=points`, `?sort=-points`): a header link,
+        not an input; a name no column has sorts nothing."""
+        raw = self.data.get("sort", "") if self.is_bound else ""
+        return raw if isinstance(raw, str) and len(raw) <= SORT_MAX_LENGTH else ""

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from patron.core.fields import EncryptedCharField
+from patron.members.pinyin import name_pinyin
 
 
 class Gender(models.TextChoices):
@@ -83,6 +84,9 @@ class Member(models.Model):
     card_no = models.CharField(_("card number"), max_length=20)
     mobile = models.CharField(_("mobile"), max_length=11)
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50, blank=True)
+    # The name in lowercase pinyin, run together and as initials ("zhangsan zs"), for search
+    # from keyboards without a Chinese input method. Derived from `name` on every save.
+    name_pinyin = models.CharField(max_length=200, blank=True, default="", editable=False)
     gender = models.CharField(
         _("gender"), max_length=1, choices=Gender.choices, default=Gender.UNKNOWN
     )
@@ -158,6 +162,13 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or self.card_no}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.name_pinyin = name_pinyin(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_pinyin"}
+        super().save(*args, **kwargs)
 
     @property
     def is_active(self) -> bool:

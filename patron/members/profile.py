@@ -7,7 +7,13 @@ its AppConfig.ready():
 - a *fact* for the API's member body (`tier`, `stats`, later `lifecycle`, `rfm` …), with a way
   to load it for a whole page of members in the same query when lists show it;
 - a *panel* for the console's member page: HTML rendered into a slot of members/detail.html
-  (`badge` beside the name, `side` the cards of the right-hand column).
+  (`badge` beside the name, `main` the cards of the left-hand column under the profile, `side`
+  the cards of the right-hand column);
+- a *column* of the console's member list that people may sort by (tier, points, stored value,
+  last visit): how to load it for a page, what to order by, and the cell to show. Its `prepare`
+  must keep the list one query (annotations, joins on indexed columns), and its sort key must
+  order the same on SQLite and PostgreSQL (the list adds the member id as the tie-breaker and
+  puts empty values first going up, last going down).
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 if TYPE_CHECKING:
+    from django.utils.functional import Promise
+
     from patron.members.models import Member
 
-PANEL_SLOTS = ("badge", "side")
+PANEL_SLOTS = ("badge", "main", "side")
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,21 @@ class Panel:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class Column:
+    name: str  # the value of ?sort= (with a leading "-" for descending)
+    label: str | Promise
+    # Loads what `sort_key` and `cell` read for a whole queryset (annotations, select_related).
+    prepare: Callable[[QuerySet], QuerySet]
+    sort_key: str  # a field path or an annotation `prepare` adds
+    cell: Callable[[Member], SafeString | str]
+    numeric: bool = False
+    order: int = 100
+
+
 _facts: dict[str, Fact] = {}
 _panels: list[Panel] = []
+_columns: dict[str, Column] = {}
 
 
 def add_fact(fact: Fact) -> None:
@@ -80,3 +101,38 @@ def panels(request: HttpRequest, member: Member) -> dict[str, list[SafeString | 
     for panel in _panels:
         shown[panel.slot].append(panel.render(request, member))
     return shown
+
+
+def add_column(column: Column) -> None:
+    _columns[column.name] = column
+
+
+def columns() -> list[Column]:
+    return sorted(_columns.values(), key=lambda c: (c.order, c.name))
+
+
+def with_columns(members: QuerySet) -> QuerySet:
+    """The queryset with what every registered column shows."""
+    for column in columns():
+        members = column.prepare(members)
+    return members
+
+
+def sort_by(members: QuerySet, sort: str) -> tuple[QuerySet, str]:
+    """Members ordered by the column `sort` names ("points", "-points"), with the member id
+    breaking ties so pages never repeat or skip anyone; ("", members) when it names none."""
+    descending = sort.startswith("-")
+    column = _columns.get(sort.removeprefix("-"))
+    if column is None:
+        return members, ""
+    members = column.prepare(members)
+    key = F(column.sort_key)
+    if descending:
+        ordered = members.order_by(key.desc(nulls_last=True), "-pk")
+    else:
+        ordered = members.order_by(key.asc(nulls_first=True), "pk")
+    return ordered, sort
+
+
+def cells(member: Member) -> list[tuple[Column, SafeString | str]]:
+    return [(column, column.cell(member)) for column in columns()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from typing import Any
 
@@ -16,6 +17,7 @@ from patron.core.errors import NotFound
 from patron.core.text import ascii_digits
 from patron.members import profile
 from patron.members.models import ImportBatch, Member
+from patron.members.pinyin import pinyin_query
 from patron.members.validation import mask_id_number, mask_mobile
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
@@ -45,6 +47,42 @@ def member_or_404(actor: Actor, member_id: Any) -> Member:
         raise Http404(_("Member not found")) from None
 
 
+# A typed query splits into words at spaces and where digits meet letters ("zs 1380", "zs1380").
+QUERY_TERMS = re.compile(r"[0-9０-９]+|[^\s0-9０-９]+")
+
+
+def term_condition(term: str) -> Q:
+    """What one word of a search matches: digits the mobile (start or end) or the card number;
+    letters the name or its pinyin (`wang` finds 王, `zs` 张三); anything else the name."""
+    digits = ascii_digits(term)
+    if digits is not None:
+        return (
+            Q(mobile__startswith=digits)
+            | Q(card_no__startswith=digits)
+            | Q(mobile__endswith=digits)
+        )
+    condition = Q(name__icontains=term)
+    if (letters := pinyin_query(term)) is not None:
+        condition |= Q(name_pinyin__contains=letters)
+    return condition
+
+
+def query_condition(q: str) -> Q:
+    """Every word must match (`zs 8000`: a 张三 whose mobile ends in 8000); the whole query may
+    also be a referral code (letters and digits together) or a full name with spaces."""
+    if (digits := ascii_digits(q.replace(" ", ""))) is not None:
+        return term_condition(digits)  # a mobile typed in groups: "138 0013 8000"
+    terms = QUERY_TERMS.findall(q)
+    condition = Q()
+    for term in terms:
+        condition &= term_condition(term)
+    if len(terms) > 1:
+        condition |= Q(name__icontains=q)
+        if (letters := pinyin_query(q)) is not None:  # "zhang san"
+            condition |= Q(name_pinyin__contains=letters)
+    return condition | Q(referral_code=q.replace(" ", "").upper())
+
+
 def search_members(
     actor: Actor,
     q: str = "",
@@ -62,15 +100,7 @@ def search_members(
     """Search by mobile / name / card number, then narrow with filters."""
     members = profile.prepared(members_for(actor))
     if q := q.strip():
-        digits = ascii_digits(q.replace(" ", ""))
-        if digits is not None:
-            members = members.filter(
-                Q(mobile__startswith=digits)
-                | Q(card_no__startswith=digits)
-                | Q(mobile__endswith=digits)
-            )
-        else:
-            members = members.filter(Q(name__icontains=q) | Q(referral_code=q.upper()))
+        members = members.filter(query_condition(q))
     if mobile:
         members = members.filter(mobile=mobile.strip())
     if card_no:

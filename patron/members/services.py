@@ -14,6 +14,7 @@ from stdnum import luhn
 
 from patron.core.errors import Conflict, FieldError, ValidationFailed
 from patron.members.models import Channel, ConsentRecord, CustomField, Member, Tag
+from patron.members.pinyin import name_pinyin
 from patron.members.validation import clean_custom, clean_member_fields
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Merchant, Store
@@ -347,6 +348,7 @@ def bulk_register(
 
     def member_values(row: dict[str, Any], card_no: str, code: str) -> list[Any]:
         values = {**base, **row}
+        values["name_pinyin"] = name_pinyin(values["name"])  # no save() runs here
         store = values.pop("store", None)
         values["store_id"] = store.pk if store is not None else None
         return [merchant.pk, card_no, code, *(values[c] for c in MEMBER_DEFAULTS)]

@@ -6,13 +6,16 @@ for store-bound roles; mobile masked by role); every write through `patron.membe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from patron.core.errors import DomainError
@@ -64,16 +67,77 @@ def wants_results_only(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.history_restore_request
 
 
+class CountedPaginator(Paginator):
+    """Pages of `object_list`, counted on `counted`: the same members without the sorting
+    column's join. Columns join on unique keys (one account per asset, one stats row, one
+    tier), so they never change how many rows there are, but the database would still make
+    the join for the count (docs/members.md)."""
+
+    def __init__(self, object_list, per_page: int, *, counted: QuerySet) -> None:
+        super().__init__(object_list, per_page)
+        self.counted = counted
+
+    @cached_property
+    def count(self) -> int:
+        return self.counted.count()
+
+
+@dataclass(frozen=True)
+class SortHeader:
+    """A sortable column's header: its label, how it is sorted now, and the link's sort."""
+
+    column: profile.Column
+    state: str  # "asc", "desc" or ""
+    next_sort: str
+
+
+def sort_headers(current: str) -> list[SortHeader]:
+    """A click sorts by the column going up (down for numbers: the biggest first), and a second
+    click on the same column turns it round."""
+    headers = []
+    for column in profile.columns():
+        if current == column.name:
+            state, next_sort = "asc", f"-{column.name}"
+        elif current == f"-{column.name}":
+            state, next_sort = "desc", column.name
+        else:
+            state = ""
+            next_sort = f"-{column.name}" if column.numeric else column.name
+        headers.append(SortHeader(column, state, next_sort))
+    return headers
+
+
+def page_rows(found: QuerySet[Member], ids: list[int]) -> list[Member]:
+    """The page's members, in the order of `ids`, with every column loaded.
+
+    The list orders the member ids alone (with only the sorting column's join), then loads
+    these few rows whole: ordering whole rows made the database compute every column's joins
+    and subqueries for all members before sorting (seconds on 100,000 members)."""
+    members = profile.with_columns(found.filter(pk__in=ids)).prefetch_related("tags")
+    by_id = {member.pk: member for member in members}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def with_cells(member: Member) -> Member:
+    """The member with the cells of the columns other apps add (`member.list_cells`)."""
+    member.list_cells = profile.cells(member)
+    return member
+
+
 @console_view
 def member_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     filters = MemberFilterForm(request.GET or None, actor=actor, tags=tag_names(actor))
-    members = selectors.search_members(actor, **filters.criteria()).prefetch_related("tags")
-    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    found = selectors.search_members(actor, **filters.criteria())
+    ordered, sort = profile.sort_by(found, filters.sort())
+    paginator = CountedPaginator(ordered.values_list("pk", flat=True), PAGE_SIZE, counted=found)
+    page = paginator.get_page(request.GET.get("page"))
+    members = page_rows(found, list(page.object_list))
     context = {
         "filters": filters,
         "page": page,
-        "rows": [(member, selectors.shown_mobile(actor, member)) for member in page.object_list],
+        "rows": [(with_cells(member), selectors.shown_mobile(actor, member)) for member in members],
+        "sort_headers": sort_headers(sort),
         "hx_target": "#member-results",
     }
     template = "members/_results.html" if wants_results_only(request) else "members/list.html"

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from patron.core import rawsql
@@ -54,6 +54,24 @@ def with_tiers(members: QuerySet[Member]) -> QuerySet[Member]:
     so showing a page of members' tiers costs no query per member."""
     base = Tier.objects.filter(merchant=OuterRef("merchant"), is_active=True, rank=0)
     return members.select_related("tier").annotate(base_tier_code=Subquery(base.values("code")[:1]))
+
+
+def with_tier_ranks(members: QuerySet[Member]) -> QuerySet[Member]:
+    """Members with the rank and name of the tier whose benefits they get (their own while it
+    is active, else the rank-0 tier), for the member list's sortable tier column."""
+    base = Tier.objects.filter(merchant=OuterRef("merchant"), is_active=True, rank=0)
+    own_active = Q(tier__isnull=False, tier__is_active=True)
+    return members.select_related("tier").annotate(
+        tier_rank=Case(When(own_active, then=F("tier__rank")), default=Value(0)),
+        base_tier_name=Subquery(base.values("name")[:1]),
+    )
+
+
+def member_tier_name(member: Member) -> str:
+    """The name of the member's tier as `with_tier_ranks` loaded it ("—" without tiers)."""
+    if member.tier_id is not None and member.tier.is_active:
+        return member.tier.name
+    return getattr(member, "base_tier_name", None) or "—"
 
 
 def member_tier(member: Member) -> Tier | None:

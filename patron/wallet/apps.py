@@ -9,6 +9,8 @@ class WalletConfig(AppConfig):
 
     def ready(self) -> None:
         from patron.members import profile
+        from patron.wallet import profile as wallet_profile
         from patron.wallet.views import value_panel
 
         profile.add_panel(profile.Panel("side", value_panel, order=10))
+        wallet_profile.register()

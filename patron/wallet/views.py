@@ -31,8 +31,8 @@ from patron.core.dates import end_of_day, start_of_day
 from patron.core.errors import DomainError
 from patron.core.htmx import htmx_redirect, wants_fragment
 from patron.engine.stored_value import BonusRow, topup_bonus
-from patron.ledger import selectors, services
-from patron.ledger.models import Asset, Entry, PointsLot, Transaction
+from patron.ledger import references, selectors, services
+from patron.ledger.models import Asset, Entry, PointsHold, PointsLot, Shortfall, Transaction
 from patron.members.models import Member
 from patron.members.selectors import member_or_404, shown_mobile
 from patron.members.validation import mask_mobile
@@ -44,6 +44,7 @@ from patron.wallet.forms import AdjustPointsForm, HistoryFilterForm, PaymentMeth
 HISTORY_PAGE_SIZE = 50
 EXPIRING_SOON_DAYS = 30
 LOTS_SHOWN = 200
+RECENT_SHOWN = 5  # movements on the member page's card
 ADJUSTING_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
 TOP_UP_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.CASHIER)
 
@@ -64,6 +65,8 @@ def who_did(txn: Transaction) -> str:
 
 
 def shown_reason(txn: Transaction) -> str:
+    """What the movement's words leave out: how a top-up was paid, what an adjustment was
+    for, what a bare reversal undid ("" when the reason is one of the services' fixed codes)."""
     # A top-up stores its payment method as the reason unless the caller gave one.
     if txn.kind == Transaction.Kind.TOPUP and PaymentMethod.is_known(txn.reason):
         return _("Paid by %(method)s") % {"method": PaymentMethod.label(txn.reason)}
@@ -71,7 +74,7 @@ def shown_reason(txn: Transaction) -> str:
         return ""  # the kind says it all; the stored reason is a fixed code
     if txn.kind == Transaction.Kind.REVERSAL and txn.reverses_id and not txn.reason:
         return _("Reverses #%(id)s") % {"id": txn.reverses_id}
-    return txn.reason
+    return references.typed_note(txn.reason)
 
 
 # --- member balances page --------------------------------------------------------------------
@@ -84,7 +87,9 @@ class HistoryRow:
     asset: str
     store: str
     who: str
-    reason: str
+    reason: str  # 销售, 退款, 充值 …
+    note: str  # what a person typed, or how a top-up was paid
+    reference: references.Reference | None  # the receipt or slip it came from
 
 
 @dataclass
@@ -105,7 +110,10 @@ def history_entries(member: Member, filters: dict[str, Any]) -> QuerySet[Entry]:
     return entries
 
 
-def history_rows(entries: list[Entry]) -> list[HistoryRow]:
+def history_rows(actor: Actor, entries: list[Entry]) -> list[HistoryRow]:
+    """Ledger entries as the pages show them, with the receipt or slip each one links to (one
+    query per kind of source for the whole page)."""
+    links = references.references(actor, {entry.transaction for entry in entries})
     rows = []
     for entry in entries:
         txn = entry.transaction
@@ -116,10 +124,52 @@ def history_rows(entries: list[Entry]) -> list[HistoryRow]:
                 asset=entry.get_asset_display(),
                 store=txn.store.name if txn.store_id else "",
                 who=who_did(txn),
-                reason=shown_reason(txn),
+                reason=references.reason_words(txn.kind, txn.source),
+                note=shown_reason(txn),
+                reference=links.get(txn.pk),
             )
         )
     return rows
+
+
+@dataclass
+class CausedRow:
+    """A pending points hold or a shortfall, with what caused it in words and its link."""
+
+    item: Any
+    reason: str
+    reference: references.Reference | None
+    note: str = ""
+
+
+def hold_rows(actor: Actor, holds: list[PointsHold]) -> list[CausedRow]:
+    links = references.references(actor, holds)  # keyed by the hold's id
+    return [
+        CausedRow(
+            hold,
+            references.reason_words(Transaction.Kind.EARN, hold.source),
+            links.get(hold.pk),
+            references.typed_note(hold.reason),
+        )
+        for hold in holds
+    ]
+
+
+def shortfall_rows(actor: Actor, shortfalls: list[Shortfall]) -> list[CausedRow]:
+    links = references.references(actor, [shortfall.transaction for shortfall in shortfalls])
+    return [
+        CausedRow(
+            shortfall,
+            references.reason_words(shortfall.transaction.kind, shortfall.transaction.source),
+            links.get(shortfall.transaction_id),
+            references.typed_note(shortfall.transaction.reason),
+        )
+        for shortfall in shortfalls
+    ]
+
+
+def recent_rows(actor: Actor, member: Member) -> list[HistoryRow]:
+    return history_rows(actor, list(selectors.member_entries(member, None)[:RECENT_SHOWN]))
 
 
 def lot_rows(member: Member, show_all: bool) -> list[LotRow]:
@@ -163,6 +213,8 @@ def member_page_context(
     if may_adjust_points and adjust_form is None:
         adjust_form = AdjustPointsForm()
     show_all_lots = request.GET.get("lots") == "all"
+    holds = selectors.pending_holds(member)
+    shortfalls = selectors.member_shortfalls(member)
     return {
         "member": member,
         "mobile": shown_mobile(actor, member),
@@ -171,11 +223,13 @@ def member_page_context(
         "lots": lot_rows(member, show_all_lots),
         "show_all_lots": show_all_lots,
         "lots_limit": LOTS_SHOWN,
-        "holds": selectors.pending_holds(member),
-        "shortfalls": selectors.member_shortfalls(member),
+        "holds": holds,
+        "hold_rows": hold_rows(actor, list(holds)),
+        "shortfalls": shortfalls,
+        "shortfall_rows": shortfall_rows(actor, list(shortfalls)),
         "filters": filters,
         "page": page,
-        "rows": history_rows(list(page.object_list)),
+        "rows": history_rows(actor, list(page.object_list)),
         "hx_target": "#ledger-history",
         "adjust_form": adjust_form if may_adjust_points else None,
         "may_top_up": actor.role in TOP_UP_ROLES,
@@ -381,5 +435,9 @@ def top_up_result(request: HttpRequest, pk: int) -> HttpResponse:
 
 def value_panel(request: HttpRequest, member: Member) -> SafeString:
     """The 'Stored value & points' card of the member detail page (a members.profile panel)."""
-    context = {"member": member, "balances": selectors.member_balances(member)}
+    context = {
+        "member": member,
+        "balances": selectors.member_balances(member),
+        "recent": recent_rows(request.actor, member),
+    }
     return render_to_string("wallet/_member_card.html", context, request=request)

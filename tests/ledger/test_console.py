@@ -146,8 +146,9 @@ def test_balances_page_shows_figures_lots_and_history(hq, hq_client, member, sto
     ]
     assert "+¥100.00" in page and "+¥10.00" in page and "+120" in page
     assert rows[0].store == "西湖店" and rows[0].who == "hq"
-    assert rows[0].reason == "Paid by WeChat Pay"
-    assert rows[-1].reason == "sale 7" and rows[-1].store == ""
+    # The reason in words, and what the words leave out (how it was paid, a typed note).
+    assert (rows[0].reason, rows[0].note) == ("Top-up", "Paid by WeChat Pay")
+    assert rows[-1].note == "sale 7" and rows[-1].store == ""
 
 
 def test_balances_page_in_chinese(hq, member):
