@@ -42,6 +42,7 @@ def sale_request(payload: SaleIn) -> services.SaleRequest:
         tenders=None
         if payload.tenders is None
         else [services.TenderInput(**tender.model_dump()) for tender in payload.tenders],
+        staff=payload.staff,
     )
 
 

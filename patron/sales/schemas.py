@@ -173,6 +173,13 @@ class SaleIn(BaseModel):
         "tenders_mismatch); a method named twice is merged into one tender; absent: all in "
         "cash. A quote checks them when given.",
     )
+    staff: str | None = Field(
+        None,
+        min_length=1,
+        max_length=150,
+        description="Who sold: a staff user name of the merchant (an active one who may sell at "
+        "this store); absent: the API key's or the signed-in user",
+    )
 
 
 # Sale answers are built as dicts (selectors.present_sale / present_quote): plain pydantic
@@ -233,6 +240,7 @@ class SaleOut(BaseModel):
     cash_due: int
     saved: int
     tenders: list[TenderOut] = []
+    staff: str | None = None
 
 
 class RefundLineIn(Schema):

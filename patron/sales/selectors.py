@@ -40,7 +40,11 @@ def sale_for(actor: Actor, sale_id: Any) -> Sale:
         sale_id = int(sale_id)
     except (TypeError, ValueError):
         raise NotFound("Sale not found") from None
-    sale = scoped(Sale.objects.filter(pk=sale_id), actor).select_related("store", "member").first()
+    sale = (
+        scoped(Sale.objects.filter(pk=sale_id), actor)
+        .select_related("store", "member", "user")
+        .first()
+    )
     if sale is None:
         raise NotFound("Sale not found")
     return sale
@@ -149,6 +153,7 @@ def present_sale(sale: Sale) -> dict[str, Any]:
         "cash_due": sale.cash_due,
         "saved": sale.saved,
         "tenders": [_tender(tender) for tender in _tenders(sale)],
+        "staff": sale.user.get_username() if sale.user_id else None,
     }
 
 

@@ -14,7 +14,7 @@ import json
 import uuid
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NoReturn
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
@@ -127,6 +127,7 @@ class SaleRequest:
     stored_value: int = 0
     pin: str | None = None
     tenders: list[TenderInput] | None = None  # None: all of `cash_due` in cash
+    staff: str | None = None  # who sold (a user name); None: the actor's own user
 
 
 @dataclass
@@ -141,6 +142,7 @@ class Priced:
     request: SaleRequest
     settings: sql.CheckoutSettings
     overrides: list[PriceOverride] = field(default_factory=list)
+    seller: Staff | None = None  # the staff named by the request's `staff`
 
 
 def _is_int(value: Any) -> bool:
@@ -613,7 +615,32 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
         request=request,
         settings=settings,
         overrides=resolved.overrides,
+        seller=_seller(actor, request.staff, store),
     )
+
+
+def _seller(actor: Actor, username: str | None, store: Store) -> Staff | None:
+    """The staff a POS names as the seller (API.md §3 `staff`): one of the merchant's active
+    staff who may sell at this store. A cashier signed in may name only themselves."""
+    if not username:
+        return None
+    staff = (
+        Staff.objects.select_related("user")
+        .filter(merchant=actor.merchant, user__username=username, is_active=True)
+        .first()
+    )
+    if staff is None or not staff.user.is_active:
+        _refuse_seller(_("No active staff named %(name)r.") % {"name": username}, "unknown_staff")
+    if staff.is_store_bound and staff.store_id != store.pk:
+        message = _("%(name)s works at another store, not at %(store)s.")
+        _refuse_seller(message % {"name": username, "store": store.name}, "staff_not_at_store")
+    if actor.store_bound is not None and actor.staff is not None and actor.staff.pk != staff.pk:
+        raise PermissionDenied(_("You can only record your own sales."))
+    return staff
+
+
+def _refuse_seller(message: str, code: str) -> NoReturn:
+    raise DomainError(message, code, 422, [FieldError("staff", message)])
 
 
 def ensure_payable(priced: Priced) -> None:
@@ -825,7 +852,7 @@ def _record_sale(actor: Actor, priced: Priced, key: str) -> Sale:
         merchant=actor.merchant,
         member=priced.member,
         store=priced.store,
-        user=actor.user,
+        user=priced.seller.user if priced.seller else actor.user,
         api_key=actor.api_key,
         channel=actor.channel,
         idempotency_key=key,

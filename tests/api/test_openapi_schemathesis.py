@@ -166,6 +166,8 @@ STATE_CODES = {
     "qr_invalid",
     "unknown_product",  # a line's SKU or barcode is not in the catalogue (and gives no price)
     "duplicate_barcode",
+    "unknown_staff",  # the sale's `staff` names no active staff of the merchant
+    "staff_not_at_store",
     # Tenders add up to what the server prices the basket at (its program), and the cash
     # handed over must cover the cash part: a rule across fields JSON Schema cannot state.
     "tenders_mismatch",
