@@ -43,7 +43,7 @@ from patron.promotions import services as promotions
 from patron.sales import services as sales
 from patron.sales.services import LineInput
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Merchant, Store
+from patron.tenancy.models import Merchant, Role, Staff, Store
 from patron.tenancy.services import create_merchant, create_staff
 
 
@@ -237,20 +237,48 @@ def sale_time(
     return None
 
 
+@dataclass(frozen=True)
+class StoreCrew:
+    """Who works a demo store's counter: its cashier sells, its manager refunds (a manager
+    needs no approval above the store's refund limit)."""
+
+    cashier: Actor
+    manager: Actor
+
+
+def store_crews(actor: Actor) -> dict[str, StoreCrew]:
+    staff = Staff.objects.filter(merchant=actor.merchant, is_active=True).select_related(
+        "store", "user"
+    )
+    by_store: dict[str, dict[str, Actor]] = {}
+    for member in staff:
+        if member.store is not None:
+            crew = by_store.setdefault(member.store.code, {})
+            crew[member.role] = Actor(merchant=actor.merchant, staff=member, channel="console")
+    return {
+        code: StoreCrew(cashier=crew[Role.CASHIER], manager=crew[Role.STORE_MANAGER])
+        for code, crew in by_store.items()
+    }
+
+
 def _sell(
-    actor: Actor,
+    crews: dict[str, StoreCrew],
     rng: random.Random,
     request: sales.SaleRequest,
     key: str,
     now: dt.datetime,
 ) -> None:
-    """Commit one demo sale; a few of the last two days' sales are refunded (a refund is
-    recorded when it is made, so only recent sales are refunded: the home page's history
-    stays as it was sold)."""
-    sale = sales.commit_sale(actor, request, key=key)
+    """Commit one demo sale as the store's cashier; a few of the last two days' sales are
+    refunded by its manager (a refund is recorded when it is made, so only recent sales are
+    refunded: the home page's history stays as it was sold)."""
+    crew = crews[request.store]
+    sale = sales.commit_sale(crew.cashier, request, key=key)
     if sale.occurred_at >= now - dt.timedelta(days=2) and rng.random() < 0.05:
         sales.refund_sale(
-            actor, sale, sales.RefundAsk(all=True, reason="demo"), key=f"demo-refund-{sale.pk}"
+            crew.manager,
+            sale,
+            sales.RefundAsk(all=True, reason="demo"),
+            key=f"demo-refund-{sale.pk}",
         )
 
 
@@ -269,6 +297,7 @@ def seed_sales(actor: Actor, members: list[Member], seed: int = 17) -> None:
     now = timezone.now()
     # The engine refuses a sale dated after the moment it prices it: keep a minute's margin.
     last = now - dt.timedelta(minutes=1)
+    crews = store_crews(actor)
     buyers = [m for m in members if rng.random() < 0.25]
     for member in buyers:
         visits = rng.choice([1, 1, 2, 2, 3, 5])
@@ -289,7 +318,7 @@ def seed_sales(actor: Actor, members: list[Member], seed: int = 17) -> None:
                 if rng.random() < 0.3
                 else 0,
             )
-            _sell(actor, rng, request, f"demo-sale-{member.pk}-{visit}", now)
+            _sell(crews, rng, request, f"demo-sale-{member.pk}-{visit}", now)
     for n in range(2 * len(buyers)):  # walk-in guests: nearly as many sales as members make
         lines = _demo_basket(rng)
         when = sale_time(rng, lines, now - dt.timedelta(days=364), last, zone)
@@ -297,7 +326,7 @@ def seed_sales(actor: Actor, members: list[Member], seed: int = 17) -> None:
             request = sales.SaleRequest(
                 lines=lines, store=rng.choice(stores).code, occurred_at=when
             )
-            _sell(actor, rng, request, f"demo-walk-in-{n}", now)
+            _sell(crews, rng, request, f"demo-walk-in-{n}", now)
     apply_program(
         actor, {"checkout": {"backdate_days": 30, "pin_required_above": PIN_REQUIRED_ABOVE}}
     )
