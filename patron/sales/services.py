@@ -295,6 +295,12 @@ def resolve_lines(
     return resolved
 
 
+def _as_seller(actor: Actor, seller: Staff | None) -> Actor:
+    """The actor a POS's call stands for when it names who sold: the price they typed is
+    audited with their name (the API key stays on the entry)."""
+    return actor if seller is None else replace(actor, staff=seller)
+
+
 def _audit_overrides(actor: Actor, sale: Sale, overrides: list[PriceOverride]) -> None:
     """One audit entry per line sold at a price of the cashier's (or the API key's) own."""
     for override in overrides:
@@ -833,7 +839,7 @@ def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
     # middleware stores the error answer in a new one (two round trips fewer per sale).
     with atomic_write():
         sale = _record_sale(actor, priced, key)
-        _audit_overrides(actor, sale, priced.overrides)
+        _audit_overrides(_as_seller(actor, priced.seller), sale, priced.overrides)
         _consume_coupons(sale, priced)
         postings = _move_value(actor, sale, priced)
         sql.finish_sale(sale.pk, postings, _visit(member, sale))

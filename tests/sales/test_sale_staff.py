@@ -60,3 +60,18 @@ def test_a_signed_in_cashier_may_name_only_themselves(program, system, stores, c
     with pytest.raises(PermissionDenied):
         commit_sale(cashier, ask, key="k1")
     assert not Sale.objects.exists()
+
+
+def test_a_price_typed_for_a_named_cashier_is_audited_with_their_name(
+    api, program, system, cashier
+):
+    from patron.catalogue.services import put_product
+    from patron.tenancy.models import AuditEntry
+
+    put_product(system, "MUG", {"name": "马克杯", "category": "retail", "price": 5000})
+    line = {"sku": "MUG", "quantity": 1, "unit_price": 4500}
+    answer = post(api, {"store": "S1", "lines": [line], "staff": "cashier1"})
+    assert answer.status_code == 201, answer.content
+    entry = AuditEntry.objects.get(object_type="saleline")
+    assert entry.changes == {"unit_price": [5000, 4500]}
+    assert entry.user.get_username() == "cashier1" and entry.api_key is not None
