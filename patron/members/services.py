@@ -417,7 +417,15 @@ def bulk_register(
         ),
         batch_size,
     )
-    return Member.objects.filter(pk__in=member_ids).order_by("card_no")
+    # Bounds, not `pk__in`: PostgreSQL takes at most 65,535 parameters in one statement, and
+    # the new members are the card numbers just reserved (a range no one else holds).
+    return Member.objects.filter(
+        merchant=merchant,
+        card_no__gte=cards[0],
+        card_no__lte=cards[-1],
+        pk__gte=min(member_ids),
+        pk__lte=max(member_ids),
+    ).order_by("card_no")
 
 
 def _bulk_tags(
