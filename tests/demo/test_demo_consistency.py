@@ -141,3 +141,19 @@ def test_a_member_or_cashier_still_cannot_choose_one_digit_repeated(demo):
         f"/api/v1/members/{member.pk}/pin", {"pin": "888888"}, content_type="application/json"
     )
     assert response.status_code == 422, response.content
+
+
+def test_todays_shift_holds_only_todays_demo_sales(demo):
+    """A year of demo history is dated as rung up when sold: a cashier's 交班 today counts
+    today's sales, not the year's."""
+    from patron.sales.models import Sale
+    from patron.shifts import selectors as shifts
+    from patron.tenancy.actor import Actor
+    from patron.tenancy.models import Staff
+
+    cashier = Staff.objects.get(merchant=demo, user__username="s1.cashier")
+    window = shifts.open_window(Actor.system(demo), cashier.user, cashier.store)
+    today = Sale.objects.filter(user=cashier.user, occurred_at__gte=window.started_at)
+    assert Sale.objects.filter(user=cashier.user).count() > today.count()
+    figures = shifts.figures(demo, cashier.store, cashier.user, window.started_at)
+    assert figures.sales_count == today.count()
