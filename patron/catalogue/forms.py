@@ -10,7 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from patron.catalogue.models import MAX_PRODUCT_PRICE, Product
 from patron.catalogue.services import TEXT_LIMITS
-from patron.core.forms import ConsoleForm, ServiceErrorsMixin, YuanField
+from patron.core.forms import ConsoleForm, ServiceErrorsMixin, YuanField, search_field
 from patron.program.selectors import category_choices
 from patron.tenancy.actor import Actor
 
@@ -33,19 +33,7 @@ class PriceField(YuanField):
 class ProductFilterForm(ConsoleForm):
     """The list's search and filters; bad values are reported and ignored."""
 
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        max_length=64,
-        widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "placeholder": _("SKU, barcode or name"),
-                "autocomplete": "off",
-                "autofocus": True,
-            }
-        ),
-    )
+    q = search_field(_("SKU, barcode or name"), max_length=64)
     category = forms.ChoiceField(label=_("Category"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False, choices=STATUS_CHOICES)
 

@@ -142,6 +142,23 @@ class RefuseNulMixin:
                 field.validators.append(ProhibitNullCharactersValidator())
 
 
+def search_field(placeholder: str, *, max_length: int) -> forms.CharField:
+    """A list page's search box: optional, focused when the page opens, no autocomplete."""
+    return forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=max_length,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": placeholder,
+                "autocomplete": "off",
+                "autofocus": True,
+            }
+        ),
+    )
+
+
 class ConsoleForm(RefuseNulMixin, forms.Form):
     """The base of console forms (see RefuseNulMixin)."""
 

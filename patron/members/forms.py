@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from patron.core.forms import ConsoleForm, DayField, ServiceErrorsMixin
+from patron.core.forms import ConsoleForm, DayField, ServiceErrorsMixin, search_field
 from patron.members.models import Channel, CustomField, Gender, IncomeBand, Member, MemberStatus
 from patron.members.services import custom_field_definitions
 from patron.tenancy.actor import Actor
@@ -216,19 +216,7 @@ def default_channel_for(actor: Actor) -> str:
 class MemberFilterForm(ConsoleForm):
     """The member list's search and filters. Bad values are reported and ignored."""
 
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        max_length=50,
-        widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "placeholder": _("Mobile, name or card number"),
-                "autocomplete": "off",
-                "autofocus": True,
-            }
-        ),
-    )
+    q = search_field(_("Mobile, name or card number"), max_length=50)
     store = forms.ChoiceField(label=_("Store"), required=False)
     gender = forms.ChoiceField(label=_("Gender"), required=False)
     source_channel = forms.ChoiceField(label=_("Source channel"), required=False)
