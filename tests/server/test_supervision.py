@@ -127,7 +127,10 @@ def test_the_job_queue_lines_are_printed_once(served):
     lines = served.output().splitlines()
     for text in ("Huey consumer started", "Scheduler runs every", "Periodic tasks are enabled."):
         assert sum(text in line for line in lines) == 1, (text, served.output())
-    assert sum("expire_points_hourly" in line for line in lines) == 1
+    # The listing of the worker's commands; near the top of an hour the job itself also
+    # runs and logs its name (enqueued, executing, executed): those lines are not repeats.
+    listed = [line for line in lines if line.startswith("+ ") and "expire_points_hourly" in line]
+    assert len(listed) == 1, served.output()
 
 
 def test_a_job_the_embedded_worker_runs_shows_its_last_run(served):
