@@ -88,6 +88,15 @@ def resolve(actor: Actor, sku_or_barcode: str) -> Product | None:
     return found
 
 
+def is_deactivated(merchant: Merchant, code: str) -> bool:
+    """Whether `code` names a product (by SKU or barcode) that has been deactivated: a sale
+    refused for it can say so rather than "not in the catalogue"."""
+    code = code.strip()
+    barcode = clean_barcode(code) or code
+    named = Q(sku=code) | Q(barcode=barcode) if code else Q(pk__in=[])
+    return Product.objects.filter(named, merchant=merchant, is_active=False).exists()
+
+
 def resolve_many(
     merchant: Merchant, skus: Iterable[str], barcodes: Iterable[str]
 ) -> tuple[dict[str, Product], dict[str, Product]]:

@@ -195,7 +195,14 @@ def _check_lines(
 # --- lines named by SKU or barcode (the catalogue, API.md §6) ---------------------------------
 
 
-def _unknown_line(index: int, line: LineInput) -> FieldError:
+def _unknown_line(actor: Actor, index: int, line: LineInput) -> FieldError:
+    code = line.sku or line.barcode or ""
+    if catalogue.is_deactivated(actor.merchant, code):
+        return FieldError(
+            f"lines[{index}].{'sku' if line.sku else 'barcode'}",
+            _("Line %(line)d: %(code)s is deactivated in the catalogue; reactivate it to sell it.")
+            % {"line": index + 1, "code": code},
+        )
     if not line.sku:
         return FieldError(
             f"lines[{index}].barcode",
@@ -288,7 +295,7 @@ def resolve_lines(
             errors.append(FieldError(f"lines[{index}].sku", _("A SKU or a barcode is required.")))
             resolved.reported.add(index)
         elif line.category is None or line.unit_price is None or not sku:
-            errors.append(_unknown_line(index, line))
+            errors.append(_unknown_line(actor, index, line))
             resolved.reported.add(index)
             resolved.unknown.add(index)
         resolved.lines.append(line)

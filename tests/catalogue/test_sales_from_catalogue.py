@@ -112,3 +112,12 @@ def test_an_absurd_override_is_refused(api, tea):
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "lines[0].unit_price"
     assert not Sale.objects.exists()
+
+
+@pytest.mark.parametrize("line", [{"sku": "TEA-LJ"}, {"barcode": "6901234567892"}])
+def test_a_deactivated_product_is_refused_and_says_so(api, system, tea, line):
+    put_product(system, "TEA-LJ", {"active": False})
+    answer = post(api, "/api/v1/sales", {"store": "S1", "lines": [{**line, "quantity": 1}]})
+    assert answer.status_code == 422 and answer.json()["code"] == "unknown_product"
+    assert "停用" in answer.json()["detail"]  # zh-Hans: the default language
+    assert not Sale.objects.exists()
