@@ -79,6 +79,9 @@ def no_page_scroll(page) -> None:
 
 
 def eight_lines(page) -> None:
+    # The page's own first requests (the favourites grid) save the session too: let them end
+    # first, or one that finishes after this put writes back the session it read, basketless.
+    page.wait_for_load_state("networkidle")
     assert page.evaluate(PUT_LINES, EIGHT) == 200
     page.reload()
     expect(page.locator("#basket tr.till-line")).to_have_count(8)
