@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "patron.promotions",
     "patron.sales",
     "patron.wallet",
+    "patron.cards",
     "patron.shifts",
     "patron.home",
     "patron.demo",

@@ -40,6 +40,7 @@ class SystemAccount(models.TextChoices):
     BONUS_ISSUED = "bonus_issued", _("Bonus issued")
     SALES = "sales", _("Paid with stored value")
     FORFEITED = "forfeited", _("Bonus forfeited on card refund")
+    MIGRATION = "migration", _("Opening balances moved in")
 
 
 class Account(models.Model):
@@ -86,6 +87,8 @@ class Transaction(models.Model):
         EXPIRE = "expire", _("Points expired")
         ADJUST = "adjust", _("Manual adjustment")
         REVERSAL = "reversal", _("Reversal")
+        # Opening balances brought from another system (API.md §7), posted once per member.
+        MIGRATION = "migration", _("Opening balance (moved in)")
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT)
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -24,7 +24,7 @@ from patron.core.errors import Conflict, DomainError, PermissionDenied
 from patron.engine.money import allocate
 from patron.engine.points import ExpiryPolicy, lot_expires_at
 from patron.engine.stored_value import BonusRow, split_payment, topup_bonus
-from patron.ledger import payments, sql
+from patron.ledger import guards, payments, sql
 from patron.ledger.errors import AmountInvalid, InsufficientFunds, MemberFrozen
 from patron.ledger.models import (
     Account,
@@ -396,6 +396,7 @@ def pay_stored_value(
         existing = Transaction.objects.filter(merchant=merchant, idempotency_key=key).first()
         if existing is not None:
             return _existing(merchant, key, Kind.PAY, member)
+        guards.check_may_spend(merchant.pk, member.pk)
         locked = lock_member_accounts([principal, bonus])
         legs = legs_for(locked[principal.pk].balance, locked[bonus.pk].balance)
         return post(
@@ -608,6 +609,8 @@ def spend_points(
     ensure_same_merchant(actor, member)
     ensure_active(member)
     ensure_positive(points, "points")
+    if not Transaction.objects.filter(merchant=actor.merchant, idempotency_key=key).exists():
+        guards.check_may_spend(actor.merchant.pk, member.pk)  # a replay answers as it did
     legs = [
         Leg(member_account(member, Asset.POINTS), -points),
         Leg(system_account(actor.merchant, Asset.POINTS, SystemAccount.REDEEMED), points),

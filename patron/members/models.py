@@ -79,6 +79,32 @@ class CustomField(models.Model):
         return self.label
 
 
+class AgreementUnit(models.Model):
+    """A 协议单位: a company or body whose people join under it with its own discount (F-02)."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(pgettext_lazy("organisation", "name"), max_length=100)
+    # {category: percent of price} as a tier's member prices; "*" for every category.
+    discount = models.JSONField(_("discount"), default=dict, blank=True)
+    contact_name = models.CharField(_("contact"), max_length=50, blank=True)
+    contact_mobile = models.CharField(_("contact mobile"), max_length=11, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    valid_until = models.DateField(_("agreement valid until"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("agreement unit")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "code"], name="uniq_agreement_unit")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Member(models.Model):
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
     card_no = models.CharField(_("card number"), max_length=20)
@@ -134,6 +160,14 @@ class Member(models.Model):
     tier = models.ForeignKey(
         "promotions.Tier",
         verbose_name=_("tier"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
+    agreement_unit = models.ForeignKey(
+        AgreementUnit,
+        verbose_name=_("agreement unit"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

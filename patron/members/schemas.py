@@ -111,6 +111,25 @@ class MemberIn(MemberPatch):
         ..., max_length=20, description=MOBILE_DESCRIPTION, json_schema_extra=mobile_schema
     )
     referrer_code: str | None = Field(None, max_length=12)
+    card_product: str | None = Field(
+        None, max_length=32, description="Issue a card of this product (its fee is taken)"
+    )
+    physical_id: str | None = Field(
+        None, max_length=64, description="Bind this physical card (magstripe, barcode or NFC id)"
+    )
+    payment_method: str | None = Field(
+        None,
+        max_length=12,
+        description="How the card fee is paid (cash, wechat, alipay, card, other)",
+    )
+    agreement_unit: str | None = Field(
+        None, max_length=32, description="Enrol under this agreement unit (协议单位) by its code"
+    )
+    qualifying_sales: list[int] | None = Field(
+        None,
+        max_length=50,
+        description="Anonymous sales that meet the recruitment rule; they become the member's",
+    )
 
 
 class ConsentOut(Schema):

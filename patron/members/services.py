@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from stdnum import luhn
 
 from patron.core.errors import Conflict, FieldError, ValidationFailed
+from patron.members import hooks
 from patron.members.models import Channel, ConsentRecord, CustomField, Member, Tag
 from patron.members.pinyin import name_pinyin
 from patron.members.validation import clean_custom, clean_member_fields
@@ -48,13 +49,14 @@ REFERRAL_CODE_ATTEMPTS = 3  # a random referral code may meet an existing one: d
 
 
 def allocate_card_numbers(merchant: Merchant, count: int) -> list[str]:
-    """Reserve `count` card numbers: '8' + 8-digit sequence + Luhn check digit (F-06)."""
+    """Reserve `count` card numbers: the merchant's prefix ('8' unless set), an 8-digit
+    sequence and a Luhn check digit (F-06)."""
     with transaction.atomic():
         Merchant.objects.filter(pk=merchant.pk).update(card_seq=F("card_seq") + count)
-        last = Merchant.objects.values_list("card_seq", flat=True).get(pk=merchant.pk)
+        last, prefix = Merchant.objects.values_list("card_seq", "card_prefix").get(pk=merchant.pk)
     numbers = []
     for seq in range(last - count + 1, last + 1):
-        body = f"{CARD_PREFIX}{seq:08d}"
+        body = f"{prefix or CARD_PREFIX}{seq:08d}"
         numbers.append(body + luhn.calc_check_digit(body))
     return numbers
 
@@ -155,6 +157,7 @@ def register_member(actor: Actor, data: Mapping[str, Any], *, channel: str | Non
     store, store_errors = resolve_store(actor, data.get("store"))
     referrer, referrer_errors = resolve_referrer(actor.merchant, data.get("referrer_code"))
     errors += custom_errors + store_errors + referrer_errors
+    errors += hooks.registration_errors(actor, data, {**fields, "store": store})
     if errors:
         raise ValidationFailed(errors)
     tags = fields.pop("tags", [])
@@ -193,6 +196,7 @@ def register_member(actor: Actor, data: Mapping[str, Any], *, channel: str | Non
         _mask_personal(diff({}, _member_snapshot(member))),
         label=member.card_no,
     )
+    hooks.after_registration(actor, member, data)
     return member
 
 

@@ -365,8 +365,11 @@ def _in_file_order(document: dict[str, Any]) -> Callable[[FieldError], tuple[int
 def plan_program(actor: Actor, document: dict[str, Any]) -> Plan:
     cleaned = validate_program(document)
     plan = Plan()
-    for section, value in cleaned.items():
-        SECTIONS[section].plan(actor, value, plan)
+    # In the order the apps registered their sections, not the file's: a later section may
+    # name what an earlier one adds (a card product names a tier of the same file).
+    for section in SECTIONS:
+        if section in cleaned:
+            SECTIONS[section].plan(actor, cleaned[section], plan)
     return plan
 
 

@@ -32,8 +32,15 @@ class Tier(models.Model):
     # {category: percent of price}: 88 = members pay 88 % (8.8折) on that category.
     discount = models.JSONField(_("discount"), default=dict, blank=True)
     points_multiplier_percent = models.PositiveIntegerField(_("points multiplier"), default=100)
-    # Upgrade thresholds ({spend_12m: fen, ...}); stored and shown, not yet acted on.
+    # Any one threshold reached moves a member up ({spend_12m: fen, visits_12m: n, ...}).
     upgrade_when = models.JSONField(_("upgrade when"), default=dict, blank=True)
+    # The same keys: a member below all of them for `grace_days` drops one rank (F-11).
+    keep_when = models.JSONField(_("keep when"), default=dict, blank=True)
+    grace_days = models.PositiveIntegerField(_("grace days"), default=30)
+    # {points: n} and/or {coupon: template code}: given on the member's birthday.
+    birthday_gift = models.JSONField(_("birthday gift"), default=dict, blank=True)
+    # Free-text privileges shown to the member and the cashier (["免费早餐", "延迟退房"]).
+    privileges = models.JSONField(_("privileges"), default=list, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -46,6 +53,47 @@ class Tier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+class TierChange(models.Model):
+    """Every change of a member's tier, with why (F-10, F-11): rules, reviews, paid
+    memberships, a card product, staff by hand, an import."""
+
+    class Reason(models.TextChoices):
+        UPGRADE = "upgrade", _("Reached an upgrade threshold")
+        DOWNGRADE = "downgrade", _("Below the keep threshold after the grace period")
+        PAID = "paid", _("Paid membership")
+        PAID_EXPIRED = "paid_expired", _("Paid membership ended")
+        CARD_PRODUCT = "card_product", _("Card product")
+        FIRST_DEPOSIT = "first_deposit", _("First deposit")
+        MANUAL = "manual", _("Set by staff")
+        IMPORT = "import", _("Imported")
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.CASCADE, related_name="tier_changes"
+    )
+    from_tier = models.ForeignKey(
+        Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_tier = models.ForeignKey(
+        Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    # What moved it, in words or figures ({"spend_12m": 100000}, the staff's reason …).
+    detail = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["merchant", "member", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.from_tier_id} -> {self.to_tier_id}"
 
 
 class Promotion(models.Model):

@@ -45,6 +45,7 @@ from patron.program.fields import (
     Sku,
     SkuSet,
     Start,
+    Text,
     Whole,
     sorted_unique,
 )
@@ -224,7 +225,8 @@ AnyBenefit = tagged_union("type", *(BENEFITS[kind] for kind in BENEFIT_TYPES))
 
 
 class UpgradeWhen(ProgramModel):
-    """Any one threshold reached moves a member up to the tier (fen, or points)."""
+    """Any one threshold reached moves a member up to the tier (fen, points or visits); the
+    12-month figures count the last 12 months in the merchant's zone (docs/tiers.md)."""
 
     spend_12m: Fen = None
     spend_total: Fen = None
@@ -232,6 +234,18 @@ class UpgradeWhen(ProgramModel):
     points_total: Fen = None
     single_topup: Fen = None
     single_sale: Fen = None
+    visits_12m: Annotated[int, Whole(0, MAX_COUNT)] = None
+
+
+class KeepWhen(UpgradeWhen):
+    """Reviewed nightly: a member below every threshold given for `grace_days` drops one rank."""
+
+
+class BirthdayGift(ProgramModel):
+    """Given on the member's birthday: points, a coupon of a template, or both."""
+
+    points: Annotated[int, Whole(1, MAX_COUNT)] = None
+    coupon: Code = None
 
 
 class TierRow(ProgramModel):
@@ -247,6 +261,14 @@ class TierRow(ProgramModel):
         None, description="Points earned times this, e.g. 1.5 (1 when left out)."
     )
     upgrade_when: UpgradeWhen = None
+    keep_when: KeepWhen = None
+    grace_days: Annotated[int, Whole(0, 3650)] = Field(
+        None, description="Days below keep_when before dropping one rank (30 when left out)."
+    )
+    birthday_gift: BirthdayGift = None
+    privileges: list[Annotated[str, Text(100)]] = Field(
+        None, description="Privileges in words, shown to the member and the cashier."
+    )
 
     def cleaned(self) -> dict[str, Any]:
         return {
@@ -256,6 +278,10 @@ class TierRow(ProgramModel):
             "discount": dict(sorted((self.discount or {}).items())),
             "points_multiplier_percent": self.points_multiplier or 100,
             "upgrade_when": self.upgrade_when.given() if self.upgrade_when else {},
+            "keep_when": self.keep_when.given() if self.keep_when else {},
+            "grace_days": 30 if self.grace_days is None else self.grace_days,
+            "birthday_gift": self.birthday_gift.given() if self.birthday_gift else {},
+            "privileges": list(self.privileges or []),
         }
 
 
@@ -283,7 +309,7 @@ def _tier_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 def plan_tiers(actor: Actor, rows: list[dict[str, Any]], plan: Plan) -> None:
     wanted = {row["code"]: _tier_fields(row) for row in rows}
-    _plan_rows("tiers", Tier, actor, wanted, plan)
+    plan_rows("tiers", Tier, actor, wanted, plan)
 
 
 def export_tiers(actor: Actor) -> list[dict[str, Any]]:
@@ -296,6 +322,14 @@ def export_tiers(actor: Actor) -> list[dict[str, Any]]:
             row["points_multiplier"] = multiplier_number(tier.points_multiplier_percent)
         if tier.upgrade_when:
             row["upgrade_when"] = dict(tier.upgrade_when)
+        if tier.keep_when:
+            row["keep_when"] = dict(tier.keep_when)
+        if tier.grace_days != 30:
+            row["grace_days"] = tier.grace_days
+        if tier.birthday_gift:
+            row["birthday_gift"] = dict(tier.birthday_gift)
+        if tier.privileges:
+            row["privileges"] = list(tier.privileges)
         rows.append(row)
     return rows
 
@@ -401,7 +435,7 @@ def plan_promotions(actor: Actor, rows: list[dict[str, Any]], plan: Plan) -> Non
             "is_active": True,
         }
     zone.raise_errors()
-    _plan_rows("promotions", Promotion, actor, wanted, plan)
+    plan_rows("promotions", Promotion, actor, wanted, plan)
 
 
 def export_condition(condition: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
@@ -527,7 +561,7 @@ def plan_coupon_templates(actor: Actor, rows: list[dict[str, Any]], plan: Plan) 
             "is_active": True,
         }
     zone.raise_errors()
-    _plan_rows("coupon_templates", CouponTemplate, actor, wanted, plan)
+    plan_rows("coupon_templates", CouponTemplate, actor, wanted, plan)
 
 
 def export_template(template: CouponTemplate, zone: ZoneInfo) -> dict[str, Any]:
@@ -565,7 +599,7 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _plan_rows(
+def plan_rows(
     section: str,
     model: type[Model],
     actor: Actor,

@@ -22,7 +22,7 @@ from patron.core.errors import Conflict, DomainError, FieldError, NotFound, Perm
 from patron.members.models import Member, MemberStatus
 from patron.promotions import selectors
 from patron.promotions.codes import new_coupon_code
-from patron.promotions.models import Coupon, CouponStatus, CouponTemplate, Tier
+from patron.promotions.models import Coupon, CouponStatus, CouponTemplate, Tier, TierChange
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Merchant, Role
 from patron.tenancy.services import audit
@@ -264,17 +264,53 @@ def set_member_tier(actor: Actor, member: Member, tier_code: str, *, reason: str
             status=422,
             errors=[FieldError("tier", detail)],
         )
-    new_tier = None if tier.rank == 0 else tier
+    return change_member_tier(
+        actor, member, tier, TierChange.Reason.MANUAL, note=reason.strip(), detail={}
+    )
+
+
+def change_member_tier(
+    actor: Actor,
+    member: Member,
+    tier: Tier | None,
+    reason: str,
+    *,
+    detail: dict[str, Any] | None = None,
+    note: str = "",
+    at: dt.datetime | None = None,
+) -> Member:
+    """Put the member on `tier` (None or the rank-0 tier: no tier of their own) and record
+    why (`TierChange.Reason`, with `detail` of what moved it): every tier change goes here.
+
+    Nothing is written when the member already holds the tier. The caller's instance shows
+    the new tier; the member row is locked, so two reviews of one member never both move it.
+    """
+    new_tier = None if tier is None or tier.rank == 0 else tier
     with transaction.atomic():
-        locked = Member.objects.select_for_update().get(pk=member.pk)
+        locked = Member.objects.select_for_update().select_related("tier").get(pk=member.pk)
         if locked.tier_id != (new_tier.pk if new_tier else None):
-            old = selectors.member_tier_code(locked)
+            old = selectors.member_tier(locked)
+            now = at or timezone.now()
             Member.objects.filter(pk=member.pk).update(tier=new_tier, updated_at=timezone.now())
+            TierChange.objects.create(
+                merchant_id=member.merchant_id,
+                member_id=member.pk,
+                from_tier=old,
+                to_tier=tier if tier is not None else selectors.base_tier(member.merchant_id),
+                reason=reason,
+                detail=detail or {},
+                note=note[:200],
+                user=actor.user,
+                created_at=now,
+            )
             audit(
                 actor,
                 AuditEntry.Action.UPDATE,
                 member,
-                {"tier": [old, tier.code], "reason": [None, reason.strip()]},
+                {
+                    "tier": [old.code if old else None, tier.code if tier else None],
+                    "reason": [None, note or str(TierChange.Reason(reason).label)],
+                },
                 label=str(member),
             )
     member.tier = new_tier  # the caller's instance shows the new tier too

@@ -45,6 +45,7 @@ from patron.ledger import payments, postings
 from patron.ledger import services as ledger
 from patron.ledger.errors import InsufficientFunds
 from patron.ledger.models import Asset, PointsHold, Shortfall, Transaction
+from patron.members import hooks
 from patron.members.models import Member
 from patron.promotions import selectors as promotions
 from patron.promotions import services as coupons
@@ -421,6 +422,9 @@ def identify_member(actor: Actor, value: Any) -> Member:
     text = str(value or "").strip()
     if text.startswith(QR_PREFIX) and ":" in text:
         return _member_from_qr(actor, text)
+    # A physical card's id, or a card the apps above know (lost or replaced: they refuse it).
+    if text and (by_card := hooks.identify(actor.merchant, text)) is not None:
+        return _member_by(actor, pk=by_card.pk)
     digits = ascii_digits(text)
     if digits is None:
         raise NotFound(_("Member not found"))
@@ -850,6 +854,9 @@ def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
         _consume_coupons(sale, priced)
         postings = _move_value(actor, sale, priced)
         sql.finish_sale(sale.pk, postings, _visit(member, sale))
+        if member is not None:
+            # Tiers move right after the qualifying purchase (F-10), in the sale's transaction.
+            hooks.member_activity(actor, member, "sale", {"sale": sale})
     return sale
 
 
@@ -1126,6 +1133,8 @@ def refund_sale(
         _check_approval(actor, sale, refund.amount, approver)
         _return_value(actor, sale, refund)
         _update_sale_after_refund(actor, sale, refund)
+        if sale.member_id is not None:
+            hooks.member_activity(actor, sale.member, "refund", {"sale": sale, "refund": refund})
         if needs_approval(actor, sale, refund.amount):
             _audit_approval(actor, sale, refund, approver)
     refund.replayed = False

@@ -10,6 +10,7 @@ from patron.ledger import payments, selectors, services
 from patron.ledger.models import Asset
 from patron.members.selectors import member_for
 from patron.tenancy.selectors import store_by_code
+from patron.wallet import services as wallet
 from patron.wallet.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -32,7 +33,7 @@ def create_topup(request: HttpRequest, payload: TopUpIn):
     actor = request.actor
     member = member_for(actor, payload.member)
     store = store_by_code(actor.merchant, payload.store) if payload.store else None
-    txn = services.top_up(
+    txn = wallet.top_up(
         actor,
         member,
         payload.amount,

@@ -39,6 +39,7 @@ from patron.members.validation import mask_mobile
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
 from patron.tenancy.permissions import console_view, require_role
+from patron.wallet import services as wallet
 from patron.wallet.forms import AdjustPointsForm, HistoryFilterForm, PaymentMethod, TopUpForm
 
 HISTORY_PAGE_SIZE = 50
@@ -383,7 +384,7 @@ def top_up(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            txn = services.top_up(
+            txn = wallet.top_up(
                 actor,
                 data["member"],
                 data["amount"],

@@ -279,6 +279,10 @@ def test_tiers_cleaned_as_stored():
             "discount": {},
             "points_multiplier_percent": 100,
             "upgrade_when": {},
+            "keep_when": {},
+            "grace_days": 30,
+            "birthday_gift": {},
+            "privileges": [],
         },
         {
             "code": "gold",
@@ -287,6 +291,10 @@ def test_tiers_cleaned_as_stored():
             "discount": {"dishes": 90, "rooms": 80},  # sorted by category
             "points_multiplier_percent": 125,
             "upgrade_when": {"single_sale": 100000, "points_total": 0},
+            "keep_when": {},
+            "grace_days": 30,
+            "birthday_gift": {},
+            "privileges": [],
         },
     ]
 
@@ -722,7 +730,15 @@ def test_the_json_schema_describes_every_section():
         "discount",
         "points_multiplier",
         "upgrade_when",
+        "keep_when",
+        "grace_days",
+        "birthday_gift",
+        "privileges",
     }
+    assert {"fee", "tier", "paid_days", "refund", "replace_fee"} <= item_keys(
+        schema, "card_products"
+    )
+    assert item_keys(schema, "recruitment") == {"min_purchase", "min_spend_total", "min_age"}
     assert item_keys(schema, "points") == {
         "earn",
         "earn_exclude_categories",
