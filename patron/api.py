@@ -349,6 +349,10 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def register_routers() -> None:
+    from patron.cards.api import router as cards_router
+    from patron.cards.enrol_api import router as enrol_router
+    from patron.cards.membership_api import router as membership_router
+    from patron.cards.tier_api import router as tier_router
     from patron.catalogue.api import router as catalogue_router
     from patron.members.api import router as members_router
     from patron.program.api import router as program_router
@@ -362,6 +366,10 @@ def register_routers() -> None:
     api.add_router("/", promotions_router)
     api.add_router("/", sales_router)
     api.add_router("/", catalogue_router)
+    api.add_router("/", cards_router)
+    api.add_router("/", tier_router)
+    api.add_router("/", membership_router)
+    api.add_router("/", enrol_router)
 
 
 register_routers()

@@ -15,6 +15,10 @@ urlpatterns = [
     path("cashier/", include("patron.sales.urls")),
     path("catalogue/", include("patron.catalogue.urls")),
     path("shifts/", include("patron.shifts.urls")),
+    path("cards/", include("patron.cards.urls")),
+    path("tiers/", include("patron.cards.tier_urls")),
+    path("memberships/", include("patron.cards.membership_urls")),
+    path("units/", include("patron.cards.unit_urls")),
     path("", include("patron.home.urls")),
     path("", include("patron.tenancy.urls")),
 ]

@@ -6,6 +6,15 @@ class CardsConfig(AppConfig):
     label = "cards"
 
     def ready(self) -> None:
-        from patron.cards import program
+        from patron.cards import (
+            card_wiring,
+            enrol_wiring,
+            import_wiring,
+            membership_wiring,
+            program,
+            tier_wiring,
+        )
 
         program.register()
+        for part in (card_wiring, tier_wiring, membership_wiring, enrol_wiring, import_wiring):
+            part.register()
