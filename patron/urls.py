@@ -15,6 +15,7 @@ urlpatterns = [
     path("cashier/", include("patron.sales.urls")),
     path("catalogue/", include("patron.catalogue.urls")),
     path("shifts/", include("patron.shifts.urls")),
+    path("card-products/", include("patron.cards.product_urls")),
     path("cards/", include("patron.cards.urls")),
     path("tiers/", include("patron.cards.tier_urls")),
     path("memberships/", include("patron.cards.membership_urls")),
