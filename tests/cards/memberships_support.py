@@ -45,4 +45,4 @@ def card_program(system, stores):
 
 @pytest.fixture
 def member(system, card_program):
-    return register_member(system, {"mobile": "13900139000", "name": "张三"})
+    return register_member(system, {"mobile": "13900139000", "name": "张三", "store": "S1"})
