@@ -37,12 +37,12 @@ PROGRAM = {
 }
 
 
-@pytest.fixture
-def card_program(system, stores):
+@pytest.fixture(name="card_program")
+def card_program_fixture(system, stores):
     apply_program(system, PROGRAM)
     return PROGRAM
 
 
-@pytest.fixture
-def member(system, card_program):
+@pytest.fixture(name="member")
+def member_fixture(system, card_program):
     return register_member(system, {"mobile": "13900139000", "name": "张三", "store": "S1"})

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from patron.cards.models import CardPayment, Membership
 from patron.server.jobs import periodic_job_names
-from tests.cards.memberships_support import card_program, member  # noqa: F401
+from tests.cards.memberships_support import card_program_fixture, member_fixture  # noqa: F401
 from tests.cli_support import cli_in_process
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -20,7 +20,9 @@ def url(member, rest=""):
 
 
 def test_buy_renew_list_and_refund(api, member):
-    answer = api.post(url(member), {"product": "svip", "payment_method": "alipay"}, "application/json")
+    answer = api.post(
+        url(member), {"product": "svip", "payment_method": "alipay"}, "application/json"
+    )
     assert answer.status_code == 201, answer.content
     body = answer.json()
     assert (body["product"], body["tier"], body["fee_paid"]) == ("svip", "gold", 19900)

@@ -15,7 +15,7 @@ from patron.promotions.models import Tier, TierChange
 from patron.promotions.selectors import member_tier_code
 from patron.promotions.services import change_member_tier
 from patron.tenancy.models import AuditEntry
-from tests.cards.memberships_support import card_program, member  # noqa: F401
+from tests.cards.memberships_support import card_program_fixture, member_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 DAY = dt.timedelta(days=1)

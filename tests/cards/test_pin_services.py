@@ -17,7 +17,7 @@ from patron.program.services import apply_program
 from patron.sales.models import MemberPin
 from patron.sales.services import verify_pin
 from patron.tenancy.models import AuditEntry
-from tests.cards.memberships_support import card_program, member  # noqa: F401
+from tests.cards.memberships_support import card_program_fixture, member_fixture  # noqa: F401
 from tests.console.conftest import logged_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -92,7 +92,9 @@ def test_reset_needs_the_identity_check(api, member, system):
 
 
 def test_a_marketer_may_not_reset(marketer, member):
-    error = refused(lambda: pins.reset_member_pin(marketer, member, "246801", identity_checked=True))
+    error = refused(
+        lambda: pins.reset_member_pin(marketer, member, "246801", identity_checked=True)
+    )
     assert error.status == 403
 
 
@@ -101,7 +103,9 @@ def test_five_wrong_attempts_lock_across_channels(api, cashier, member, system):
     for _ in range(2):
         assert refused(lambda: verify_pin(cashier, member, "000001")).code == "pin_invalid"
     for _ in range(2):  # the API's PIN change counts toward the same lock
-        api.post(pin_url(member, "/change"), {"old_pin": "000001", "pin": "246801"}, "application/json")
+        api.post(
+            pin_url(member, "/change"), {"old_pin": "000001", "pin": "246801"}, "application/json"
+        )
     last = refused(lambda: verify_pin(system, member, "000001"))
     assert (last.code, last.status) == ("pin_locked", 423)
     record = MemberPin.objects.get(member=member)
