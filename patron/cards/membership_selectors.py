@@ -4,6 +4,7 @@ and the member page's panel."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -39,7 +40,8 @@ def days_left(until: dt.datetime | None, now: dt.datetime | None = None) -> int:
     if until is None:
         return 0
     now = now or timezone.now()
-    return max((until - now).days, 0)
+    # A day begun counts as a day left: a year bought now shows 365.
+    return max(math.ceil((until - now) / dt.timedelta(days=1)), 0)
 
 
 def standing(member: Member) -> Standing:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from patron.cards import faces
 from patron.core.forms import ConsoleForm, YuanField
@@ -54,8 +55,11 @@ class CardProductForm(ConsoleForm):
         max_length=32,
         help_text=_("Letters, digits, - and _; it cannot be changed later."),
     )
-    name = forms.CharField(label=_("Name"), max_length=100)
-    fee = FeeField(label=_("Fee (yuan)"), help_text=_("0 for a free card."))
+    name = forms.CharField(label=pgettext_lazy("card product", "Name"), max_length=100)
+    fee = FeeField(
+        label=pgettext_lazy("card product", "Fee (yuan)"),
+        help_text=_("The card fee, or the price of a paid membership; 0 for a free card."),
+    )
     tier = forms.ChoiceField(label=_("Starting tier"), required=False)
     validity_days = forms.IntegerField(
         label=_("Valid for (days)"),
