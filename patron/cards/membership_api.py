@@ -4,26 +4,48 @@ docs/cards-pin.md)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
+from pydantic import ConfigDict
 
 from patron.cards import memberships, pins
 from patron.cards.models import Membership
-from patron.core.apitypes import PathId
+from patron.core.apitypes import PathId, documented
 from patron.core.idempotency import key_for
 from patron.core.problems import Problem
+from patron.ledger import payments
 from patron.members.selectors import member_for
 from patron.promotions.selectors import member_tier_code
+from patron.sales.schemas import PIN_DIGIT, not_one_digit_repeated
+from patron.sales.services import PIN_LENGTH
 
 router = Router(tags=["cards"])
 ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 423: Problem}
-PIN_FIELD = Field(..., max_length=12, description="Six digits, not one digit repeated")
+# A tender's method (patron.ledger.payments; `bank_card` is read as `card`). Checked by the
+# services with their own message; the document lists them.
+Method = Annotated[
+    str,
+    Field(
+        max_length=12,
+        description="How the money was paid or paid back",
+        json_schema_extra=documented(enum=[*payments.METHODS, *payments.ALIASES]),
+    ),
+]
+NEW_PIN = Field(
+    ...,
+    max_length=12,
+    description="Six digits, not one digit repeated (full-width digits count as digits)",
+    json_schema_extra=documented(pattern=not_one_digit_repeated(PIN_LENGTH)),
+)
 
 
 class MembershipIn(Schema):
-    product: str = Field(..., min_length=1, max_length=32, description="A card product code")
-    payment_method: str | None = Field(None, max_length=12, description="cash (default) …")
+    product: str = Field(
+        ..., min_length=1, max_length=32, description="A card product with paid days"
+    )
+    payment_method: Method = payments.CASH
 
 
 class MembershipOut(Schema):
@@ -44,7 +66,7 @@ class MembershipList(Schema):
 
 
 class RefundIn(Schema):
-    payment_method: str | None = Field(None, max_length=12)
+    payment_method: Method = payments.CASH
 
 
 class RefundOut(Schema):
@@ -55,17 +77,35 @@ class RefundOut(Schema):
 
 
 class PinIn(Schema):
-    pin: str = PIN_FIELD
+    pin: str = NEW_PIN
 
 
 class PinChangeIn(Schema):
-    old_pin: str = Field(..., max_length=12)
-    pin: str = PIN_FIELD
+    old_pin: str = Field(
+        ...,
+        max_length=12,
+        description="The current PIN (a wrong one counts as a wrong attempt)",
+        json_schema_extra=documented(pattern=f"^{PIN_DIGIT}{{{PIN_LENGTH}}}$"),
+    )
+    pin: str = NEW_PIN
+
+
+def _identity_required(schema: dict[str, Any]) -> None:
+    # Documented as required and true; the service answers `identity_not_checked` itself.
+    schema.setdefault("required", [])
+    if "identity_checked" not in schema["required"]:
+        schema["required"].append("identity_checked")
 
 
 class PinResetIn(Schema):
-    pin: str = PIN_FIELD
-    identity_checked: bool = False
+    model_config = ConfigDict(json_schema_extra=_identity_required)
+
+    pin: str = NEW_PIN
+    identity_checked: bool = Field(
+        False,
+        description="Staff checked the member's identity (ID card); must be true",
+        json_schema_extra=documented(const=True),
+    )
 
 
 def present(membership: Membership) -> dict:
