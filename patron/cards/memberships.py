@@ -118,7 +118,9 @@ def buy_membership(
     method = checked_method(method)
     with transaction.atomic():
         # One purchase of a member at a time: a renewal must see the period before it.
-        locked = Member.objects.select_for_update().select_related("tier").get(pk=member.pk)
+        locked = (
+            Member.objects.select_for_update(of=("self",)).select_related("tier").get(pk=member.pk)
+        )
         now = timezone.now()
         last = active_periods(locked, now).order_by("-valid_until").first()
         start = max(now, last.valid_until) if last else now
