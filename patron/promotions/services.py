@@ -287,7 +287,7 @@ def change_member_tier(
     """
     new_tier = None if tier is None or tier.rank == 0 else tier
     with transaction.atomic():
-        # of=self: the tier is an outer join, which PostgreSQL cannot lock.
+        # Locks the member row only: PostgreSQL refuses FOR UPDATE across the nullable tier join.
         locked = (
             Member.objects.select_for_update(of=("self",)).select_related("tier").get(pk=member.pk)
         )
