@@ -46,6 +46,28 @@ DEMO_PROGRAM = {
             "upgrade_when": {"spend_12m": 500000, "single_topup": 100000},
         },
     ],
+    # The card the demo sells at the counter (fee waived by a top-up of 500) and a paid
+    # annual SVIP (docs/memberships.md).
+    "card_products": [
+        {
+            "code": "std",
+            "name": "会员卡",
+            "fee": 3800,
+            "tier": "normal",
+            "physical": True,
+            "face_colour": "#1F6FEB",
+            "fee_waived_by_topup": 50000,
+            "replace_fee": 1000,
+        },
+        {
+            "code": "svip",
+            "name": "年卡SVIP",
+            "fee": 19900,
+            "tier": "gold",
+            "paid_days": 365,
+            "face_colour": "#8A6D3B",
+        },
+    ],
     "promotions": [
         {
             "code": "tuesday",
@@ -138,6 +160,8 @@ CATALOGUE = [
 # with stored value, printed with the logins.
 DEMO_PIN = "888888"
 DEMO_PIN_MEMBERS = 3
+# Members holding a paid 年卡SVIP, bought this many days ago (one about to run out).
+DEMO_SVIP_BOUGHT_DAYS_AGO = [12, 75, 160, 240, 358]
 # Stored-value payments above this (fen) ask for the PIN; the PIN members hold more than it.
 PIN_REQUIRED_ABOVE = 50000
 

@@ -16,6 +16,8 @@ from django.db.models import F
 from django.utils import timezone
 from faker import Faker
 
+from patron.cards import memberships as cards_memberships
+from patron.cards.models import CardPayment, Membership
 from patron.demo.catalogue import seed_catalogue
 from patron.demo.data import (
     CATALOGUE,
@@ -24,6 +26,7 @@ from patron.demo.data import (
     DEMO_PIN_MEMBERS,
     DEMO_PROGRAM,
     DEMO_SLUG,
+    DEMO_SVIP_BOUGHT_DAYS_AGO,
     OCCUPATIONS,
     PIN_REQUIRED_ABOVE,
     REGION_WEIGHTS,
@@ -146,6 +149,7 @@ def create_demo(members: int = 2000) -> DemoResult:
     created = bulk_register(actor, rows, channel=Channel.TILL)
     seed_balances(actor, created)
     seed_tiers_and_coupons(actor, created)
+    seed_memberships(actor, created)
     seed_sales(actor, created)
     return DemoResult(merchant, True, members)
 
@@ -341,6 +345,23 @@ def as_if_recorded_when_sold(actor: Actor) -> None:
     what was recorded during it): the demo's sales are dated as if each had been rung up
     when it happened, so today's 交班 shows today's sales only."""
     Sale.objects.filter(merchant=actor.merchant).update(created_at=F("occurred_at"))
+
+
+def seed_memberships(actor: Actor, members: list[Member]) -> None:
+    """A few members with a paid 年卡SVIP bought some time ago (DEMO_SVIP_BOUGHT_DAYS_AGO), so
+    the memberships list and member pages show periods with different days left."""
+    for index, days_ago in enumerate(DEMO_SVIP_BOUGHT_DAYS_AGO):
+        member = members[len(members) - 1 - index * 7] if members else None
+        if member is None:
+            break
+        bought = cards_memberships.buy_membership(
+            actor, member, "svip", method="wechat", key=f"demo-svip-{member.pk}"
+        )
+        back = dt.timedelta(days=days_ago)
+        Membership.objects.filter(pk=bought.pk).update(
+            valid_from=F("valid_from") - back, valid_until=F("valid_until") - back
+        )
+        CardPayment.objects.filter(membership=bought).update(created_at=F("created_at") - back)
 
 
 def seed_pins(actor: Actor, members: list[Member]) -> None:

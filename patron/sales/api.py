@@ -15,7 +15,6 @@ from patron.promotions.selectors import member_tier_code
 from patron.sales import selectors, services
 from patron.sales.schemas import (
     IdentifiedOut,
-    PinIn,
     QrTokenOut,
     RefundIn,
     RefundOut,
@@ -97,14 +96,8 @@ def mint_qr_token(request: HttpRequest, member_id: PathId):
     return Status(201, {"token": token, "expires_at": expires_at})
 
 
-@router.put(
-    "/members/{member_id}/pin",
-    response={204: None, **ERRORS},
-    summary="Set the member's 6-digit payment PIN",
-)
-def set_member_pin(request: HttpRequest, member_id: PathId, payload: PinIn):
-    services.set_pin(request.actor, member_for(request.actor, member_id), payload.pin)
-    return Status(204, None)
+# PUT /members/{id}/pin and the PIN's change and reset are in patron/cards/membership_api.py:
+# the cards app records each as a card event (sales knows no cards).
 
 
 @router.get(

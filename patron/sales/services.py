@@ -455,6 +455,18 @@ def pin_digits(raw: Any) -> str | None:
     return digits if digits is not None and len(digits) == PIN_LENGTH else None
 
 
+def checked_new_pin(pin: Any, *, allow_one_digit_repeated: bool = False, field: str = "pin") -> str:
+    """A PIN a member may choose, as six ASCII digits; anything else is a field error."""
+    digits = pin_digits(pin)
+    if digits is None:
+        raise ValidationFailed([FieldError(field, _("The PIN is 6 digits."))])
+    if len(set(digits)) == 1 and not allow_one_digit_repeated:
+        raise ValidationFailed(
+            [FieldError(field, _("The PIN may not be one digit repeated: choose another."))]
+        )
+    return digits
+
+
 def set_pin(
     actor: Actor, member: Member, pin: str, *, allow_one_digit_repeated: bool = False
 ) -> None:
@@ -465,13 +477,7 @@ def set_pin(
     the API and the console never pass it.
     """
     _ensure_own(actor, member)
-    digits = pin_digits(pin)
-    if digits is None:
-        raise ValidationFailed([FieldError("pin", _("The PIN is 6 digits."))])
-    if len(set(digits)) == 1 and not allow_one_digit_repeated:
-        raise ValidationFailed(
-            [FieldError("pin", _("The PIN may not be one digit repeated: choose another."))]
-        )
+    digits = checked_new_pin(pin, allow_one_digit_repeated=allow_one_digit_repeated)
     MemberPin.objects.update_or_create(
         member=member,
         defaults={
@@ -522,13 +528,16 @@ def verify_pin(actor: Actor, member: Member, pin: str | None) -> None:
             # guessing, so it does not count toward the lockout.
             raise ValidationFailed([FieldError("pin", _("The PIN is 6 digits."))])
         if check_password(digits, record.pin_hash):
-            if record.failed_attempts:
+            if record.failed_attempts or record.locked_until is not None:
                 MemberPin.objects.filter(pk=record.pk).update(failed_attempts=0, locked_until=None)
             return
-        attempts = record.failed_attempts + 1
+        # A lock that has run out starts a new count. While locked the count stays at the
+        # limit, so every wrong try that was counted can be seen (docs/cards-pin.md).
+        before = 0 if record.locked_until is not None else record.failed_attempts
+        attempts = before + 1
         locked = attempts >= policy.pin_max_attempts
         MemberPin.objects.filter(pk=record.pk).update(
-            failed_attempts=0 if locked else attempts,
+            failed_attempts=attempts,
             locked_until=now + dt.timedelta(minutes=policy.pin_lock_minutes) if locked else None,
         )
     if locked:

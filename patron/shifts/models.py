@@ -35,6 +35,8 @@ class Shift(models.Model):
     tenders = models.JSONField(default=dict, blank=True)
     topups = models.JSONField(default=dict, blank=True)  # {method: fen}
     topups_count = models.PositiveIntegerField(default=0)
+    # {"groups": {card_fee | replace_fee | membership: {method: fen}}, "count": rows}
+    card_payments = models.JSONField(default=dict, blank=True)
     cash_expected = models.BigIntegerField(default=0)
     cash_counted = models.BigIntegerField(null=True, blank=True)
     cash_difference = models.BigIntegerField(default=0)  # counted - expected

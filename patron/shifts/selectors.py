@@ -14,7 +14,9 @@ from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from patron.cards.models import CardPayment
 from patron.core.dates import start_of_day
 from patron.core.errors import NotFound
 from patron.ledger import payments
@@ -33,6 +35,7 @@ class TenderFigures:
     sales: int = 0
     refunds: int = 0
     topups: int = 0  # filled in by Figures.tender_rows
+    cards: int = 0  # card fees and paid memberships less their refunds (Figures.tender_rows)
 
     @property
     def net(self) -> int:
@@ -40,8 +43,8 @@ class TenderFigures:
 
     @property
     def expected(self) -> int:
-        """What the method should hold at the close: net sales plus top-ups."""
-        return self.net + self.topups
+        """What the method should hold at the close: net sales, top-ups and card money."""
+        return self.net + self.topups + self.cards
 
     @property
     def label(self) -> str:
@@ -63,21 +66,72 @@ class Figures:
     stored_value_paid: int = 0
     stored_value_returned: int = 0
     first_at: dt.datetime | None = None  # the first sale, refund or top-up counted
+    # Card fees, replacement fees and paid memberships (refunds negative): {group: {method: fen}}
+    card_payments: dict[str, dict[str, int]] = field(default_factory=dict)
+    card_payments_count: int = 0
 
     @property
     def cash_expected(self) -> int:
-        """What the drawer should hold: cash sales less cash refunds, plus cash top-ups."""
-        return self.tenders[payments.CASH].net + self.topups[payments.CASH]
+        """What the drawer should hold: cash sales less cash refunds, plus cash top-ups and
+        cash card money."""
+        return (
+            self.tenders[payments.CASH].net
+            + self.topups[payments.CASH]
+            + self.card_money(payments.CASH)
+        )
+
+    def card_money(self, method: str) -> int:
+        return sum(by_method.get(method, 0) for by_method in self.card_payments.values())
+
+    def card_lines(self) -> list[CardLine]:
+        """One line per kind of card money taken (开卡费, 补卡费, 付费会员), empty ones left out."""
+        lines = []
+        for group, label in CARD_GROUPS:
+            by_method = self.card_payments.get(group, {})
+            if any(by_method.values()):
+                lines.append(CardLine(group, label, sum(by_method.values()), by_method))
+        return lines
 
     @property
     def topups_total(self) -> int:
         return sum(self.topups.values())
 
     def tender_rows(self) -> list[TenderFigures]:
-        """One row per method, in the till's order, with its top-ups."""
+        """One row per method, in the till's order, with its top-ups and card money."""
         return [
-            replace(self.tenders[method], topups=self.topups[method]) for method in payments.METHODS
+            replace(self.tenders[method], topups=self.topups[method], cards=self.card_money(method))
+            for method in payments.METHODS
         ]
+
+
+@dataclass(frozen=True)
+class CardLine:
+    group: str
+    label: Any
+    total: int
+    by_method: dict[str, int]
+
+    def methods(self) -> list[tuple[str, int]]:
+        return [
+            (payments.label(m), self.by_method[m])
+            for m in payments.METHODS
+            if self.by_method.get(m)
+        ]
+
+
+# CardPayment kinds counted together on the close page and the slip (a refund with its kind).
+CARD_GROUPS = (
+    ("card_fee", gettext_lazy("Card fees")),
+    ("replace_fee", gettext_lazy("Replacement fees")),
+    ("membership", gettext_lazy("Paid memberships")),
+)
+CARD_GROUP_OF = {
+    CardPayment.Kind.CARD_FEE: "card_fee",
+    CardPayment.Kind.FEE_REFUND: "card_fee",
+    CardPayment.Kind.REPLACE_FEE: "replace_fee",
+    CardPayment.Kind.MEMBERSHIP: "membership",
+    CardPayment.Kind.MEMBERSHIP_REFUND: "membership",
+}
 
 
 @dataclass(frozen=True)
@@ -135,6 +189,12 @@ def figures(
         start,
         end,
     )
+    card_payments = _between(
+        CardPayment.objects.filter(merchant=merchant, store=store, user=user),
+        "created_at",
+        start,
+        end,
+    )
     result = Figures(
         tenders={method: TenderFigures(method) for method in payments.METHODS},
         topups=dict.fromkeys(payments.METHODS, 0),
@@ -142,9 +202,10 @@ def figures(
     _sales_figures(result, sales)
     _refund_figures(result, refunds)
     _topup_figures(result, topups)
+    _card_figures(result, card_payments)
     firsts = [
         rows.order_by("created_at").values_list("created_at", flat=True).first()
-        for rows in (sales, refunds, topups)
+        for rows in (sales, refunds, topups, card_payments)
     ]
     result.first_at = min((first for first in firsts if first is not None), default=None)
     return result
@@ -200,6 +261,18 @@ def _topup_figures(result: Figures, topups: QuerySet[Transaction]) -> None:
         result.topups_count += row["count"]
 
 
+def _card_figures(result: Figures, rows: QuerySet[CardPayment]) -> None:
+    result.card_payments = {group: dict.fromkeys(payments.METHODS, 0) for group, _ in CARD_GROUPS}
+    for row in rows.values("kind", "method").annotate(total=Sum("amount"), count=Count("pk")):
+        group = CARD_GROUP_OF.get(row["kind"])
+        if group is None:
+            continue
+        method = payments.canonical(row["method"])
+        method = method if method in payments.METHODS else payments.OTHER
+        result.card_payments[group][method] += row["total"]
+        result.card_payments_count += row["count"]
+
+
 def frozen(shift: Shift) -> Figures:
     """A closed shift's figures as they were frozen."""
     result = Figures(
@@ -221,6 +294,11 @@ def frozen(shift: Shift) -> Figures:
         stored_value_paid=shift.stored_value_paid,
         stored_value_returned=shift.stored_value_returned,
         first_at=shift.opened_at,
+        card_payments={
+            group: dict(by_method)
+            for group, by_method in shift.card_payments.get("groups", {}).items()
+        },
+        card_payments_count=shift.card_payments.get("count", 0),
     )
     return result
 
@@ -257,4 +335,9 @@ def shift_for(actor: Actor, pk: Any) -> Shift:
 
 
 def has_activity(result: Figures) -> bool:
-    return bool(result.sales_count or result.refunds_count or result.topups_count)
+    return bool(
+        result.sales_count
+        or result.refunds_count
+        or result.topups_count
+        or result.card_payments_count
+    )

@@ -134,6 +134,7 @@ FROZEN = (
     "tenders",
     "topups",
     "topups_count",
+    "card_payments",
     "cash_expected",
     "cash_counted",
     "cash_difference",
@@ -159,6 +160,7 @@ def _freeze(shift: Shift, taken: selectors.Figures, counted: int, now, note: str
     }
     shift.topups = dict(taken.topups)
     shift.topups_count = taken.topups_count
+    shift.card_payments = {"groups": taken.card_payments, "count": taken.card_payments_count}
     shift.cash_expected = taken.cash_expected
     shift.cash_counted = counted
     shift.cash_difference = counted - taken.cash_expected
