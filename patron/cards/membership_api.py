@@ -65,11 +65,11 @@ class MembershipList(Schema):
     paid_until: dt.datetime | None
 
 
-class RefundIn(Schema):
+class MembershipRefundIn(Schema):
     payment_method: Method = payments.CASH
 
 
-class RefundOut(Schema):
+class MembershipRefundOut(Schema):
     membership: MembershipOut
     amount: int
     receipt_no: str | None
@@ -153,10 +153,12 @@ def list_memberships(request: HttpRequest, member_id: PathId):
 
 @router.post(
     "/members/{member_id}/memberships/{membership_id}/refund",
-    response={200: RefundOut, **ERRORS},
+    response={200: MembershipRefundOut, **ERRORS},
     summary="Refund a paid membership (the unused days, per the product's rule)",
 )
-def refund(request: HttpRequest, member_id: PathId, membership_id: PathId, payload: RefundIn):
+def refund(
+    request: HttpRequest, member_id: PathId, membership_id: PathId, payload: MembershipRefundIn
+):
     member = member_for(request.actor, member_id)
     done = memberships.refund_membership(
         request.actor,

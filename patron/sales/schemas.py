@@ -297,15 +297,6 @@ class QrTokenOut(Schema):
     expires_at: dt.datetime
 
 
-class PinIn(Schema):
-    pin: str = Field(
-        ...,
-        max_length=12,
-        description="Six digits, not one digit repeated (full-width digits count as digits)",
-        json_schema_extra=documented(pattern=not_one_digit_repeated(PIN_LENGTH)),
-    )
-
-
 class IdentifiedOut(Schema):
     id: int
     card_no: str
