@@ -199,7 +199,8 @@ def rule_problems(rules: Sequence[TierRule]) -> list[tuple[int, str, str, int]]:
             continue
         for key, threshold in rule.upgrade_when.items():
             for other_index, other in indexed:
-                if 0 < other.rank < rule.rank and threshold <= other.upgrade_when.get(key, -1):
+                lower = other.upgrade_when.get(key)
+                if 0 < other.rank < rule.rank and lower is not None and threshold <= lower:
                     found.append((index, "upgrade_when", key, other_index))
                     break
         for key, keep in rule.keep_when.items():

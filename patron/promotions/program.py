@@ -314,7 +314,10 @@ def _thresholds(item: dict[Any, Any], part: str) -> dict[str, int]:
     return {
         key: number
         for key, number in given.items()
-        if key in tier_rules.KEYS and isinstance(number, int) and not isinstance(number, bool)
+        if key in tier_rules.KEYS
+        and isinstance(number, int)
+        and not isinstance(number, bool)
+        and number >= 0
     }
 
 
