@@ -72,9 +72,11 @@ def conditions_text(conditions: dict[str, int]) -> list[str]:
 
 
 def percent_off(percent: int) -> str:
-    """88 -> 8.8折."""
-    tenths = percent / 10
-    return _("%s折") % (f"{tenths:g}")
+    """88 -> 8.8折 (pay 88 % of the price)."""
+    return _("%(rate)s (%(percent)s%% of the price)") % {
+        "rate": f"{percent / 10:g}",
+        "percent": percent,
+    }
 
 
 def benefits(tier: Tier | None, names: dict[str, str]) -> dict[str, Any]:
