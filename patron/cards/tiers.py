@@ -213,8 +213,13 @@ def on_activity(actor: Actor, member: Member, kind: str, detail: Mapping[str, An
         first_deposit(actor, member, found, detail)  # sets member.tier when it moves them
         current = found.current(member.tier_id)
         current_rank = current.rank if current else 0
-    elif kind == "sale" and not rules.could_reach(engine, current_rank, _sale_bounds(member)):
-        return  # the sale path stays cheap: most members are nowhere near the next tier
+    elif kind == "sale":
+        # The sale path stays cheap: no rule above the member's tier, or running totals too
+        # low for any of them (most members are nowhere near the next tier), and that is all.
+        if not any(rule.rank > current_rank and rule.upgrade_when for rule in engine):
+            return
+        if not rules.could_reach(engine, current_rank, _sale_bounds(member)):
+            return
     up = rules.upgrade(engine, current_rank, member_facts(member))
     if up is not None:
         promotions.change_member_tier(
@@ -301,6 +306,7 @@ def review(merchant: Merchant, as_of: dt.datetime | None = None) -> ReviewResult
     empty = dict.fromkeys(rules.KEYS, 0)
     starts: list[int] = []
     clears: list[int] = []
+    moves: list[tuple[int, rules.Decision]] = []
     members = Member.objects.filter(merchant=merchant).exclude(status=MemberStatus.CLOSED)
     for member_id, tier_id in members.values_list("pk", "tier_id").iterator(chunk_size=BATCH):
         result.members += 1
@@ -322,20 +328,21 @@ def review(merchant: Merchant, as_of: dt.datetime | None = None) -> ReviewResult
             clears.append(member_id)
             result.grace_cleared += 1
         else:
-            _move(actor, member_id, found, decision, as_of)
+            moves.append((member_id, decision))
             clears.append(member_id)
             upgraded = decision.action == "upgrade"
             result.upgraded += upgraded
             result.downgraded += not upgraded
             to = found.row(decision.tier)
             result.moves[(current.code if current else "", to.code if to else "")] += 1
+    # Written after the read: the member list is read in chunks from one cursor.
+    for member_id, decision in moves:
+        _move(actor, member_id, found, decision)
     _save_standings(merchant, starts, clears, as_of)
     return result
 
 
-def _move(
-    actor: Actor, member_id: int, found: Rules, decision: rules.Decision, as_of: dt.datetime
-) -> None:
+def _move(actor: Actor, member_id: int, found: Rules, decision: rules.Decision) -> None:
     member = Member.objects.select_related("merchant").get(pk=member_id)
     reason = (
         TierChange.Reason.UPGRADE if decision.action == "upgrade" else TierChange.Reason.DOWNGRADE

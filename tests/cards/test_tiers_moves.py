@@ -19,7 +19,7 @@ from patron.sales import services as sales
 from patron.wallet.services import top_up
 from tests.cards.tiers_support import member, sell, setup
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 SH = ZoneInfo("Asia/Shanghai")
 
 
@@ -188,7 +188,10 @@ def test_a_first_deposit_puts_the_member_on_the_products_tier(system, rules):
         first_deposit_tier="silver",
     )
     Card.objects.create(
-        merchant=system.merchant, member=m, product=product, card_no=m.card_no,
+        merchant=system.merchant,
+        member=m,
+        product=product,
+        card_no=m.card_no,
         issued_at=timezone.now(),
     )
     top_up(system, m, 49999, key="small")
@@ -217,8 +220,8 @@ def test_the_review_command(system, rules, capsys):
 
 
 def test_birthday_gift_once_a_year(system, rules, hq):
-    from patron.ledger.services import quick_balances
     from patron.ledger.models import Asset
+    from patron.ledger.services import quick_balances
     from patron.promotions.services import set_member_tier
 
     m = member(system)

@@ -445,9 +445,7 @@ def test_tier_rules_that_overlap_or_form_no_order_are_refused_with_their_paths()
         }
     )
     assert found == {
-        "tiers[0].keep_when": (
-            "The rank-0 tier is where new members start: no keep_when here."
-        ),
+        "tiers[0].keep_when": ("The rank-0 tier is where new members start: no keep_when here."),
         "tiers[1].keep_when.spend_12m": (
             "Must not be more than this tier's own upgrade threshold (100000)."
         ),
