@@ -38,7 +38,7 @@ def _threshold_field(key: str, what: Any) -> forms.Field:
 
 
 class TierForm(ConsoleForm):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=_("Tier name"), max_length=100)
     points_multiplier = forms.DecimalField(
         label=_("Points multiplier"),
         required=False,

@@ -5,18 +5,16 @@ revision, as `patron program apply` records it)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from patron.cards import tiers
@@ -26,7 +24,7 @@ from patron.engine import tiers as rules
 from patron.members.models import Member
 from patron.program.selectors import category_names
 from patron.promotions import editing
-from patron.promotions.models import Tier, TierChange
+from patron.promotions.models import CouponTemplate, Tier, TierChange
 from patron.promotions.views import EDIT_ROLES
 from patron.tenancy.actor import Actor
 from patron.tenancy.permissions import console_view, require_role
@@ -95,8 +93,6 @@ def benefits(tier: Tier | None, names: dict[str, str]) -> dict[str, Any]:
     if gift.get("points"):
         birthday.append(_("%s points") % f"{gift['points']:,}")
     if gift.get("coupon"):
-        from patron.promotions.models import CouponTemplate
-
         template = CouponTemplate.objects.filter(
             merchant_id=tier.merchant_id, code=gift["coupon"]
         ).first()
@@ -189,18 +185,7 @@ def tier_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     found = tiers.merchant_rules(actor.merchant)
     names = category_names(actor.merchant)
-    counts = Counter(
-        dict(
-            Member.objects.filter(merchant=actor.merchant, tier__isnull=False)
-            .values_list("tier__code")
-            .annotate(n=Count("pk"))
-        )
-    )
-    base = found.base
-    if base is not None:
-        counts[base.code] = Member.objects.filter(merchant=actor.merchant).count() - sum(
-            n for code, n in counts.items() if code != base.code
-        )
+    counts = tiers.members_per_tier(actor.merchant, found)
     rows = [
         {
             "tier": tier,
@@ -225,7 +210,7 @@ def tier_edit(request: HttpRequest, code: str) -> HttpResponse:
         form = TierForm(request.POST, actor=actor, rank=row["rank"], initial=initial)
         if form.is_valid():
             try:
-                changes = tiers_save(actor, code, form.to_row(code))
+                changes = tiers.save_tier(actor, code, form.to_row(code))
             except editing.RowRefused as refused:
                 for error in refused.row_errors:
                     shown = f"{error.path}: {error.message}" if error.path else error.message
@@ -253,8 +238,14 @@ def tier_edit(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "cards/tiers/edit.html", context)
 
 
-def tiers_save(actor: Actor, code: str, row: dict[str, Any]) -> list:
-    return tiers.save_tier(actor, code, row)
+def preview_sentence(counts: list[tuple[str, int]]) -> str:
+    """按此规则，今天：普通会员 1,204 人，银卡会员 310 人，金卡会员 52 人"""
+    parts = [
+        ngettext("%(tier)s %(count)s member", "%(tier)s %(count)s members", count)
+        % {"tier": name, "count": f"{count:,}"}
+        for name, count in counts
+    ]
+    return _("Under these rules, today: %s") % pgettext("list separator", ", ").join(parts)
 
 
 @require_POST
@@ -275,4 +266,5 @@ def tier_preview(request: HttpRequest, code: str) -> HttpResponse:
         else:
             counts = tiers.counts_under(actor.merchant, tiers.engine_rules(draft))
             context["counts"] = [(r["name"], counts.get(r["code"], 0)) for r in draft]
+            context["sentence"] = preview_sentence(context["counts"])
     return render(request, "cards/tiers/_preview.html", context)

@@ -438,6 +438,17 @@ def counts_under(
     return counts
 
 
+def members_per_tier(merchant: Merchant, found: Rules) -> Counter:
+    """How many members hold each tier now (members without one are on rank 0)."""
+    held = Member.objects.filter(merchant=merchant).exclude(status=MemberStatus.CLOSED)
+    counts: Counter = Counter()
+    for tier_id, count in held.values_list("tier_id").annotate(n=Count("pk")).order_by():
+        tier = found.current(tier_id)
+        if tier is not None:
+            counts[tier.code] += count
+    return counts
+
+
 # --- the birthday gift -----------------------------------------------------------------------
 
 

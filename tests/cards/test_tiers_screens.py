@@ -93,8 +93,10 @@ def test_the_editor_previews_counts_and_saves_a_revision(system, hq, rules):
         "privileges": "延迟退房",
     }
     html = client.post("/tiers/silver/preview/", form).content.decode()
-    assert 'data-count="普通会员">1<' in html
+    assert "普通会员 1 member" in html or "普通会员 1 members" in html
     assert 'data-count="银卡会员">2<' in html  # 300 and 1,200 yuan; 1,200 held already
+    zh = logged_in(hq, "zh-hans").post("/tiers/silver/preview/", form).content.decode()
+    assert "按此规则，今天：普通会员 1 人，银卡会员 2 人，金卡会员 0 人" in zh
     before = ProgramRevision.objects.count()
     response = client.post("/tiers/silver/edit/", form)
     assert response.status_code == 302
