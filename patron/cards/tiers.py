@@ -30,6 +30,7 @@ from patron.ledger.models import Asset, Entry, Transaction
 from patron.members.models import Member, MemberStatus
 from patron.program import services as program
 from patron.promotions import editing
+from patron.promotions import selectors as promotion_selectors
 from patron.promotions import services as promotions
 from patron.promotions.models import Tier, TierChange
 from patron.sales.models import MemberStats, Refund, Sale
@@ -71,6 +72,23 @@ class Rules:
 
     def row(self, rule: rules.TierRule | None) -> Tier | None:
         return self.by_code(rule.code) if rule is not None else None
+
+
+# The rules as the last sale of each merchant saw them, under the promotions cache's program
+# key (validated by that sale's pricing): a sale reads no tier row of its own.
+_sale_rules: dict[int, tuple[tuple, Rules]] = {}
+
+
+def sale_rules(merchant_id: int) -> Rules:
+    key = promotion_selectors.cached_program_key(merchant_id)
+    if key is None:
+        return merchant_rules(merchant_id)
+    cached = _sale_rules.get(merchant_id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    found = merchant_rules(merchant_id)
+    _sale_rules[merchant_id] = (key, found)
+    return found
 
 
 def rule_of(tier: Tier) -> rules.TierRule:
@@ -203,7 +221,7 @@ def on_activity(actor: Actor, member: Member, kind: str, detail: Mapping[str, An
     moves a member down here: that is the nightly review's, with keep_when and its grace."""
     if kind not in ("sale", "topup", "membership"):
         return
-    found = merchant_rules(member.merchant_id)
+    found = sale_rules(member.merchant_id) if kind == "sale" else merchant_rules(member.merchant_id)
     if len(found.tiers) < 2:
         return
     current = found.current(member.tier_id)
