@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from patron.cards.models import CardPayment, CardProduct, Membership
 from patron.cards.payments import checked_method, take_payment
+from patron.cards.tiers import earned_tier
 from patron.core.errors import Conflict, DomainError, NotFound
 from patron.engine.money import div_round_half_up
 from patron.members.models import Member
@@ -174,9 +175,14 @@ def buy_membership(
 
 
 def _tier_after_expiry(member: Member, membership: Membership) -> Tier | None:
-    """The tier a member goes back to when their paid membership ends: what they held before
-    it. (To become `patron.cards.tiers.earned_tier(member)`, the tier the rules give now.)"""
-    return _tier(member.merchant_id, membership.tier_before)
+    """The tier a member goes back to when their paid membership ends: the tier the rules
+    give them now, or the one they held before it when that is higher (a tier set by hand or
+    earned earlier is left to the nightly review, with its keep_when and grace)."""
+    earned = earned_tier(member)
+    before = _tier(member.merchant_id, membership.tier_before)
+    if before is not None and (earned is None or before.rank > earned.rank):
+        return before
+    return earned
 
 
 def _return_tier(actor: Actor, member: Member, membership: Membership, reason: str) -> None:

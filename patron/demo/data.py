@@ -36,6 +36,8 @@ DEMO_PROGRAM = {
             "rank": 1,
             "discount": {"rooms": 88},
             "upgrade_when": {"spend_12m": 100000},
+            "keep_when": {"spend_12m": 50000},
+            "privileges": ["延迟退房至 13:00"],
         },
         {
             "code": "gold",
@@ -44,6 +46,9 @@ DEMO_PROGRAM = {
             "discount": {"rooms": 80, "dishes": 90},
             "points_multiplier": 1.5,
             "upgrade_when": {"spend_12m": 500000, "single_topup": 100000},
+            "keep_when": {"spend_12m": 200000},
+            "birthday_gift": {"points": 500},
+            "privileges": ["延迟退房至 14:00", "免费早餐"],
         },
     ],
     # The card the demo sells at the counter (fee waived by a top-up of 500) and a paid

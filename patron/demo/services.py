@@ -17,6 +17,7 @@ from django.utils import timezone
 from faker import Faker
 
 from patron.cards import memberships as cards_memberships
+from patron.cards import tiers
 from patron.cards.models import CardPayment, Membership
 from patron.demo.catalogue import seed_catalogue
 from patron.demo.data import (
@@ -151,7 +152,15 @@ def create_demo(members: int = 2000) -> DemoResult:
     seed_tiers_and_coupons(actor, created)
     seed_memberships(actor, created)
     seed_sales(actor, created)
+    review_tiers(merchant)
     return DemoResult(merchant, True, members)
+
+
+def review_tiers(merchant: Merchant) -> None:
+    """After a year of history, members sit in the tiers it earns (as the nightly review
+    would put them): the sales moved some already, top-ups seeded straight into the ledger
+    and older figures move the rest."""
+    tiers.review(merchant)
 
 
 def seed_balances(actor: Actor, members: list[Member], seed: int = 11) -> None:
@@ -188,16 +197,12 @@ def seed_balances(actor: Actor, members: list[Member], seed: int = 11) -> None:
 
 
 def seed_tiers_and_coupons(actor: Actor, members: list[Member], seed: int = 13) -> None:
-    """About one member in six on silver and one in twenty on gold; about one in six holds a
+    """Tiers are earned by the history (`review_tiers`); about one member in six holds a
     coupon, so member pages and the promotions overview show real rows."""
 
     rng = random.Random(seed)
     for member in members:
-        draw = rng.random()
-        if draw < 0.05:
-            promotions.set_member_tier(actor, member, "gold", reason="demo")
-        elif draw < 0.2:
-            promotions.set_member_tier(actor, member, "silver", reason="demo")
+        rng.random()  # was the draw of a hand-set tier: tiers are earned now (review_tiers)
         if rng.random() < 0.17:
             template = rng.choice(["room_night", "dish50", "dish50", "tea_gift"])
             promotions.issue_coupon(actor, member, template, key=f"demo-coupon-{member.pk}")

@@ -164,6 +164,10 @@ class MemberOut(Schema):
     joined_at: dt.datetime
     stats: dict[str, Any] | None = None
     lifecycle: str | None = None
+    # Tiers that move (cards): {next, next_name, missing: {spend_12m: 32000}}; next null at the top.
+    tier_progress: dict[str, Any] | None = None
+    # What the member's tier gives: discount, points_multiplier, birthday_gift, privileges.
+    tier_benefits: dict[str, Any] | None = None
 
 
 class MemberPage(Schema):

@@ -24,8 +24,10 @@ from django.utils.translation import gettext_lazy
 from pydantic import AfterValidator, Field
 
 from patron.core.errors import FieldError, ValidationFailed
+from patron.engine import tiers as tier_rules
 from patron.engine.pricing import BENEFIT_TYPES
 from patron.program.fields import (
+    CODE,
     END,
     MAX_COUNT,
     START,
@@ -298,9 +300,64 @@ class Tiers(CodedList[TierRow]):
         known = {rank for _index, rank in ranks}
         if ranks and None not in known and 0 not in known:
             yield (), _("One tier must have rank 0: new members start there.")
+        yield from _order_problems(value)
 
     def cleaned(self) -> list[dict[str, Any]]:
         return [row.cleaned() for row in self.root]
+
+
+def _thresholds(item: dict[Any, Any], part: str) -> dict[str, int]:
+    """The valid thresholds of `upgrade_when` / `keep_when` (invalid ones have their own error)."""
+    given = item.get(part)
+    if not isinstance(given, dict):
+        return {}
+    return {
+        key: number
+        for key, number in given.items()
+        if key in tier_rules.KEYS
+        and isinstance(number, int)
+        and not isinstance(number, bool)
+        and number >= 0
+    }
+
+
+def _order_problems(value: Any) -> Iterator[Refusal]:
+    """Tier rules that overlap or form no order (F-10): a higher rank must ask more than a
+    lower one for the same figure, rank 0 asks nothing, and keeping a tier asks no more than
+    reaching it."""
+    indexed = [
+        (index, item, RANK.parse(item.get("rank")), CODE.parse(item.get("code")))
+        for index, item in mappings(value)
+    ]
+    rows = [(index, item, rank, code) for index, item, rank, code in indexed if rank is not None]
+    found = tier_rules.rule_problems(
+        [
+            tier_rules.TierRule(
+                code=str(code),
+                rank=rank,
+                upgrade_when=_thresholds(item, "upgrade_when"),
+                keep_when=_thresholds(item, "keep_when"),
+            )
+            for _index, item, rank, code in rows
+        ]
+    )
+    for position, part, key, other in found:
+        index, item = rows[position][0], rows[position][1]
+        if part == "rank0":
+            yield (index, key), _("The rank-0 tier is where new members start: no %s here.") % key
+        elif part == "upgrade_when":
+            lower = rows[other][1]
+            yield (
+                (index, part, key),
+                _("Must be greater than %(value)s, what %(tier)s (a lower rank) asks.")
+                % {"value": _thresholds(lower, part)[key], "tier": lower.get("code")},
+            )
+        else:
+            yield (
+                (index, part, key),
+                _("Must not be more than this tier's own upgrade threshold (%s).")
+                % _thresholds(item, "upgrade_when")[key],
+            )
 
 
 def _tier_fields(row: dict[str, Any]) -> dict[str, Any]:

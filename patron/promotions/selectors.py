@@ -270,6 +270,14 @@ def _cached_rules(merchant: Merchant, revision: tuple | None = None) -> _Cached:
     return loaded
 
 
+def cached_program_key(merchant_id: int) -> tuple | None:
+    """The program key of the rules cached for a merchant (None when none are): a sale that
+    was just priced validated it, so apps above may key their own caches on it."""
+    with _cache_lock:
+        found = _cache.get(merchant_id)
+    return found.key if found is not None else None
+
+
 def forget_program(merchant_id: int | None = None) -> None:
     """Drop cached rules (all merchants when None); a program apply makes this unnecessary."""
     with _cache_lock:

@@ -7,7 +7,8 @@ role's own store where the rows belong to a store.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -229,7 +230,8 @@ class CouponRow:
 
 @dataclass
 class MemberPanel:
-    """The identified member as the till shows them: balances, tier, usable coupons."""
+    """The identified member as the till shows them: balances, tier, usable coupons, and what
+    the apps above sales add (`extras`, HTML: tier benefits and progress …)."""
 
     member: Member
     mobile: str
@@ -237,6 +239,18 @@ class MemberPanel:
     points: int
     stored_value: int
     coupons: list[CouponRow]
+    extras: list[str] = field(default_factory=list)
+
+
+# The till's member card slot: apps above sales (cards) add a section of HTML for the
+# identified member from their AppConfig.ready(); sales cannot import them.
+MemberCardSection = Callable[[Actor, Member], str]
+_member_card_sections: list[MemberCardSection] = []
+
+
+def add_member_card_section(section: MemberCardSection) -> None:
+    if section not in _member_card_sections:  # ready() may run twice in tests
+        _member_card_sections.append(section)
 
 
 def member_panel(actor: Actor, member: Member) -> MemberPanel:
@@ -257,6 +271,7 @@ def member_panel(actor: Actor, member: Member) -> MemberPanel:
             )
             for coupon in available
         ],
+        extras=[section(actor, member) for section in _member_card_sections],
     )
 
 

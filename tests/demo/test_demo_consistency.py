@@ -107,7 +107,7 @@ def test_three_members_with_stored_value_pay_with_the_demo_pin_at_once(demo):
                     sku="ROOM-STD",
                     name="湖景标准间",
                     category="rooms",
-                    quantity=2,
+                    quantity=3,  # still above 600 yuan at gold's member price (8折)
                     unit_price=32000,
                 )
             ],

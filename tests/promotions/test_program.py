@@ -306,6 +306,11 @@ def test_an_empty_section_ends_everything(applied):
 def test_ranks_can_be_swapped_in_one_apply(applied):
     tiers = [dict(row) for row in PROGRAM["tiers"]]
     tiers[1]["rank"], tiers[2]["rank"] = 2, 1
+    # Higher ranks ask more (tier order rules): the thresholds swap with the ranks.
+    tiers[1]["upgrade_when"], tiers[2]["upgrade_when"] = (
+        tiers[2].get("upgrade_when"),
+        tiers[1].get("upgrade_when"),
+    )
     apply_program(applied, program(tiers=tiers))
     ranks = dict(Tier.objects.values_list("code", "rank"))
     assert ranks == {"normal": 0, "silver": 2, "gold": 1}
@@ -421,3 +426,41 @@ def test_a_changed_window_is_one_change(applied):
     assert len(changes) == 1 and changes[0].startswith("~ promotions SPRING10 condition: ")
     spring = Promotion.objects.get(code="SPRING10")
     assert spring.ends_at == dt.datetime(2027, 4, 14, 16, tzinfo=UTC)
+
+
+def test_tier_rules_that_overlap_or_form_no_order_are_refused_with_their_paths():
+    found = errors_of(
+        {
+            "tiers": [
+                {"code": "normal", "name": "普通", "rank": 0, "keep_when": {"visits_12m": 1}},
+                {
+                    "code": "silver",
+                    "name": "银卡",
+                    "rank": 1,
+                    "upgrade_when": {"spend_12m": 100000},
+                    "keep_when": {"spend_12m": 100001},
+                },
+                {"code": "gold", "name": "金卡", "rank": 2, "upgrade_when": {"spend_12m": 100000}},
+            ]
+        }
+    )
+    assert found == {
+        "tiers[0].keep_when": ("The rank-0 tier is where new members start: no keep_when here."),
+        "tiers[1].keep_when.spend_12m": (
+            "Must not be more than this tier's own upgrade threshold (100000)."
+        ),
+        "tiers[2].upgrade_when.spend_12m": (
+            "Must be greater than 100000, what silver (a lower rank) asks."
+        ),
+    }
+
+
+def test_tier_rules_in_order_pass():
+    ordered = {
+        "tiers": [
+            {"code": "normal", "name": "普通", "rank": 0},
+            {"code": "silver", "name": "银卡", "rank": 1, "upgrade_when": {"spend_12m": 1000}},
+            {"code": "gold", "name": "金卡", "rank": 2, "upgrade_when": {"spend_12m": 1001}},
+        ]
+    }
+    assert len(validate_program(ordered)["tiers"]) == 3
