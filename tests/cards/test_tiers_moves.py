@@ -233,3 +233,22 @@ def test_birthday_gift_once_a_year(system, rules, hq):
     assert tiers.birthday_gifts(system.merchant) == 0
     assert quick_balances(m)[Asset.POINTS] == 200
     assert tiers.member_facts(m)["points_total"] == 0  # a gift is not earned
+
+
+def test_a_paid_membership_ends_on_the_tier_earned_meanwhile(system, rules):
+    """Bought on normal, spent enough for silver while on the paid gold tier: the end of the
+    period puts the member on silver (what the rules give), not back on normal."""
+    from patron.cards import memberships
+
+    CardProduct.objects.create(
+        merchant=system.merchant, code="svip", name="年卡", tier_code="gold", paid_days=365
+    )
+    m = member(system)
+    bought = memberships.buy_membership(system, m, "svip", method="cash", key="svip-1")
+    assert code(m) == "gold"
+    sell(system, m, 100000, "s1")
+    assert code(m) == "gold"  # the paid tier is higher: nothing to upgrade to
+    assert memberships.expire_due(bought.valid_until) == 1
+    assert code(m) == "silver"
+    change = TierChange.objects.filter(member=m).first()
+    assert change.reason == TierChange.Reason.PAID_EXPIRED
