@@ -164,6 +164,9 @@ class MemberOut(Schema):
     joined_at: dt.datetime
     stats: dict[str, Any] | None = None
     lifecycle: str | None = None
+    agreement_unit: dict[str, Any] | None = Field(
+        None, description="The agreement unit (协议单位) the member joined under: {code, name}"
+    )
 
 
 class MemberPage(Schema):
