@@ -45,7 +45,7 @@ TEXT_LIMITS = {"name": 100, "contact_name": 50, "note": 200}
 
 def units_for(actor: Actor) -> QuerySet[AgreementUnit]:
     return AgreementUnit.objects.filter(merchant=actor.merchant).annotate(
-        member_count=Count("member", filter=Q(member__merchant=actor.merchant))
+        member_count=Count("members", filter=Q(members__merchant=actor.merchant))
     )
 
 

@@ -25,6 +25,7 @@ def unit_discount(member: Member | None, at: dt.datetime) -> Mapping[str, int] |
         return None
     row = (
         AgreementUnit.objects.filter(pk=member.agreement_unit_id, is_active=True)
+        .order_by()
         .values_list("discount", "valid_until", "merchant__timezone")
         .first()
     )
