@@ -8,7 +8,7 @@ import zoneinfo
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from patron.cards.enrolment import age_on
 from patron.core.errors import DomainError, ValidationFailed
@@ -26,6 +26,12 @@ from tests.sales.conftest import PROGRAM
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
 
 
 def with_rules(system, **rules) -> None:
