@@ -4,33 +4,64 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
 from pydantic import ConfigDict
 
 from patron.cards import units
+from patron.core.apitypes import documented
 from patron.core.problems import Problem
+from patron.members.schemas import BIRTHDAY_PATTERN
+from patron.members.validation import MOBILE_PATTERN
 
 router = Router(tags=["cards"])
 ERRORS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
 UnitCode = Path[str, {"min_length": 1, "max_length": 32}]
 
 
+def _not_null(schema: dict[str, Any]) -> None:
+    """Left out is no change; null is refused (no `default: null` in the document)."""
+    schema.pop("default", None)
+
+
+def _mobile_or_empty(schema: dict[str, Any]) -> None:
+    _not_null(schema)
+    schema["pattern"] = f"^$|{MOBILE_PATTERN}"
+
+
+Percent = Annotated[int, Field(ge=1, le=100)]
+Day = Annotated[
+    dt.date,
+    Field(description="From 1900-01-01", json_schema_extra=documented(pattern=BIRTHDAY_PATTERN)),
+]
+
+
 class UnitIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, max_length=100)
-    discount: dict[str, Any] | None = Field(
+    name: str = Field(
+        None,
+        max_length=100,
+        description="A new unit without one is named by its code",
+        json_schema_extra=_not_null,
+    )
+    discount: dict[str, Percent] = Field(
         None,
         description='Percent of the price by category (88 = 8.8折); "*" for every category',
+        json_schema_extra=_not_null,
     )
-    contact_name: str | None = Field(None, max_length=50)
-    contact_mobile: str | None = Field(None, max_length=20)
-    note: str | None = Field(None, max_length=200)
-    valid_until: dt.date | None = None
-    is_active: bool | None = None
+    contact_name: str = Field(None, max_length=50, json_schema_extra=_not_null)
+    contact_mobile: str = Field(
+        None,
+        max_length=20,
+        description="Mainland mobile, or empty",
+        json_schema_extra=_mobile_or_empty,
+    )
+    note: str = Field(None, max_length=200, json_schema_extra=_not_null)
+    valid_until: Day | None = Field(None, description="null: no end date")
+    is_active: bool = Field(None, json_schema_extra=_not_null)
 
 
 class UnitOut(Schema):

@@ -39,7 +39,12 @@ def unit_panel(request: HttpRequest, member: Member) -> SafeString | str:
         return ""
     unit = member.agreement_unit
     today = enrolment.local_today(request.actor.merchant)
-    context = {"unit": unit, "current": units.is_current(unit, today)}
+    names = units.category_names(unit.merchant_id)
+    context = {
+        "unit": unit,
+        "current": units.is_current(unit, today),
+        "discount": units.discount_shown(unit.discount, names),
+    }
     return render_to_string("cards/units/_member_unit.html", context, request=request)
 
 

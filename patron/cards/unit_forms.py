@@ -31,7 +31,7 @@ class UnitForm(ServiceErrorsMixin, ConsoleForm):
     code = _text(
         _("Code"), required=True, maxlength=32, help_text=_("e.g. ALIBABA; not changed later.")
     )
-    name = _text(_("Name"), required=True, maxlength=100)
+    name = _text(_("Unit name"), required=True, maxlength=100)
     discount = _text(
         _("Discount"),
         help_text=_(
@@ -40,7 +40,7 @@ class UnitForm(ServiceErrorsMixin, ConsoleForm):
         ),
         placeholder="rooms=88, *=95",
     )
-    contact_name = _text(_("Contact"), maxlength=50)
+    contact_name = _text(_("Contact person"), maxlength=50)
     contact_mobile = _text(_("Contact mobile"), inputmode="tel")
     note = _text(_("Note"), maxlength=200)
     valid_until = forms.CharField(
@@ -48,7 +48,7 @@ class UnitForm(ServiceErrorsMixin, ConsoleForm):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(label=_("In use"), required=False, initial=True)
 
     def __init__(self, *args: Any, actor: Actor, unit: AgreementUnit | None = None, **kwargs):
         self.actor, self.unit = actor, unit

@@ -43,8 +43,14 @@ def unit_or_404(actor: Actor, code: str) -> AgreementUnit:
 def unit_list(request: HttpRequest) -> HttpResponse:
     actor: Actor = request.actor
     today = enrolment.local_today(actor.merchant)
+    names = units.category_names(actor.merchant.pk)
     rows = [
-        (unit, units.is_current(unit, today), units.shown_contact_mobile(actor, unit))
+        (
+            unit,
+            units.is_current(unit, today),
+            units.shown_contact_mobile(actor, unit),
+            units.discount_shown(unit.discount, names),
+        )
         for unit in units.units_for(actor)
     ]
     context = {"rows": rows, "may_edit": actor.role == Role.HQ_ADMIN}
@@ -94,6 +100,7 @@ def render_detail(
         "unit": unit,
         "current": units.is_current(unit, today),
         "contact_mobile": units.shown_contact_mobile(actor, unit),
+        "discount": units.discount_shown(unit.discount, units.category_names(unit.merchant_id)),
         "page": shown,
         "members": [(m, mask_mobile(m.mobile)) for m in shown],
         "group_form": (form or GroupForm()) if may_group else None,

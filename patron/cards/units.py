@@ -20,6 +20,7 @@ from patron.members.importing.reading import is_blank, read_bytes, read_rows, sp
 from patron.members.models import AgreementUnit, Member
 from patron.members.services import register_member
 from patron.members.validation import Invalid, clean_date, mask_mobile, normalize_mobile
+from patron.program.models import Category
 from patron.promotions.selectors import active_category_codes
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry
@@ -88,6 +89,24 @@ def present_unit(actor: Actor, unit: AgreementUnit) -> dict[str, Any]:
     }
 
 
+def category_names(merchant_id: int) -> dict[str, str]:
+    return dict(Category.objects.filter(merchant_id=merchant_id).values_list("code", "name"))
+
+
+def discount_shown(discount: Mapping[str, int], names: Mapping[str, str]) -> list[tuple[str, int]]:
+    """(category name, percent) for screens: names, not codes; "*" last, as every other
+    category when some are named."""
+    rows = [
+        (names.get(code) or code, percent)
+        for code, percent in (discount or {}).items()
+        if code != ALL_CATEGORIES
+    ]
+    if ALL_CATEGORIES in (discount or {}):
+        label = _("every other category") if rows else _("all categories")
+        rows.append((str(label), discount[ALL_CATEGORIES]))
+    return rows
+
+
 # --- cleaning --------------------------------------------------------------------------------
 
 
@@ -148,16 +167,20 @@ def _clean_text(data: Mapping[str, Any], name: str, errors: list[FieldError]) ->
 
 
 def clean_unit(
-    actor: Actor, data: Mapping[str, Any], current: AgreementUnit | None
+    actor: Actor, data: Mapping[str, Any], code: str, current: AgreementUnit | None
 ) -> tuple[dict[str, Any], list[FieldError]]:
-    """The unit's fields from `data`; on an update, fields left out keep their values."""
+    """The unit's fields from `data`; on an update, fields left out keep their values. A blank
+    name keeps the current one; a new unit without a name is named by its code."""
     errors: list[FieldError] = []
     cleaned: dict[str, Any] = {}
     for name in TEXT_LIMITS:
         if name in data or current is None:
             cleaned[name] = _clean_text(data, name, errors)
     if "name" in cleaned and not cleaned["name"]:
-        errors.append(FieldError("name", _("A name is required.")))
+        if current is None:
+            cleaned["name"] = code
+        else:
+            del cleaned["name"]
     if "discount" in data:
         cleaned["discount"], discount_errors = clean_discount(actor, data["discount"])
         errors += discount_errors
@@ -207,7 +230,7 @@ def save_unit(actor: Actor, code: Any, data: Mapping[str, Any]) -> tuple[Agreeme
     current = (
         AgreementUnit.objects.select_for_update().filter(merchant=actor.merchant, code=code).first()
     )
-    cleaned, errors = clean_unit(actor, data, current)
+    cleaned, errors = clean_unit(actor, data, code, current)
     if errors:
         raise ValidationFailed(errors)
     created = current is None

@@ -73,13 +73,9 @@ class TestUnitCrud:
     @pytest.mark.parametrize(
         ("body", "field"),
         [
-            ({"name": "X", "discount": {"rooms": 0}}, "discount.rooms"),
-            ({"name": "X", "discount": {"rooms": 101}}, "discount.rooms"),
-            ({"name": "X", "discount": {"rooms": "abc"}}, "discount.rooms"),
             ({"name": "X", "discount": {"spa": 90}}, "discount.spa"),
-            ({"name": ""}, "name"),
-            ({"discount": {"rooms": 90}}, "name"),
             ({"name": "X", "contact_mobile": "12345"}, "contact_mobile"),
+            ({"name": "X", "valid_until": "1800-01-01"}, "valid_until"),
         ],
     )
     def test_bad_input_is_a_field_error_and_nothing_is_written(self, api, program, body, field):
@@ -87,6 +83,23 @@ class TestUnitCrud:
         assert answer.status_code == 422, answer.content
         assert field in [e["field"] for e in answer.json()["errors"]]
         assert not AgreementUnit.objects.filter(code="NEW").exists()
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"name": "X", "discount": {"rooms": 0}},
+            {"name": "X", "discount": {"rooms": 101}},
+            {"name": "X", "discount": {"rooms": "abc"}},
+            {"name": "X", "is_active": None},
+        ],
+    )
+    def test_out_of_range_is_refused(self, api, program, body):
+        assert put(api, "/api/v1/units/NEW", body).status_code == 422
+        assert not AgreementUnit.objects.filter(code="NEW").exists()
+
+    def test_a_new_unit_without_a_name_takes_its_code(self, api, program):
+        assert put(api, "/api/v1/units/NEW", {"discount": {"*": 90}}).json()["name"] == "NEW"
+        assert put(api, "/api/v1/units/NEW", {"name": " "}).json()["name"] == "NEW"
 
     def test_a_bad_code(self, api, program):
         answer = put(api, "/api/v1/units/-bad!", {"name": "X"})
