@@ -28,6 +28,7 @@ from patron.tenancy.services import audit, diff
 
 CODE_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 ALL_CATEGORIES = "*"
+RESERVED_CODES = {"add", "enrol-sale"}  # console paths under /units/
 MAX_GROUP = 2000  # people in one enrolment (a paste or a file)
 UNIT_FIELDS = (
     "name",
@@ -206,7 +207,7 @@ def clean_unit(
 
 def clean_code(raw: Any) -> str:
     code = raw.strip() if isinstance(raw, str) else ""
-    if not CODE_SHAPE.fullmatch(code):
+    if not CODE_SHAPE.fullmatch(code) or code.lower() in RESERVED_CODES:
         message = _("Use 1 to 32 letters, digits, - and _ (starting with a letter or digit).")
         raise ValidationFailed([FieldError("code", message)])
     return code

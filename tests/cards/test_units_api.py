@@ -104,6 +104,7 @@ class TestUnitCrud:
     def test_a_bad_code(self, api, program):
         answer = put(api, "/api/v1/units/-bad!", {"name": "X"})
         assert answer.status_code == 422
+        assert put(api, "/api/v1/units/add", {"name": "X"}).status_code == 422  # a console path
 
     def test_a_misspelt_field(self, api, program):
         assert put(api, "/api/v1/units/NEW", {"name": "X", "discont": {}}).status_code == 422
