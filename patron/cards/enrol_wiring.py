@@ -10,14 +10,16 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from patron.cards import enrolment, units
 from patron.members import hooks, profile
 from patron.members.models import AgreementUnit, Member
 from patron.sales import receipt_panels
 from patron.sales.models import Sale
+from patron.tenancy import audit_display
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Role
+from patron.tenancy.models import AuditEntry, Role
 
 # Who may enrol a customer from the receipt: whoever sells.
 ENROL_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.CASHIER)
@@ -91,7 +93,19 @@ def receipt_offer(request: HttpRequest, sale: Sale) -> SafeString | str:
     return render_to_string("cards/units/_receipt_offer.html", context, request=request)
 
 
+def register_audit_sentences() -> None:
+    action = AuditEntry.Action
+    audit_display.add_object_type("agreementunit", gettext_lazy("agreement unit"))
+    for object_type, verb, text in (
+        ("agreementunit", action.CREATE, gettext_lazy("Added the agreement unit %(object)s")),
+        ("agreementunit", action.UPDATE, gettext_lazy("Changed the agreement unit %(object)s")),
+        ("sale", action.UPDATE, gettext_lazy("Made %(object)s the new member's")),
+    ):
+        audit_display.add_sentence(object_type, verb, text)
+
+
 def register() -> None:
+    register_audit_sentences()
     hooks.add_registration_check(
         enrolment.check_registration, keys=("agreement_unit", "qualifying_sales")
     )
