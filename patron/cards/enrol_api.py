@@ -18,7 +18,7 @@ from patron.members.validation import MOBILE_PATTERN
 
 router = Router(tags=["cards"])
 ERRORS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
-UnitCode = Path[str, {"min_length": 1, "max_length": 32}]
+UnitCode = Path[str, {"pattern": r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"}]
 
 
 def _not_null(schema: dict[str, Any]) -> None:
