@@ -14,6 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from patron.core.forms import ConsoleForm, DayField, ServiceErrorsMixin, search_field
+from patron.members import hooks
 from patron.members.models import Channel, CustomField, Gender, IncomeBand, Member, MemberStatus
 from patron.members.services import custom_field_definitions
 from patron.tenancy.actor import Actor
@@ -157,6 +158,11 @@ class MemberForm(ServiceErrorsMixin, forms.Form):
                     del self.fields[name]
         for definition in self.definitions:
             self.fields[CUSTOM_PREFIX + definition.key] = custom_form_field(definition)
+        self.extra_names: list[str] = []
+        if member is None:  # what the apps above ask of a new member (members/hooks.py)
+            for name, extra in hooks.registration_form_fields(actor).items():
+                self.fields[name] = extra
+                self.extra_names.append(name)
 
     # --- presentation ----------------------------------------------------------------------
 
@@ -175,6 +181,8 @@ class MemberForm(ServiceErrorsMixin, forms.Form):
         custom = [self[CUSTOM_PREFIX + d.key] for d in self.definitions]
         if custom:
             shown.append((str(_("Custom fields")), custom))
+        if self.extra_names:
+            shown.insert(1, (str(_("Joining")), [self[name] for name in self.extra_names]))
         return [(title, fields) for title, fields in shown if fields]
 
     # --- what the service receives -----------------------------------------------------------

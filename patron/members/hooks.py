@@ -31,6 +31,9 @@ RegistrationCheck = Callable[["Actor", Mapping[str, Any], Mapping[str, Any]], "l
 AfterRegistration = Callable[["Actor", "Member", Mapping[str, Any]], None]
 Identifier = Callable[["Merchant", str], "Member | None"]
 Activity = Callable[["Actor", "Member", str, Mapping[str, Any]], None]
+# The console's registration form asks for these too (e.g. the sales that qualify someone to
+# join): {input name: django form field}, by actor; their values reach the registration check.
+RegistrationFields = Callable[["Actor"], "dict[str, Any]"]
 
 # Keys of a registration's input that belong to the apps above (members passes them on).
 EXTRA_REGISTRATION_KEYS: set[str] = set()
@@ -39,6 +42,7 @@ _checks: list[RegistrationCheck] = []
 _after: list[AfterRegistration] = []
 _identifiers: list[Identifier] = []
 _activity: list[Activity] = []
+_form_fields: list[RegistrationFields] = []
 
 
 def _add(registry: list, fn: Callable) -> None:
@@ -54,6 +58,14 @@ def add_registration_check(fn: RegistrationCheck, *, keys: tuple[str, ...] = ())
 
 def add_after_registration(fn: AfterRegistration) -> None:
     _add(_after, fn)
+
+
+def add_registration_fields(fn: RegistrationFields) -> None:
+    _add(_form_fields, fn)
+
+
+def registration_form_fields(actor: Actor) -> dict[str, Any]:
+    return {name: f for fn in _form_fields for name, f in fn(actor).items()}
 
 
 def add_identifier(fn: Identifier) -> None:

@@ -168,6 +168,9 @@ class MemberOut(Schema):
     tier_progress: dict[str, Any] | None = None
     # What the member's tier gives: discount, points_multiplier, birthday_gift, privileges.
     tier_benefits: dict[str, Any] | None = None
+    agreement_unit: dict[str, Any] | None = Field(
+        None, description="The agreement unit (协议单位) the member joined under: {code, name}"
+    )
 
 
 class MemberPage(Schema):

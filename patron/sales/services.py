@@ -49,7 +49,7 @@ from patron.members import hooks
 from patron.members.models import Member
 from patron.promotions import selectors as promotions
 from patron.promotions import services as coupons
-from patron.sales import selectors, sql
+from patron.sales import selectors, sql, unit_prices
 from patron.sales.models import (
     MemberPin,
     MemberStats,
@@ -608,6 +608,7 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
     member = None if request.member in (None, "") else identify_member(actor, request.member)
     found = promotions.coupons_for_sale(actor.merchant, request.codes)
     coupon_map = {given: named.coupon for given, named in found.items()}
+    unit = unit_prices.unit_discount(member, occurred_at)  # no statement without a unit
     basket = pricing.Basket(
         store=store.code,
         lines=tuple(
@@ -616,7 +617,9 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
                 category=line.category,
                 quantity=line.quantity,
                 unit_price=line.unit_price,
-                member_price=line.member_price,
+                member_price=unit_prices.member_price(
+                    unit, line.category, line.unit_price, line.member_price
+                ),
             )
             for line in request.lines
         ),

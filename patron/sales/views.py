@@ -30,7 +30,7 @@ from patron.core.htmx import htmx_redirect, wants_fragment
 from patron.core.money import yuan
 from patron.ledger import payments
 from patron.members.validation import mask_mobile
-from patron.sales import selectors, services
+from patron.sales import receipt_panels, selectors, services
 from patron.sales import till as machine
 from patron.sales.basket import Baskets
 from patron.sales.forms import ApprovalForm, RefundForm, StoreQuery, Till, read_till
@@ -179,6 +179,7 @@ def render_receipt(
         "form": form,
         "refund_key": form.key_value(),
         "confirm": confirm,
+        "extra_panels": receipt_panels.rendered(request, sale),
     }
     return render(request, "sales/receipt.html", context)
 

@@ -142,6 +142,11 @@ def ground(case, world: dict[str, Any]) -> None:
             body[name] = value
     body.pop("custom", None)  # keys of the merchant's own custom fields
     body.pop("referrer_code", None)  # another member's referral code
+    body.pop("agreement_unit", None)  # the code of one of the merchant's agreement units
+    body.pop("qualifying_sales", None)  # ids of the merchant's own anonymous sales
+    if isinstance(body.get("discount"), dict) and body["discount"]:
+        # An agreement unit's percents by the merchant's categories.
+        body["discount"] = {"rooms": next(iter(body["discount"].values()))}
     ground_rules_beyond_json_schema(body)
     for line in body.get("lines") or []:
         if isinstance(line, dict):
