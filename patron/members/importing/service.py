@@ -2,7 +2,8 @@
 
 `import_members` is the one service the CLI, the console and the API share. A dry run records
 its batch too (the console previews a dry run and the operator confirms that very batch). A
-real run inserts the good rows with `bulk_register` in one transaction with the batch and its
+real run inserts the good rows with `bulk_insert_members` (then what the columns registered from
+above carry, `extensions`) in one transaction with the batch and its
 audit entry; rows whose mobile is already a member's are skipped, so re-running a file is safe.
 """
 
@@ -18,12 +19,13 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from patron.core.errors import Conflict, PermissionDenied
-from patron.members.importing.checks import CheckedRows, check_file
+from patron.members.importing.checks import EXTENSION_VALUES, CheckedRows, check_file
 from patron.members.importing.errors import RowError
+from patron.members.importing.extensions import Imported
 from patron.members.importing.reading import read_bytes
 from patron.members.models import Channel, Gender, ImportBatch
 from patron.members.selectors import registered_mobiles
-from patron.members.services import bulk_register
+from patron.members.services import bulk_insert_members
 from patron.members.validation import mask_mobile
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Role, Store
@@ -76,7 +78,7 @@ def import_members(
     ctx, checked = check_file(actor, data, file_name, default_store)
     checked_at = time.perf_counter()
     preview = [
-        preview_row(number, row)
+        preview_row(number, row, checked)
         for number, row in zip(checked.valid_rows[:PREVIEW_ROWS], checked.valid, strict=False)
     ]
     common = {
@@ -115,11 +117,16 @@ def import_members(
     )
 
 
-def preview_row(number: int, row: dict[str, Any]) -> dict[str, Any]:
-    """A valid row as the console preview shows it: the mobile masked (F-45)."""
+def preview_row(number: int, row: dict[str, Any], checked: CheckedRows) -> dict[str, Any]:
+    """A valid row as the console preview shows it: the mobile masked (F-45); `extra` holds
+    what the registered columns show (label -> text)."""
     store = row.get("store")
     birthday = row.get("birthday")
+    extra: dict[str, str] = {}
+    for name, values in row.get(EXTENSION_VALUES, {}).items():
+        extra.update(checked.extensions[name][0].preview(values))
     return {
+        "extra": extra,
         "row": number,
         "mobile": mask_mobile(row["mobile"]),
         "name": row.get("name", ""),
@@ -139,13 +146,17 @@ def insert_members(actor: Actor, checked: CheckedRows) -> int:
     taken = registered_mobiles(actor)
     fresh = [row for row in checked.valid if row["mobile"] not in taken]
     checked.skipped_existing += len(checked.valid) - len(fresh)
+    numbers = {id(row): n for row, n in zip(checked.valid, checked.valid_rows, strict=True)}
     for attempt in range(1, INSERT_ATTEMPTS + 1):
         try:
             with transaction.atomic():
+                member_ids: list[int] = []
                 for start in range(0, len(fresh), INSERT_CHUNK):
-                    bulk_register(
+                    ids, _cards = bulk_insert_members(
                         actor, fresh[start : start + INSERT_CHUNK], channel=Channel.IMPORT
                     )
+                    member_ids += ids
+                run_extensions(actor, checked, fresh, member_ids, numbers)
             return len(fresh)
         except IntegrityError:
             # Either a mobile was registered on a till after our re-check (PostgreSQL allows
@@ -157,6 +168,25 @@ def insert_members(actor: Actor, checked: CheckedRows) -> int:
                     "import_conflict",
                 ) from None
     return 0  # unreachable: the loop returns or raises
+
+
+def run_extensions(
+    actor: Actor,
+    checked: CheckedRows,
+    rows: list[dict[str, Any]],
+    member_ids: list[int],
+    numbers: dict[int, int],
+) -> None:
+    """Each registered extension writes what its columns carry for the new members, in the
+    import's transaction (cards, tiers, opening balances)."""
+    for name, (extension, state) in checked.extensions.items():
+        imported = [
+            Imported(member_id, numbers[id(row)], row[EXTENSION_VALUES][name])
+            for row, member_id in zip(rows, member_ids, strict=True)
+            if name in row.get(EXTENSION_VALUES, {})
+        ]
+        if imported:
+            extension.after_insert(actor, state, imported)
 
 
 def record_batch(
