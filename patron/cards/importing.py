@@ -359,13 +359,14 @@ def preview(values: Mapping[str, Any]) -> dict[str, str]:
     return shown
 
 
-def after_insert(actor: Actor, state: FileState, imported: list[Imported]) -> None:
-    """Cards, tier changes and opening balances of the new members (the caller's transaction)."""
+def after_insert(actor: Actor, state: FileState, imported: list[Imported]) -> list[str]:
+    """Cards, tier changes and opening balances of the new members (the caller's transaction);
+    returns the lines the import's summary shows."""
     now = timezone.now()
-    insert_cards(
-        actor, [i for i in imported if "card_no" in i.values or "physical_id" in i.values], now
-    )
-    insert_tier_changes(actor, [i for i in imported if "tier_id" in i.values], now)
+    cards = [i for i in imported if "card_no" in i.values or "physical_id" in i.values]
+    tiers = [i for i in imported if "tier_id" in i.values]
+    insert_cards(actor, cards, now)
+    insert_tier_changes(actor, tiers, now)
     openings = [
         Opening(
             member_id=item.member_id,
@@ -376,9 +377,22 @@ def after_insert(actor: Actor, state: FileState, imported: list[Imported]) -> No
         )
         for item in imported
     ]
-    post_openings(
-        actor, [o for o in openings if o.points or o.principal or o.bonus], occurred_at=now
-    )
+    openings = [o for o in openings if o.points or o.principal or o.bonus]
+    posted = post_openings(actor, openings, occurred_at=now)
+    return [
+        _("Cards brought in: %(cards)d; tiers set: %(tiers)d.")
+        % {"cards": len(cards), "tiers": len(tiers)},
+        _(
+            "Opening balances: %(count)d migration transactions (points %(points)s, "
+            "principal ¥%(principal)s, bonus ¥%(bonus)s)."
+        )
+        % {
+            "count": posted,
+            "points": f"{sum(o.points for o in openings):,}",
+            "principal": f"{sum(o.principal for o in openings) / 100:,.2f}",
+            "bonus": f"{sum(o.bonus for o in openings) / 100:,.2f}",
+        },
+    ]
 
 
 def insert_cards(actor: Actor, imported: list[Imported], now: dt.datetime) -> None:

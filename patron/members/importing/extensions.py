@@ -41,7 +41,8 @@ class ImportExtension:
       `tier_id`) and values kept for `after_insert`; it reports each problem with
       `problem(field, message)`;
     - `after_insert(actor, state, imported)` runs in the import's transaction with the
-      members just inserted (never on a dry run, never for skipped or rejected rows);
+      members just inserted (never on a dry run, never for skipped or rejected rows) and
+      returns lines for the import's summary ("opening balances: …");
     - `preview(values)` shows a row's values on the console's preview (column field -> text).
     """
 
@@ -49,7 +50,7 @@ class ImportExtension:
     columns: tuple[Column, ...]
     prepare: Callable[[Actor], Any]
     clean: Callable[[Any, int, dict[str, Any], Problem], tuple[dict[str, Any], dict[str, Any]]]
-    after_insert: Callable[[Actor, Any, list[Imported]], None]
+    after_insert: Callable[[Actor, Any, list[Imported]], list[str]]
     preview: Callable[[Mapping[str, Any]], dict[str, str]] = field(default=lambda values: {})
 
 

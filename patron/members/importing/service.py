@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -49,6 +49,7 @@ class ImportResult:
     errors: list[RowError]  # every error, in row order (the batch keeps the first 10,000)
     preview: list[dict[str, Any]]
     seconds: dict[str, float]  # read+check / write / total, for the benchmark and the logs
+    notes: list[str] = field(default_factory=list)  # what the registered columns wrote
 
 
 def may_import(actor: Actor) -> bool:
@@ -91,12 +92,13 @@ def import_members(
         "stored_file": stored_file,
         "source": source,
     }
+    extension_seconds, notes = 0.0, []
     if dry_run:
         imported = len(checked.valid)
         batch = record_batch(**common, dry_run=True, imported=imported, started=started)
     else:
         with transaction.atomic():
-            imported = insert_members(actor, checked)
+            imported, extension_seconds, notes = insert_members(actor, checked)
             batch = record_batch(**common, dry_run=False, imported=imported, started=started)
             audit(actor, AuditEntry.Action.IMPORT, batch, batch_summary(batch), label=file_name)
     finished = time.perf_counter()
@@ -109,9 +111,11 @@ def import_members(
         rejected=checked.rejected,
         errors=checked.errors,
         preview=preview,
+        notes=notes,
         seconds={
             "check": checked_at - started,
             "write": finished - checked_at,
+            "extensions": extension_seconds,  # part of write: what registered columns wrote
             "total": finished - started,
         },
     )
@@ -137,8 +141,9 @@ def preview_row(number: int, row: dict[str, Any], checked: CheckedRows) -> dict[
     }
 
 
-def insert_members(actor: Actor, checked: CheckedRows) -> int:
-    """Insert the valid rows; the caller holds the transaction. Returns how many were new.
+def insert_members(actor: Actor, checked: CheckedRows) -> tuple[int, float, list[str]]:
+    """Insert the valid rows; the caller holds the transaction. Returns how many were new, the
+    seconds the registered columns' writes took and their lines for the summary.
 
     Checking ran outside the transaction (so a big file does not hold SQLite's write lock
     while it is parsed); members registered meanwhile are skipped here, not duplicated.
@@ -156,8 +161,9 @@ def insert_members(actor: Actor, checked: CheckedRows) -> int:
                         actor, fresh[start : start + INSERT_CHUNK], channel=Channel.IMPORT
                     )
                     member_ids += ids
-                run_extensions(actor, checked, fresh, member_ids, numbers)
-            return len(fresh)
+                extensions_started = time.perf_counter()
+                notes = run_extensions(actor, checked, fresh, member_ids, numbers)
+            return len(fresh), time.perf_counter() - extensions_started, notes
         except IntegrityError:
             # Either a mobile was registered on a till after our re-check (PostgreSQL allows
             # it), or a fresh random referral code met an existing one: only the latter heals.
@@ -167,7 +173,7 @@ def insert_members(actor: Actor, checked: CheckedRows) -> int:
                     _("Members were registered while the file was being imported; run it again."),
                     "import_conflict",
                 ) from None
-    return 0  # unreachable: the loop returns or raises
+    return 0, 0.0, []  # unreachable: the loop returns or raises
 
 
 def run_extensions(
@@ -176,9 +182,10 @@ def run_extensions(
     rows: list[dict[str, Any]],
     member_ids: list[int],
     numbers: dict[int, int],
-) -> None:
+) -> list[str]:
     """Each registered extension writes what its columns carry for the new members, in the
-    import's transaction (cards, tiers, opening balances)."""
+    import's transaction (cards, tiers, opening balances); returns their summary lines."""
+    notes: list[str] = []
     for name, (extension, state) in checked.extensions.items():
         imported = [
             Imported(member_id, numbers[id(row)], row[EXTENSION_VALUES][name])
@@ -186,7 +193,8 @@ def run_extensions(
             if name in row.get(EXTENSION_VALUES, {})
         ]
         if imported:
-            extension.after_insert(actor, state, imported)
+            notes += extension.after_insert(actor, state, imported)
+    return notes
 
 
 def record_batch(
