@@ -30,7 +30,7 @@ from patron.ledger.models import (
     Transaction,
 )
 from patron.ledger.openings import Opening, opening_key, post_openings
-from patron.ledger.selectors import reconcile
+from patron.ledger.selectors import liabilities, reconcile
 from patron.members.importing import ImportResult, build_template, import_members
 from patron.members.models import ImportBatch, Member
 from patron.members.services import register_member
@@ -174,6 +174,8 @@ def test_columns_become_cards_tiers_and_migration_postings(system, program, tmp_
     assert (lot.amount, lot.remaining, lot.earned_by.kind) == (1200, 1200, MIGRATION)
     assert LotMovement.objects.get(lot=lot).amount == 1200
     assert reconcile(system.merchant) == []
+    [owed] = liabilities(system.merchant)  # the liabilities page's figures
+    assert (owed.principal, owed.bonus, owed.points) == (10000, 1250, 1200)
 
 
 def test_points_without_an_expiry_follow_the_merchants_rule_from_the_import(
