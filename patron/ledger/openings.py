@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from patron.core.bulk import insert_many
+from patron.core import rawsql
 from patron.engine.points import lot_expires_at
 from patron.ledger import services, sql
 from patron.ledger.models import (
@@ -41,7 +41,9 @@ from patron.tenancy.actor import Actor
 SOURCE = "import"  # read as "Opening balance" (ledger.references)
 REASON = "opening balance"
 ASSETS = (Asset.POINTS, Asset.PRINCIPAL, Asset.BONUS)
-CHUNK = 5000  # rows per statement, ids per IN (...)
+CHUNK = 5000  # ids per look-up
+# Values per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+PARAMS_PER_STATEMENT = 30_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,23 @@ class Opening:
         )
 
 
+def insert_rows(model: type, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Multi-row INSERTs of database-ready values (datetimes through `rawsql.db_datetime`): one
+    statement per few thousand rows, where `executemany` would send one per row."""
+    per_statement = max(1, PARAMS_PER_STATEMENT // len(columns))
+    names = tuple(columns)
+    batch: list[object] = []
+    count = 0
+    for row in rows:
+        batch.extend(row)
+        count += 1
+        if count == per_statement:
+            rawsql.execute(rawsql.insert(model, names, count), batch)
+            batch, count = [], 0
+    if count:
+        rawsql.execute(rawsql.insert(model, names, count), batch)
+
+
 def opening_key(member_id: int, asset: str) -> str:
     return f"migration:{member_id}:{asset}"
 
@@ -77,6 +96,7 @@ def post_openings(
             raise ValueError("opening balances cannot be negative")
     merchant = actor.merchant
     now = occurred_at or timezone.now()
+    at = rawsql.db_datetime(now)
     wanted = [
         (opening, asset, amount)
         for opening in openings
@@ -95,8 +115,8 @@ def post_openings(
             asset: services.system_account(merchant, asset, SystemAccount.MIGRATION).pk
             for asset in sorted({asset for _o, asset, _n in todo})
         }
-        ids = insert_transactions(actor, todo, now)
-        insert_many(
+        ids = insert_transactions(actor, todo, at)
+        insert_rows(
             Entry,
             sql.ENTRY_COLUMNS,
             (
@@ -109,7 +129,7 @@ def post_openings(
                         asset,
                         amount,
                         opening.member_id,
-                        now,
+                        at,
                     ),
                     (
                         ids[opening_key(opening.member_id, asset)],
@@ -117,11 +137,10 @@ def post_openings(
                         asset,
                         -amount,
                         None,
-                        now,
+                        at,
                     ),
                 )
             ),
-            CHUNK,
         )
         insert_lots(actor, [(o, n) for o, asset, n in todo if asset == Asset.POINTS], ids, now)
     return len(todo)
@@ -153,14 +172,13 @@ def member_accounts(
         sql.move_balance(account_id, amount)
     fresh = [(key, amount) for key, amount in amounts.items() if key not in found]
     if fresh:
-        insert_many(
+        insert_rows(
             Account,
             ["merchant_id", "asset", "owner_type", "member_id", "system_code", "balance"],
             (
                 (merchant_id, asset, OwnerType.MEMBER, member_id, "", amount)
                 for (member_id, asset), amount in fresh
             ),
-            CHUNK,
         )
         found = account_ids(merchant_id, member_ids)
     return found
@@ -181,7 +199,7 @@ def account_ids(merchant_id: int, member_ids: list[int]) -> dict[tuple[int, str]
 
 
 def insert_transactions(
-    actor: Actor, todo: list[tuple[Opening, str, int]], now: dt.datetime
+    actor: Actor, todo: list[tuple[Opening, str, int]], at: object
 ) -> dict[str, int]:
     """One migration transaction per member and asset; returns key -> transaction id."""
     columns = [
@@ -205,7 +223,7 @@ def insert_transactions(
     user_id = actor.user.pk if actor.user else None
     api_key_id = actor.api_key.pk if actor.api_key else None
     store_id = actor.store.pk if actor.store else None
-    insert_many(
+    insert_rows(
         Transaction,
         columns,
         (
@@ -223,12 +241,11 @@ def insert_transactions(
                 SOURCE,
                 "",
                 None,
-                now,
-                now,
+                at,
+                at,
             )
             for opening, asset, _amount in todo
         ),
-        CHUNK,
     )
     member_ids = sorted({opening.member_id for opening, _a, _n in todo})
     return {
@@ -251,7 +268,15 @@ def insert_lots(
     merchant = actor.merchant
     by_policy = lot_expires_at(services.expiry_policy(merchant), now, merchant.timezone)
     earned_by = [ids[opening_key(opening.member_id, Asset.POINTS)] for opening, _n in points]
-    insert_many(
+    earned_at = rawsql.db_datetime(now)
+    expiries: dict[dt.datetime | None, object] = {}
+
+    def expires(moment: dt.datetime | None) -> object:
+        if moment not in expiries:
+            expiries[moment] = rawsql.db_datetime(moment) if moment is not None else None
+        return expiries[moment]
+
+    insert_rows(
         PointsLot,
         [
             "merchant_id",
@@ -267,26 +292,24 @@ def insert_lots(
                 merchant.pk,
                 opening.member_id,
                 txn_id,
-                now,
-                opening.points_expires_at or by_policy,
+                earned_at,
+                expires(opening.points_expires_at or by_policy),
                 amount,
                 amount,
             )
             for (opening, amount), txn_id in zip(points, earned_by, strict=True)
         ),
-        CHUNK,
     )
     lots = dict(
         PointsLot.objects.filter(
             merchant=merchant, earned_by_id__gte=min(earned_by), earned_by_id__lte=max(earned_by)
         ).values_list("earned_by_id", "pk")
     )
-    insert_many(
+    insert_rows(
         LotMovement,
         ["lot_id", "transaction_id", "amount"],
         (
             (lots[txn_id], txn_id, amount)
             for (_o, amount), txn_id in zip(points, earned_by, strict=True)
         ),
-        CHUNK,
     )
