@@ -10,7 +10,7 @@ PATRON := .venv/bin/patron
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
-.PHONY: run test install lint bench-import bench-ledger bench-engine bench-sales messages compile-messages
+.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales messages compile-messages
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -53,6 +53,11 @@ compile-messages: install
 
 bench-import: install
 	$(PY) bench/import_members.py
+
+# Moving in from another system: 100,000 members with cards, tiers, points and stored value,
+# beside the same members without them (docs/moving-in.md).
+bench-import-balances: install
+	$(PY) bench/import_balances.py
 
 bench-ledger: install
 	$(PY) bench/ledger.py

@@ -5,4 +5,8 @@ from __future__ import annotations
 
 
 def register() -> None:
-    return None
+    from patron.cards.importing import EXTENSION
+    from patron.members.importing.extensions import add_import_extension
+
+    # Card numbers, tiers and opening balances in `patron import members` (docs/moving-in.md).
+    add_import_extension(EXTENSION)

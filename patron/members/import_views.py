@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from patron.core.errors import DomainError, NotFound
+from patron.members.importing.extensions import extension_columns
 from patron.members.importing.reading import MAX_FILE_BYTES, too_large_message
 from patron.members.importing.report import write_report_csv
 from patron.members.importing.template import build_template
@@ -107,11 +108,25 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
     context = {"batch": found, "errors": errors}
     if not found.dry_run:
         return render(request, "members/import_result.html", context)
+    context["extra_labels"], context["preview_rows"] = preview_extra(found.preview)
     context["confirmed"] = import_confirmation(found)
     context["can_confirm"] = (
         context["confirmed"] is None and bool(found.stored_file) and found.imported > 0
     )
     return render(request, "members/import_preview.html", context)
+
+
+def preview_extra(preview: list[dict]) -> tuple[list[str], list[dict]]:
+    """The preview's columns registered from above (cards: card number, tier, balances) that
+    any row fills: their names, and each row with its cells in that order."""
+    labels = {column.field: column.label or column.zh for _e, column in extension_columns()}
+    filled = {name for row in preview for name in row.get("extra", {})}
+    names = [name for name in labels if name in filled]
+    rows = [
+        {**row, "extra_cells": [row.get("extra", {}).get(name, "") for name in names]}
+        for row in preview
+    ]
+    return [str(labels[name]) for name in names], rows
 
 
 @may_import

@@ -327,18 +327,63 @@ def bulk_register(
     """Insert already-cleaned, already-deduplicated members in bulk (import, demo).
 
     Each row holds cleaned member fields plus optional `tags` (names), `store` (Store),
-    `custom` (cleaned dict) and `joined_at`. Members, tags, consent records and one audit entry
-    per member are written with multi-row inserts (no model objects), so 100,000 rows stay
-    well under a minute. The caller holds the transaction. Returns the new members in order.
+    `custom` (cleaned dict), `joined_at` and `card_no` (a number brought from another system,
+    checked by the caller; otherwise one is allocated). Members, tags, consent records and one
+    audit entry per member are written with multi-row inserts (no model objects), so 100,000
+    rows stay well under a minute. The caller holds the transaction. Returns the new members
+    in order of card number.
     """
+    if not rows:
+        return Member.objects.none()
+    member_ids, cards = bulk_insert_members(actor, rows, channel=channel, batch_size=batch_size)
+    # Bounds, not `pk__in`: PostgreSQL takes at most 65,535 parameters in one statement, and
+    # the new members are the card numbers just reserved (a range no one else holds).
+    return Member.objects.filter(
+        merchant=actor.merchant,
+        card_no__gte=min(cards),
+        card_no__lte=max(cards),
+        pk__gte=min(member_ids),
+        pk__lte=max(member_ids),
+    ).order_by("card_no")
+
+
+def reserve_given_card_numbers(merchant: Merchant, numbers: list[str]) -> None:
+    """Move the merchant's card sequence past given numbers written in its own format (prefix,
+    8-digit sequence, check digit), so that no number allocated later meets one of them."""
+    prefix = Merchant.objects.values_list("card_prefix", flat=True).get(pk=merchant.pk)
+    prefix = prefix or CARD_PREFIX
+    own = [n for n in numbers if len(n) == len(prefix) + 9 and n.startswith(prefix)]
+    if own:
+        highest = max(int(n[len(prefix) : -1]) for n in own)
+        Merchant.objects.filter(pk=merchant.pk, card_seq__lt=highest).update(card_seq=highest)
+
+
+def member_ids_by_card(merchant: Merchant, numbers: list[str], chunk: int = 5000) -> dict[str, int]:
+    """card number -> member id for the given numbers, a bounded number of them per query."""
+    found: dict[str, int] = {}
+    for start in range(0, len(numbers), chunk):
+        found.update(
+            Member.objects.filter(
+                merchant=merchant, card_no__in=numbers[start : start + chunk]
+            ).values_list("card_no", "pk")
+        )
+    return found
+
+
+def bulk_insert_members(
+    actor: Actor, rows: list[dict[str, Any]], *, channel: str, batch_size: int = 5000
+) -> tuple[list[int], list[str]]:
+    """`bulk_register`'s inserts; returns the new members' ids and card numbers in row order."""
     from patron.core.bulk import insert_many
     from patron.tenancy.models import AuditEntry
 
-    if not rows:
-        return Member.objects.none()
     now = timezone.now()
     merchant = actor.merchant
-    cards = allocate_card_numbers(merchant, len(rows))
+    given = [row["card_no"] for row in rows if row.get("card_no")]
+    if given:
+        reserve_given_card_numbers(merchant, given)
+    allocated = iter(allocate_card_numbers(merchant, len(rows) - len(given)))
+    cards = [row.get("card_no") or next(allocated) for row in rows]
     codes = unique_referral_codes(merchant, len(rows))
     columns = ["merchant_id", "card_no", "referral_code", *MEMBER_DEFAULTS]
     base = {
@@ -366,11 +411,15 @@ def bulk_register(
         ),
         batch_size,
     )
-    ids = dict(
-        Member.objects.filter(
-            merchant=merchant, card_no__gte=cards[0], card_no__lte=cards[-1]
-        ).values_list("card_no", "pk")
-    )
+    ids: dict[str, int] = {}
+    if len(given) < len(rows):
+        own = [card for card, row in zip(cards, rows, strict=True) if not row.get("card_no")]
+        ids.update(
+            Member.objects.filter(
+                merchant=merchant, card_no__gte=own[0], card_no__lte=own[-1]
+            ).values_list("card_no", "pk")
+        )
+    ids.update(member_ids_by_card(merchant, given))
     member_ids = [ids[card] for card in cards]
     _bulk_tags(merchant, member_ids, [row.get("tags") or [] for row in rows], batch_size)
     user_id = actor.user.pk if actor.user else None
@@ -421,15 +470,7 @@ def bulk_register(
         ),
         batch_size,
     )
-    # Bounds, not `pk__in`: PostgreSQL takes at most 65,535 parameters in one statement, and
-    # the new members are the card numbers just reserved (a range no one else holds).
-    return Member.objects.filter(
-        merchant=merchant,
-        card_no__gte=cards[0],
-        card_no__lte=cards[-1],
-        pk__gte=min(member_ids),
-        pk__lte=max(member_ids),
-    ).order_by("card_no")
+    return member_ids, cards
 
 
 def _bulk_tags(

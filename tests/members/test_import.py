@@ -344,7 +344,7 @@ def test_unknown_and_duplicate_columns_stop_the_import_before_anything_is_writte
 ):
     file = write_csv(
         tmp_path / "m.csv",
-        [["手机号", "mobile", "会员等级", "昵称"], [mobile(1), mobile(1), "金卡", "x"]],
+        [["手机号", "mobile", "星座", "昵称"], [mobile(1), mobile(1), "金卡", "x"]],
     )
     before = counts()
 
@@ -353,7 +353,7 @@ def test_unknown_and_duplicate_columns_stop_the_import_before_anything_is_writte
 
     assert {(e.field, e.message) for e in raised.value.errors} == {
         ("mobile", "Same column as 手机号."),
-        ("会员等级", "Unknown column."),
+        ("星座", "Unknown column."),
         ("昵称", "Unknown column."),
     }
     assert counts() == before and ImportBatch.objects.count() == 0
@@ -552,15 +552,25 @@ def test_export_only_columns_are_ignored_so_exports_reimport(system, stores, tmp
     file = write_csv(
         tmp_path / "m.csv",
         [
-            ["卡号", "手机号", "推荐码", "来源渠道", "状态"],
-            ["80000001", mobile(1), "ABC", "till", "active"],
+            ["手机号", "推荐码", "来源渠道", "状态"],
+            [mobile(1), "ABC", "till", "active"],
         ],
     )
 
     result = run(system, file)
 
     assert result.imported == 1 and result.errors == []
-    assert Member.objects.get().card_no != "80000001"  # numbers are the merchant's own
+    assert Member.objects.get().referral_code != "ABC"  # codes are the merchant's own
+
+
+def test_the_card_number_column_is_taken_when_its_check_digit_is_right(system, stores, tmp_path):
+    # 卡号 is the cards app's column (docs/moving-in.md): a member keeps the number they had.
+    file = write_csv(tmp_path / "m.csv", [["卡号", "手机号"], ["80000003", mobile(1)]])
+
+    result = run(system, file)
+
+    assert result.imported == 1 and result.errors == []
+    assert Member.objects.get().card_no == "80000003"
 
 
 # --- template --------------------------------------------------------------------------------
@@ -764,10 +774,10 @@ def test_console_upload_preview_confirm_and_result(hq, stores, data_dir):
 def test_console_bad_columns_show_on_the_form_and_leave_no_file(hq, stores, data_dir):
     client = client_for(hq)
 
-    page = client.post("/members/import/", {"file": upload_file("m.csv", [["会员等级"], ["金"]])})
+    page = client.post("/members/import/", {"file": upload_file("m.csv", [["星座"], ["金"]])})
 
     assert page.status_code == 200
-    assert "Unknown column." in page.content.decode() and "会员等级" in page.content.decode()
+    assert "Unknown column." in page.content.decode() and "星座" in page.content.decode()
     assert ImportBatch.objects.count() == 0 and stored_files(data_dir) == []
 
 

@@ -28,6 +28,7 @@ from patron.members.importing.cells import (
 )
 from patron.members.importing.columns import ColumnPlan, plan_columns
 from patron.members.importing.errors import RowError, UnreadableFile
+from patron.members.importing.extensions import ImportExtension, import_extensions
 from patron.members.importing.reading import is_blank, read_rows, split_header
 from patron.members.models import CustomField
 from patron.members.selectors import registered_mobiles
@@ -38,6 +39,7 @@ from patron.tenancy.models import Merchant, Store
 from patron.tenancy.selectors import active_stores
 
 MAX_ROWS = 1_000_000
+EXTENSION_VALUES = "extension_values"  # a checked row's key for what extensions keep
 PLAIN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+\d+$")
 
@@ -55,6 +57,8 @@ class ImportContext:
     zone: zoneinfo.ZoneInfo
     now: dt.datetime
     assigned_blocks: set[str] = field(default_factory=set)  # see checked_mobile
+    # The registered extensions whose columns the file has, with what each loaded for it.
+    extensions: dict[str, tuple[ImportExtension, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,6 +69,8 @@ class CheckedRows:
     valid: list[dict[str, Any]] = field(default_factory=list)  # ready for bulk_register
     valid_rows: list[int] = field(default_factory=list)  # their row numbers, same order
     errors: list[RowError] = field(default_factory=list)
+    # What the file's registered columns need after the insert (see ImportContext.extensions)
+    extensions: dict[str, tuple[ImportExtension, Any]] = field(default_factory=dict)
 
 
 def store_index(merchant: Merchant) -> dict[str, Store]:
@@ -143,7 +149,15 @@ def check_file(
     header_row, headers = split_header(rows)
     ctx = build_context(actor, default_store)
     plan = plan_columns(headers, ctx.definitions)
-    return ctx, check_rows(rows, header_row + 1, plan, ctx)
+    used = {name for _index, name, _field in plan.extra}
+    ctx.extensions = {
+        extension.name: (extension, extension.prepare(actor))
+        for extension in import_extensions()
+        if extension.name in used
+    }
+    checked = check_rows(rows, header_row + 1, plan, ctx)
+    checked.extensions = ctx.extensions
+    return ctx, checked
 
 
 def check_rows(
@@ -199,8 +213,12 @@ def check_row(
     custom = row_custom(cells, plan, ctx, problem)
     store = row_store(cells, plan, ctx, problem)
     joined_at = row_joined_at(cells, plan, ctx, problem)
+    member_fields, extra = row_extensions(number, cells, plan, ctx, problem)
     if errors:
         return "checked", {}, errors
+    fields.update(member_fields)
+    if extra:
+        fields[EXTENSION_VALUES] = extra
     fields["mobile"] = mobile
     fields["store"] = store
     fields["custom"] = custom
@@ -270,6 +288,27 @@ def row_store(
     elif ctx.bound_store is not None and store.pk != ctx.bound_store.pk:
         problem("store", _("You can only import members into your own store."))
     return store
+
+
+def row_extensions(
+    number: int, cells: tuple[Any, ...], plan: ColumnPlan, ctx: ImportContext, problem: Problem
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The registered columns of the row, cleaned by their extensions: (member fields,
+    {extension: values}); an extension whose cells are all empty is not asked."""
+    raw: dict[str, dict[str, Any]] = {}
+    for index, name, column in plan.extra:
+        value = cell(cells, index)
+        if value is not None:
+            raw.setdefault(name, {})[column] = value
+    member_fields: dict[str, Any] = {}
+    extra: dict[str, dict[str, Any]] = {}
+    for name, values in raw.items():
+        extension, state = ctx.extensions[name]
+        fields, kept = extension.clean(state, number, values, problem)
+        member_fields.update(fields)
+        if kept:
+            extra[name] = kept
+    return member_fields, extra
 
 
 def row_joined_at(

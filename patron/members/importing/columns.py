@@ -9,13 +9,14 @@ problem at once, before any row is checked.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from patron.core.errors import FieldError
 from patron.members.importing.errors import BadColumns
+from patron.members.importing.extensions import extension_columns
 from patron.members.models import CustomField, IncomeBand
 
 
@@ -31,6 +32,10 @@ class Column:
     example: str
     aliases: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()  # offered as a drop-down list in the template
+    # For columns registered from above (`extensions`): the console's name for it (a lazy
+    # translation), and whether the template offers it (a variant in other units may not).
+    label: Any = ""
+    in_template: bool = True
 
 
 YES_NO = ("是", "否")
@@ -171,6 +176,16 @@ def standard_headers() -> dict[str, str]:
 STANDARD_HEADERS = standard_headers()
 
 
+def known_headers() -> dict[str, str]:
+    """STANDARD_HEADERS and the columns registered by the apps above (`extensions`), which
+    may take over a column our export only writes for information (`card_no`)."""
+    names = dict(STANDARD_HEADERS)
+    for extension, column in extension_columns():
+        for header in (column.zh, column.en, *column.aliases):
+            names[header_key(header)] = f"ext:{extension.name}:{column.field}"
+    return names
+
+
 def custom_header(definition: CustomField, definitions: list[CustomField]) -> str:
     """The header the template and export use for a custom field: its label when unambiguous."""
     label = header_key(definition.label)
@@ -191,6 +206,8 @@ class ColumnPlan:
     store: int | None
     joined_at: int | None
     header_of: dict[str, str]  # error field name ("birthday", "custom.size") -> header
+    # (cell index, extension name, field) of the columns registered from above
+    extra: list[tuple[int, str, str]] = field(default_factory=list)
 
     def column(self, error_field: str) -> str:
         return self.header_of.get(error_field, error_field)
@@ -211,6 +228,7 @@ def custom_headers(definitions: list[CustomField]) -> dict[str, CustomField]:
 def plan_columns(headers: list[str], definitions: list[CustomField]) -> ColumnPlan:
     """Map the header row to fields, or raise BadColumns listing every problem at once."""
     customs = custom_headers(definitions)
+    known = known_headers()
     errors: list[FieldError] = []
     taken: dict[str, str] = {}
     plan = ColumnPlan(headers, -1, [], [], None, None, {})
@@ -218,7 +236,7 @@ def plan_columns(headers: list[str], definitions: list[CustomField]) -> ColumnPl
         if not header:
             continue  # unnamed columns (often just formatting) carry nothing we could import
         key = header_key(header)
-        target = STANDARD_HEADERS.get(key)
+        target = known.get(key)
         definition = customs.get(key) if target is None else None
         if target is None and definition is None:
             errors.append(FieldError(header, _("Unknown column.")))
@@ -239,6 +257,10 @@ def plan_columns(headers: list[str], definitions: list[CustomField]) -> ColumnPl
             plan.store = index
         elif name == "joined_at":
             plan.joined_at = index
+        elif name.startswith("ext:"):
+            _prefix, extension, column = name.split(":", 2)
+            plan.extra.append((index, extension, column))
+            plan.header_of[column] = header
         else:
             plan.fields.append((index, name))
     if plan.mobile < 0:

@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from patron.members.importing.columns import COLUMNS, custom_header
+from patron.members.importing.extensions import extension_columns
 from patron.members.importing.xlsx import INSTRUCTIONS_SHEET_TITLE
 from patron.members.models import CustomField
 from patron.members.services import custom_field_definitions
@@ -59,6 +60,21 @@ def template_columns(merchant: Merchant) -> list[TemplateColumn]:
             text_format=c.field in ("mobile", "id_number", "store", "lunar_birthday"),
         )
         for c in COLUMNS
+    ]
+    # Columns of the apps above (cards: card numbers, tiers, opening balances).
+    columns += [
+        TemplateColumn(
+            header=c.zh,
+            en=c.en,
+            required=False,
+            help_zh=c.help_zh,
+            help_en=c.help_en,
+            example=c.example,
+            choices=c.choices,
+            text_format=True,  # card numbers keep every digit; the rest read the same as text
+        )
+        for _extension, c in extension_columns()
+        if c.in_template
     ]
     for definition in definitions:
         columns.append(

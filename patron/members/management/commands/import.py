@@ -81,6 +81,8 @@ class Command(PatronCommand):
         self.stdout.write(f"{verb} {result.imported}")
         self.stdout.write(f"Already members:  {result.skipped_existing} (skipped)")
         self.stdout.write(f"Rows with errors: {result.rejected} (not imported)")
+        for note in result.notes:
+            self.stdout.write(note)
 
     def print_errors(self, result: importing.ImportResult, report: Path | None) -> None:
         if not result.errors:
