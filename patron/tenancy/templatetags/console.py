@@ -44,6 +44,17 @@ ICONS = {
     '<path d="M12 13v5"/><path d="M9.5 15.5h5"/>',
     "liabilities": '<path d="M12 3v18"/><path d="M5 7h14"/><path d="M5 7l-3 7a3 3 0 0 0 6 0z"/>'
     '<path d="M19 7l-3 7a3 3 0 0 0 6 0z"/><path d="M8 21h8"/>',
+    # A card with a magnetic stripe: membership cards and card products.
+    "card": '<rect x="2.5" y="5" width="19" height="14" rx="2"/><path d="M2.5 9.5h19"/>'
+    '<path d="M6 15h4"/>',
+    # Three rising steps: tiers members climb.
+    "tiers": '<path d="M3 20h18"/><path d="M4 20v-5h5v5"/><path d="M9.5 20V10h5v10"/>'
+    '<path d="M15 20V4h5v16"/>',
+    # A crown: a paid membership (SVIP).
+    "crown": '<path d="M3 8l4.5 4L12 5l4.5 7L21 8l-2 11H5z"/>',
+    # An office building: agreement units (协议单位).
+    "units": '<rect x="5" y="3" width="14" height="18" rx="1"/><path d="M9 7h2"/>'
+    '<path d="M13 7h2"/><path d="M9 11h2"/><path d="M13 11h2"/><path d="M10 21v-4h4v4"/>',
     # A ticket with a perforation: promotions and coupons.
     "promotions": (
         '<path d="M3 7a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2v3a2 2 0 0 0 0 4v3a2 2 0 0 1-2 2H5'
