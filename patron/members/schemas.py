@@ -164,6 +164,9 @@ class MemberOut(Schema):
     joined_at: dt.datetime
     stats: dict[str, Any] | None = None
     lifecycle: str | None = None
+    cards: list[dict[str, Any]] | None = Field(
+        None, description="The member's cards, the one they hold first (API.md §7)"
+    )
 
 
 class MemberPage(Schema):
