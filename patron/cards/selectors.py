@@ -83,7 +83,9 @@ def search(actor: Actor, query: str) -> list[Card]:
     if digits is not None and len(digits) == 11:
         members = members_for(actor).filter(Q(card_no=text) | Q(mobile=digits))
     elif digits is not None and len(digits) >= 4:
-        members = members_for(actor).filter(Q(card_no=text) | Q(mobile__endswith=digits))
+        members = members_for(actor).filter(
+            Q(card_no=text) | Q(mobile__startswith=digits) | Q(mobile__endswith=digits)
+        )
     for member in members[:SEARCH_LIMIT]:
         for card in member_cards(member):
             if not any(card.card_no == found.card_no for found in rows):

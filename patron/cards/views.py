@@ -63,7 +63,7 @@ STEPS = {
         gettext_lazy("Replace lost card"),
         ReplaceForm,
         COUNTER_ROLES,
-        (CardStatus.LOST, CardStatus.ACTIVE),
+        (CardStatus.LOST,),
         gettext_lazy("Issue the new card"),
     ),
     "exchange": Step(

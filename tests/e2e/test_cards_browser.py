@@ -72,3 +72,36 @@ def test_report_lost_then_replace_in_the_console(live_server, page, hq, stores, 
     page.goto(f"{base}/members/{member.pk}/")
     expect(page.locator(f'#member-cards [data-card="{new}"]')).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "cards-member-panel.png"), full_page=True)
+
+
+def test_the_till_finds_a_member_by_physical_card_and_refuses_a_lost_one(
+    live_server, browser, hq, cashier, screenshot_dir
+):
+    apply_program(hq, PROGRAM)
+    member = register_member(hq, {"mobile": "13800138000", "name": "王芳", "store": "S1"})
+    issue_card(hq, member, IssueRequest(product="std", physical_id="NFC0451"), key="issue")
+    lost = register_member(hq, {"mobile": "13900139000", "name": "李雷", "store": "S1"})
+    issue_card(hq, lost, IssueRequest(product="std", physical_id="NFC0999"), key="issue-2")
+    from patron.cards.services import report_lost
+
+    report_lost(hq, lost.card_no, key="lost")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    base = live_server.url
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", "cashier1")
+    page.fill("#id_password", "password123")
+    page.press("#id_password", "Enter")
+    page.wait_for_load_state()
+    page.goto(f"{base}/cashier/")
+    page.keyboard.press("F2")
+    page.keyboard.type("NFC0451")  # what a card reader types into the member box
+    page.keyboard.press("Enter")
+    expect(page.locator("#member-card")).to_contain_text("138****8000")
+    page.keyboard.press("F2")
+    page.keyboard.type("NFC0999")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("挂失：补卡前不能使用")
+    page.screenshot(path=str(screenshot_dir / "cards-till-lost.png"))
+    context.close()
