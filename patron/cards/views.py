@@ -146,6 +146,14 @@ def _wizard(request: HttpRequest, card_no: str, step: Step) -> HttpResponse:
     @require_role(*step.roles)
     def view(request: HttpRequest) -> HttpResponse:
         card = card_or_404(request, card_no)
+        if card.status not in step.statuses:
+            # A replaced or closed card, or a step that does not fit it (the API says why).
+            messages.error(
+                request,
+                _("%(step)s does not apply to a card that is %(status)s.")
+                % {"step": step.title, "status": card.get_status_display()},
+            )
+            return redirect("cards:detail", card_no=card.card_no)
         if request.method != "POST":
             form = step.form(initial={"token": ""})
             return render_wizard(request, card, step, form)

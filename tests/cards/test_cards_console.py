@@ -77,10 +77,13 @@ def test_a_cashier_reports_lost_but_may_not_refund(cashier, member):
 def test_replace_in_the_wizard_shows_the_fee_and_gives_a_new_number(cashier, member):
     client = logged_in(cashier, "zh-hans")
     old = member.card_no
+    assert client.get(f"/cards/{old}/replace/").status_code == 302  # not lost: not offered
+    client.post(f"/cards/{old}/lost/", {"token": TOKEN, "confirm": "1"})
     page = client.get(f"/cards/{old}/replace/")
     assert "¥5.00".encode() in page.content
     done = client.post(
-        f"/cards/{old}/replace/", {"token": TOKEN, "confirm": "1", "payment_method": "wechat"}
+        f"/cards/{old}/replace/",
+        {"token": TOKEN.replace("8d", "9d"), "confirm": "1", "payment_method": "wechat"},
     )
     new = Member.objects.get(pk=member.pk).card_no
     assert new != old and done.url == f"/cards/{new}/"
