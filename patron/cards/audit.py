@@ -28,8 +28,8 @@ def register() -> None:
         ),
         (
             AuditEntry.Action.CREATE,
-            "replaces",
-            gettext_lazy("Issued the card %(object)s to %(holder)s in place of %(replaces)s"),
+            "in_place_of",
+            gettext_lazy("Issued the card %(object)s to %(holder)s in place of %(in_place_of)s"),
         ),
         (
             AuditEntry.Action.UPDATE,

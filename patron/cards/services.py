@@ -439,6 +439,8 @@ def replace_card(
     method = checked_method(payment_method)
     with transaction.atomic():
         old = locked_card(actor, card_no)
+        if (event := replayed_event(actor, key)) is not None:  # the same call, just committed
+            return Card.objects.get(pk=event.detail["new_card_id"])
         refuse_unless_live(old)
         if damaged and old.status == CardStatus.LOST:
             raise Conflict(
@@ -522,7 +524,7 @@ def replace_card(
             actor,
             AuditEntry.Action.CREATE,
             new,
-            {"replaces": [None, old.card_no], "physical_id": [None, new_physical or None]},
+            {"in_place_of": [None, old.card_no], "physical_id": [None, new_physical or None]},
         )
     return new
 
@@ -623,6 +625,8 @@ def refund_card(
         verify_pin(actor, card.member, pin)
     with transaction.atomic():
         card = locked_card(actor, card_no)
+        if (event := replayed_event(actor, key)) is not None:  # the same call, just committed
+            return _refund_from_event(event)
         refuse_unless_live(card)
         rule = refund_rule(card)
         member = card.member

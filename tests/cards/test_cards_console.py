@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from patron.cards.models import Card, CardEvent
 from patron.cards.services import IssueRequest, issue_card
@@ -118,3 +119,18 @@ def test_another_stores_cashier_does_not_find_the_card(system, stores, member):
     staff = create_staff(system, "cashier2", "password123", Role.CASHIER, stores["S2"])
     other = Actor(merchant=system.merchant, staff=staff)
     assert logged_in(other).get(f"/cards/{member.card_no}/").status_code == 404
+
+
+def test_the_audit_log_tells_each_step_in_words(system, member):
+    from patron.cards.services import replace_card, report_lost
+    from patron.tenancy.audit_display import present_entries
+    from patron.tenancy.models import AuditEntry
+
+    report_lost(system, member.card_no, key="a-lost")
+    new = replace_card(system, member.card_no, key="a-replace")
+    entries = AuditEntry.objects.filter(object_type="card").order_by("pk")
+    with translation.override("en"):
+        sentences = [row.summary for row in present_entries(entries, system.merchant)]
+    assert sentences[0].startswith("Issued the card") and "张三" in sentences[0]
+    assert f"Reported the card {member.card_no} of 张三" in sentences[1]
+    assert f"with {new.card_no}" in sentences[2]
