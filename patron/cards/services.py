@@ -132,7 +132,11 @@ def card_row(actor: Actor, card_no: str) -> Card:
 def locked_card(actor: Actor, card_no: str) -> Card:
     """The card, locked for this change."""
     card = card_row(actor, card_no)
-    return Card.objects.select_for_update().select_related("member", "product").get(pk=card.pk)
+    return (
+        Card.objects.select_for_update(of=("self",))
+        .select_related("member", "product")
+        .get(pk=card.pk)
+    )
 
 
 def refuse_unless_live(card: Card) -> None:

@@ -287,7 +287,9 @@ def change_member_tier(
     """
     new_tier = None if tier is None or tier.rank == 0 else tier
     with transaction.atomic():
-        locked = Member.objects.select_for_update().select_related("tier").get(pk=member.pk)
+        locked = (
+            Member.objects.select_for_update(of=("self",)).select_related("tier").get(pk=member.pk)
+        )
         if locked.tier_id != (new_tier.pk if new_tier else None):
             old = selectors.member_tier(locked)
             now = at or timezone.now()
