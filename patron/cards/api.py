@@ -10,16 +10,16 @@ from ninja import Path, Router, Status
 from patron.cards import selectors, services
 from patron.cards.models import Card
 from patron.cards.schemas import (
-    BindIn,
-    CardIn,
-    CardOut,
-    ExchangeIn,
-    IssuedOut,
-    RefundIn,
-    RefundOut,
-    ReplaceIn,
-    ReportLostIn,
-    StatusOut,
+    CardBindIn,
+    CardDetailOut,
+    CardExchangeIn,
+    CardIssuedOut,
+    CardIssueIn,
+    CardLostIn,
+    CardRefundIn,
+    CardRefundOut,
+    CardReplaceIn,
+    CardStatusOut,
 )
 from patron.core.errors import NotFound
 from patron.core.idempotency import key_for
@@ -77,8 +77,8 @@ def present_card(card: Card) -> dict[str, Any]:
     }
 
 
-@router.post("/cards", response={201: IssuedOut, **ERRORS}, summary="Issue a card to a member")
-def issue_card(request: HttpRequest, payload: CardIn):
+@router.post("/cards", response={201: CardIssuedOut, **ERRORS}, summary="Issue a card to a member")
+def issue_card(request: HttpRequest, payload: CardIssueIn):
     actor = request.actor
     member = member_for(actor, payload.member)
     store = store_by_code(actor.merchant, payload.store) if payload.store else None
@@ -97,7 +97,9 @@ def issue_card(request: HttpRequest, payload: CardIn):
     return Status(201, issued(card))
 
 
-@router.get("/cards/{card_no}", response={200: CardOut, **ERRORS}, summary="A card and its history")
+@router.get(
+    "/cards/{card_no}", response={200: CardDetailOut, **ERRORS}, summary="A card and its history"
+)
 def get_card(request: HttpRequest, card_no: CardNo):
     card = selectors.card_for_number(request.actor, card_no)
     if card is None:
@@ -107,10 +109,10 @@ def get_card(request: HttpRequest, card_no: CardNo):
 
 @router.post(
     "/cards/{card_no}/report-lost",
-    response={200: StatusOut, **ERRORS},
+    response={200: CardStatusOut, **ERRORS},
     summary="Report a card lost (freezes stored value and points at once)",
 )
-def report_lost(request: HttpRequest, card_no: CardNo, payload: ReportLostIn):
+def report_lost(request: HttpRequest, card_no: CardNo, payload: CardLostIn):
     card = services.report_lost(
         request.actor, card_no, reason=payload.reason or "", key=key_for(request, "card-lost")
     )
@@ -119,10 +121,10 @@ def report_lost(request: HttpRequest, card_no: CardNo, payload: ReportLostIn):
 
 @router.post(
     "/cards/{card_no}/replace",
-    response={201: IssuedOut, **ERRORS},
+    response={201: CardIssuedOut, **ERRORS},
     summary="Replace a lost card with a new number",
 )
-def replace_card(request: HttpRequest, card_no: CardNo, payload: ReplaceIn):
+def replace_card(request: HttpRequest, card_no: CardNo, payload: CardReplaceIn):
     card = services.replace_card(
         request.actor,
         card_no,
@@ -135,10 +137,10 @@ def replace_card(request: HttpRequest, card_no: CardNo, payload: ReplaceIn):
 
 @router.post(
     "/cards/{card_no}/exchange",
-    response={201: IssuedOut, **ERRORS},
+    response={201: CardIssuedOut, **ERRORS},
     summary="Exchange a damaged card for a new number",
 )
-def exchange_card(request: HttpRequest, card_no: CardNo, payload: ExchangeIn):
+def exchange_card(request: HttpRequest, card_no: CardNo, payload: CardExchangeIn):
     card = services.replace_card(
         request.actor,
         card_no,
@@ -152,10 +154,10 @@ def exchange_card(request: HttpRequest, card_no: CardNo, payload: ExchangeIn):
 
 @router.post(
     "/cards/{card_no}/bind",
-    response={200: StatusOut, **ERRORS},
+    response={200: CardStatusOut, **ERRORS},
     summary="Bind a physical card (magstripe, barcode or NFC id)",
 )
-def bind_card(request: HttpRequest, card_no: CardNo, payload: BindIn):
+def bind_card(request: HttpRequest, card_no: CardNo, payload: CardBindIn):
     card = services.bind_physical_id(
         request.actor, card_no, payload.physical_id, key=key_for(request, "card-bind")
     )
@@ -164,10 +166,10 @@ def bind_card(request: HttpRequest, card_no: CardNo, payload: BindIn):
 
 @router.post(
     "/cards/{card_no}/refund",
-    response={200: RefundOut, **ERRORS},
+    response={200: CardRefundOut, **ERRORS},
     summary="Refund the card's principal and close it (identity checked, PIN)",
 )
-def refund_card(request: HttpRequest, card_no: CardNo, payload: RefundIn):
+def refund_card(request: HttpRequest, card_no: CardNo, payload: CardRefundIn):
     result = services.refund_card(
         request.actor,
         card_no,

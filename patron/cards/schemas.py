@@ -16,7 +16,7 @@ PaymentMethod = Literal["cash", "wechat", "alipay", "card", "other", "bank_card"
 PHYSICAL_ID = r"^[^\x00\s]{1,64}$"
 
 
-class CardIn(Schema):
+class CardIssueIn(Schema):
     member: Id = Field(..., description="Member id")
     product: str = Field(..., max_length=32, pattern=NOT_BLANK, description="Card product code")
     physical_id: str | None = Field(None, pattern=PHYSICAL_ID, description="Physical card id")
@@ -25,25 +25,25 @@ class CardIn(Schema):
     store: str | None = Field(None, max_length=32, description="Store code")
 
 
-class ReportLostIn(Schema):
+class CardLostIn(Schema):
     reason: str | None = Field(None, max_length=200, pattern=r"^[^\x00]*$")
 
 
-class ReplaceIn(Schema):
+class CardReplaceIn(Schema):
     physical_id: str | None = Field(None, pattern=PHYSICAL_ID)
     payment_method: PaymentMethod = "cash"
 
 
-class ExchangeIn(Schema):
+class CardExchangeIn(Schema):
     physical_id: str | None = Field(None, pattern=PHYSICAL_ID)
     payment_method: PaymentMethod = "cash"
 
 
-class BindIn(Schema):
+class CardBindIn(Schema):
     physical_id: str = Field(..., pattern=PHYSICAL_ID)
 
 
-class RefundIn(Schema):
+class CardRefundIn(Schema):
     pin: str | None = Field(None, max_length=20, pattern=r"^[^\x00]*$")
     identity_checked: bool = Field(
         False, description="Staff checked the member's identity document (required: true)"
@@ -51,7 +51,7 @@ class RefundIn(Schema):
     payment_method: PaymentMethod | None = None
 
 
-class IssuedOut(Schema):
+class CardIssuedOut(Schema):
     card_no: str
     product: str | None
     status: str
@@ -61,12 +61,12 @@ class IssuedOut(Schema):
     member: int
 
 
-class StatusOut(Schema):
+class CardStatusOut(Schema):
     card_no: str
     status: str
 
 
-class RefundOut(Schema):
+class CardRefundOut(Schema):
     card_no: str
     principal_returned: int
     bonus_forfeited: int
@@ -75,13 +75,13 @@ class RefundOut(Schema):
     status: str
 
 
-class CardMemberOut(Schema):
+class CardHolderOut(Schema):
     id: int
     name: str
     mobile: str
 
 
-class EventOut(Schema):
+class CardEventOut(Schema):
     kind: str
     label: str
     at: dt.datetime
@@ -91,9 +91,9 @@ class EventOut(Schema):
     detail: dict[str, Any]
 
 
-class CardOut(Schema):
+class CardDetailOut(Schema):
     card_no: str
-    member: CardMemberOut
+    member: CardHolderOut
     product: str | None
     product_name: str | None
     status: str
@@ -106,7 +106,7 @@ class CardOut(Schema):
     replaced_by: str | None
     fee_paid: int
     fee_waived: bool
-    history: list[EventOut]
+    history: list[CardEventOut]
 
 
 def card_summary(card: Card) -> dict[str, Any]:
