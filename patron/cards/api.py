@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Path, Router, Status
+from ninja import Field, Path, Router, Status
 
 from patron.cards import selectors, services
 from patron.cards.models import Card
 from patron.cards.schemas import (
+    CARD_NO,
     CardBindIn,
     CardDetailOut,
     CardExchangeIn,
@@ -30,7 +31,7 @@ from patron.tenancy.selectors import store_by_code
 
 router = Router(tags=["cards"])
 ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 423: Problem}
-CardNo = Path[str]
+CardNo = Path[Annotated[str, Field(pattern=CARD_NO, description="Card number")]]
 
 
 def issued(card: Card) -> dict[str, Any]:

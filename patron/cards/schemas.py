@@ -6,14 +6,17 @@ import datetime as dt
 from typing import Any, Literal
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 from patron.cards.models import Card
-from patron.core.apitypes import NOT_BLANK, Id, counted
+from patron.core.apitypes import NOT_BLANK, STRIPPED, Id, counted
 from patron.ledger.models import TOPUP_CEILING
 
 PaymentMethod = Literal["cash", "wechat", "alipay", "card", "other", "bank_card"]
 # What a reader gives: no spaces, up to 64 characters (Card.physical_id).
-PHYSICAL_ID = r"^[^\x00\s]{1,64}$"
+PHYSICAL_ID = rf"^[^\x00{STRIPPED}]{{1,64}}$"
+# A card number in a path: digits (prefix, sequence and check digit), as Card.card_no holds.
+CARD_NO = r"^[0-9]{1,20}$"
 
 
 class CardIssueIn(Schema):
@@ -43,7 +46,16 @@ class CardBindIn(Schema):
     physical_id: str = Field(..., pattern=PHYSICAL_ID)
 
 
+def _identity_required(schema: dict[str, Any]) -> None:
+    # The document asks for `identity_checked: true`; the service refuses anything else with
+    # its own code (`identity_not_checked`), so clients see why.
+    schema.setdefault("required", []).append("identity_checked")
+    schema["properties"]["identity_checked"] = {"const": True, "type": "boolean"}
+
+
 class CardRefundIn(Schema):
+    model_config = ConfigDict(json_schema_extra=_identity_required)
+
     pin: str | None = Field(None, max_length=20, pattern=r"^[^\x00]*$")
     identity_checked: bool = Field(
         False, description="Staff checked the member's identity document (required: true)"
