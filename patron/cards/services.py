@@ -343,7 +343,7 @@ def registration_errors(actor: Actor, data: Any, fields: Any) -> list[FieldError
             product_for_issue(actor, data.get("card_product"), field="card_product")
         except DomainError as problem:
             errors += problem.errors
-    if data.get("payment_method"):
+    if data.get("card_product") and data.get("payment_method"):  # the card fee's tender
         try:
             checked_method(data.get("payment_method"))
         except ValidationFailed as problem:
