@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from patron.cards import views
 
 app_name = "cards"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.lookup, name="lookup"),
+    path("<str:card_no>/", views.detail, name="detail"),
+    path("<str:card_no>/<slug:step_name>/", views.wizard, name="step"),
+]

@@ -410,9 +410,15 @@ def pay_stored_value(
 
 
 def refund_card(
-    actor: Actor, member: Member, *, key: str, context: Context = Context()
+    actor: Actor,
+    member: Member,
+    *,
+    key: str,
+    context: Context = Context(),
+    return_bonus: bool = False,
 ) -> Transaction | None:
-    """Close out stored value: principal goes back in cash, the bonus is forfeited (F-14)."""
+    """Close out stored value: principal goes back in cash, the bonus is forfeited (F-14),
+    or paid out in cash too when the card's refund rule says `bonus: keep`."""
     ensure_same_merchant(actor, member)
     principal = member_account(member, Asset.PRINCIPAL)
     bonus = member_account(member, Asset.BONUS)
@@ -431,7 +437,14 @@ def refund_card(
         if b := locked[bonus.pk].balance:
             legs += [
                 Leg(bonus, -b),
-                Leg(system_account(merchant, Asset.BONUS, SystemAccount.FORFEITED), b),
+                Leg(
+                    system_account(
+                        merchant,
+                        Asset.BONUS,
+                        SystemAccount.CASH if return_bonus else SystemAccount.FORFEITED,
+                    ),
+                    b,
+                ),
             ]
         if not legs:
             return None

@@ -171,6 +171,9 @@ class MemberOut(Schema):
     agreement_unit: dict[str, Any] | None = Field(
         None, description="The agreement unit (协议单位) the member joined under: {code, name}"
     )
+    cards: list[dict[str, Any]] | None = Field(
+        None, description="The member's cards, the one they hold first (API.md §7)"
+    )
 
 
 class MemberPage(Schema):

@@ -200,6 +200,28 @@ def register_member(actor: Actor, data: Mapping[str, Any], *, channel: str | Non
     return member
 
 
+@transaction.atomic
+def change_card_number(actor: Actor, member: Member, card_no: str) -> Member:
+    """Give the member another card number (a replaced card's new one), audited.
+
+    The number must be free at this merchant; the ledger knows members by id, so balances,
+    points and history stay where they are.
+    """
+    if card_no == member.card_no:
+        return member
+    if (
+        Member.objects.filter(merchant=actor.merchant, card_no=card_no)
+        .exclude(pk=member.pk)
+        .exists()
+    ):
+        raise Conflict(_("Card number %s is already in use.") % card_no, "card_no_taken")
+    old = member.card_no
+    Member.objects.filter(pk=member.pk).update(card_no=card_no, updated_at=timezone.now())
+    member.card_no = card_no
+    audit(actor, AuditEntry.Action.UPDATE, member, {"card_no": [old, card_no]}, label=card_no)
+    return member
+
+
 def default_channel(actor: Actor) -> str:
     if actor.channel == "api":
         return Channel.API

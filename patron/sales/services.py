@@ -41,6 +41,7 @@ from patron.core.money import yuan
 from patron.core.text import INT64_MAX, ascii_digits
 from patron.engine import pricing
 from patron.engine.money import allocate
+from patron.ledger import guards as spend_guards
 from patron.ledger import payments, postings
 from patron.ledger import services as ledger
 from patron.ledger.errors import InsufficientFunds
@@ -606,6 +607,9 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
     store = _resolve_store(actor, request.store, settings)
     occurred_at = _occurred_at(request.occurred_at, settings.backdate_days)
     member = None if request.member in (None, "") else identify_member(actor, request.member)
+    if member is not None and (request.points_to_redeem or request.stored_value):
+        # A frozen member (a card reported lost) is refused before pricing, quote or sale.
+        spend_guards.check_may_spend(actor.merchant.pk, member.pk)
     found = promotions.coupons_for_sale(actor.merchant, request.codes)
     coupon_map = {given: named.coupon for given, named in found.items()}
     unit = unit_prices.unit_discount(member, occurred_at)  # no statement without a unit

@@ -67,7 +67,17 @@ KEY_LABELS = {
     "changes": gettext_lazy("changes"),
 }
 # Keys whose values are integer fen (a product's price, a price typed at the till): in yuan.
-MONEY_KEYS = frozenset({"price", "unit_price", "member_price", "refund_approval_above"})
+MONEY_KEYS = frozenset(
+    {
+        "price",
+        "unit_price",
+        "member_price",
+        "refund_approval_above",
+        "fee_paid",
+        "principal_returned",
+        "fee_returned",
+    }
+)
 # Values that look like ISO times ("2026-12-06T15:12:00+08:00"): shown in the page's zone.
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 CHANNEL_LABELS = {
