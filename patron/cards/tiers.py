@@ -324,7 +324,7 @@ def review(merchant: Merchant, as_of: dt.datetime | None = None) -> ReviewResult
     empty = dict.fromkeys(rules.KEYS, 0)
     starts: list[int] = []
     clears: list[int] = []
-    moves: list[tuple[int, rules.Decision]] = []
+    moves: list[tuple[int, int | None, rules.Decision]] = []
     members = Member.objects.filter(merchant=merchant).exclude(status=MemberStatus.CLOSED)
     for member_id, tier_id in members.values_list("pk", "tier_id").iterator(chunk_size=BATCH):
         result.members += 1
@@ -346,28 +346,32 @@ def review(merchant: Merchant, as_of: dt.datetime | None = None) -> ReviewResult
             clears.append(member_id)
             result.grace_cleared += 1
         else:
-            moves.append((member_id, decision))
+            moves.append((member_id, tier_id, decision))
             clears.append(member_id)
             upgraded = decision.action == "upgrade"
             result.upgraded += upgraded
             result.downgraded += not upgraded
             to = found.row(decision.tier)
             result.moves[(current.code if current else "", to.code if to else "")] += 1
-    # Written after the read: the member list is read in chunks from one cursor.
-    for member_id, decision in moves:
-        _move(actor, member_id, found, decision)
+    # Written after the read (the member list is read in chunks from one cursor), in bulk: a
+    # first review under new rules may move most of a merchant's members (docs/tiers.md).
+    promotions.move_members(
+        actor,
+        [
+            promotions.TierMove(
+                member_id,
+                held_tier_id,
+                found.row(decision.tier),
+                TierChange.Reason.UPGRADE
+                if decision.action == "upgrade"
+                else TierChange.Reason.DOWNGRADE,
+                dict(decision.detail),
+            )
+            for member_id, held_tier_id, decision in moves
+        ],
+    )
     _save_standings(merchant, starts, clears, as_of)
     return result
-
-
-def _move(actor: Actor, member_id: int, found: Rules, decision: rules.Decision) -> None:
-    member = Member.objects.select_related("merchant").get(pk=member_id)
-    reason = (
-        TierChange.Reason.UPGRADE if decision.action == "upgrade" else TierChange.Reason.DOWNGRADE
-    )
-    promotions.change_member_tier(
-        actor, member, found.row(decision.tier), reason, detail=dict(decision.detail)
-    )
 
 
 def _save_standings(

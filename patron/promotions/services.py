@@ -10,6 +10,9 @@ read-then-write window.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +28,7 @@ from patron.promotions.codes import new_coupon_code
 from patron.promotions.models import Coupon, CouponStatus, CouponTemplate, Tier, TierChange
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Merchant, Role
-from patron.tenancy.services import audit
+from patron.tenancy.services import audit, audit_entry
 
 TIER_ROLES = {Role.HQ_ADMIN, Role.STORE_MANAGER}
 END_COUPON_ROLES = {Role.HQ_ADMIN, Role.STORE_MANAGER}
@@ -318,3 +321,89 @@ def change_member_tier(
             )
     member.tier = new_tier  # the caller's instance shows the new tier too
     return member
+
+
+@dataclass(frozen=True)
+class TierMove:
+    """One member's move for `move_members`: the stored tier it was decided on and where to."""
+
+    member_id: int
+    held_tier_id: int | None
+    tier: Tier | None
+    reason: str
+    detail: dict[str, Any]
+
+
+def move_members(actor: Actor, moves: Sequence[TierMove], *, chunk: int = 2000) -> int:
+    """`change_member_tier` for many members at once (the nightly review may move tens of
+    thousands): one UPDATE per chunk of a (held, target) pair, TierChange and audit rows in
+    bulk. A member whose stored tier changed since the caller read it (a sale upgraded them
+    meanwhile) is left as they are. Returns how many members moved."""
+    merchant = actor.merchant
+    tiers = {tier.pk: tier for tier in Tier.objects.filter(merchant=merchant)}
+    base = selectors.base_tier(merchant)
+    groups: dict[tuple[int | None, int | None], list[TierMove]] = defaultdict(list)
+    for move in moves:
+        groups[(move.held_tier_id, move.tier.pk if move.tier else None)].append(move)
+    moved = 0
+    for (held_id, target_id), group in groups.items():
+        target = tiers.get(target_id) if target_id else None
+        stored = None if target is None or target.rank == 0 else target
+        if (stored.pk if stored else None) == held_id:
+            continue
+        held = tiers.get(held_id) if held_id else None
+        shown_before = held if held is not None and held.is_active else base
+        for at in range(0, len(group), chunk):
+            moved += _move_chunk(actor, group[at : at + chunk], held_id, stored, shown_before)
+    return moved
+
+
+def _move_chunk(
+    actor: Actor,
+    group: Sequence[TierMove],
+    held_id: int | None,
+    stored: Tier | None,
+    shown_before: Tier | None,
+) -> int:
+    held = {"tier_id": held_id} if held_id else {"tier__isnull": True}
+    by_member = {move.member_id: move for move in group}
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Member.objects.select_for_update(of=("self",))
+            .filter(merchant=actor.merchant, pk__in=list(by_member), **held)
+            .values_list("pk", "name", "card_no")
+        )
+        ids = [pk for pk, _name, _card in rows]
+        Member.objects.filter(pk__in=ids).update(tier=stored, updated_at=now)
+        shown_after = stored or selectors.base_tier(actor.merchant)
+        TierChange.objects.bulk_create(
+            TierChange(
+                merchant=actor.merchant,
+                member_id=pk,
+                from_tier=shown_before,
+                to_tier=shown_after,
+                reason=by_member[pk].reason,
+                detail=by_member[pk].detail,
+                user=actor.user,
+                created_at=now,
+            )
+            for pk in ids
+        )
+        AuditEntry.objects.bulk_create(
+            audit_entry(
+                actor,
+                AuditEntry.Action.UPDATE,
+                Member(pk=pk, name=name, card_no=card_no),
+                {
+                    "tier": [
+                        shown_before.code if shown_before else None,
+                        shown_after.code if shown_after else None,
+                    ],
+                    "reason": [None, str(TierChange.Reason(by_member[pk].reason).label)],
+                },
+                label=name or card_no,
+            )
+            for pk, name, card_no in rows
+        )
+    return len(ids)

@@ -252,3 +252,30 @@ def test_a_paid_membership_ends_on_the_tier_earned_meanwhile(system, rules):
     assert code(m) == "silver"
     change = TierChange.objects.filter(member=m).first()
     assert change.reason == TierChange.Reason.PAID_EXPIRED
+
+
+def test_a_bulk_move_leaves_a_member_whose_tier_changed_since_it_was_read(system, rules, hq):
+    """The nightly review moves members in bulk from what it read; a sale that upgraded a
+    member meanwhile wins: the stale move is skipped, the others are recorded and audited."""
+    from patron.promotions.services import TierMove, move_members, set_member_tier
+    from patron.tenancy.models import AuditEntry
+
+    silver = Tier.objects.get(code="silver")
+    stale, fresh = member(system, "13800138001"), member(system, "13800138002")
+    set_member_tier(hq, stale, "gold")  # after the review read both on rank 0
+    moved = move_members(
+        system,
+        [
+            TierMove(stale.pk, None, silver, TierChange.Reason.UPGRADE, {"spend_12m": 1}),
+            TierMove(fresh.pk, None, silver, TierChange.Reason.UPGRADE, {"spend_12m": 1}),
+        ],
+    )
+    assert moved == 1
+    assert (code(stale), code(fresh)) == ("gold", "silver")
+    change = TierChange.objects.get(member=fresh)
+    assert (change.from_tier.code, change.to_tier.code, change.detail) == (
+        "normal",
+        "silver",
+        {"spend_12m": 1},
+    )
+    assert AuditEntry.objects.filter(object_type="member", object_id=str(fresh.pk)).exists()
