@@ -19,6 +19,7 @@ from patron.cards.schemas import (
     CardLostIn,
     CardRefundIn,
     CardRefundOut,
+    CardReplacedOut,
     CardReplaceIn,
     CardStatusOut,
 )
@@ -43,6 +44,15 @@ def issued(card: Card) -> dict[str, Any]:
         "fee_waived": card.fee_waived,
         "valid_until": card.valid_until,
         "member": card.member_id,
+    }
+
+
+def replaced(card: Card) -> dict[str, Any]:
+    """The new card, with the number it replaces and the replacement fee this step took."""
+    return {
+        **issued(card),
+        "replaces": card.replaces.card_no,
+        "replace_fee_paid": selectors.replace_fee_paid(card),
     }
 
 
@@ -122,7 +132,7 @@ def report_lost(request: HttpRequest, card_no: CardNo, payload: CardLostIn):
 
 @router.post(
     "/cards/{card_no}/replace",
-    response={201: CardIssuedOut, **ERRORS},
+    response={201: CardReplacedOut, **ERRORS},
     summary="Replace a lost card with a new number",
 )
 def replace_card(request: HttpRequest, card_no: CardNo, payload: CardReplaceIn):
@@ -133,12 +143,12 @@ def replace_card(request: HttpRequest, card_no: CardNo, payload: CardReplaceIn):
         payment_method=payload.payment_method,
         key=key_for(request, "card-replace"),
     )
-    return Status(201, issued(card))
+    return Status(201, replaced(card))
 
 
 @router.post(
     "/cards/{card_no}/exchange",
-    response={201: CardIssuedOut, **ERRORS},
+    response={201: CardReplacedOut, **ERRORS},
     summary="Exchange a damaged card for a new number",
 )
 def exchange_card(request: HttpRequest, card_no: CardNo, payload: CardExchangeIn):
@@ -150,7 +160,7 @@ def exchange_card(request: HttpRequest, card_no: CardNo, payload: CardExchangeIn
         damaged=True,
         key=key_for(request, "card-exchange"),
     )
-    return Status(201, issued(card))
+    return Status(201, replaced(card))
 
 
 @router.post(

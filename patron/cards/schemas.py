@@ -73,6 +73,13 @@ class CardIssuedOut(Schema):
     member: int
 
 
+class CardReplacedOut(CardIssuedOut):
+    replaces: str = Field(..., description="The number of the card this one replaces")
+    replace_fee_paid: int = Field(
+        ..., description="The replacement fee taken by this step (fen); fee_paid is the card fee"
+    )
+
+
 class CardStatusOut(Schema):
     card_no: str
     status: str

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 
-from patron.cards.models import Card, CardEvent, CardStatus
+from patron.cards.models import Card, CardEvent, CardPayment, CardStatus
 from patron.core.text import ascii_digits, nfkc
 from patron.members.models import Member
 from patron.members.selectors import members_for
@@ -111,3 +111,11 @@ def card_named(merchant: Merchant, text: str) -> Card | None:
         .select_related("member")
         .first()
     )
+
+
+def replace_fee_paid(card: Card) -> int:
+    """The replacement (or exchange) fee taken when `card` was issued in place of another."""
+    total = CardPayment.objects.filter(card=card, kind=CardPayment.Kind.REPLACE_FEE).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return total or 0

@@ -286,6 +286,7 @@ class TestReplace:
         assert answer.status_code == 201, answer.content
         new_no = answer.json()["card_no"]
         assert new_no != old_no and luhn.is_valid(new_no) and new_no.startswith("8")
+        assert (answer.json()["replaces"], answer.json()["replace_fee_paid"]) == (old_no, 1000)
         member = Member.objects.get(pk=issued.pk)
         assert (member.card_no, member.tier_id) == (new_no, tier)
         assert balances(member) == before and Transaction.objects.count() == movements
