@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from argparse import ArgumentParser
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from patron.core.errors import DomainError
 
@@ -28,3 +31,21 @@ IMPORT_KINDS: dict[str, tuple[AddArguments, RunImport]] = {}
 
 def register_import(kind: str, add_arguments: AddArguments, run: RunImport) -> None:
     IMPORT_KINDS[kind] = (add_arguments, run)
+
+
+def as_of_for(zone_name: str, text: str | None) -> dt.datetime:
+    """An `--as-of` option: a date is the start of that day in the merchant's zone
+    (`zone_name`), an ISO datetime without an offset is in that zone too; none is now."""
+    if not text:
+        return timezone.now()
+    zone = ZoneInfo(zone_name)
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(
+            f"--as-of takes a date (YYYY-MM-DD) or an ISO datetime, not {text!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)

@@ -1,32 +1,11 @@
 """`patron tiers review [--merchant SLUG] [--as-of DATE]` and `patron tiers birthdays`."""
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
-from django.core.management.base import CommandError
 from django.utils import timezone
 
 from patron.cards import tiers
-from patron.core.commands import PatronCommand
+from patron.core.commands import PatronCommand, as_of_for
 from patron.tenancy.models import Merchant
 from patron.tenancy.selectors import merchant_by_slug
-
-
-def as_of_for(merchant: Merchant, text: str | None) -> dt.datetime:
-    """`--as-of 2027-01-01` means the start of that day in the merchant's time zone."""
-    if not text:
-        return timezone.now()
-    zone = ZoneInfo(merchant.timezone)
-    try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(
-            f"--as-of takes a date (YYYY-MM-DD) or an ISO datetime, not {text!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 class Command(PatronCommand):
@@ -55,7 +34,7 @@ class Command(PatronCommand):
                 given = tiers.birthday_gifts(merchant, timezone.now())
                 self.stdout.write(f"{merchant.slug}: {given} birthday gifts given")
                 continue
-            as_of = as_of_for(merchant, options.get("as_of"))
+            as_of = as_of_for(merchant.timezone, options.get("as_of"))
             result = tiers.review(merchant, as_of)
             self.stdout.write(
                 f"{merchant.slug}: {result.members} members reviewed, {result.upgraded} up, "

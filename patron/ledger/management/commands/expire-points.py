@@ -1,29 +1,7 @@
-import datetime as dt
-from zoneinfo import ZoneInfo
-
-from django.core.management.base import CommandError
-from django.utils import timezone
-
-from patron.core.commands import PatronCommand
+from patron.core.commands import PatronCommand, as_of_for
 from patron.ledger.services import expire_due_lots, release_due_holds
 from patron.tenancy.models import Merchant
 from patron.tenancy.selectors import merchant_by_slug
-
-
-def as_of_for(merchant: Merchant, text: str | None) -> dt.datetime:
-    """`--as-of 2028-01-01` means the start of that day in the merchant's time zone."""
-    if not text:
-        return timezone.now()
-    try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            return dt.datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(merchant.timezone))
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(
-            f"--as-of takes a date (YYYY-MM-DD) or an ISO datetime, not {text!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(merchant.timezone))
 
 
 class Command(PatronCommand):
@@ -43,10 +21,10 @@ class Command(PatronCommand):
             else list(Merchant.objects.order_by("pk"))
         )
         if options["as_of"]:
-            as_of_for(merchants[0] if merchants else Merchant(), options["as_of"])
+            as_of_for((merchants[0] if merchants else Merchant()).timezone, options["as_of"])
         expired = released = 0
         for merchant in merchants:
-            as_of = as_of_for(merchant, options["as_of"])
+            as_of = as_of_for(merchant.timezone, options["as_of"])
             released += release_due_holds(as_of, merchant)
             expired += expire_due_lots(as_of, merchant)
         self.stdout.write(f"{expired} lots expired, {released} pending holds released")
