@@ -7,8 +7,8 @@ Creates a fresh database, the program of tests/cards/tiers_support.py (normal, s
 keep_when, gold), N members (bulk_register) and --sales sales spread over 15 months (multi-row
 inserts; no ledger postings: the ledger's GROUP BY still runs, over top-ups only), then times
 `cards.tiers.facts` (the set-based figures), a first review (many upgrades, moved in bulk by
-`promotions.services.move_members` with their TierChange and audit rows), a second review (nothing moves)
-and the editor's preview count. Prints figures; asserts nothing.
+`promotions.services.move_members` with their TierChange and audit rows), a second review
+(nothing moves) and the editor's preview count. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
