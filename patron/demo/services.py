@@ -356,9 +356,10 @@ def seed_memberships(actor: Actor, members: list[Member]) -> None:
     """A few members with a paid 年卡SVIP bought some time ago (DEMO_SVIP_BOUGHT_DAYS_AGO), so
     the memberships list and member pages show periods with different days left."""
     for index, days_ago in enumerate(DEMO_SVIP_BOUGHT_DAYS_AGO):
-        member = members[len(members) - 1 - index * 7] if members else None
-        if member is None:
+        position = len(members) - 1 - index * 7  # spread over the last members
+        if position < 0:  # a small demo (`--members 20`) has fewer SVIPs
             break
+        member = members[position]
         bought = cards_memberships.buy_membership(
             actor, member, "svip", method="wechat", key=f"demo-svip-{member.pk}"
         )

@@ -38,3 +38,13 @@ def test_demo_card_products_and_svip_members(system):
     for period in periods:
         period.member.refresh_from_db()
         assert member_tier_code(period.member) == "gold"
+
+
+@pytest.mark.parametrize(("members", "svips"), [(0, 0), (1, 1), (20, 3), (40, 5)])
+def test_a_small_demo_has_as_many_svip_members_as_fit(members, svips):
+    """`patron demo --members 20` (the hardening checks) once failed: the SVIP members are
+    picked every seventh from the end, which ran below the first member."""
+    from patron.demo.services import create_demo
+
+    merchant = create_demo(members=members).merchant
+    assert Membership.objects.filter(merchant=merchant).count() == svips
