@@ -11,7 +11,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from patron.cards import faces, product_editing
@@ -19,6 +18,7 @@ from patron.cards.models import CardProduct
 from patron.cards.product_forms import CardProductForm
 from patron.core.errors import NotFound
 from patron.promotions.editing import RowRefused
+from patron.promotions.editor_views import report_changes
 from patron.promotions.models import Tier
 from patron.tenancy.models import Role
 from patron.tenancy.permissions import console_view, require_role
@@ -30,18 +30,6 @@ def face_url(name: str) -> str:
     """Where the console shows a stored face image ("" for none or a name it did not store)."""
     found = faces.NAME.fullmatch(name or "")
     return reverse("card_products:face", args=[found["file"]]) if found else ""
-
-
-def report(request: HttpRequest, changes: list, done: str) -> None:
-    if changes:
-        count = ngettext(
-            "%(count)d change recorded as a program revision.",
-            "%(count)d changes recorded as a program revision.",
-            len(changes),
-        ) % {"count": len(changes)}
-        messages.success(request, f"{done} {count}")
-    else:
-        messages.info(request, _("Nothing changed: the program already says this."))
 
 
 @require_GET
@@ -80,7 +68,7 @@ def edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
                 if form.new_face:
                     _discard(face)
             else:
-                report(request, changes, _("Saved “%s”.") % form.cleaned_data["name"])
+                report_changes(request, changes, _("Saved “%s”.") % form.cleaned_data["name"])
                 return redirect("card_products:list")
     else:
         form = CardProductForm(merchant=actor.merchant, editing=code, initial=initial)
@@ -123,7 +111,7 @@ def end(request: HttpRequest, code: str) -> HttpResponse:
     except RowRefused as refused:
         messages.error(request, str(refused))
     else:
-        report(request, changes, _("Ended “%s”; its cards keep working.") % row["name"])
+        report_changes(request, changes, _("Ended “%s”; its cards keep working.") % row["name"])
     return redirect("card_products:list")
 
 

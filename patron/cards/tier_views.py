@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -24,6 +23,7 @@ from patron.engine import tiers as rules
 from patron.members.models import Member
 from patron.program.selectors import category_names
 from patron.promotions import editing
+from patron.promotions.editor_views import report_changes
 from patron.promotions.models import CouponTemplate, Tier, TierChange
 from patron.promotions.views import EDIT_ROLES
 from patron.tenancy.actor import Actor
@@ -218,15 +218,7 @@ def tier_edit(request: HttpRequest, code: str) -> HttpResponse:
                 for message in refused.other_errors:
                     form.add_error(None, message)
             else:
-                if changes:
-                    count = ngettext(
-                        "%(count)d change recorded as a program revision.",
-                        "%(count)d changes recorded as a program revision.",
-                        len(changes),
-                    ) % {"count": len(changes)}
-                    messages.success(request, f"{_('Saved “%s”.') % row['name']} {count}")
-                else:
-                    messages.info(request, _("Nothing changed: the program already says this."))
+                report_changes(request, changes, _("Saved “%s”.") % row["name"])
                 return redirect("tiers:list")
     else:
         form = TierForm(actor=actor, rank=row["rank"], initial=initial)
