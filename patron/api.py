@@ -354,6 +354,9 @@ def register_routers() -> None:
     from patron.cards.membership_api import router as membership_router
     from patron.cards.tier_api import router as tier_router
     from patron.catalogue.api import router as catalogue_router
+    from patron.insight.dashboard_api import router as dashboard_router
+    from patron.insight.feedback_api import router as feedback_router
+    from patron.insight.segment_api import router as segment_router
     from patron.members.api import router as members_router
     from patron.program.api import router as program_router
     from patron.promotions.api import router as promotions_router
@@ -370,6 +373,9 @@ def register_routers() -> None:
     api.add_router("/", tier_router)
     api.add_router("/", membership_router)
     api.add_router("/", enrol_router)
+    api.add_router("/", segment_router)
+    api.add_router("/", dashboard_router)
+    api.add_router("/", feedback_router)
 
 
 register_routers()

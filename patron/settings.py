@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "patron.sales",
     "patron.wallet",
     "patron.cards",
+    "patron.insight",
     "patron.shifts",
     "patron.home",
     "patron.demo",

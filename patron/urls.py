@@ -20,6 +20,12 @@ urlpatterns = [
     path("tiers/", include("patron.cards.tier_urls")),
     path("memberships/", include("patron.cards.membership_urls")),
     path("units/", include("patron.cards.unit_urls")),
+    path("segments/", include("patron.insight.segment_urls")),
+    path("reports/", include("patron.insight.report_urls")),
+    path("insight/rfm/", include("patron.insight.rfm_urls")),
+    path("insight/value/", include("patron.insight.value_urls")),
+    path("insight/due/", include("patron.insight.due_urls")),
+    path("feedback/", include("patron.insight.feedback_urls")),
     path("", include("patron.home.urls")),
     path("", include("patron.tenancy.urls")),
 ]

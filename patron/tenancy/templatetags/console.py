@@ -55,6 +55,18 @@ ICONS = {
     # An office building: agreement units (协议单位).
     "units": '<rect x="5" y="3" width="14" height="18" rx="1"/><path d="M9 7h2"/>'
     '<path d="M13 7h2"/><path d="M9 11h2"/><path d="M13 11h2"/><path d="M10 21v-4h4v4"/>',
+    # Funnel: segments.
+    "segments": '<path d="M3 4h18l-7 8v6l-4 2v-8z"/>',
+    # A 3x3 grid of cells: the RFM heat map.
+    "grid": '<rect x="3" y="3" width="18" height="18" rx="1"/>'
+    '<path d="M9 3v18M15 3v18M3 9h18M3 15h18"/>',
+    # A rising line with a dot: predicted value.
+    "value": '<path d="M3 17l6-6 4 4 8-8"/><path d="M15 7h6v6"/>',
+    # A calendar with a tick: due to buy again.
+    "due": '<rect x="3" y="5" width="18" height="16" rx="2"/><path d="M3 10h18M8 3v4M16 3v4"/>'
+    '<path d="M9 15l2 2 4-4"/>',
+    # A speech bubble: feedback and follow-ups.
+    "feedback": '<path d="M4 5h16v11H9l-5 4z"/><path d="M8 9h8M8 12h5"/>',
     # A ticket with a perforation: promotions and coupons.
     "promotions": (
         '<path d="M3 7a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2v3a2 2 0 0 0 0 4v3a2 2 0 0 1-2 2H5'

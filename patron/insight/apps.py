@@ -1,0 +1,26 @@
+from django.apps import AppConfig
+
+
+class InsightConfig(AppConfig):
+    name = "patron.insight"
+    label = "insight"
+
+    def ready(self) -> None:
+        from patron.insight import (
+            feedback_wiring,
+            lifecycle_wiring,
+            report_wiring,
+            segment_wiring,
+            stats_wiring,
+            value_wiring,
+        )
+
+        for part in (
+            stats_wiring,
+            lifecycle_wiring,
+            value_wiring,
+            segment_wiring,
+            report_wiring,
+            feedback_wiring,
+        ):
+            part.register()

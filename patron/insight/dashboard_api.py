@@ -1,0 +1,5 @@
+"""REST endpoints of the dashboard part of insight (API.md §8)."""
+
+from ninja import Router
+
+router = Router(tags=["insight"])

@@ -1,0 +1,5 @@
+"""What the stats part of insight registers with the apps below and the refresh."""
+
+
+def register() -> None:
+    """Called once from InsightConfig.ready()."""
