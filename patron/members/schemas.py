@@ -163,7 +163,15 @@ class MemberOut(Schema):
     custom: dict[str, Any]
     joined_at: dt.datetime
     stats: dict[str, Any] | None = None
-    lifecycle: str | None = None
+    lifecycle: str | None = Field(
+        None,
+        description="excited, active, inert or dormant (API.md §8); null before the first refresh",
+    )
+    rfm: dict[str, Any] | None = Field(None, description="{r, f, m, cell} quintile scores 1-5")
+    value: dict[str, Any] | None = Field(
+        None, description="{p_alive, expected_visits_90d, expected_value_90d (fen)}"
+    )
+    cycle_days: float | None = Field(None, description="the member's own days between visits")
     # Tiers that move (cards): {next, next_name, missing: {spend_12m: 32000}}; next null at the top.
     tier_progress: dict[str, Any] | None = None
     # What the member's tier gives: discount, points_multiplier, birthday_gift, privileges.
