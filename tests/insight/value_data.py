@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,8 @@ def cdnow_rows() -> list[tuple[int, dt.date, int]]:
 
 
 def make_members(merchant, store, count: int, joined: dt.datetime) -> list[Member]:
+    """`count` new members of the merchant (numbered on from those it has), oldest card first."""
+    first = Member.objects.filter(merchant=merchant).count()
     members = [
         Member(
             merchant=merchant,
@@ -36,14 +39,16 @@ def make_members(merchant, store, count: int, joined: dt.datetime) -> list[Membe
             store=store,
             joined_at=joined,
         )
-        for i in range(count)
+        for i in range(first, first + count)
     ]
     Member.objects.bulk_create(members, batch_size=2000)
-    return list(Member.objects.filter(merchant=merchant).order_by("card_no"))
+    cards = [m.card_no for m in members]
+    return list(Member.objects.filter(merchant=merchant, card_no__in=cards).order_by("card_no"))
 
 
 def make_sales(merchant, store, purchases: list[tuple[Member, dt.datetime, int]]) -> None:
     """One completed sale per (member, moment, total in fen)."""
+    batch = uuid.uuid4().hex[:8]
     Sale.objects.bulk_create(
         [
             Sale(
@@ -51,7 +56,7 @@ def make_sales(merchant, store, purchases: list[tuple[Member, dt.datetime, int]]
                 member=member,
                 store=store,
                 channel="import",
-                idempotency_key=f"t-{i}",
+                idempotency_key=f"t-{batch}-{i}",
                 occurred_at=moment,
                 subtotal=total,
                 discount=0,
