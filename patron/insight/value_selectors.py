@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db.models import Count, F, IntegerField, QuerySet, Sum
+from django.db.models import (
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    QuerySet,
+    Sum,
+)
 from django.db.models.functions import Cast, Floor, Least
 
 from patron.core.dates import start_of_day
@@ -111,12 +119,16 @@ def top_expected(merchant: Merchant, store: Store | None, limit: int = TOP_SHOWN
 
 
 def likely_lost(merchant: Merchant, store: Store | None, limit: int = TOP_SHOWN):
-    """Members who spent most so far (net, all time) but are more likely gone than not."""
+    """Members more likely gone than not, the most valuable first: by what they would spend
+    in the next 90 days were they still active, E[value] / P(alive) (a lost member buys
+    nothing, so E[value] = P(alive) x E[value | active])."""
+    at_stake = ExpressionWrapper(
+        Cast(F("expected_value_90d"), FloatField()) / F("p_alive"), output_field=FloatField()
+    )
     return (
         scored(merchant, store)
-        .filter(p_alive__lt=LIKELY_LOST_BELOW)
+        .filter(p_alive__lt=LIKELY_LOST_BELOW, p_alive__gt=0, expected_value_90d__isnull=False)
+        .annotate(at_stake=at_stake)
         .select_related("member", "member__stats")
-        .order_by(F("member__stats__total_spend").desc(nulls_last=True), "p_alive", "member_id")[
-            :limit
-        ]
+        .order_by(F("at_stake").desc(), "p_alive", "member_id")[:limit]
     )

@@ -166,8 +166,15 @@ class MemberRow:
     p_alive: float
     visits: float | None
     value: int | None
+    at_stake: int | None  # fen: the 90-day value were the member still active
     spend: int
     url: str
+
+
+def value_if_active(insight) -> int | None:
+    if insight.expected_value_90d is None or not insight.p_alive:
+        return None
+    return round(insight.expected_value_90d / insight.p_alive)
 
 
 def member_rows(insights) -> list[MemberRow]:
@@ -187,6 +194,7 @@ def member_rows(insights) -> list[MemberRow]:
                 p_alive=insight.p_alive,
                 visits=insight.expected_visits_90d,
                 value=insight.expected_value_90d,
+                at_stake=value_if_active(insight),
                 spend=spend,
                 url=reverse("members:detail", args=[member.pk]),
             )
@@ -267,6 +275,7 @@ def member_sheet(rows: list[MemberRow]) -> tuple[list[str], list[list[Any]]]:
         _("Probability still active (%)"),
         _("Expected visits in 90 days"),
         _("Expected spend in 90 days (yuan)"),
+        _("Spend in 90 days if still active (yuan)"),
         _("Spend so far (yuan)"),
     ]
     return headers, [
@@ -277,6 +286,7 @@ def member_sheet(rows: list[MemberRow]) -> tuple[list[str], list[list[Any]]]:
             round(row.p_alive * 100, 1),
             None if row.visits is None else round(row.visits, 2),
             None if row.value is None else yuan_number(row.value),
+            None if row.at_stake is None else yuan_number(row.at_stake),
             yuan_number(row.spend),
         ]
         for row in rows

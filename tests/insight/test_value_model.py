@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate
+from scipy import integrate, optimize
 from scipy.special import beta as beta_fn
 from scipy.special import gammaln
 
@@ -177,3 +177,24 @@ def test_fits_refuse_data_without_repeat_purchases():
         bgnbd.fit(np.zeros(50), np.zeros(50), np.full(50, 10.0))
     with pytest.raises(bgnbd.FitError):
         gamma_gamma.fit([1, 2], [10.0, 12.0])
+
+
+def test_analytic_gradients_match_finite_differences():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 8, 300).astype(float)
+    T = rng.random(300) * 40 + 1  # noqa: N806
+    t_x = np.where(x > 0, rng.random(300) * T, 0.0)
+    weights = rng.integers(1, 4, 300).astype(float)
+    start = np.log([0.3, 5.0, 0.8, 2.5])
+    _value, gradient = bgnbd.negative_log_likelihood(start, x, t_x, T, weights)
+    numeric = optimize.approx_fprime(
+        start, lambda p: bgnbd.negative_log_likelihood(p, x, t_x, T, weights)[0], 1e-6
+    )
+    assert gradient == pytest.approx(numeric, rel=1e-5, abs=1e-3)
+    z = rng.gamma(3, 10, 300)
+    start = np.log([5.0, 3.0, 15.0])
+    _value, gradient = gamma_gamma.negative_log_likelihood(start, x + 1, z)
+    numeric = optimize.approx_fprime(
+        start, lambda p: gamma_gamma.negative_log_likelihood(p, x + 1, z)[0], 1e-6
+    )
+    assert gradient == pytest.approx(numeric, rel=1e-5, abs=1e-3)

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
-from patron.insight.clv.bgnbd import FitError
+from patron.insight.clv.bgnbd import FitError, best_of
 
 Array = NDArray[np.float64]
 
@@ -53,6 +52,24 @@ def log_likelihood(params: ArrayLike, x: ArrayLike, zbar: ArrayLike) -> Array:
     )
 
 
+def negative_log_likelihood(log_params: Array, x: Array, z: Array) -> tuple[float, Array]:
+    """-sum of the log-densities and the gradient with respect to (ln p, ln q, ln v):
+      d/dp = x (psi(px + q) - psi(px) + ln x + ln z - ln(v + x z))
+      d/dq = psi(px + q) - psi(q) + ln v - ln(v + x z)
+      d/dv = q / v - (px + q) / (v + x z)."""
+    p, q, v = np.exp(log_params)
+    value = -float(np.sum(log_likelihood((p, q, v), x, z)))
+    if not np.isfinite(value):
+        return 1e300, np.zeros(3)
+    px = p * x
+    ln_total = np.log(v + x * z)
+    d_p = x * (digamma(px + q) - digamma(px) + np.log(x) + np.log(z) - ln_total)
+    d_q = digamma(px + q) - digamma(q) + np.log(v) - ln_total
+    d_v = q / v - (px + q) / (v + x * z)
+    gradient = np.array([d_p.sum(), d_q.sum(), d_v.sum()])
+    return value, -gradient * np.array([p, q, v])
+
+
 def fit(x: ArrayLike, zbar: ArrayLike, *, min_repeaters: int = 10) -> GammaGammaParams:
     """Maximum likelihood (p, q, v) over repeaters with a positive mean value.
 
@@ -67,24 +84,12 @@ def fit(x: ArrayLike, zbar: ArrayLike, *, min_repeaters: int = 10) -> GammaGamma
             f"{x.size} repeat buyers with a value; Gamma-Gamma needs at least {min_repeaters}"
         )
 
-    def negative(log_params: NDArray[np.float64]) -> float:
-        value = -float(np.sum(log_likelihood(np.exp(log_params), x, z)))
-        return value if np.isfinite(value) else 1e300
+    def negative(log_params: Array) -> tuple[float, Array]:
+        return negative_log_likelihood(log_params, x, z)
 
     mean = float(np.mean(z))
     starts = [np.log([1.0, 1.0, 1.0]), np.log([2.0, 3.0, mean]), np.log([6.0, 4.0, 2.0 * mean])]
-    best = None
-    for start in starts:
-        found = minimize(negative, start, method="L-BFGS-B", bounds=[(-15.0, 25.0)] * 3)
-        polished = minimize(
-            negative,
-            found.x,
-            method="Nelder-Mead",
-            options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 6000},
-        )
-        candidate = polished if polished.fun <= found.fun else found
-        if best is None or candidate.fun < best.fun:
-            best = candidate
+    best = best_of(negative, starts, bounds=[(-15.0, 25.0)] * 3)
     p, q, v = np.exp(best.x)
     return GammaGammaParams(float(p), float(q), float(v), float(-best.fun))
 
