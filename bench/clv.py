@@ -152,9 +152,7 @@ def main() -> None:
             print(f"\n{what}: median of {args.repeats} fits")
             print(f"  patron    {ours_s:8.3f} s  " + params_text(mine))
             print(f"  lifetimes {theirs_s:8.3f} s  " + params_text(theirs["params"]))
-            worst = max(
-                abs(mine[k] - theirs["params"][k]) / abs(theirs["params"][k]) for k in mine
-            )
+            worst = max(abs(mine[k] - theirs["params"][k]) / abs(theirs["params"][k]) for k in mine)
             print(
                 f"  patron / lifetimes time: {ours_s / theirs_s:.2f}x (target <= 5x); "
                 f"largest parameter difference {worst:.3%}"

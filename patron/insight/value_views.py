@@ -49,7 +49,12 @@ may_see_value = require_role(*VALUE_ROLES)
 
 
 def percent(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.0f}%"
+    """43%; a share above 0 that would round to 0% (a member almost surely lost) is <1%."""
+    if share is None:
+        return "—"
+    if 0 < share < 0.005:
+        return "<1%"
+    return f"{share * 100:.0f}%"
 
 
 def alive_words(p_alive: float) -> str:
@@ -164,6 +169,7 @@ class MemberRow:
     member: Member
     mobile: str
     p_alive: float
+    alive: str  # P(alive) as a percentage
     visits: float | None
     value: int | None
     at_stake: int | None  # fen: the 90-day value were the member still active
@@ -192,6 +198,7 @@ def member_rows(insights) -> list[MemberRow]:
                 member=member,
                 mobile=mask_mobile(member.mobile),
                 p_alive=insight.p_alive,
+                alive=percent(insight.p_alive),
                 visits=insight.expected_visits_90d,
                 value=insight.expected_value_90d,
                 at_stake=value_if_active(insight),

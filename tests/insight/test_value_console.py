@@ -13,6 +13,7 @@ import pytest
 from patron.insight.clv import fitting
 from patron.insight.models import MemberInsight
 from patron.insight.value_selectors import pareto_share
+from patron.insight.value_views import percent
 from patron.tenancy.models import AuditEntry
 from tests.console.conftest import logged_in
 from tests.insight.test_value_fit import history
@@ -121,6 +122,11 @@ def test_each_table_exports_to_xlsx(hq, scored, table):
         assert "****" in rows[1][2]
 
 
+def test_percentages_in_words():
+    shares = (None, 0.0, 0.001, 0.006, 0.834, 1.0)
+    assert [percent(p) for p in shares] == ["—", "0%", "<1%", "1%", "83%", "100%"]
+
+
 def test_unknown_export_is_404(hq, scored):
     assert logged_in(hq).get("/insight/value/export/everyone.xlsx").status_code == 404
 
@@ -130,5 +136,5 @@ def test_member_page_shows_the_value_card_in_words(hq, scored):
     insight = MemberInsight.objects.get(member=member)
     html = logged_in(hq, "zh-hans").get(f"/members/{member.pk}/").content.decode()
     assert 'id="member-value-panel"' in html
-    assert f"仍活跃的概率 {insight.p_alive * 100:.0f}%" in html
+    assert f"仍活跃的概率 {percent(insight.p_alive)}" in html
     assert "未来90天" in html

@@ -62,7 +62,11 @@ def log_likelihood(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 
 
 def negative_log_likelihood(
-    log_params: Array, x: Array, t_x: Array, T: Array, weights: Array  # noqa: N803
+    log_params: Array,
+    x: Array,
+    t_x: Array,
+    T: Array,
+    weights: Array,  # noqa: N803
 ) -> tuple[float, Array]:
     """-sum(weights * eq. (6)) and its gradient with respect to the log-parameters.
 

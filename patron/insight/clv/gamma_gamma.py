@@ -54,9 +54,9 @@ def log_likelihood(params: ArrayLike, x: ArrayLike, zbar: ArrayLike) -> Array:
 
 def negative_log_likelihood(log_params: Array, x: Array, z: Array) -> tuple[float, Array]:
     """-sum of the log-densities and the gradient with respect to (ln p, ln q, ln v):
-      d/dp = x (psi(px + q) - psi(px) + ln x + ln z - ln(v + x z))
-      d/dq = psi(px + q) - psi(q) + ln v - ln(v + x z)
-      d/dv = q / v - (px + q) / (v + x z)."""
+    d/dp = x (psi(px + q) - psi(px) + ln x + ln z - ln(v + x z))
+    d/dq = psi(px + q) - psi(q) + ln v - ln(v + x z)
+    d/dv = q / v - (px + q) / (v + x z)."""
     p, q, v = np.exp(log_params)
     value = -float(np.sum(log_likelihood((p, q, v), x, z)))
     if not np.isfinite(value):
