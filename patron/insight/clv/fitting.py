@@ -180,33 +180,32 @@ def predict(
     return Predictions(summary.member, alive, visits, value)
 
 
+def finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
 def write_predictions(merchant: Merchant, predictions: Predictions, at: dt.datetime) -> int:
     """Upsert the members' value columns on MemberInsight (rows made when missing), in
-    batches, in one transaction."""
+    batches, in one transaction. A figure the maths could not give (not finite) is left
+    empty rather than stored wrong."""
     fields = ["p_alive", "expected_visits_90d", "expected_value_90d"]
     values = predictions.value
     with transaction.atomic():
         for start in range(0, predictions.member.size, WRITE_BATCH):
-            stop = start + WRITE_BATCH
-            rows = [
-                MemberInsight(
-                    member_id=int(member),
-                    merchant=merchant,
-                    p_alive=float(alive),
-                    expected_visits_90d=round(float(visits), 4),
-                    expected_value_90d=None if values is None else int(round(float(values[i]))),
-                    computed_at=at,
+            rows = []
+            for i in range(start, min(start + WRITE_BATCH, predictions.member.size)):
+                visits = finite(predictions.visits[i])
+                value = None if values is None else finite(values[i])
+                rows.append(
+                    MemberInsight(
+                        member_id=int(predictions.member[i]),
+                        merchant=merchant,
+                        p_alive=finite(predictions.p_alive[i]),
+                        expected_visits_90d=None if visits is None else round(visits, 4),
+                        expected_value_90d=None if value is None else int(round(value)),
+                        computed_at=at,
+                    )
                 )
-                for i, (member, alive, visits) in enumerate(
-                    zip(
-                        predictions.member[start:stop],
-                        predictions.p_alive[start:stop],
-                        predictions.visits[start:stop],
-                        strict=True,
-                    ),
-                    start=start,
-                )
-            ]
             MemberInsight.objects.bulk_create(
                 rows, update_conflicts=True, unique_fields=["member"], update_fields=fields
             )
