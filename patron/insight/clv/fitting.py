@@ -13,12 +13,14 @@ visit (a free service, a fully discounted item).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -35,6 +37,7 @@ MIN_REPEATERS = 10
 HORIZON_DAYS = 90
 READ_CHUNK = 50_000
 WRITE_BATCH = 5_000
+VALUE_COLUMNS = ("p_alive", "expected_visits_90d", "expected_value_90d")
 
 
 class TooFewToFit(DomainError):
@@ -184,32 +187,86 @@ def finite(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def write_predictions(merchant: Merchant, predictions: Predictions, at: dt.datetime) -> int:
-    """Upsert the members' value columns on MemberInsight (rows made when missing), in
-    batches, in one transaction. A figure the maths could not give (not finite) is left
-    empty rather than stored wrong."""
-    fields = ["p_alive", "expected_visits_90d", "expected_value_90d"]
+def prediction_rows(predictions: Predictions) -> Iterator[tuple]:
+    """(member, p_alive, expected visits, expected value in fen) per member; a figure the
+    maths could not give (not finite) is left empty rather than stored wrong."""
     values = predictions.value
+    for i in range(predictions.member.size):
+        visits = finite(predictions.visits[i])
+        value = None if values is None else finite(values[i])
+        yield (
+            int(predictions.member[i]),
+            finite(predictions.p_alive[i]),
+            None if visits is None else round(visits, 4),
+            None if value is None else int(round(value)),
+        )
+
+
+def write_predictions(merchant: Merchant, predictions: Predictions, at: dt.datetime) -> int:
+    """Upsert the members' value columns on MemberInsight (rows made when missing, the other
+    parts' columns left alone), in one transaction. On PostgreSQL the rows are COPYed into
+    a temporary table and upserted from it in one statement (a million members in seconds
+    rather than minutes of INSERT batches); elsewhere bulk_create in batches."""
     with transaction.atomic():
-        for start in range(0, predictions.member.size, WRITE_BATCH):
-            rows = []
-            for i in range(start, min(start + WRITE_BATCH, predictions.member.size)):
-                visits = finite(predictions.visits[i])
-                value = None if values is None else finite(values[i])
-                rows.append(
-                    MemberInsight(
-                        member_id=int(predictions.member[i]),
-                        merchant=merchant,
-                        p_alive=finite(predictions.p_alive[i]),
-                        expected_visits_90d=None if visits is None else round(visits, 4),
-                        expected_value_90d=None if value is None else int(round(value)),
-                        computed_at=at,
-                    )
-                )
-            MemberInsight.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["member"], update_fields=fields
-            )
+        if connection.vendor == "postgresql":
+            copy_predictions(merchant, predictions, at)
+        else:
+            insert_predictions(merchant, predictions, at)
     return int(predictions.member.size)
+
+
+def insert_predictions(merchant: Merchant, predictions: Predictions, at: dt.datetime) -> None:
+    fields = list(VALUE_COLUMNS)
+    rows = prediction_rows(predictions)
+    while batch := list(itertools.islice(rows, WRITE_BATCH)):
+        MemberInsight.objects.bulk_create(
+            [
+                MemberInsight(
+                    member_id=member,
+                    merchant=merchant,
+                    p_alive=alive,
+                    expected_visits_90d=visits,
+                    expected_value_90d=value,
+                    computed_at=at,
+                )
+                for member, alive, visits, value in batch
+            ],
+            update_conflicts=True,
+            unique_fields=["member"],
+            update_fields=fields,
+        )
+
+
+def copy_predictions(merchant: Merchant, predictions: Predictions, at: dt.datetime) -> None:
+    table = MemberInsight._meta.db_table
+    with connection.cursor() as cursor:
+        # A second write in the same transaction (tests, a refresh run twice) starts afresh.
+        cursor.execute("DROP TABLE IF EXISTS value_predictions")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE value_predictions (member_id bigint PRIMARY KEY, "
+            "p_alive double precision, visits double precision, value bigint) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy(
+            "COPY value_predictions (member_id, p_alive, visits, value) FROM STDIN"
+        ) as copy:
+            for row in prediction_rows(predictions):
+                copy.write_row(row)
+        # New rows: every other column at its model default (whatever columns the other
+        # parts of insight add), the value columns from the copy; existing rows: only those.
+        others = [
+            f
+            for f in MemberInsight._meta.concrete_fields
+            if f.column not in ("member_id", "merchant_id", *VALUE_COLUMNS)
+        ]
+        columns = ["member_id", "merchant_id", *(f.column for f in others), *VALUE_COLUMNS]
+        values = ["member_id", "%s", *(["%s"] * len(others)), "p_alive", "visits", "value"]
+        defaults = [at if f.column == "computed_at" else f.get_default() for f in others]
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in VALUE_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} "
+            f"FROM value_predictions ON CONFLICT (member_id) DO UPDATE SET {updates}",
+            [merchant.pk, *defaults],
+        )
 
 
 def clear_predictions(merchant: Merchant) -> None:
