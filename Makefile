@@ -10,7 +10,7 @@ PATRON := .venv/bin/patron
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
-.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales messages compile-messages
+.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-clv messages compile-messages
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -67,3 +67,8 @@ bench-engine: install
 
 bench-sales: install
 	$(PY) bench/sales.py
+
+# BG/NBD and Gamma-Gamma on the 23,570-customer CDNOW cohort against lifetimes, which runs in
+# a virtual environment of its own (docs/value.md).
+bench-clv: install
+	$(PY) bench/clv.py
