@@ -21,7 +21,7 @@ from patron.insight.models import Lifecycle, Segment
 from patron.members import exporting
 from patron.members.models import Channel, Gender, Tag
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Role
+from patron.tenancy.models import Role, Store
 from patron.tenancy.permissions import require_role
 
 SEGMENT_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
@@ -57,8 +57,6 @@ def field_choices(compiler: Compiler, name: str) -> list[list[str]] | None:
         tiers = sorted(compiler.tiers.values(), key=lambda t: (not t.is_active, t.rank))
         return [[t.code, t.name] for t in tiers if t.is_active]
     if name == "store":
-        from patron.tenancy.models import Store
-
         stores = Store.objects.filter(merchant=merchant).order_by("-is_active", "code")
         return [[s.code, f"{s.name} ({s.code})"] for s in stores]
     if name == "tags":
