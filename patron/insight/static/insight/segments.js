@@ -235,6 +235,8 @@
     changed();
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  // After htmx has set up the builder's trigger (it starts on DOMContentLoaded too, and its
+  // script runs first), so the first count is asked for at once.
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start);
 })();
