@@ -187,8 +187,12 @@ class Compiler:
 
     merchant: Merchant
     now: dt.datetime = field(default_factory=timezone.now)
+    # Compile for MemberInsight rows instead of members (see `insight_count_filter`).
+    on_insight: bool = False
     errors: list[FieldError] = field(default_factory=list)
     conditions: int = 0
+    # Whether every condition reads MemberInsight only and matches no member without a row.
+    insight_only: bool = True
 
     @cached_property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -372,11 +376,21 @@ class Compiler:
     def build(self, spec: Spec, op: str, value: Any) -> Q:
         name = spec.name
         if name in COLUMNS:
-            q = compare(COLUMNS[name], op, value)
+            column = COLUMNS[name]
+            # ne / not_in match members without a row (a value that is not there is "not" it).
+            row_only = column.startswith("insight__") and op not in ("ne", "not_in")
+            if self.on_insight:
+                column = column.removeprefix("insight__")
+            q = compare(column, op, value)
             if name in ZERO_DEFAULT:  # no row yet is 0: never bought, never scored
-                missing = Q(**{f"{ZERO_DEFAULT[name]}__isnull": True})
-                return (q | missing) if satisfies(op, value, 0) else (q & ~missing)
+                zero = satisfies(op, value, 0)
+                row_only = row_only and not zero
+                if not self.on_insight:
+                    missing = Q(**{f"{ZERO_DEFAULT[name]}__isnull": True})
+                    q = (q | missing) if zero else (q & ~missing)
+            self.insight_only = self.insight_only and row_only
             return q
+        self.insight_only = False
         builder: Callable[[Spec, str, Any], Q] = getattr(self, f"build_{name}", None) or (
             self.build_facet if name in FACET_FIELDS else self.build_custom
         )
@@ -564,3 +578,17 @@ def compile_filter(merchant: Merchant, node: Any, now: dt.datetime | None = None
 
 def check_filter(merchant: Merchant, node: Any) -> None:
     compile_filter(merchant, node)
+
+
+def insight_count_filter(merchant: Merchant, node: Any, now: dt.datetime | None = None) -> Q | None:
+    """The filter as a Q over `merchant`'s MemberInsight rows when it reads nothing else and
+    no member without a row can match it (no ne / not_in, no "0 when missing"); else None.
+
+    Such a filter's members of the whole merchant are exactly its insight rows (one per
+    member, of the member's merchant), so their count needs no join with the member table:
+    PostgreSQL answers it from an insight index alone (docs/segments.md has the figures)."""
+    compiler = Compiler(merchant, now or timezone.now())
+    compiler.compile(node)
+    if not (compiler.insight_only and compiler.conditions):
+        return None
+    return Compiler(merchant, compiler.now, on_insight=True).compile(node)

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from patron.insight.filters import compile_filter
-from patron.insight.models import Segment
+from patron.insight.filters import compile_filter, insight_count_filter
+from patron.insight.models import MemberInsight, Segment
 from patron.members.models import Member
 from patron.members.selectors import members_for
 from patron.members.validation import mask_mobile
@@ -35,6 +35,16 @@ class Preview:
 def segment_members(actor: Actor, node: Any) -> QuerySet[Member]:
     """The actor's members (a store-bound manager: their store's) that the filter selects."""
     return members_for(actor).filter(compile_filter(actor.merchant, node))
+
+
+def count_members(actor: Actor, node: Any) -> int:
+    """How many of the actor's members the filter selects. Chain-wide, a filter only on
+    insight scores is counted on the insight rows alone (`filters.insight_count_filter`)."""
+    if actor.store_bound is None:
+        on_insight = insight_count_filter(actor.merchant, node)
+        if on_insight is not None:
+            return MemberInsight.objects.filter(merchant=actor.merchant).filter(on_insight).count()
+    return segment_members(actor, node).count()
 
 
 def member_lifecycle(member: Member) -> str | None:
@@ -62,7 +72,7 @@ def sample(members: QuerySet[Member], size: int = SAMPLE_SIZE) -> list[dict[str,
 
 def preview(actor: Actor, node: Any) -> Preview:
     members = segment_members(actor, node)
-    return Preview(count=members.count(), sample=sample(members))
+    return Preview(count=count_members(actor, node), sample=sample(members))
 
 
 def segments_for(actor: Actor) -> QuerySet[Segment]:
@@ -90,7 +100,7 @@ def segment_by_name(actor: Actor, name: str) -> Segment:
 def count_segment(actor: Actor, segment: Segment) -> int:
     """The segment's size for this actor; kept on the segment when the actor sees every
     store (the list shows it without counting again)."""
-    count = segment_members(actor, segment.filter).count()
+    count = count_members(actor, segment.filter)
     if actor.store_bound is None:
         Segment.objects.filter(pk=segment.pk).update(last_count=count, counted_at=timezone.now())
         segment.last_count, segment.counted_at = count, timezone.now()
@@ -124,7 +134,7 @@ def checked(actor: Actor, name: Any, node: Any) -> tuple[str, int]:
     except ValidationFailed as failed:
         errors += failed.errors
     try:
-        count = segment_members(actor, node).count()
+        count = count_members(actor, node)
     except ValidationFailed as failed:
         errors += failed.errors
     if errors:
