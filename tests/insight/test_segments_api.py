@@ -124,7 +124,7 @@ def test_missing_name_and_bad_filter_are_reported_together(api, members):
     )
     assert status == 422
     fields = {e["field"] for e in problem["errors"]}
-    assert fields == {"name", "filter.all[0].op", "filter.all[0].value"}
+    assert fields == {"name", "filter.all[0].field", "filter.all[0].op", "filter.all[0].value"}
     assert not Segment.objects.exists()
 
 
