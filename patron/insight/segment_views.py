@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -131,8 +132,18 @@ def parse_filter(text: str) -> Any:
         raise ValidationFailed([FieldError("filter", _("The filter is not valid JSON."))]) from None
 
 
+def where(path: str) -> str:
+    """An error's path as people count: filter.all[2].any[1].value -> "Condition 3.2"."""
+    if path == "name":
+        return _("Segment name")
+    positions = [str(int(n) + 1) for n in re.findall(r"\[(\d+)\]", path)]
+    if not positions:
+        return _("Conditions")
+    return _("Condition %(n)s") % {"n": ".".join(positions)}
+
+
 def shown_errors(problem: DomainError) -> list[str]:
-    return [f"{e.field}: {e.message}" for e in problem.errors] or [str(problem)]
+    return [f"{where(e.field)}: {e.message}" for e in problem.errors] or [str(problem)]
 
 
 @may_use

@@ -142,10 +142,17 @@
       row.replaceWith(fresh);
       changed();
     });
+    var shape = function (name) { return name === "between" || name === "in" || name === "not_in" ? name : "one"; };
+    var lastOp = op;
     ops.addEventListener("change", function () {
-      var current = rowValue(row);
-      var keep = ops.value === "between" || ops.value === "in" || ops.value === "not_in" ? undefined : current;
-      row.replaceChild(valueBox(field, ops.value, Array.isArray(keep) ? undefined : keep), row.querySelector(".seg-values"));
+      // A single value survives a change between single-value operators (eq -> gte).
+      var keep;
+      if (shape(lastOp) === "one" && shape(ops.value) === "one") {
+        var input = row.querySelector(".seg-value");
+        keep = input.value === "" ? undefined : scalarOf(field, input.value);
+      }
+      lastOp = ops.value;
+      row.replaceChild(valueBox(field, ops.value, keep), row.querySelector(".seg-values"));
       changed();
     });
     remove.addEventListener("click", function () { row.remove(); changed(); });
