@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, Model, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -36,10 +36,11 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from patron.core.dates import start_of_day
 from patron.core.errors import FieldError, ValidationFailed
-from patron.insight.models import Facet, Lifecycle, MemberFacet
+from patron.insight.models import Facet, Lifecycle, MemberFacet, MemberInsight
 from patron.ledger.models import STORED_VALUE_ASSETS, Account, Asset, OwnerType
 from patron.members.models import Channel, CustomField, Gender, Member
 from patron.promotions.models import Tier
+from patron.sales.models import MemberStats
 from patron.tenancy.models import Merchant, Store
 
 OPS = ("eq", "ne", "in", "not_in", "gte", "lte", "between", "contains")
@@ -187,12 +188,15 @@ class Compiler:
 
     merchant: Merchant
     now: dt.datetime = field(default_factory=timezone.now)
-    # Compile for MemberInsight rows instead of members (see `insight_count_filter`).
-    on_insight: bool = False
+    # Compile for the rows of one member table ("insight", "stats") instead of members
+    # (see `row_count_filter`).
+    on_table: str = ""
     errors: list[FieldError] = field(default_factory=list)
     conditions: int = 0
-    # Whether every condition reads MemberInsight only and matches no member without a row.
-    insight_only: bool = True
+    # The member tables the conditions read ("member" for the member row and anything else),
+    # and whether no member without a row in them can match.
+    tables: set[str] = field(default_factory=set)
+    row_only: bool = True
 
     @cached_property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -377,24 +381,32 @@ class Compiler:
         name = spec.name
         if name in COLUMNS:
             column = COLUMNS[name]
+            table = column.split("__")[0] if "__" in column else "member"
             # ne / not_in match members without a row (a value that is not there is "not" it).
-            row_only = column.startswith("insight__") and op not in ("ne", "not_in")
-            if self.on_insight:
-                column = column.removeprefix("insight__")
-            q = compare(column, op, value)
+            row_only = table != "member" and op not in ("ne", "not_in")
+            q = compare(self.column(column), op, value)
             if name in ZERO_DEFAULT:  # no row yet is 0: never bought, never scored
                 zero = satisfies(op, value, 0)
                 row_only = row_only and not zero
-                if not self.on_insight:
+                if not self.on_table:
                     missing = Q(**{f"{ZERO_DEFAULT[name]}__isnull": True})
                     q = (q | missing) if zero else (q & ~missing)
-            self.insight_only = self.insight_only and row_only
+            self.read(table, row_only)
             return q
-        self.insight_only = False
+        if name != "last_visit_days":
+            self.read("member", row_only=False)
         builder: Callable[[Spec, str, Any], Q] = getattr(self, f"build_{name}", None) or (
             self.build_facet if name in FACET_FIELDS else self.build_custom
         )
         return builder(spec, op, value)
+
+    def read(self, table: str, row_only: bool) -> None:
+        self.tables.add(table)
+        self.row_only = self.row_only and row_only
+
+    def column(self, path: str) -> str:
+        """`path` from Member, or from the table compiled for (insight__r -> r)."""
+        return path.removeprefix(f"{self.on_table}__") if self.on_table else path
 
     def build_age(self, spec: Spec, op: str, value: Any) -> Q:
         def aged(n: int) -> Q:  # born in the year of life that makes them n today
@@ -441,11 +453,13 @@ class Compiler:
         low, high = {"eq": (value, value), "gte": (value, None), "lte": (None, value)}.get(
             op, tuple(value) if op == "between" else (None, None)
         )
-        q = Q(stats__last_visit_at__isnull=False)
+        self.read("stats", row_only=True)  # never visited: no figure, no match
+        column = self.column("stats__last_visit_at")
+        q = Q(**{f"{column}__isnull": False})
         if low is not None:  # at least `low` days ago: before the start of day today-low+1
-            q &= Q(stats__last_visit_at__lt=self.day_start(low - 1))
+            q &= Q(**{f"{column}__lt": self.day_start(low - 1)})
         if high is not None:  # at most `high` days ago: on or after day today-high
-            q &= Q(stats__last_visit_at__gte=self.day_start(high))
+            q &= Q(**{f"{column}__gte": self.day_start(high)})
         return q
 
     def day_start(self, days_ago: int) -> dt.datetime:
@@ -580,15 +594,22 @@ def check_filter(merchant: Merchant, node: Any) -> None:
     compile_filter(merchant, node)
 
 
-def insight_count_filter(merchant: Merchant, node: Any, now: dt.datetime | None = None) -> Q | None:
-    """The filter as a Q over `merchant`'s MemberInsight rows when it reads nothing else and
-    no member without a row can match it (no ne / not_in, no "0 when missing"); else None.
+def row_count_filter(
+    merchant: Merchant, node: Any, now: dt.datetime | None = None
+) -> tuple[type[Model], Q] | None:
+    """The filter as (MemberInsight or MemberStats, a Q over its rows of `merchant`) when it
+    reads that one table only and no member without a row can match it (no ne / not_in, no
+    "0 when missing"); else None.
 
-    Such a filter's members of the whole merchant are exactly its insight rows (one per
-    member, of the member's merchant), so their count needs no join with the member table:
-    PostgreSQL answers it from an insight index alone (docs/segments.md has the figures)."""
+    Such a filter's members of the whole merchant are exactly those rows (one per member, of
+    the member's merchant), so their count needs no join with the member table: PostgreSQL
+    answers it from the table's (merchant, column) index alone (docs/segments.md)."""
     compiler = Compiler(merchant, now or timezone.now())
     compiler.compile(node)
-    if not (compiler.insight_only and compiler.conditions):
+    tables = {"insight": MemberInsight, "stats": MemberStats}
+    if not (compiler.row_only and compiler.conditions and len(compiler.tables) == 1):
         return None
-    return Compiler(merchant, compiler.now, on_insight=True).compile(node)
+    table = next(iter(compiler.tables))
+    if table not in tables:
+        return None
+    return tables[table], Compiler(merchant, compiler.now, on_table=table).compile(node)

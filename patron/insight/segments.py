@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from patron.insight.filters import compile_filter, insight_count_filter
-from patron.insight.models import MemberInsight, Segment
+from patron.insight.filters import compile_filter, row_count_filter
+from patron.insight.models import Segment
 from patron.members.models import Member
 from patron.members.selectors import members_for
 from patron.members.validation import mask_mobile
@@ -32,19 +33,21 @@ class Preview:
     sample: list[dict[str, Any]]
 
 
-def segment_members(actor: Actor, node: Any) -> QuerySet[Member]:
-    """The actor's members (a store-bound manager: their store's) that the filter selects."""
-    return members_for(actor).filter(compile_filter(actor.merchant, node))
+def segment_members(actor: Actor, node: Any, now: dt.datetime | None = None) -> QuerySet[Member]:
+    """The actor's members (a store-bound manager: their store's) that the filter selects
+    (`now`: the moment ages and days since are counted from; default now)."""
+    return members_for(actor).filter(compile_filter(actor.merchant, node, now))
 
 
-def count_members(actor: Actor, node: Any) -> int:
+def count_members(actor: Actor, node: Any, now: dt.datetime | None = None) -> int:
     """How many of the actor's members the filter selects. Chain-wide, a filter only on
-    insight scores is counted on the insight rows alone (`filters.insight_count_filter`)."""
+    insight scores or only on stats is counted on those rows alone (`row_count_filter`)."""
     if actor.store_bound is None:
-        on_insight = insight_count_filter(actor.merchant, node)
-        if on_insight is not None:
-            return MemberInsight.objects.filter(merchant=actor.merchant).filter(on_insight).count()
-    return segment_members(actor, node).count()
+        on_rows = row_count_filter(actor.merchant, node, now)
+        if on_rows is not None:
+            table, q = on_rows
+            return table.objects.filter(merchant=actor.merchant).filter(q).count()
+    return segment_members(actor, node, now).count()
 
 
 def member_lifecycle(member: Member) -> str | None:

@@ -7,7 +7,7 @@ import pytest
 
 from patron.core.errors import ValidationFailed
 from patron.insight import segments
-from patron.insight.filters import MAX_CONDITIONS, MAX_DEPTH, compile_filter, insight_count_filter
+from patron.insight.filters import MAX_CONDITIONS, MAX_DEPTH, compile_filter, row_count_filter
 from patron.members.models import Member
 from patron.tenancy.actor import Actor
 from patron.tenancy.services import create_merchant, create_store
@@ -332,17 +332,30 @@ def test_depth_and_size_are_bounded(merchant, members):
     assert [f for f, _ in errors_of(merchant, many)] == [f"filter.any[{MAX_CONDITIONS}]"]
 
 
-INSIGHT_FIELDS = ("lifecycle", "rfm", "r", "f", "m", "p_alive", "spend_12m", "visits_12m")
+ROW_FIELDS = (
+    "lifecycle",
+    "rfm",
+    "r",
+    "f",
+    "m",
+    "p_alive",
+    "spend_12m",
+    "visits_12m",
+    "last_visit_days",
+    "avg_ticket",
+)
 
 
 @pytest.mark.parametrize(
-    ("field", "op", "value", "expected"), [c for c in CASES if c[0] in INSIGHT_FIELDS]
+    ("field", "op", "value", "expected"), [c for c in CASES if c[0] in ROW_FIELDS]
 )
-def test_count_on_insight_rows_alone_agrees(merchant, system, members, field, op, value, expected):
+def test_count_on_insight_or_stats_rows_alone_agrees(
+    merchant, system, members, field, op, value, expected
+):
     node = {"all": [{"field": field, "op": op, "value": value}]}
-    assert segments.count_members(system, node) == len(expected)
-    # Only filters that no member without a row can meet are counted on the insight rows.
-    fast = insight_count_filter(merchant, node) is not None
+    assert segments.count_members(system, node, now=support.NOW) == len(expected)
+    # Only filters that no member without a row can meet are counted on the rows alone.
+    fast = row_count_filter(merchant, node) is not None
     assert fast == (op not in ("ne", "not_in") and "C" not in expected)
 
 
@@ -351,6 +364,8 @@ def test_count_of_mixed_and_nested_filters_agrees(merchant, system, members):
         ({"any": [cond("lifecycle", "eq", "active"), cond("r", "lte", 3)]}, 3),
         ({"all": [cond("lifecycle", "in", ["active", "inert"]), cond("gender", "eq", "F")]}, 2),
         ({"all": [cond("m", "eq", 5), {"any": []}]}, 0),
+        ({"all": [cond("m", "eq", 5), cond("avg_ticket", "gte", 1)]}, 2),
+        ({"all": [cond("lifecycle", "eq", "active"), cond("lifecycle", "ne", "inert")]}, 1),
         ({"all": []}, 4),
     ):
         assert segments.count_members(system, node) == expected
