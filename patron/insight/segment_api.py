@@ -10,22 +10,44 @@ from django.http import HttpRequest
 from ninja import Field as NinjaField
 from ninja import Router, Schema, Status
 
-from patron.core.apitypes import PathId
+from patron.core.apitypes import NOT_BLANK, PathId, documented
 from patron.core.problems import Problem
 from patron.insight import segments
 
 router = Router(tags=["insight"])
 ERRORS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
-FILTER_DOC = 'A filter of API.md §8: {"all": [{"field", "op", "value"}, ...]} or {"any": [...]}'
+FILTER_DOC = (
+    'A filter of API.md §8: {"all": [ITEM, ...]} or {"any": [ITEM, ...]}, where an ITEM is a'
+    ' condition {"field", "op", "value"} or a nested group. Which operators and values a field'
+    " takes, and that codes exist, is checked by the server (422 with each error's path)."
+)
+# The filter's shape; what each condition may hold depends on its field (docs/segments.md).
+FILTER_SHAPE = documented(
+    type="object",
+    minProperties=1,
+    maxProperties=1,
+    properties={"all": {"type": "array"}, "any": {"type": "array"}},
+    additionalProperties=False,
+)
+
+
+def filter_field() -> Any:
+    return NinjaField(..., description=FILTER_DOC, json_schema_extra=FILTER_SHAPE)
 
 
 class FilterIn(Schema):
-    filter: Any = NinjaField(..., description=FILTER_DOC)
+    filter: Any = filter_field()
 
 
 class SegmentIn(Schema):
-    name: str = NinjaField(..., max_length=200, description="Unique per merchant, 1-60 characters")
-    filter: Any = NinjaField(..., description=FILTER_DOC)
+    name: str = NinjaField(
+        ...,
+        min_length=1,
+        max_length=segments.NAME_MAX,
+        description="Unique per merchant",
+        json_schema_extra=documented(pattern=NOT_BLANK),
+    )
+    filter: Any = filter_field()
 
 
 class SampleMember(Schema):
