@@ -21,6 +21,7 @@ Why the conditions look the way they do (docs/segments.md has the rules and the 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from patron.core.dates import start_of_day
 from patron.core.errors import FieldError, ValidationFailed
+from patron.core.text import INT64_MAX
 from patron.insight.models import Facet, Lifecycle, MemberFacet, MemberInsight
 from patron.ledger.models import STORED_VALUE_ASSETS, Account, Asset, OwnerType
 from patron.members.models import Channel, CustomField, Gender, Member
@@ -333,10 +335,11 @@ class Compiler:
                 raise Invalid(_("Expected a number."), path)
             return self.bounded(kind, raw, path)
         if kind.name == "date":
-            if not isinstance(raw, str):
+            # Exactly YYYY-MM-DD: fromisoformat alone would also take "20240101".
+            if not isinstance(raw, str) or len(raw) != 10:
                 raise Invalid(_("Expected a date YYYY-MM-DD."), path)
             try:
-                return dt.date.fromisoformat(raw) if len(raw) == 10 else invalid_date()
+                return dt.date.fromisoformat(raw)
             except ValueError:
                 raise Invalid(_("Expected a date YYYY-MM-DD."), path) from None
         if not isinstance(raw, str) or not raw.strip():
@@ -346,6 +349,8 @@ class Compiler:
         return self.text(spec, raw.strip(), path)
 
     def bounded(self, kind: Kind, raw: float, path: str) -> float:
+        if not math.isfinite(raw) or abs(raw) > INT64_MAX:  # beyond any column
+            raise Invalid(_("The number is out of range."), path)
         if (kind.minimum is not None and raw < kind.minimum) or (
             kind.maximum is not None and raw > kind.maximum
         ):
@@ -581,17 +586,9 @@ def years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
-def invalid_date() -> dt.date:
-    raise ValueError("not YYYY-MM-DD")
-
-
 def compile_filter(merchant: Merchant, node: Any, now: dt.datetime | None = None) -> Q:
     """The filter as a Q over `merchant`'s members; ValidationFailed with every error."""
     return Compiler(merchant, now or timezone.now()).compile(node)
-
-
-def check_filter(merchant: Merchant, node: Any) -> None:
-    compile_filter(merchant, node)
 
 
 def row_count_filter(

@@ -269,6 +269,8 @@ BAD = [
     (cond("age", "eq", -1), "filter.all[0].value"),
     (cond("birthday_month", "eq", 13), "filter.all[0].value"),
     (cond("spend_12m", "gte", 10.5), "filter.all[0].value"),
+    (cond("spend_12m", "gte", 10**30), "filter.all[0].value"),
+    (cond("custom.height", "gte", 1e300), "filter.all[0].value"),
     (cond("p_alive", "gte", 2), "filter.all[0].value"),
     (cond("consent_sms", "eq", "yes"), "filter.all[0].value"),
     (cond("joined_at", "gte", "2024-13-01"), "filter.all[0].value"),
