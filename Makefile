@@ -10,7 +10,7 @@ PATRON := .venv/bin/patron
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
-.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-clv messages compile-messages
+.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-clv bench-segments messages compile-messages
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -72,3 +72,7 @@ bench-sales: install
 # a virtual environment of its own (docs/value.md).
 bench-clv: install
 	$(PY) bench/clv.py
+
+# Segment counts over 1,000,000 members on PostgreSQL, with their plans (docs/segments.md).
+bench-segments: install
+	$(PY) bench/segments.py

@@ -1,4 +1,4 @@
-"""Export of members to .xlsx or .csv (F-29 later narrows it to a segment; F-45 masks it).
+"""Export of members to .xlsx or .csv, all of them or a segment's (F-29; F-45 masks it).
 
 The columns are the import template's, so an unmasked export re-imports as it is (the
 information-only columns such as the card number are ignored on import). Mobile and ID number
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ import openpyxl
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from patron.core.errors import PermissionDenied
+from patron.core.errors import NotFound, PermissionDenied
 from patron.members.importing.columns import COLUMNS, EXPORT_ONLY_COLUMNS, custom_header
 from patron.members.models import CustomField, Gender, Member
 from patron.members.selectors import members_for
@@ -35,11 +35,30 @@ GENDER_ZH = {Gender.MALE: "男", Gender.FEMALE: "女", Gender.UNKNOWN: "未知"}
 CHUNK = 2000
 
 
+# Segments belong to insight, above members: it registers how a segment's name becomes the
+# actor's members of it (`set_segment_resolver`, from insight's wiring). The resolver raises
+# NotFound for an unknown name.
+SegmentResolver = Callable[[Actor, str], "tuple[QuerySet[Member], str]"]
+_segment_resolver: list[SegmentResolver] = []
+
+
+def set_segment_resolver(fn: SegmentResolver) -> None:
+    _segment_resolver[:] = [fn]
+
+
+def segment_members(actor: Actor, name: str) -> tuple[QuerySet[Member], str]:
+    """The members of the segment named `name` for this actor, and the segment's name."""
+    if not _segment_resolver:
+        raise NotFound(_("Segments are not available."))
+    return _segment_resolver[0](actor, name)
+
+
 @dataclass(frozen=True)
 class ExportResult:
     count: int
     unmasked: bool
     format: str
+    segment: str = ""
 
 
 def may_export(actor: Actor) -> bool:
@@ -96,13 +115,23 @@ def custom_text(value: Any) -> Any:
     return "" if value is None else value
 
 
-def members_to_export(actor: Actor) -> QuerySet[Member]:
-    """The actor's members (a store-bound manager: their store's), oldest first."""
-    return members_for(actor).prefetch_related("tags").order_by("id")
+def members_to_export(actor: Actor, members: QuerySet[Member] | None = None) -> QuerySet[Member]:
+    """The actor's members (a store-bound manager: their store's), or those of `members` (a
+    segment's, already scoped to the actor), oldest first."""
+    chosen = members_for(actor) if members is None else members
+    return chosen.select_related("store").prefetch_related("tags").order_by("id")
 
 
-def export_members(actor: Actor, target: Any, *, fmt: str, unmasked: bool = False) -> ExportResult:
-    """Write the actor's members to `target`.
+def export_members(
+    actor: Actor,
+    target: Any,
+    *,
+    fmt: str,
+    unmasked: bool = False,
+    members: QuerySet[Member] | None = None,
+    segment: str = "",
+) -> ExportResult:
+    """Write the actor's members (or `members`, the segment named `segment`) to `target`.
 
     For csv `target` is a text stream (open files with encoding utf-8-sig and newline=""
     so Excel shows Chinese); for xlsx a path or a binary stream.
@@ -113,14 +142,17 @@ def export_members(actor: Actor, target: Any, *, fmt: str, unmasked: bool = Fals
         raise PermissionDenied(_("You may not export members."))
     if unmasked and not actor.sees_personal_data:
         raise PermissionDenied(_("Your role may not see full mobiles and ID numbers."))
-    members = members_to_export(actor)
+    members = members_to_export(actor, members)
     count = members.count()
+    changes = {"count": [None, count], "unmasked": [None, unmasked], "format": [None, fmt]}
+    if segment:
+        changes["segment"] = [None, segment]
     audit(
         actor,
         AuditEntry.Action.EXPORT,
         actor.merchant,
-        {"count": [None, count], "unmasked": [None, unmasked], "format": [None, fmt]},
-        label=_("Member export"),
+        changes,
+        label=_("Member export: %s") % segment if segment else _("Member export"),
     )
     definitions = custom_field_definitions(actor.merchant)
     headers = export_headers(definitions)
@@ -130,7 +162,7 @@ def export_members(actor: Actor, target: Any, *, fmt: str, unmasked: bool = Fals
         write_csv(headers, rows, target)
     else:
         write_xlsx(headers, rows, target)
-    return ExportResult(count=count, unmasked=unmasked, format=fmt)
+    return ExportResult(count=count, unmasked=unmasked, format=fmt, segment=segment)
 
 
 def write_csv(headers: list[str], rows: Iterator[list[Any]], stream: Any) -> None:

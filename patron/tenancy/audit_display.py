@@ -63,6 +63,7 @@ KEY_LABELS = {
     "count": gettext_lazy("members"),
     "unmasked": gettext_lazy("full mobiles and ID numbers"),
     "format": gettext_lazy("file format"),
+    "segment": gettext_lazy("segment"),
     "is_active": gettext_lazy("active"),
     "changes": gettext_lazy("changes"),
 }

@@ -191,7 +191,13 @@ def refused_for_state(response) -> bool:
 # unique, a rank-0 tier, `valid_days` or a window), beyond JSON Schema. The document holds the
 # program's own schema (shape, keys, every field's limits); the services refuse the rest with
 # each error's path, which tests/program covers. Every other check still runs on it.
-CROSS_FIELD_RULES = {("PUT", "/api/v1/program")}
+# Segment filters likewise: which operators and values a condition takes depends on its field,
+# and tier and store codes must exist (tests/insight/test_segments_filters.py covers them).
+CROSS_FIELD_RULES = {
+    ("PUT", "/api/v1/program"),
+    ("POST", "/api/v1/segments/preview"),
+    ("POST", "/api/v1/segments"),
+}
 
 
 def valid_requests_are_not_refused(ctx, response, case):

@@ -1,4 +1,5 @@
-"""`patron export members --merchant S [-o FILE.xlsx|.csv] [--unmasked]` (API.md §1, F-45)."""
+"""`patron export members --merchant S [--segment NAME] [-o FILE.xlsx|.csv] [--unmasked]`
+(API.md §1, F-29, F-45)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class Command(PatronCommand):
             "-o", "--output", help="FILE.xlsx or FILE.csv (default: CSV on standard output)"
         )
         members.add_argument(
+            "--segment", help="only the members of this saved segment (by its name)"
+        )
+        members.add_argument(
             "--unmasked",
             action="store_true",
             help="full mobiles and ID numbers (audited like every export)",
@@ -31,10 +35,12 @@ class Command(PatronCommand):
     def handle(self, *args, what: str, **options):
         actor = Actor.system(merchant_by_slug(options["merchant"]))
         output = Path(options["output"]) if options["output"] else None
+        chosen = {"unmasked": options["unmasked"]}
+        if options["segment"]:
+            members, name = exporting.segment_members(actor, options["segment"])
+            chosen.update(members=members, segment=name)
         if output is None:
-            result = exporting.export_members(
-                actor, self.stdout, fmt="csv", unmasked=options["unmasked"]
-            )
+            result = exporting.export_members(actor, self.stdout, fmt="csv", **chosen)
             # stdout carries the data; the summary goes where it cannot corrupt it.
             self.report(result, "standard output", self.stderr)
             return
@@ -45,18 +51,15 @@ class Command(PatronCommand):
             raise CommandError(f"No such directory: {output.parent}")
         if fmt == "csv":
             with output.open("w", encoding="utf-8-sig", newline="") as stream:
-                result = exporting.export_members(
-                    actor, stream, fmt="csv", unmasked=options["unmasked"]
-                )
+                result = exporting.export_members(actor, stream, fmt="csv", **chosen)
         else:
-            result = exporting.export_members(
-                actor, output, fmt="xlsx", unmasked=options["unmasked"]
-            )
+            result = exporting.export_members(actor, output, fmt="xlsx", **chosen)
         self.report(result, str(output), self.stdout)
 
     def report(self, result: exporting.ExportResult, where: str, stream) -> None:
         shown = "unmasked" if result.unmasked else "mobile and ID number masked"
+        of = f" of segment '{result.segment}'" if result.segment else ""
         # Plain style: on a terminal stderr would otherwise print this success in red.
         stream.write(
-            f"Exported {result.count} members to {where} ({shown}).", style_func=lambda x: x
+            f"Exported {result.count} members{of} to {where} ({shown}).", style_func=lambda x: x
         )
