@@ -65,7 +65,9 @@ class EventFilterForm(ConsoleForm):
         cleaned = super().clean()
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and since > until:
+            # A range backwards is ignored whole: half of it would filter something else.
             self.add_error("until", _("The end date is before the start date."))
+            cleaned.pop("since", None)
         return cleaned
 
     def criteria(self) -> dict[str, Any]:
