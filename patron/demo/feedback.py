@@ -14,6 +14,7 @@ from patron.insight.feedback import EventInput
 from patron.members.models import Member
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role, Staff
+from patron.tenancy.permissions import merchant_zone
 
 REVIEWS = [
     (5, "西湖醋鱼很地道，服务员很热情。"),
@@ -53,6 +54,7 @@ def seed_feedback(actor: Actor, members: list[Member], seed: int = 23) -> int:
         for s in Staff.objects.filter(merchant=actor.merchant, store__isnull=False)
     }
     now = timezone.now()
+    zone = merchant_zone(actor.merchant.timezone)
     asks: list[tuple[Member, EventInput]] = []
     for rating, body in REVIEWS:
         asks.append((rng.choice(buyers), EventInput(kind="review", rating=rating, body=body)))
@@ -62,14 +64,17 @@ def seed_feedback(actor: Actor, members: list[Member], seed: int = 23) -> int:
         asks.append((rng.choice(buyers), EventInput(kind="cancellation", body=body)))
     recorded = 0
     for member, ask in asks:
-        when = now - dt.timedelta(days=rng.uniform(1, 60))
+        when = daytime(rng, now, rng.uniform(1, 60), zone)
         cashier = crews.get((member.store_id, Role.CASHIER), actor)
         feedback.record_event(cashier, member, _at(ask, when))
         recorded += 1
+    # The open one at the first store, whose manager and cashier people log in as first.
+    first_store = min(buyers, key=lambda m: m.store.code).store_id
+    at_first_store = [m for m in buyers if m.store_id == first_store]
     for body, outcome in COMPLAINTS:
-        member = rng.choice(buyers)
+        member = rng.choice(buyers if outcome else at_first_store)
         cashier = crews.get((member.store_id, Role.CASHIER), actor)
-        when = now - dt.timedelta(days=rng.uniform(3, 30)) if outcome else now
+        when = daytime(rng, now, rng.uniform(3, 30), zone) if outcome else now
         event = feedback.record_event(
             cashier, member, EventInput(kind="complaint", body=body, occurred_at=when)
         )
@@ -78,6 +83,13 @@ def seed_feedback(actor: Actor, members: list[Member], seed: int = 23) -> int:
             manager = crews.get((member.store_id, Role.STORE_MANAGER), actor)
             feedback.close_task(manager, event.task, outcome)
     return recorded
+
+
+def daytime(rng: random.Random, now: dt.datetime, days_ago: float, zone) -> dt.datetime:
+    """A moment `days_ago` days back, between 09:00 and 21:00 local: when guests talk to staff."""
+    day = timezone.localtime(now - dt.timedelta(days=days_ago), zone).date()
+    opening = dt.datetime.combine(day, dt.time(9), tzinfo=zone)
+    return opening + dt.timedelta(minutes=rng.randint(0, 12 * 60))
 
 
 def _at(ask: EventInput, when: dt.datetime) -> EventInput:

@@ -26,7 +26,7 @@ def staff_label(staff) -> str:
 class EventForm(ServiceErrorsMixin, ConsoleForm):
     """What a member said or did, as the member page's panel and the record page ask it."""
 
-    kind = forms.ChoiceField(label=_("Kind"), choices=MemberEvent.Kind.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", "—"), *MemberEvent.Kind.choices])
     rating = forms.TypedChoiceField(
         label=_("Rating"), choices=RATINGS, coerce=int, empty_value=None, required=False
     )

@@ -28,6 +28,8 @@ from patron.tenancy.actor import Actor
 from patron.tenancy.permissions import console_view, merchant_zone
 
 PAGE_SIZE = 50
+# The member page holds other panels' forms: ids of its own so no label points elsewhere.
+FORM_IDS = "event-%s"
 PANEL_EVENTS = 5
 # Which tasks a role looks at on the board: its own, its store's, or everyone's.
 SCOPES = {
@@ -184,7 +186,7 @@ def record_event(request: HttpRequest, pk: int) -> HttpResponse:
     """The member page's "记录事件" posts here; errors (and a plain GET) show the whole form."""
     actor: Actor = request.actor
     member = member_or_404(actor, pk)
-    form = EventForm(request.POST or None)
+    form = EventForm(request.POST or None, auto_id=FORM_IDS)
     if request.method == "POST" and form.is_valid():
         try:
             event = feedback.record_event(actor, member, form.service_data())
@@ -216,7 +218,7 @@ def member_events_panel(request: HttpRequest, member: Member) -> SafeString:
             "member": member,
             "events": events,
             "count": feedback.member_events(actor, member).count(),
-            "form": EventForm(),
+            "form": EventForm(auto_id=FORM_IDS),
             "today": feedback.local_today(actor),
         }
         return render_to_string("insight/feedback/_member_panel.html", context, request=request)
