@@ -12,7 +12,7 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from patron.core.apitypes import Id, JsonInt, Moment, PathId
+from patron.core.apitypes import Id, Moment, PathId, counted
 from patron.core.problems import Problem
 from patron.insight import feedback
 from patron.insight.models import FollowUpTask, MemberEvent
@@ -26,12 +26,12 @@ KINDS = Literal["cancellation", "return", "complaint", "review", "suggestion", "
 class EventIn(Schema):
     kind: KINDS
     body: str = Field("", max_length=feedback.MAX_TEXT)
-    rating: JsonInt | None = Field(None, description="1 to 5, for a review only")
+    rating: counted(1, 5) | None = Field(None, description="1 to 5, required for a review only")
     store: str | None = Field(None, max_length=32, description="Store code")
     sale_id: Id | None = None
     occurred_at: Moment | None = Field(None, description="Defaults to now; never in the future")
     assignee: Id | None = Field(None, description="A complaint's follow-up: a staff user id")
-    due_in_days: JsonInt | None = Field(
+    due_in_days: counted(0, feedback.MAX_DUE_DAYS) | None = Field(
         None, description="A complaint's follow-up: days to call back (default 2)"
     )
 
