@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import zoneinfo
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -19,9 +18,9 @@ from faker import Faker
 from patron.cards import memberships as cards_memberships
 from patron.cards import tiers
 from patron.cards.models import CardPayment, Membership
+from patron.demo import history
 from patron.demo.catalogue import seed_catalogue
 from patron.demo.data import (
-    CATALOGUE,
     DEMO_PASSWORD,
     DEMO_PIN,
     DEMO_PIN_MEMBERS,
@@ -32,12 +31,12 @@ from patron.demo.data import (
     PIN_REQUIRED_ABOVE,
     REGION_WEIGHTS,
     REGIONS,
-    RESTAURANT_CATEGORIES,
-    RESTAURANT_HOURS,
     STAFF,
     TAGS,
 )
+from patron.demo.feedback import seed_feedback
 from patron.demo.selectors import demo_exists
+from patron.insight.refresh import refresh
 from patron.ledger import services as ledger
 from patron.ledger.services import quick_balances
 from patron.members.models import Channel, CustomField, Gender, Member
@@ -47,10 +46,11 @@ from patron.program.services import apply_program
 from patron.promotions import services as promotions
 from patron.sales import services as sales
 from patron.sales.models import Sale
-from patron.sales.services import LineInput
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Merchant, Role, Staff, Store
 from patron.tenancy.services import create_merchant, create_staff
+
+HISTORY_MINUTES = history.HISTORY_DAYS * 24 * 60
 
 
 @dataclass
@@ -120,8 +120,8 @@ def fake_member_rows(
                 "custom": {"clothing_size": rng.choice(["S", "M", "L", "XL"])}
                 if rng.random() < 0.4
                 else {},
-                # Spread over the last 12 months, with a few joining today.
-                "joined_at": now - dt.timedelta(minutes=rng.randint(0, 365 * 24 * 60))
+                # Spread over the demo's 18 months of history, with a few joining today.
+                "joined_at": now - dt.timedelta(minutes=rng.randint(0, HISTORY_MINUTES))
                 if rng.random() > 0.01
                 else now,
             }
@@ -153,6 +153,8 @@ def create_demo(members: int = 2000) -> DemoResult:
     seed_memberships(actor, created)
     seed_sales(actor, created)
     review_tiers(merchant)
+    seed_feedback(actor, created)
+    refresh(merchant, timezone.now())  # lifecycle, RFM and value of the history just made
     return DemoResult(merchant, True, members)
 
 
@@ -208,46 +210,6 @@ def seed_tiers_and_coupons(actor: Actor, members: list[Member], seed: int = 13) 
             promotions.issue_coupon(actor, member, template, key=f"demo-coupon-{member.pk}")
 
 
-def _demo_basket(rng: random.Random):
-    picks = rng.sample(CATALOGUE, rng.randint(1, 4))
-    return [
-        LineInput(
-            sku=sku,
-            name=name,
-            category=category,
-            quantity=1 if category in ("rooms", "retail") else rng.randint(1, 3),
-            unit_price=price,
-            brand=brand,
-        )
-        for sku, name, category, price, brand in picks
-    ]
-
-
-def sale_time(
-    rng: random.Random, lines: list[LineInput], first: dt.datetime, last: dt.datetime, zone
-) -> dt.datetime | None:
-    """A moment between `first` and `last` when the basket can be sold: any hour for rooms and
-    the shop, the restaurant's hours when it holds a dish or a drink (local time in `zone`).
-    None when the window holds no such moment (a member who joined after tonight's dinner)."""
-    if first > last:
-        return None
-    restaurant = any(line.category in RESTAURANT_CATEGORIES for line in lines)
-    first_day, last_day = first.astimezone(zone).date(), last.astimezone(zone).date()
-    for _attempt in range(20):
-        day = first_day + dt.timedelta(days=rng.randint(0, (last_day - first_day).days))
-        if restaurant:
-            (h1, m1), (h2, m2) = rng.choice(RESTAURANT_HOURS)
-            start = dt.datetime.combine(day, dt.time(h1, m1), tzinfo=zone)
-            minutes = (h2 * 60 + m2) - (h1 * 60 + m1)
-        else:
-            start = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
-            minutes = 24 * 60
-        when = start + dt.timedelta(seconds=rng.uniform(0, minutes * 60 - 1))
-        if first <= when <= last:
-            return when
-    return None
-
-
 @dataclass(frozen=True)
 class StoreCrew:
     """Who works a demo store's counter: its cashier sells, its manager refunds (a manager
@@ -294,50 +256,38 @@ def _sell(
 
 
 def seed_sales(actor: Actor, members: list[Member], seed: int = 17) -> None:
-    """About 12 months of sales through the real checkout service: a loyal core visits often,
-    most members a few times, some once; some redeem points or pay from stored value; walk-in
-    guests buy too (so members' share of sales means something); a few recent sales are
-    refunded. Sales fall in opening hours (`sale_time`). The demo back-dates through the
-    `checkout.backdate_days` setting, as a merchant importing history would, then restores the
-    usual 30 days and a PIN threshold."""
+    """Eighteen months of visits with real repeat habits (`demo.history`): the older ones
+    stored as imported history in bulk, the last CHECKOUT_DAYS rung up through the real
+    checkout service, where some members redeem points or pay from stored value and a few
+    recent sales are refunded; walk-in guests buy too (so members' share of sales means
+    something). The demo back-dates through the `checkout.backdate_days` setting, as a till
+    uploading late sales would, then restores the usual 30 days and a PIN threshold."""
 
     rng = random.Random(seed)
-    apply_program(actor, {"checkout": {"backdate_days": 365}})
+    apply_program(actor, {"checkout": {"backdate_days": history.CHECKOUT_DAYS + 1}})
     stores = list(Store.objects.filter(merchant=actor.merchant).order_by("code"))
-    zone = zoneinfo.ZoneInfo(actor.merchant.timezone)
     now = timezone.now()
-    # The engine refuses a sale dated after the moment it prices it: keep a minute's margin.
-    last = now - dt.timedelta(minutes=1)
     crews = store_crews(actor)
-    buyers = [m for m in members if rng.random() < 0.25]
-    for member in buyers:
-        visits = rng.choice([1, 1, 2, 2, 3, 5])
-        first = max(member.joined_at, now - dt.timedelta(days=364))
-        for visit in range(visits):
-            lines = _demo_basket(rng)
-            when = sale_time(rng, lines, first, last, zone)
-            if when is None:
-                continue
-            held = quick_balances(member)
-            request = sales.SaleRequest(
-                lines=lines,
-                member=member.pk,
-                store=(member.store if rng.random() < 0.7 else rng.choice(stores)).code,
-                occurred_at=when,
-                points_to_redeem=held["points"] if rng.random() < 0.2 else 0,
-                stored_value=min(held["stored_value.principal"] + held["stored_value.bonus"], 20000)
-                if rng.random() < 0.3
-                else 0,
-            )
-            _sell(crews, rng, request, f"demo-sale-{member.pk}-{visit}", now)
-    for n in range(2 * len(buyers)):  # walk-in guests: nearly as many sales as members make
-        lines = _demo_basket(rng)
-        when = sale_time(rng, lines, now - dt.timedelta(days=364), last, zone)
-        if when is not None:
-            request = sales.SaleRequest(
-                lines=lines, store=rng.choice(stores).code, occurred_at=when
-            )
-            _sell(crews, rng, request, f"demo-walk-in-{n}", now)
+    visits = history.plan_visits(actor.merchant, members, stores, walk_ins=len(members))
+    recent = now - dt.timedelta(days=history.CHECKOUT_DAYS)
+    history.import_history(actor.merchant, [v for v in visits if v.occurred_at < recent])
+    for n, visit in enumerate(v for v in visits if v.occurred_at >= recent):
+        request = sales.SaleRequest(
+            lines=visit.lines, store=visit.store.code, occurred_at=visit.occurred_at
+        )
+        key = f"demo-walk-in-{n}"
+        if visit.member is not None:
+            request.member = visit.member.pk
+            redeems, pays = rng.random() < 0.2, rng.random() < 0.3
+            held = quick_balances(visit.member) if redeems or pays else {}
+            if redeems:
+                request.points_to_redeem = held["points"]
+            if pays:
+                request.stored_value = min(
+                    held["stored_value.principal"] + held["stored_value.bonus"], 20000
+                )
+            key = f"demo-sale-{visit.member.pk}-{n}"
+        _sell(crews, rng, request, key, now)
     apply_program(
         actor, {"checkout": {"backdate_days": 30, "pin_required_above": PIN_REQUIRED_ABOVE}}
     )

@@ -192,12 +192,22 @@ class MemberEvent(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # What recorded it by itself ("refund:12", "referral:34"), so a replayed hook records
+    # nothing twice; blank for events people record.
+    source = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
         indexes = [
             models.Index(fields=["merchant", "kind", "occurred_at"]),
             models.Index(fields=["member", "occurred_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "source"],
+                condition=~models.Q(source=""),
+                name="uniq_member_event_source",
+            )
         ]
 
     def __str__(self) -> str:
