@@ -144,6 +144,7 @@ def ground(case, world: dict[str, Any]) -> None:
     body.pop("referrer_code", None)  # another member's referral code
     body.pop("agreement_unit", None)  # the code of one of the merchant's agreement units
     body.pop("qualifying_sales", None)  # ids of the merchant's own anonymous sales
+    body.pop("card_product", None)  # the code of one of the merchant's card products
     if isinstance(body.get("discount"), dict) and body["discount"]:
         # An agreement unit's percents by the merchant's categories.
         body["discount"] = {"rooms": next(iter(body["discount"].values()))}
@@ -193,7 +194,10 @@ def refused_for_state(response) -> bool:
 # each error's path, which tests/program covers. Every other check still runs on it.
 # Segment filters likewise: which operators and values a condition takes depends on its field,
 # and tier and store codes must exist (tests/insight/test_segments_filters.py covers them).
+# Member events too: a rating belongs to a review only (and a review needs one), complaints and
+# suggestions need details, a sale or assignee named must exist (tests/insight/test_feedback_api.py).
 CROSS_FIELD_RULES = {
+    ("POST", "/api/v1/members/{member_id}/events"),
     ("PUT", "/api/v1/program"),
     ("POST", "/api/v1/segments/preview"),
     ("POST", "/api/v1/segments"),
