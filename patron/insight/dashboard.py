@@ -493,9 +493,10 @@ def store_ranking(actor: Actor, window: Window) -> list[dict[str, Any]]:
     joined = joined_in(actor, window).values("store_id").annotate(n=Count("id")).order_by()
     for row in joined:
         rows[row["store_id"]]["new_members"] += row["n"]
-    stores = scoped(Store.objects.all(), actor, store_field="pk")
-    if window.store:
-        stores = stores.filter(pk=window.store.pk)
+    stores = scoped(Store.objects.all(), actor, store_field=None)
+    store = window.store or actor.store_bound
+    if store is not None:
+        stores = stores.filter(pk=store.pk)
     stores = stores.filter(Q(is_active=True) | Q(pk__in=[pk for pk in rows if pk]))
     out = [
         {"store": store.code, "name": store.name, **rows.get(store.pk, ranking_rows_empty())}

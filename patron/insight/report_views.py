@@ -83,9 +83,12 @@ class RangeForm(ConsoleForm):
         data = super().clean()
         if self.errors:
             return data
+        # A store-bound role has no store picker, but a store in the address must still be
+        # refused (window_for: their own or a 404), not silently swapped for theirs.
+        store = data.get("store") if "store" in self.fields else self.data.get("store")
         try:
             self.window = window_for(
-                self.actor, data.get("from"), data.get("to"), data.get("store"), today=self.today
+                self.actor, data.get("from"), data.get("to"), store, today=self.today
             )
         except ValidationFailed as failed:
             for error in failed.errors:

@@ -13,7 +13,8 @@ def percent(value: float | None) -> str:
     """0.8632 -> '86.3%'; None (nothing to divide) -> '—'."""
     if value is None:
         return "—"
-    return f"{number_format(value * 100, 1)}%"
+    # Rounded here: number_format cuts the digits it does not show (66.67 -> "66.6").
+    return f"{number_format(round(value * 100, 1), 1)}%"
 
 
 @register.filter
@@ -21,10 +22,10 @@ def times(value: float | None) -> str:
     """5.0 -> '5.0×' (sales per yuan of discount); None -> '—'."""
     if value is None:
         return "—"
-    return f"{number_format(value, 1)}×"
+    return f"{number_format(round(value, 1), 1)}×"
 
 
 @register.filter
 def decimal2(value: float | None) -> str:
     """2.25 -> '2.25' (visits per member)."""
-    return "—" if value is None else number_format(value, 2)
+    return "—" if value is None else number_format(round(value, 2), 2)

@@ -40,7 +40,7 @@
     return {
       color: colours(),
       animation: false,
-      grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 28, top: 36, bottom: 8, containLabel: true },
       legend: { top: 0, left: 0 },
       tooltip: { trigger: "axis", valueFormatter: format },
       xAxis: { type: "category", boundaryGap: spec.type === "bar", data: spec.labels },
@@ -57,7 +57,15 @@
       animation: false,
       legend: { bottom: 0, left: "center" },
       tooltip: { trigger: "item", valueFormatter: formatter(spec.unit) },
-      series: [{ type: "pie", radius: ["40%", "68%"], center: ["50%", "45%"], label: { formatter: "{b}\n{d}%" }, data: spec.slices }],
+      series: [{ type: "pie", radius: ["40%", "68%"], center: ["50%", "45%"], label: { formatter: "{d}%" }, data: spec.slices }],
+    };
+  }
+
+  // Room around the points and the median lines, so no point or label sits on the frame.
+  function padded(side) {
+    return function (range) {
+      var pad = (range.max - range.min) * 0.15 || Math.abs(range.max) * 0.2 || 1;
+      return side < 0 ? Math.max(0, range.min - pad) : range.max + pad;
     };
   }
 
@@ -75,8 +83,8 @@
           return item.name + "<br>" + spec.x_name + ": " + number.format(item.value[0]) + "<br>" + spec.y_name + ": " + money(item.value[1]);
         },
       },
-      xAxis: { type: "value", name: spec.x_name, nameLocation: "middle", nameGap: 28, scale: true },
-      yAxis: { type: "value", name: spec.y_name, nameLocation: "middle", nameGap: 56, scale: true, axisLabel: { formatter: axisFormatter("yuan") } },
+      xAxis: { type: "value", name: spec.x_name, nameLocation: "middle", nameGap: 28, min: padded(-1), max: padded(1), axisLabel: { showMinLabel: false, showMaxLabel: false, formatter: function (v) { return number.format(v); } } },
+      yAxis: { type: "value", name: spec.y_name, nameLocation: "middle", nameGap: 56, min: padded(-1), max: padded(1), axisLabel: { showMinLabel: false, showMaxLabel: false, formatter: axisFormatter("yuan") } },
       series: [{
         type: "scatter",
         symbolSize: 16,
