@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from patron.core.dates import local_day, start_of_day
 from patron.core.errors import FieldError, NotFound, ValidationFailed
+from patron.core.forms import EARLIEST_DAY, LATEST_DAY
 from patron.engine.money import div_round_half_up
 from patron.insight.models import Lifecycle, MemberInsight
 from patron.ledger.selectors import liabilities, points_value
@@ -131,6 +132,11 @@ def window_for(
             errors += failed.errors
     if errors:
         raise ValidationFailed(errors)
+    for name, day in days.items():
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            errors.append(FieldError(name, f"Give a day from {EARLIEST_DAY} to {LATEST_DAY}"))
+    if errors:
+        raise ValidationFailed(errors)
     end = days["to"] or today
     begin = days["from"] or end - dt.timedelta(days=DEFAULT_DAYS - 1)
     if begin > end:
@@ -223,7 +229,8 @@ def sales_figures(actor: Actor, window: Window) -> dict[str, Any]:
 
 
 def member_spend(actor: Actor, window: Window) -> dict[int, int]:
-    """Each buying member's sales in the range, net of the range's refunds of their sales."""
+    """Each member who bought in the range: their sales in it, net of the range's refunds of
+    their sales."""
     spend: dict[int, int] = defaultdict(int)
     sold = (
         sales_in(actor, window)
@@ -242,7 +249,10 @@ def member_spend(actor: Actor, window: Window) -> dict[int, int]:
         .order_by()
     )
     for row in refunded:
-        spend[row["sale__member_id"]] -= row["total"] or 0
+        # Only members who bought in the range are active; a refund alone (of an older sale)
+        # lowers a buyer's figure but makes nobody active.
+        if row["sale__member_id"] in spend:
+            spend[row["sale__member_id"]] -= row["total"] or 0
     return dict(spend)
 
 

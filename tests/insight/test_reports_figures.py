@@ -29,10 +29,14 @@ walk-ins #2 and #5 = 50.00 + 30.00 - 15.00 = 65.00 in 2 sales.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from patron.insight.dashboard import dashboard, quadrants, window_for
-from tests.insight.reports_history import build
+from patron.sales import services as sales
+from patron.sales.models import Refund
+from tests.insight.reports_history import at, build, member, sell
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -219,3 +223,18 @@ def test_quadrants_of_four_hand_made_stores():
     )
     alone = quadrants({"only": (2.0, 5000)})
     assert alone == (2.0, 5000, {"only": "keep"})
+
+
+def test_a_refund_alone_makes_nobody_active(history, hq, system, stores):
+    """G bought on D0 (before the range) and got the money back on D2: the refund lowers
+    the range's sales but G did not buy in the range."""
+    g = member(system, "13800138007", "S2", at(history.d1, 9))
+    day0 = history.d1 - dt.timedelta(days=1)
+    sale = sell(system, "S2", at(day0, 12), 5000, buyer=g, key="g1")
+    refund = sales.refund_sale(system, sale, sales.RefundAsk(lines=(("DISH", 1),)), key="rg")
+    Refund.objects.filter(pk=refund.pk).update(created_at=at(history.d1, 15))
+    figures = dashboard(hq, window_for(hq, history.d1, history.d3))
+    assert figures["sales"]["total"] == 47500 - 5000
+    assert figures["sales"]["member_total"] == 41000 - 5000
+    assert (figures["members"]["active"], figures["members"]["repeat_buyers"]) == (3, 2)
+    assert figures["members"]["pareto_members"] == 2
