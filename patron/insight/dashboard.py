@@ -42,6 +42,7 @@ DAILY_UP_TO = 92  # days shown one by one; weeks up to WEEKLY_UP_TO, then months
 WEEKLY_UP_TO = 731
 PARETO_SHARE = 0.8  # "the members giving 80 % of member sales"
 STAGES = [stage.value for stage in Lifecycle]
+SERIES = ("sales", "member_sales", "new_members", "active_members")
 
 
 # --- the range asked for ---------------------------------------------------------------------
@@ -453,11 +454,13 @@ def coupon_figures(actor: Actor, window: Window) -> dict[str, Any]:
 # --- rankings --------------------------------------------------------------------------------
 
 
+def empty_rank() -> dict[str, int]:
+    return {"sales": 0, "member_sales": 0, "count": 0, "active_members": 0, "new_members": 0}
+
+
 def ranking_rows(sold: QuerySet, refunded: QuerySet, key: str, refund_key: str) -> dict:
     """Sales, member sales, counts and buying members per `key`, net of refunds."""
-    rows: dict[Any, dict[str, int]] = defaultdict(
-        lambda: {"sales": 0, "member_sales": 0, "count": 0, "active_members": 0, "new_members": 0}
-    )
+    rows: dict[Any, dict[str, int]] = defaultdict(empty_rank)
     sold = (
         sold.values(key)
         .annotate(
@@ -504,21 +507,17 @@ def store_ranking(actor: Actor, window: Window) -> list[dict[str, Any]]:
     for row in joined:
         rows[row["store_id"]]["new_members"] += row["n"]
     stores = scoped(Store.objects.all(), actor, store_field=None)
-    store = window.store or actor.store_bound
-    if store is not None:
-        stores = stores.filter(pk=store.pk)
+    asked = window.store or actor.store_bound
+    if asked is not None:
+        stores = stores.filter(pk=asked.pk)
     stores = stores.filter(Q(is_active=True) | Q(pk__in=[pk for pk in rows if pk]))
     out = [
-        {"store": store.code, "name": store.name, **rows.get(store.pk, ranking_rows_empty())}
-        for store in stores
+        {"store": each.code, "name": each.name, **rows.get(each.pk, empty_rank())}
+        for each in stores
     ]
     if rows.get(None):  # members registered at HQ, with no home store
         out.append({"store": None, "name": _("No store (HQ)"), **rows[None]})
     return ranked(out)
-
-
-def ranking_rows_empty() -> dict[str, int]:
-    return {"sales": 0, "member_sales": 0, "count": 0, "active_members": 0, "new_members": 0}
 
 
 def staff_ranking(actor: Actor, window: Window) -> list[dict[str, Any]]:
@@ -624,9 +623,6 @@ def series(actor: Actor, window: Window) -> dict[str, Any]:
     )
     add("new_members", joined, "n")
     return {"granularity": window.granularity, "periods": periods, **values}
-
-
-SERIES = ("sales", "member_sales", "new_members", "active_members")
 
 
 # --- diagnosis (F-31) ------------------------------------------------------------------------

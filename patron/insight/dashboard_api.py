@@ -3,27 +3,62 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
+from pydantic import AfterValidator, BeforeValidator
 
+from patron.core.apitypes import FIRST_YEAR, LAST_YEAR, documented
 from patron.core.problems import Problem
 from patron.insight.dashboard import dashboard, window_for
 
 router = Router(tags=["insight"])
 ERRORS = {401: Problem, 404: Problem, 422: Problem}
+DAY_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+DAY_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
+def _day_text(value: Any) -> Any:
+    # pydantic would read "0" as a Unix time (1970-01-01); the document says YYYY-MM-DD.
+    if isinstance(value, dt.date) or (isinstance(value, str) and DAY_TEXT.match(value)):
+        return value
+    raise ValueError("give a day as YYYY-MM-DD")
+
+
+def _within_years(value: dt.date) -> dt.date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"give a day between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+# A local day of the years 2000..2100, as text (a day the calendar has not, 2027-02-30,
+# is a 422 like any other that is no day).
+Day = Annotated[
+    dt.date,
+    BeforeValidator(_day_text),
+    AfterValidator(_within_years),
+    Field(json_schema_extra=documented(pattern=DAY_PATTERN)),
+]
 
 
 class DashboardQuery(Schema):
-    # Plain text, read by window_for: a bad date is a 422 naming `from` or `to`.
-    from_: str | None = Field(
-        None, alias="from", max_length=10, description="First local day, YYYY-MM-DD"
+    # A day that is no date is a 422 naming `from` or `to`; so is a range backwards, longer
+    # than three years or outside 1900..2100 (dashboard.window_for).
+    from_: Day | None = Field(
+        None, alias="from", description="First local day, YYYY-MM-DD (default: 30 days to `to`)"
     )
-    to: str | None = Field(None, max_length=10, description="Last local day, YYYY-MM-DD")
+    to: Day | None = Field(None, description="Last local day, YYYY-MM-DD (default: today)")
     store: str | None = Field(None, max_length=40, description="A store code (default: all)")
 
 
 class Members(Schema):
+    """Members: `new` joined in the range; `active` bought in it; `repeat_buyers` bought on
+    two or more local days of it (`repeat_rate` = repeat_buyers / active); `pareto_members`
+    the fewest active members giving 80 % of member sales (`pareto_share` of active);
+    `lifecycle` and `dormant` are today's stages (docs/reports.md)."""
+
     new: int
     active: int
     dormant: int
@@ -36,6 +71,9 @@ class Members(Schema):
 
 
 class Sales(Schema):
+    """Sales of the range (imports included) net of the range's refunds, in fen; counts are
+    sales made; shares in 0…1; average tickets half up to the fen (null without sales)."""
+
     total: int
     count: int
     refunds: int
@@ -61,6 +99,9 @@ class LiabilityStore(Schema):
 
 
 class Liabilities(Schema):
+    """What members are owed at `as_of` (the end of `to`, or now): stored value and points
+    (valued at the cash-redemption rate), by home store."""
+
     as_of: dt.datetime
     principal: int
     bonus: int
@@ -81,6 +122,9 @@ class CouponTemplateRow(Schema):
 
 
 class Coupons(Schema):
+    """Coupons used in the range's sales: `cost` the discount they gave, `sales` what those
+    sales finally took (after refunds), `return_ratio` = sales / cost."""
+
     issued: int
     used: int
     sales_count: int
@@ -113,6 +157,9 @@ class StaffRow(Schema):
 
 
 class Series(Schema):
+    """Per period (day up to 92 days, week up to 731, else month): net sales, net member
+    sales, members who joined, distinct members who bought."""
+
     granularity: str = Field(description="day, week (Mondays) or month (firsts)")
     periods: list[dt.date]
     sales: list[int]
@@ -134,12 +181,17 @@ class DiagnosisStore(Schema):
 
 
 class Diagnosis(Schema):
+    """F-31: each store's member visits per buying member (`activity`) and member spend per
+    visit in fen (`loyalty`) against the chain's medians, placed in the seed's grid."""
+
     median_activity: float | None
     median_loyalty: int | None
     stores: list[DiagnosisStore]
 
 
 class DashboardOut(Schema):
+    """The F-47 figures over local days `from`..`to` (docs/reports.md)."""
+
     from_: dt.date = Field(alias="from")
     to: dt.date
     store: str | None
