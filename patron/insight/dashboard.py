@@ -21,7 +21,7 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patron.core.dates import local_day, start_of_day
+from patron.core.dates import local_day, start_of_day, steady_offset
 from patron.core.errors import FieldError, NotFound, ValidationFailed
 from patron.core.forms import EARLIEST_DAY, LATEST_DAY
 from patron.engine.money import div_round_half_up
@@ -551,12 +551,34 @@ def staff_ranking(actor: Actor, window: Window) -> list[dict[str, Any]]:
 # --- over time -------------------------------------------------------------------------------
 
 
+class LocalPeriodStart(Trunc):
+    """The Monday of a moment's local week, or the first of its local month: Django's Trunc,
+    except on SQLite when the zone keeps one offset over the days read, where SQLite's own
+    date(moment, '+480 minutes', 'weekday 0', '-6 days') replaces a Python call per row
+    (the same shortcut as core.dates.LocalDay; docs/reports.md has the figures)."""
+
+    def __init__(self, field: str, kind: str, zone: dt.tzinfo, offset: dt.timedelta | None):
+        super().__init__(field, kind, output_field=DateField(), tzinfo=zone)
+        self.offset = offset
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        if self.offset is None:
+            return super().as_sql(compiler, connection, **extra_context)
+        sql, params = compiler.compile(self.lhs)
+        minutes = int(self.offset.total_seconds()) // 60
+        # 'weekday 0' moves to the coming Sunday (or stays on one): six days before is Monday.
+        modifiers = ["weekday 0", "-6 days"] if self.kind == "week" else ["start of month"]
+        marks = ", ".join(["%s"] * (1 + len(modifiers)))
+        return f"date({sql}, {marks})", (*params, f"{minutes:+d} minutes", *modifiers)
+
+
 def bucket(field: str, window: Window):
     """The period of a moment in the merchant's zone: its local day, or the Monday of its
     week, or the first of its month."""
     if window.granularity == "day":
         return local_day(field, window.zone, window.start)
-    return Trunc(field, window.granularity, output_field=DateField(), tzinfo=window.zone)
+    offset = steady_offset(window.zone, window.start, max(window.end, timezone.now()))
+    return LocalPeriodStart(field, window.granularity, window.zone, offset)
 
 
 def period_starts(window: Window) -> list[dt.date]:

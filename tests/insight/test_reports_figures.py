@@ -178,14 +178,44 @@ def test_one_store_asked_by_hq(history, hq):
     assert figures["diagnosis"]["median_activity"] == 2.5  # still the chain's
 
 
+def per_local_day(history) -> dict:
+    """Net sales per local day around the range: D0 #7, D1..D3 as the series, D4 #8."""
+    day = history.d1
+    return {
+        day - dt.timedelta(days=1): 3000,
+        day: 23000,
+        day + dt.timedelta(days=1): 22000,
+        day + dt.timedelta(days=2): 2500,
+        day + dt.timedelta(days=3): 2000,
+    }
+
+
 def test_long_ranges_are_weekly_then_monthly(history, hq):
-    weeks = dashboard(
-        hq, window_for(hq, history.d1.replace(day=1), history.d3 + (history.d3 - history.d1) * 60)
-    )["series"]
+    """Weeks start on Monday and months on the 1st, in the merchant's zone (SQLite cuts them
+    with its own date functions, PostgreSQL with date_trunc: both must agree)."""
+    first, last = history.d1 - dt.timedelta(days=60), history.d1 + dt.timedelta(days=60)
+    weeks = dashboard(hq, window_for(hq, first, last))["series"]
     assert weeks["granularity"] == "week"
     assert all(day.weekday() == 0 for day in weeks["periods"])
-    assert sum(weeks["sales"]) == 47500 + 3000 + 2000  # with #7 and #8
-    assert sum(weeks["active_members"]) >= 3
+    expected: dict = {}
+    for day, amount in per_local_day(history).items():
+        monday = day - dt.timedelta(days=day.weekday())
+        expected[monday] = expected.get(monday, 0) + amount
+    found = {
+        day: sales for day, sales in zip(weeks["periods"], weeks["sales"], strict=True) if sales
+    }
+    assert found == expected
+
+    months = dashboard(hq, window_for(hq, history.d1 - dt.timedelta(days=700), last))["series"]
+    assert months["granularity"] == "month"
+    expected = {}
+    for day, amount in per_local_day(history).items():
+        expected[day.replace(day=1)] = expected.get(day.replace(day=1), 0) + amount
+    found = {
+        day: sales for day, sales in zip(months["periods"], months["sales"], strict=True) if sales
+    }
+    assert found == expected
+    assert sum(months["new_members"]) == 5  # every member joined inside these months
 
 
 def test_empty_merchant_has_no_figures_and_no_errors(hq):
