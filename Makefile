@@ -76,3 +76,7 @@ bench-clv: install
 # Segment counts over 1,000,000 members on PostgreSQL, with their plans (docs/segments.md).
 bench-segments: install
 	$(PY) bench/segments.py
+
+# The reports dashboard (F-47) over 500,000 sales in three years, on PostgreSQL.
+bench-reports: install
+	$(PY) bench/reports_dashboard.py

@@ -187,7 +187,7 @@ def refused_for_state(response) -> bool:
         return False
 
 
-# The one operation whose valid requests the document cannot tell from invalid ones: a program
+# Operations whose valid requests the document cannot tell from invalid ones. A program
 # file's validity spans its fields and sections (an end after its start, codes and ranks
 # unique, a rank-0 tier, `valid_days` or a window), beyond JSON Schema. The document holds the
 # program's own schema (shape, keys, every field's limits); the services refuse the rest with
@@ -201,6 +201,9 @@ CROSS_FIELD_RULES = {
     ("PUT", "/api/v1/program"),
     ("POST", "/api/v1/segments/preview"),
     ("POST", "/api/v1/segments"),
+    # The dashboard's range: `from` not after `to`, at most three years (docs/reports.md), and
+    # a store code the merchant has; tests/insight/test_reports_api.py covers each refusal.
+    ("GET", "/api/v1/insight/dashboard"),
 }
 
 
