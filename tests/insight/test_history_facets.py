@@ -18,11 +18,14 @@ from patron.promotions.models import Tier
 from patron.sales.models import Sale
 from patron.shifts import selectors as shifts
 from tests.insight.history_support import run_import, write_csv
-from tests.sales.conftest import BASKET, gold, program  # noqa: F401 (fixtures)
+from tests.sales import conftest as sales_fixtures
+from tests.sales.conftest import BASKET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+program = sales_fixtures.program  # the hotel-and-restaurant program and its gold member
+gold = sales_fixtures.gold
 
 
 def post(client: Client, path: str, body: dict):
