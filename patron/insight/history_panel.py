@@ -1,6 +1,6 @@
 """The member's preferences (F-33): favourite categories, sizes and colours, price band and
 purchase cycle per category, from their `MemberFacet` rows and sale lines. Shown as the
-"Preferences" card of the member page and as the API fact `preferences` (one member only).
+"Preferences" card of the member page (the API's member body has no field for them).
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest
@@ -131,29 +130,3 @@ def preferences_panel(request: HttpRequest, member: Member) -> SafeString:
         "band_high": band[1] // 100 if band and band[1] is not None else None,
     }
     return render_to_string("insight/_member_preferences.html", context, request=request)
-
-
-def preferences_fact(member: Member) -> dict[str, Any] | None:
-    """The API's `preferences` (GET /members/{id} only): codes, shares, fen, ISO due dates."""
-    found = preferences(member)
-    if found.empty:
-        return None
-
-    def favourites(items: list[Favourite]) -> list[dict[str, Any]]:
-        return [{"value": item.value, "share": round(item.share, 4)} for item in items]
-
-    return {
-        "categories": favourites(found.categories),
-        "sizes": favourites(found.sizes),
-        "colours": favourites(found.colours),
-        "median_unit_price": found.median_price,
-        "price_band": {"low": found.band[0], "high": found.band[1]} if found.band else None,
-        "cycles": [
-            {
-                "category": cycle.category,
-                "cycle_days": round(cycle.days, 1),
-                "due_at": cycle.due_at.isoformat() if cycle.due_at else None,
-            }
-            for cycle in found.cycles
-        ],
-    }

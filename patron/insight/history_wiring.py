@@ -13,4 +13,3 @@ def register() -> None:
     add_step("facets", 15, history_facets.refresh_step)
     hooks.add_activity_handler(history_facets.on_activity)
     profile.add_panel(profile.Panel("main", history_panel.preferences_panel, order=20))
-    profile.add_fact(profile.Fact("preferences", history_panel.preferences_fact, in_lists=False))
