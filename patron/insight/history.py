@@ -10,6 +10,7 @@ and nothing is imported. Rules and figures: docs/history-import.md.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import time
 from collections import Counter, defaultdict
@@ -23,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.bulk import insert_many
 from patron.core.errors import DomainError
 from patron.insight.history_facets import rebuild_facets
 from patron.insight.models import ExternalMember
@@ -149,6 +151,12 @@ def _whole(value: Any) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+@functools.lru_cache(maxsize=200_000)
+def _mobile(text: str) -> str:
+    """`normalize_mobile`, once per distinct text (a member's rows repeat their mobile)."""
+    return normalize_mobile(text)
+
+
 def parse_moment(value: Any, zone: ZoneInfo) -> dt.datetime | None:
     """A date (the start of that day) or a date-time, in `zone` unless it carries an offset."""
     if isinstance(value, dt.datetime):
@@ -218,7 +226,7 @@ class _Reader:
                 continue
             if name == "mobile":
                 try:
-                    value = normalize_mobile(value)
+                    value = _mobile(value)
                 except Invalid as invalid:
                     problem(name, str(invalid))
             elif len(value) > (64 if name == "external_id" else 20):
@@ -228,8 +236,10 @@ class _Reader:
         return "", ""
 
     def given_mobile(self, cells: tuple[Any, ...]) -> str:
+        if "external_id" not in self.columns or "mobile" not in self.columns:
+            return ""  # only a member new by external id takes the row's mobile
         try:
-            return normalize_mobile(_text(self.cell(cells, "mobile")))
+            return _mobile(_text(self.cell(cells, "mobile")))
         except Invalid:
             return ""
 
@@ -447,44 +457,58 @@ def _taken(actor: Actor, keys: list[str]) -> set[str]:
 # --- writing ---------------------------------------------------------------------------------
 
 
+SALE_COLUMNS = ["merchant_id", "member_id", "store_id", "channel", "idempotency_key"]
+SALE_COLUMNS += ["occurred_at", "created_at", "subtotal", "discount", "total"]
+LINE_COLUMNS = ["sale_id", "merchant_id", "position", "sku", "category", "quantity"]
+LINE_COLUMNS += ["unit_price", "member_price", "discount", "total", "store_id", "occurred_at"]
+
+
+def _other_columns(model, given: list[str]) -> tuple[list[str], tuple]:
+    """The model's other NOT NULL columns and their defaults ("" for text, 0, False …)."""
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if f.attname not in given and not f.null and not f.primary_key
+    ]
+    return [f.attname for f in fields], tuple(f.get_default() for f in fields)
+
+
 def _write_sales(actor: Actor, rows: list[Row], keys: list[str], ids: dict) -> None:
-    merchant = actor.merchant
+    """Multi-row inserts without model instances (`core.bulk.insert_many`): the sales, their
+    ids found again by their keys, then their lines."""
+    merchant_id = actor.merchant.pk
+    now = timezone.now()
+    sale_extra, sale_defaults = _other_columns(Sale, SALE_COLUMNS)
+    line_extra, line_defaults = _other_columns(SaleLine, LINE_COLUMNS)
     for start in range(0, len(rows), BATCH):
         batch = list(zip(rows[start : start + BATCH], keys[start : start + BATCH], strict=True))
-        sales = Sale.objects.bulk_create(
-            [
-                Sale(
-                    merchant=merchant,
-                    member_id=ids[row.names],
-                    store=row.store,
-                    channel=CHANNEL,
-                    idempotency_key=key,
-                    occurred_at=row.occurred_at,
-                    subtotal=row.amount,
-                    discount=0,
-                    total=row.amount,
-                )
+        insert_many(
+            Sale,
+            SALE_COLUMNS + sale_extra,
+            (
+                (merchant_id, ids[row.names], row.store.pk, CHANNEL, key, row.occurred_at, now)
+                + (row.amount, 0, row.amount)
+                + sale_defaults
                 for row, key in batch
-            ]
+            ),
+            BATCH,
         )
-        SaleLine.objects.bulk_create(
-            [
-                SaleLine(
-                    sale_id=sale.pk,
-                    merchant=merchant,
-                    position=0,
-                    sku=row.sku,
-                    category=row.category,
-                    quantity=row.quantity,
-                    unit_price=round(row.amount / row.quantity),
-                    member_price=round(row.amount / row.quantity),
-                    discount=0,
-                    total=row.amount,
-                    store=row.store,
-                    occurred_at=row.occurred_at,
-                )
-                for sale, (row, _key) in zip(sales, batch, strict=True)
-            ]
+        sale_ids = dict(
+            Sale.objects.filter(
+                merchant_id=merchant_id, idempotency_key__in=[key for _row, key in batch]
+            ).values_list("idempotency_key", "pk")
+        )
+        insert_many(
+            SaleLine,
+            LINE_COLUMNS + line_extra,
+            (
+                (sale_ids[key], merchant_id, 0, row.sku, row.category, row.quantity)
+                + (round(row.amount / row.quantity),) * 2
+                + (0, row.amount, row.store.pk, row.occurred_at)
+                + line_defaults
+                for row, key in batch
+            ),
+            BATCH,
         )
 
 

@@ -17,6 +17,7 @@ import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone
 
+from patron.core.bulk import insert_many
 from patron.insight.models import Facet, MemberFacet
 from patron.members.models import Member
 from patron.sales.models import Refund, RefundLine, Sale, SaleLine
@@ -205,8 +206,12 @@ def _frame(rows: list[tuple], zone: ZoneInfo) -> pl.DataFrame:
     return frame.with_columns(day=pl.col("occurred_at").dt.convert_time_zone(str(zone)).dt.date())
 
 
-def facet_rows(frame: pl.DataFrame, merchant_id: int) -> list[MemberFacet]:
-    rows: list[MemberFacet] = []
+FACET_COLUMNS = ["member_id", "merchant_id", "kind", "value", "visits", "quantity", "spend"]
+FACET_COLUMNS += ["first_at", "last_at", "days", "cycle_days", "due_at"]
+
+
+def facet_rows(frame: pl.DataFrame, merchant_id: int) -> Iterator[tuple]:
+    """The frame's facets as `FACET_COLUMNS` tuples, grouped per kind with Polars."""
     for kind in KINDS:
         grouped = (
             frame.filter(pl.col(kind) != "")
@@ -227,23 +232,20 @@ def facet_rows(frame: pl.DataFrame, merchant_id: int) -> list[MemberFacet]:
             cycle, due = cycle_and_due(
                 found["first_day"], found["last_day"], found["days"], found["last_at"]
             )
-            rows.append(
-                MemberFacet(
-                    member_id=found["member_id"],
-                    merchant_id=merchant_id,
-                    kind=kind,
-                    value=found[kind],
-                    visits=found["visits"],
-                    quantity=found["quantity"],
-                    spend=found["spend"],
-                    first_at=found["first_at"],
-                    last_at=found["last_at"],
-                    days=found["days"],
-                    cycle_days=cycle,
-                    due_at=due,
-                )
+            yield (
+                found["member_id"],
+                merchant_id,
+                kind,
+                found[kind],
+                found["visits"],
+                found["quantity"],
+                found["spend"],
+                found["first_at"],
+                found["last_at"],
+                found["days"],
+                cycle,
+                due,
             )
-    return rows
 
 
 def _member_chunks(merchant: Merchant, member_ids: list[int] | None) -> Iterator[list[int]]:
@@ -276,10 +278,10 @@ def rebuild_facets(
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 found = cursor.fetchall()
-            rows = facet_rows(_frame(found, zone), merchant.pk)
+            rows = list(facet_rows(_frame(found, zone), merchant.pk))
             if member_ids is not None:
                 MemberFacet.objects.filter(member_id__in=chunk).delete()
-            MemberFacet.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+            insert_many(MemberFacet, FACET_COLUMNS, rows, INSERT_BATCH)
             members += len(chunk)
             lines += len(found)
             written += len(rows)

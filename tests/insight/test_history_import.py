@@ -146,16 +146,17 @@ def test_an_external_id_with_a_members_mobile_is_that_member(tmp_path, member):
     assert Member.objects.count() == 1
 
 
+# Row errors come in the default language, Chinese (the CLI's messages are the console's).
 BAD = [
-    ([MOBILE, "2099-01-01", "S1", "X", "drinks", 1, 100], "occurred_at", "future"),
-    ([MOBILE, "2025-01-01", "S1", "X", "drinks", 1, -5], "amount", "negative"),
+    ([MOBILE, "2099-01-01", "S1", "X", "drinks", 1, 100], "occurred_at", "未来"),
+    ([MOBILE, "2025-01-01", "S1", "X", "drinks", 1, -5], "amount", "负数"),
     ([MOBILE, "2025-01-01", "S9", "X", "drinks", 1, 100], "store", "S9"),
-    ([MOBILE, "01/13/2025", "S1", "X", "drinks", 1, 100], "occurred_at", "not a date"),
-    ([MOBILE, "2025-13-45", "S1", "X", "drinks", 1, 100], "occurred_at", "not a date"),
-    ([MOBILE, "2025-01-01", "S1", "X", "drinks", 0, 100], "quantity", "outside"),
-    ([MOBILE, "2025-01-01", "S1", "X", "drinks", 1, "12.5"], "amount", "whole number"),
-    (["13900139000", "2025-01-01", "S1", "X", "drinks", 1, 100], "mobile", "No member"),
-    (["", "2025-01-01", "S1", "X", "drinks", 1, 100], "member", "names no member"),
+    ([MOBILE, "01/13/2025", "S1", "X", "drinks", 1, 100], "occurred_at", "不是日期"),
+    ([MOBILE, "2025-13-45", "S1", "X", "drinks", 1, 100], "occurred_at", "不是日期"),
+    ([MOBILE, "2025-01-01", "S1", "X", "drinks", 0, 100], "quantity", "超出"),
+    ([MOBILE, "2025-01-01", "S1", "X", "drinks", 1, "12.5"], "amount", "不是整数"),
+    (["13900139000", "2025-01-01", "S1", "X", "drinks", 1, 100], "mobile", "没有手机号"),
+    (["", "2025-01-01", "S1", "X", "drinks", 1, 100], "member", "没有指明会员"),
 ]
 
 
@@ -173,9 +174,9 @@ def test_a_bad_row_is_named_and_nothing_is_written(tmp_path, member, bad, column
 @pytest.mark.parametrize(
     ("header", "words"),
     [
-        (["member_id", "occurred_at", "amount"], "Unknown column"),
-        (["occurred_at", "amount", "sku"], "No column names the member"),
-        (["mobile", "amount"], "Missing column"),
+        (["member_id", "occurred_at", "amount"], "未知的列"),
+        (["occurred_at", "amount", "sku"], "没有标识会员的列"),
+        (["mobile", "amount"], "缺少列"),
     ],
 )
 def test_a_bad_header_is_refused(tmp_path, member, header, words):
