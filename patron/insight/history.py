@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -20,13 +21,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patron.core.bulk import insert_many
 from patron.core.errors import DomainError
-from patron.insight.history_facets import rebuild_facets
+from patron.insight.history_facets import insert_rows, moment_writer, rebuild_facets
 from patron.insight.models import ExternalMember
 from patron.members import services as members
 from patron.members.importing.errors import UnreadableFile  # noqa: F401 (callers catch it)
@@ -151,9 +151,16 @@ def _whole(value: Any) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+CANONICAL_MOBILE = re.compile(r"1[0-9]{10}")
+
+
 @functools.lru_cache(maxsize=200_000)
 def _mobile(text: str) -> str:
-    """`normalize_mobile`, once per distinct text (a member's rows repeat their mobile)."""
+    """The mobile as members store it. 11 ASCII digits starting with 1 are taken as they are
+    (they either name a member or are reported as naming nobody); other spellings (+86,
+    spaces, full-width digits) go through `normalize_mobile`, once per distinct text."""
+    if CANONICAL_MOBILE.fullmatch(text):
+        return text
     return normalize_mobile(text)
 
 
@@ -474,42 +481,89 @@ def _other_columns(model, given: list[str]) -> tuple[list[str], tuple]:
 
 
 def _write_sales(actor: Actor, rows: list[Row], keys: list[str], ids: dict) -> None:
-    """Multi-row inserts without model instances (`core.bulk.insert_many`): the sales, their
-    ids found again by their keys, then their lines."""
+    """Multi-row inserts of values already in the database's form: the sales, their ids found
+    again by their keys, then their lines."""
     merchant_id = actor.merchant.pk
-    now = timezone.now()
+    moment = moment_writer()
+    now = moment(timezone.now())
     sale_extra, sale_defaults = _other_columns(Sale, SALE_COLUMNS)
     line_extra, line_defaults = _other_columns(SaleLine, LINE_COLUMNS)
+    sale_defaults = _db_defaults(Sale, sale_extra, sale_defaults)
+    line_defaults = _db_defaults(SaleLine, line_extra, line_defaults)
     for start in range(0, len(rows), BATCH):
-        batch = list(zip(rows[start : start + BATCH], keys[start : start + BATCH], strict=True))
-        insert_many(
+        batch = [
+            (row, key, moment(row.occurred_at))
+            for row, key in zip(
+                rows[start : start + BATCH], keys[start : start + BATCH], strict=True
+            )
+        ]
+        insert_rows(
             Sale,
             SALE_COLUMNS + sale_extra,
             (
-                (merchant_id, ids[row.names], row.store.pk, CHANNEL, key, row.occurred_at, now)
+                (merchant_id, ids[row.names], row.store.pk, CHANNEL, key, moment, now)
                 + (row.amount, 0, row.amount)
                 + sale_defaults
-                for row, key in batch
+                for row, key, moment in batch
             ),
             BATCH,
         )
         sale_ids = dict(
             Sale.objects.filter(
-                merchant_id=merchant_id, idempotency_key__in=[key for _row, key in batch]
+                merchant_id=merchant_id, idempotency_key__in=[key for _row, key, _at in batch]
             ).values_list("idempotency_key", "pk")
         )
-        insert_many(
+        insert_rows(
             SaleLine,
             LINE_COLUMNS + line_extra,
             (
                 (sale_ids[key], merchant_id, 0, row.sku, row.category, row.quantity)
                 + (round(row.amount / row.quantity),) * 2
-                + (0, row.amount, row.store.pk, row.occurred_at)
+                + (0, row.amount, row.store.pk, moment)
                 + line_defaults
-                for row, key in batch
+                for row, key, moment in batch
             ),
             BATCH,
         )
+
+
+def _db_defaults(model, columns: list[str], values: tuple) -> tuple:
+    """Defaults in the database's form (JSON as text and so on), converted once."""
+    return tuple(
+        model._meta.get_field(column).get_db_prep_save(value, connection)
+        for column, value in zip(columns, values, strict=True)
+    )
+
+
+STATS_COLUMNS = ["member_id", "merchant_id", "total_spend", "visits", "refunds"]
+STATS_COLUMNS += ["first_visit_at", "last_visit_at", "average_ticket", "points_earned", "saved"]
+STATS_COLUMNS += ["updated_at"]
+
+
+def _stats_upsert() -> str:
+    """Each member's running figures plus their imported sales, creating the row when they
+    had none: one statement per member, sent by executemany (as the sale's own upsert)."""
+    quote = connection.ops.quote_name
+    table = quote(MemberStats._meta.db_table)
+
+    def c(name: str) -> str:
+        return quote(MemberStats._meta.get_field(name).column)
+
+    first, last = c("first_visit_at"), c("last_visit_at")
+    return (
+        f"INSERT INTO {table} ({', '.join(c(name) for name in STATS_COLUMNS)})"
+        f" VALUES ({', '.join(['%s'] * len(STATS_COLUMNS))})"
+        f" ON CONFLICT ({c('member_id')}) DO UPDATE SET"
+        f" {c('total_spend')} = {table}.{c('total_spend')} + excluded.{c('total_spend')},"
+        f" {c('visits')} = {table}.{c('visits')} + excluded.{c('visits')},"
+        f" {c('average_ticket')} = ({table}.{c('total_spend')} + excluded.{c('total_spend')})"
+        f" / ({table}.{c('visits')} + excluded.{c('visits')}),"
+        f" {first} = CASE WHEN {table}.{first} IS NULL OR {table}.{first} > excluded.{first}"
+        f" THEN excluded.{first} ELSE {table}.{first} END,"
+        f" {last} = CASE WHEN {table}.{last} IS NULL OR {table}.{last} < excluded.{last}"
+        f" THEN excluded.{last} ELSE {table}.{last} END,"
+        f" {c('updated_at')} = excluded.{c('updated_at')}"
+    )
 
 
 def _add_to_stats(actor: Actor, rows: list[Row], ids: dict) -> None:
@@ -526,32 +580,16 @@ def _add_to_stats(actor: Actor, rows: list[Row], ids: dict) -> None:
             figures[1] += row.amount
             figures[2] = min(figures[2], row.occurred_at)
             figures[3] = max(figures[3], row.occurred_at)
-    member_ids = sorted(added)
-    for chunk in _chunks(member_ids):
-        existing = {
-            stats.member_id: stats
-            for stats in MemberStats.objects.select_for_update().filter(member_id__in=chunk)
-        }
-        changed, new = [], []
-        for member_id in chunk:
-            visits, spend, first, last = added[member_id]
-            stats = existing.get(member_id)
-            if stats is None:
-                stats = MemberStats(member_id=member_id, merchant=actor.merchant)
-                new.append(stats)
-            else:
-                changed.append(stats)
-            stats.visits += visits
-            stats.total_spend += spend
-            stats.first_visit_at = min(filter(None, (stats.first_visit_at, first)))
-            stats.last_visit_at = max(filter(None, (stats.last_visit_at, last)))
-            stats.average_ticket = stats.total_spend // max(stats.visits, 1)
-        MemberStats.objects.bulk_create(new, batch_size=BATCH)
-        MemberStats.objects.bulk_update(
-            changed,
-            ["visits", "total_spend", "first_visit_at", "last_visit_at", "average_ticket"],
-            batch_size=BATCH,
-        )
+    moment = moment_writer()
+    now = moment(timezone.now())
+    values = [
+        (member_id, actor.merchant.pk, spend, visits, 0, moment(first), moment(last))
+        + (spend // visits, 0, 0, now)
+        for member_id, (visits, spend, first, last) in sorted(added.items())
+    ]
+    with connection.cursor() as cursor:
+        for chunk in _chunks(values, BATCH):
+            cursor.executemany(_stats_upsert(), chunk)
 
 
 def import_sales(

@@ -44,23 +44,22 @@ def run(command: BaseCommand, options: dict[str, Any]) -> None:
 
 
 def report(command: BaseCommand, result: history.ImportResult) -> None:
-    out = command.stdout
+    def line(label: str, text: object) -> None:
+        command.stdout.write(f"{label + ':':<19}{text}")
+
     if result.dry_run:
-        out.write("Dry run: nothing was written.")
-    out.write(f"Rows read:         {result.rows_read}")
-    verb = "Would import:     " if result.dry_run or result.errors else "Imported:         "
-    out.write(f"{verb}{result.imported}")
-    out.write(f"Already imported:  {result.already} (skipped)")
-    out.write(f"New members:       {result.members_created} (by external_id)")
+        command.stdout.write("Dry run: nothing was written.")
+    line("Rows read", result.rows_read)
+    line("Would import" if result.dry_run or result.errors else "Imported", result.imported)
+    line("Already imported", f"{result.already} (skipped)")
+    line("New members", f"{result.members_created} (by external_id)")
     if result.facets:
-        out.write(f"Facets:            {result.facets}")
-    seconds = max(result.seconds, 1e-9)
-    out.write(
-        f"Time:              {result.seconds:.1f} s ({result.rows_read / seconds:,.0f} rows/s)"
-    )
+        line("Facets", result.facets)
+    rate = result.rows_read / max(result.seconds, 1e-9)
+    line("Time", f"{result.seconds:.1f} s ({rate:,.0f} rows/s)")
     if result.errors:
-        out.write("Errors:")
+        command.stdout.write("Errors:")
         for error in result.errors[:ERRORS_SHOWN]:
-            out.write(f"  row {error.row}, {error.column}: {error.message}")
+            command.stdout.write(f"  row {error.row}, {error.column}: {error.message}")
         if len(result.errors) > ERRORS_SHOWN:
-            out.write(f"  … and {len(result.errors) - ERRORS_SHOWN} more")
+            command.stdout.write(f"  … and {len(result.errors) - ERRORS_SHOWN} more")

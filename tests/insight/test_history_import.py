@@ -39,7 +39,7 @@ def at(*args: int) -> dt.datetime:
 def test_a_csv_becomes_sales_stats_and_facets(tmp_path, member):
     code, out = run_import(write_csv(tmp_path / "history.csv", ROWS))
     assert code == 0, out
-    assert "Imported:         3" in out
+    assert "Imported:          3" in out
     sales = Sale.objects.filter(member=member).order_by("occurred_at", "pk")
     assert [s.total for s in sales] == [5600, 2800, 2800]
     assert {s.channel for s in sales} == {"import"}
@@ -79,7 +79,7 @@ def test_running_the_same_file_again_imports_nothing(tmp_path, member):
     assert run_import(path)[0] == 0
     code, out = run_import(path)
     assert code == 0, out
-    assert "Imported:         0" in out and "Already imported:  3" in out
+    assert "Imported:          0" in out and "Already imported:  3" in out
     assert Sale.objects.filter(member=member).count() == 3
     assert MemberStats.objects.get(member=member).visits == 3
 
@@ -88,7 +88,7 @@ def test_one_more_identical_row_in_the_file_is_one_more_sale(tmp_path, member):
     assert run_import(write_csv(tmp_path / "a.csv", ROWS))[0] == 0
     code, out = run_import(write_csv(tmp_path / "b.csv", [*ROWS, ROWS[2]]))
     assert code == 0, out
-    assert "Imported:         1" in out
+    assert "Imported:          1" in out
     assert Sale.objects.filter(member=member).count() == 4
 
 
@@ -187,7 +187,7 @@ def test_a_bad_header_is_refused(tmp_path, member, header, words):
 
 def test_dry_run_writes_nothing(tmp_path, member):
     code, out = run_import(write_csv(tmp_path / "h.csv", ROWS), "--dry-run")
-    assert code == 0 and "Would import:     3" in out
+    assert code == 0 and "Would import:      3" in out
     assert not Sale.objects.exists()
 
 
