@@ -37,6 +37,7 @@ WINDOWS = {
     "next7": gettext_lazy("Next 7 days"),
     "overdue": gettext_lazy("Overdue (up to 30 days)"),
 }
+DEFAULT_WINDOW = "next7"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -78,7 +79,9 @@ def due_facets(
 
 
 class DueFilters(forms.Form):
-    window = forms.ChoiceField(label=gettext_lazy("When"), choices=WINDOWS.items(), required=False)
+    window = forms.ChoiceField(
+        label=gettext_lazy("When"), choices=WINDOWS.items(), required=False, initial=DEFAULT_WINDOW
+    )
     category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
     store = forms.ChoiceField(label=gettext_lazy("Store"), required=False)
 
@@ -135,9 +138,9 @@ def due_rows(actor: Actor, facets: list[MemberFacet], now: dt.datetime) -> list[
 
 def _chosen(request: HttpRequest, actor: Actor) -> tuple[DueFilters, str, str, Store | None]:
     filters = DueFilters(request.GET or None, actor=actor)
-    window, category, store = "next7", "", None
+    window, category, store = DEFAULT_WINDOW, "", None
     if filters.is_bound and filters.is_valid():
-        window = filters.cleaned_data["window"] or "next7"
+        window = filters.cleaned_data["window"] or DEFAULT_WINDOW
         category = filters.cleaned_data["category"]
         code = filters.cleaned_data.get("store")
         if code:

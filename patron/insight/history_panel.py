@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from patron.insight.models import Facet, MemberFacet
@@ -113,11 +114,13 @@ def preferences(member: Member) -> Preferences:
 def preferences_panel(request: HttpRequest, member: Member) -> SafeString:
     found = preferences(member)
     zone = ZoneInfo(request.actor.merchant.timezone)
+    now = timezone.now()
     cycles = [
         {
             "label": cycle.label,
             "days": round(cycle.days),
             "due": cycle.due_at.astimezone(zone) if cycle.due_at else None,
+            "late": (now - cycle.due_at).days if cycle.due_at and cycle.due_at < now else 0,
         }
         for cycle in found.cycles
     ]
