@@ -197,7 +197,8 @@ def _lines_sql(merchant_id: int, as_of: dt.datetime, member_ids: list[int] | Non
         params += member_ids
     sql = (
         "SELECT s.member_id, l.sale_id, l.occurred_at, l.category, l.sku, l.size, l.colour,"
-        " l.quantity - l.refunded_quantity, l.total - COALESCE(r.back, 0)"
+        # PostgreSQL's SUM of bigints is numeric: cast back so every backend hands integers.
+        " l.quantity - l.refunded_quantity, CAST(l.total - COALESCE(r.back, 0) AS BIGINT)"
         f" FROM {line} l JOIN {sale} s ON s.id = l.sale_id"
         f" LEFT JOIN (SELECT sale_line_id, SUM(amount) AS back FROM {back}"
         " GROUP BY sale_line_id) r ON r.sale_line_id = l.id"
