@@ -298,6 +298,19 @@ def _member_chunks(merchant: Merchant, member_ids: list[int] | None) -> Iterator
         yield ids[start : start + MEMBER_CHUNK]
 
 
+FACETS_LOCK = 16_033  # pg_advisory_xact_lock's first key: "facets" (issue 16, F-33)
+
+
+def _one_rebuild_at_a_time(merchant: Merchant) -> None:
+    """Two rebuilds of one merchant at once (the nightly refresh and an import) would each
+    delete and insert the same rows: on PostgreSQL the second waits for the first to commit
+    (a transaction-scoped advisory lock, so nothing else of the merchant is blocked). SQLite
+    lets one writer in at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FACETS_LOCK, merchant.pk])
+
+
 def rebuild_facets(
     merchant: Merchant, as_of: dt.datetime | None = None, *, member_ids: list[int] | None = None
 ) -> str:
@@ -307,6 +320,7 @@ def rebuild_facets(
     zone = ZoneInfo(merchant.timezone)
     members = lines = written = 0
     with transaction.atomic():
+        _one_rebuild_at_a_time(merchant)
         if member_ids is None:
             MemberFacet.objects.filter(merchant=merchant).delete()
         for chunk in _member_chunks(merchant, member_ids):
