@@ -39,6 +39,7 @@ from patron.tenancy.models import Merchant
 
 log = logging.getLogger(__name__)
 
+IMPORTED_CHANNEL = "import"  # Sale.channel of imported history (patron.insight.history)
 BIRTHDAY_SOURCE = "birthday"  # ledger source of birthday points (not counted as earned)
 BATCH = 2000
 
@@ -135,7 +136,10 @@ def facts(
     ids = list(member_ids) if member_ids is not None else None
     found: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(rules.KEYS, 0))
 
-    sales = Sale.objects.filter(merchant=merchant, member__isnull=False, occurred_at__lte=at)
+    # History brought in by `patron import sales` (channel "import") earns no tier.
+    sales = Sale.objects.filter(
+        merchant=merchant, member__isnull=False, occurred_at__lte=at
+    ).exclude(channel=IMPORTED_CHANNEL)
     if ids is not None:
         sales = sales.filter(member_id__in=ids)
     counted = ~Q(status=Sale.Status.REFUNDED)

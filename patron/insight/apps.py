@@ -8,6 +8,7 @@ class InsightConfig(AppConfig):
     def ready(self) -> None:
         from patron.insight import (
             feedback_wiring,
+            history_wiring,
             lifecycle_wiring,
             report_wiring,
             segment_wiring,
@@ -22,5 +23,6 @@ class InsightConfig(AppConfig):
             segment_wiring,
             report_wiring,
             feedback_wiring,
+            history_wiring,
         ):
             part.register()

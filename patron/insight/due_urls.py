@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from patron.insight import due_views
 
 app_name = "due"
-urlpatterns: list = []
+urlpatterns = [path("", due_views.due_list, name="list")]

@@ -81,7 +81,8 @@ class MemberFacet(models.Model):
     spend = models.BigIntegerField(default=0)  # fen, net of refunds
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
-    cycle_days = models.FloatField(null=True, blank=True)  # null below two visits
+    days = models.PositiveIntegerField(default=1)  # distinct days (merchant zone) it was bought
+    cycle_days = models.FloatField(null=True, blank=True)  # null below two days
     due_at = models.DateTimeField(null=True, blank=True)  # last_at + cycle_days
 
     class Meta:
@@ -250,3 +251,22 @@ class FollowUpTask(models.Model):
 
     def __str__(self) -> str:
         return f"follow-up of event {self.event_id}"
+
+
+class ExternalMember(models.Model):
+    """A member's number in another system (`patron import sales`, column `external_id`), so
+    that history brought from it finds the same member every time."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
+    external_id = models.CharField(max_length=64)
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.CASCADE, related_name="external_ids"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "external_id"], name="uniq_external_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} -> member {self.member_id}"

@@ -74,6 +74,7 @@ QR_PREFIX = "PM"
 QR_MAX_AGE = 60  # seconds (F-20: a screenshot of an old code must not work)
 QR_SALT = "patron.sales.member-qr"
 PIN_LENGTH = 6
+IMPORTED_CHANNEL = "import"  # Sale.channel of `patron import sales` history
 MAX_MEMBER_ID = INT64_MAX  # ids are bigint: a larger number names nobody
 
 
@@ -1058,11 +1059,22 @@ def _pick_lines(sale: Sale, ask: RefundAsk) -> list[tuple[SaleLine, int]]:
     return [(by_pk[pk], quantity) for pk, quantity in picks.items()]
 
 
+def _refuse_imported(sale: Sale) -> None:
+    """History brought in by `patron import sales` took no money here: nothing to give back."""
+    if sale.channel == IMPORTED_CHANNEL:
+        raise Conflict(
+            _("Sale %(sale)s is imported history: it took no payment here and cannot be refunded.")
+            % {"sale": sale.pk},
+            code="imported_sale_not_refundable",
+        )
+
+
 def refund_amount(actor: Actor, sale: Sale, ask: RefundAsk) -> int:
     """What refunding `ask` would give back (nothing written): for the till's confirmation
     step and its approval limit. Refuses what `refund_sale` would refuse."""
     if sale.merchant_id != actor.merchant.pk:
         raise NotFound(_("Sale not found"))
+    _refuse_imported(sale)
     with transaction.atomic():
         picks = _pick_lines(sale, ask)
     return sum(
@@ -1137,6 +1149,7 @@ def refund_sale(
     bound = actor.store_bound
     if bound is not None and sale.store_id != bound.pk:
         raise PermissionDenied(_("You can only refund sales of your own store."))
+    _refuse_imported(sale)
     key = key or new_key()
     existing = selectors.refund_for_key(actor, key)
     if existing is not None:

@@ -1,0 +1,343 @@
+"""What each member buys, per category, SKU, size and colour (F-33): `MemberFacet` rows.
+
+Kept current two ways: the sale and refund activity handlers update the member's rows in the
+sale's transaction (one read, one upsert), and `rebuild_facets` recomputes them from the sale
+lines in bulk (the `facets` refresh step, and `patron import sales` for the members it
+touched). Definitions and figures: docs/history-import.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from django.db import connection, transaction
+from django.utils import timezone
+
+from patron.insight.models import Facet, MemberFacet
+from patron.members.models import Member
+from patron.sales.models import Refund, RefundLine, Sale, SaleLine
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import Merchant
+
+KINDS = (Facet.CATEGORY, Facet.SKU, Facet.SIZE, Facet.COLOUR)
+VALUE_LENGTH = MemberFacet._meta.get_field("value").max_length
+MEMBER_CHUNK = 20_000  # members per read of their lines (bounds memory on big merchants)
+INSERT_BATCH = 5000
+UPSERT_FIELDS = ["visits", "quantity", "spend", "first_at", "last_at", "days", "cycle_days"]
+
+
+def _utc_text(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
+
+
+def _as_is(value: dt.datetime | None) -> dt.datetime | None:
+    return value
+
+
+def moment_writer() -> Callable[[dt.datetime | None], Any]:
+    """Aware datetimes as the backend stores them, cheaply (SQLite: naive UTC text); Django's
+    own conversion costs more than the insert itself at a million rows. Ask once per batch."""
+    return _utc_text if connection.vendor == "sqlite" else _as_is
+
+
+def insert_rows(model: type, columns: list[str], rows: Iterable[tuple], batch: int = 5000) -> None:
+    """INSERT rows already in the database's form (see `moment_writer`), `batch` per executemany."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(model._meta.get_field(name).column) for name in columns)
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({names})"
+        f" VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    pending: list[tuple] = []
+    with connection.cursor() as cursor:
+        for row in rows:
+            pending.append(row)
+            if len(pending) >= batch:
+                cursor.executemany(sql, pending)
+                pending = []
+        if pending:
+            cursor.executemany(sql, pending)
+
+
+def cycle_and_due(
+    first_day: dt.date, last_day: dt.date, days: int, last_at: dt.datetime
+) -> tuple[float | None, dt.datetime | None]:
+    """(days between purchases, when the next one is due): the span from the first to the last
+    day it was bought over the gaps between the distinct days; nothing below two days."""
+    if days < 2:
+        return None, None
+    cycle = (last_day - first_day).days / (days - 1)
+    return cycle, last_at + dt.timedelta(days=cycle)
+
+
+# --- the live path: a sale or a refund of one member -------------------------------------------
+
+
+def _line_values(line: Any) -> Iterator[tuple[str, str]]:
+    for kind in KINDS:
+        value = (getattr(line, kind, "") or "")[:VALUE_LENGTH]
+        if value:
+            yield kind, value
+
+
+def _sale_lines(sale: Sale) -> list[Any]:
+    recorded = getattr(sale, "recorded_lines", None)
+    return list(recorded) if recorded is not None else list(sale.lines.all())
+
+
+def on_activity(actor: Actor, member: Member, kind: str, detail: Mapping[str, Any]) -> None:
+    """Members' activity handler: a sale adds to the facets its lines hold, a refund takes
+    its amount and quantity back from them (visits and dates stay: the purchase happened)."""
+    if kind == "sale" and detail.get("sale") is not None:
+        add_sale(actor.merchant, member.pk, detail["sale"])
+    elif kind == "refund" and detail.get("refund") is not None:
+        take_back_refund(member.pk, detail["refund"])
+
+
+def add_sale(merchant: Merchant, member_id: int, sale: Sale) -> None:
+    zone = ZoneInfo(merchant.timezone)
+    at = sale.occurred_at
+    day = at.astimezone(zone).date()
+    adding: dict[tuple[str, str], list[int]] = {}  # (kind, value) -> [quantity, spend]
+    for line in _sale_lines(sale):
+        for key in _line_values(line):
+            figures = adding.setdefault(key, [0, 0])
+            figures[0] += line.quantity
+            figures[1] += line.total
+    if not adding:
+        return
+    existing = _rows(member_id, adding)
+    rows = []
+    for (kind, value), (quantity, spend) in adding.items():
+        row = existing.get((kind, value))
+        if row is None:
+            row = MemberFacet(
+                member_id=member_id,
+                merchant_id=merchant.pk,
+                kind=kind,
+                value=value,
+                first_at=at,
+                last_at=at,
+                days=1,
+            )
+        else:
+            first_day = row.first_at.astimezone(zone).date()
+            last_day = row.last_at.astimezone(zone).date()
+            # A day outside the known span is new; inside it (a back-dated sale) it may have
+            # been counted already: counted as new here, the nightly rebuild makes it exact.
+            if day not in (first_day, last_day):
+                row.days += 1
+            row.first_at, row.last_at = min(row.first_at, at), max(row.last_at, at)
+        row.visits += 1
+        row.quantity += quantity
+        row.spend += spend
+        _set_cycle(row, zone)
+        rows.append(row)
+    _upsert(rows)
+
+
+def take_back_refund(member_id: int, refund: Refund) -> None:
+    taking: dict[tuple[str, str], list[int]] = {}
+    for row in getattr(refund, "rows", None) or refund.lines.select_related("sale_line"):
+        for key in _line_values(row.sale_line):
+            figures = taking.setdefault(key, [0, 0])
+            figures[0] += row.quantity
+            figures[1] += row.amount
+    existing = _rows(member_id, taking)
+    for key, (quantity, amount) in taking.items():
+        row = existing.get(key)
+        if row is not None:
+            row.quantity -= quantity
+            row.spend -= amount
+    if existing:
+        MemberFacet.objects.bulk_update(list(existing.values()), ["quantity", "spend"])
+
+
+def _rows(member_id: int, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], MemberFacet]:
+    """The member's facet rows for `keys`, in one query."""
+    wanted = set(keys)
+    values = {value for _kind, value in wanted}
+    found = MemberFacet.objects.filter(member_id=member_id, value__in=values)
+    return {(row.kind, row.value): row for row in found if (row.kind, row.value) in wanted}
+
+
+def _set_cycle(row: MemberFacet, zone: ZoneInfo) -> None:
+    row.cycle_days, row.due_at = cycle_and_due(
+        row.first_at.astimezone(zone).date(),
+        row.last_at.astimezone(zone).date(),
+        row.days,
+        row.last_at,
+    )
+
+
+def _upsert(rows: list[MemberFacet]) -> None:
+    MemberFacet.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["member", "kind", "value"],
+        update_fields=[*UPSERT_FIELDS, "due_at"],
+    )
+
+
+# --- the bulk path: every facet of many members from their sale lines --------------------------
+
+
+def _lines_sql(merchant_id: int, as_of: dt.datetime, member_ids: list[int] | None):
+    line, sale, back = SaleLine._meta.db_table, Sale._meta.db_table, RefundLine._meta.db_table
+    where = "l.merchant_id = %s AND s.member_id IS NOT NULL AND l.occurred_at <= %s"
+    params: list[Any] = [merchant_id, as_of]
+    if member_ids is not None:
+        where += f" AND s.member_id IN ({', '.join(['%s'] * len(member_ids))})"
+        params += member_ids
+    sql = (
+        "SELECT s.member_id, l.sale_id, l.occurred_at, l.category, l.sku, l.size, l.colour,"
+        # PostgreSQL's SUM of bigints is numeric: cast back so every backend hands integers.
+        " l.quantity - l.refunded_quantity, CAST(l.total - COALESCE(r.back, 0) AS BIGINT)"
+        f" FROM {line} l JOIN {sale} s ON s.id = l.sale_id"
+        f" LEFT JOIN (SELECT sale_line_id, SUM(amount) AS back FROM {back}"
+        " GROUP BY sale_line_id) r ON r.sale_line_id = l.id"
+        f" WHERE {where}"
+    )
+    return sql, params
+
+
+SCHEMA = {
+    "member_id": pl.Int64,
+    "sale_id": pl.Int64,
+    "occurred_at": pl.Object,
+    "category": pl.Utf8,
+    "sku": pl.Utf8,
+    "size": pl.Utf8,
+    "colour": pl.Utf8,
+    "quantity": pl.Int64,
+    "spend": pl.Int64,
+}
+
+
+def _frame(rows: list[tuple], zone: ZoneInfo) -> pl.DataFrame:
+    """The lines as a frame, `occurred_at` an aware UTC datetime and `day` its local date."""
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in SCHEMA]
+    data = {name: list(values) for name, values in zip(SCHEMA, columns, strict=True)}
+    moments = data.pop("occurred_at")
+    frame = pl.DataFrame(
+        data, schema={name: kind for name, kind in SCHEMA.items() if name != "occurred_at"}
+    )
+    if moments and isinstance(moments[0], str):
+        # SQLite hands back its text; its first 19 characters are the UTC second.
+        at = (
+            pl.Series("occurred_at", moments)
+            .str.slice(0, 19)
+            .str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="UTC")
+        )
+    else:
+        at = pl.Series("occurred_at", moments, dtype=pl.Datetime("us", "UTC"))
+    frame = frame.with_columns(at.alias("occurred_at"))
+    return frame.with_columns(day=pl.col("occurred_at").dt.convert_time_zone(str(zone)).dt.date())
+
+
+FACET_COLUMNS = ["member_id", "merchant_id", "kind", "value", "visits", "quantity", "spend"]
+FACET_COLUMNS += ["first_at", "last_at", "days", "cycle_days", "due_at"]
+
+
+def facet_rows(frame: pl.DataFrame, merchant_id: int) -> Iterator[tuple]:
+    """The frame's facets as `FACET_COLUMNS` tuples, grouped per kind with Polars."""
+    moment = moment_writer()
+    for kind in KINDS:
+        grouped = (
+            frame.filter(pl.col(kind) != "")
+            .with_columns(pl.col(kind).str.slice(0, VALUE_LENGTH))
+            .group_by("member_id", kind)
+            .agg(
+                visits=pl.col("sale_id").n_unique(),
+                days=pl.col("day").n_unique(),
+                quantity=pl.col("quantity").sum(),
+                spend=pl.col("spend").sum(),
+                first_at=pl.col("occurred_at").min(),
+                last_at=pl.col("occurred_at").max(),
+                first_day=pl.col("day").min(),
+                last_day=pl.col("day").max(),
+            )
+        )
+        for found in grouped.iter_rows(named=True):
+            cycle, due = cycle_and_due(
+                found["first_day"], found["last_day"], found["days"], found["last_at"]
+            )
+            yield (
+                found["member_id"],
+                merchant_id,
+                kind,
+                found[kind],
+                found["visits"],
+                found["quantity"],
+                found["spend"],
+                moment(found["first_at"]),
+                moment(found["last_at"]),
+                found["days"],
+                cycle,
+                moment(due),
+            )
+
+
+def _member_chunks(merchant: Merchant, member_ids: list[int] | None) -> Iterator[list[int]]:
+    if member_ids is None:
+        ids = list(
+            Sale.objects.filter(merchant=merchant, member__isnull=False)
+            .values_list("member_id", flat=True)
+            .distinct()
+            .order_by("member_id")
+        )
+    else:
+        ids = sorted(set(member_ids))
+    for start in range(0, len(ids), MEMBER_CHUNK):
+        yield ids[start : start + MEMBER_CHUNK]
+
+
+FACETS_LOCK = 16_033  # pg_advisory_xact_lock's first key: "facets" (issue 16, F-33)
+
+
+def _one_rebuild_at_a_time(merchant: Merchant) -> None:
+    """Two rebuilds of one merchant at once (the nightly refresh and an import) would each
+    delete and insert the same rows: on PostgreSQL the second waits for the first to commit
+    (a transaction-scoped advisory lock, so nothing else of the merchant is blocked). SQLite
+    lets one writer in at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FACETS_LOCK, merchant.pk])
+
+
+def rebuild_facets(
+    merchant: Merchant, as_of: dt.datetime | None = None, *, member_ids: list[int] | None = None
+) -> str:
+    """Every facet of the merchant's members (or of `member_ids`) recomputed from their sale
+    lines up to `as_of`: read in chunks of members, grouped with Polars, rewritten in bulk."""
+    as_of = as_of or timezone.now()
+    zone = ZoneInfo(merchant.timezone)
+    members = lines = written = 0
+    with transaction.atomic():
+        _one_rebuild_at_a_time(merchant)
+        if member_ids is None:
+            MemberFacet.objects.filter(merchant=merchant).delete()
+        for chunk in _member_chunks(merchant, member_ids):
+            sql, params = _lines_sql(merchant.pk, as_of, chunk)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                found = cursor.fetchall()
+            rows = list(facet_rows(_frame(found, zone), merchant.pk))
+            if member_ids is not None:
+                MemberFacet.objects.filter(member_id__in=chunk).delete()
+            insert_rows(MemberFacet, FACET_COLUMNS, rows, INSERT_BATCH)
+            members += len(chunk)
+            lines += len(found)
+            written += len(rows)
+    return f"{written} facets of {members} members from {lines} sale lines"
+
+
+def refresh_step(merchant: Merchant, as_of: dt.datetime) -> str:
+    """The `facets` step of `patron insight refresh` (order 15)."""
+    return rebuild_facets(merchant, as_of)
