@@ -195,7 +195,8 @@ def refused_for_state(response) -> bool:
 # Segment filters likewise: which operators and values a condition takes depends on its field,
 # and tier and store codes must exist (tests/insight/test_segments_filters.py covers them).
 # Member events too: a rating belongs to a review only (and a review needs one), complaints and
-# suggestions need details, a sale or assignee named must exist (tests/insight/test_feedback_api.py).
+# suggestions need details, a sale or assignee named must exist
+# (tests/insight/test_feedback_api.py covers them).
 CROSS_FIELD_RULES = {
     ("POST", "/api/v1/members/{member_id}/events"),
     ("PUT", "/api/v1/program"),
