@@ -60,9 +60,9 @@ def stages(frame: pl.DataFrame, today: int, policy: LifecyclePolicy) -> pl.Serie
     """`stage` for a whole frame of `last_day`, `joined_day` (day numbers), `purchase_days`
     and `cycle_days`, vectorised."""
     recency = today - pl.coalesce("last_day", "joined_day")
-    own = pl.when(
-        (pl.col("purchase_days") >= policy.min_visits) & (pl.col("cycle_days") > 0)
-    ).then(pl.col("cycle_days"))
+    own = pl.when((pl.col("purchase_days") >= policy.min_visits) & (pl.col("cycle_days") > 0)).then(
+        pl.col("cycle_days")
+    )
     cycle = pl.max_horizontal(
         own.fill_null(policy.default_cycle_days), pl.lit(policy.min_cycle_days), pl.lit(1e-9)
     )

@@ -14,8 +14,16 @@ def register() -> None:
     program.register()
     add_step("lifecycle", 20, lifecycle.lifecycle_step)
     add_step("rfm", 30, rfm.rfm_step)
-    profile.add_fact(profile.Fact("lifecycle", scores_profile.lifecycle_fact, prepare=scores_profile.with_insight))
-    profile.add_fact(profile.Fact("rfm", scores_profile.rfm_fact, prepare=scores_profile.with_insight))
-    profile.add_fact(profile.Fact("cycle_days", scores_profile.cycle_fact, prepare=scores_profile.with_insight))
+    profile.add_fact(
+        profile.Fact(
+            "lifecycle", scores_profile.lifecycle_fact, prepare=scores_profile.with_insight
+        )
+    )
+    profile.add_fact(
+        profile.Fact("rfm", scores_profile.rfm_fact, prepare=scores_profile.with_insight)
+    )
+    profile.add_fact(
+        profile.Fact("cycle_days", scores_profile.cycle_fact, prepare=scores_profile.with_insight)
+    )
     profile.add_panel(profile.Panel("side", scores_profile.scores_panel, order=7))
     profile.add_column(scores_profile.LIFECYCLE_COLUMN)

@@ -80,9 +80,12 @@ class Positive(Scalar):
         return {"type": "number", low: self.low, "maximum": self.high}
 
 
-Ratio = Annotated[float, Positive(0, 100)]
-CycleDays = Annotated[float, Positive(0, 3650)]
-FloorDays = Annotated[float, Positive(0, 365, inclusive=True)]
+RATIO = Positive(0, 100)
+CYCLE_DAYS = Positive(0, 3650)
+FLOOR_DAYS = Positive(0, 365, inclusive=True)
+Ratio = Annotated[float, RATIO]
+CycleDays = Annotated[float, CYCLE_DAYS]
+FloorDays = Annotated[float, FLOOR_DAYS]
 
 
 class Lifecycle(ProgramModel):
@@ -103,18 +106,20 @@ class Lifecycle(ProgramModel):
     def problems(cls, value: Any) -> Iterator[Refusal]:
         if not isinstance(value, dict):
             return
+        # Compared only when both are valid (a bad value has its own error already).
         merged = {**DEFAULTS.as_dict(), **value}
         for lower, upper in (("excited", "active"), ("active", "inert")):
-            low, high = merged.get(lower), merged.get(upper)
-            if _number(low) and _number(high) and low >= high:
+            low, high = RATIO.parse(merged.get(lower)), RATIO.parse(merged.get(upper))
+            if low is not None and high is not None and low >= high:
                 field = upper if upper in value else lower
                 yield (
                     (field,),
                     _("%(upper)s (%(high)g) must be greater than %(lower)s (%(low)g).")
                     % {"upper": upper, "high": high, "lower": lower, "low": low},
                 )
-        floor, cycle = merged.get("min_cycle_days"), merged.get("default_cycle_days")
-        if _number(floor) and _number(cycle) and floor > cycle:
+        floor = FLOOR_DAYS.parse(merged.get("min_cycle_days"))
+        cycle = CYCLE_DAYS.parse(merged.get("default_cycle_days"))
+        if floor is not None and cycle is not None and floor > cycle:
             field = "min_cycle_days" if "min_cycle_days" in value else "default_cycle_days"
             yield (
                 (field,),
@@ -124,10 +129,6 @@ class Lifecycle(ProgramModel):
 
     def cleaned(self) -> dict[str, Any]:
         return {**DEFAULTS.as_dict(), **self.given()}
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class Insight(ProgramModel):
@@ -179,4 +180,3 @@ def save_policy(merchant: Merchant, policy: LifecyclePolicy) -> None:
 
 def register() -> None:
     register_section("insight", Insight, plan_insight, export_insight)
-

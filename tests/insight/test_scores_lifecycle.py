@@ -41,8 +41,15 @@ def member_count() -> int:
 
 @pytest.mark.parametrize(
     ("recency", "expected"),
-    [(0, "excited"), (15, "excited"), (16, "active"), (45, "active"), (46, "inert"),
-     (90, "inert"), (91, "dormant")],
+    [
+        (0, "excited"),
+        (15, "excited"),
+        (16, "active"),
+        (45, "active"),
+        (46, "inert"),
+        (90, "inert"),
+        (91, "dormant"),
+    ],
 )
 def test_few_purchases_use_the_default_cycle_of_30_days(system, stores, recency, expected):
     # One purchase day: 30 days; 0.5 x 30 = 15, 1.5 x 30 = 45, 3 x 30 = 90.

@@ -20,7 +20,17 @@ def test_windows_count_the_rolling_year_net_of_refunds(system, stores):
     inside = sale(ann, 20000, local(2025, 6, 16, 0, 30))  # 16 June: the window's first day
     sale(ann, 5000, local(2026, 6, 14, 23, 59))
     refund(inside, 3000, local(2026, 1, 1))
-    sale(ann, 99000, local(2026, 6, 15, 0, 0, ))  # at as_of: counted (up to and including)
+    sale(
+        ann,
+        99000,
+        local(
+            2026,
+            6,
+            15,
+            0,
+            0,
+        ),
+    )  # at as_of: counted (up to and including)
     sale(ann, 7000, local(2026, 6, 16))  # after as_of: not yet
     stats.refresh_stats(system.merchant, AS_OF)
     found = insight(ann)
