@@ -113,8 +113,8 @@ def test_api_errors_stay_problem_json_and_console_keeps_its_middleware(api_key):
 # and the member's figures (one statement on PostgreSQL, two on SQLite); the member's insight
 # windows and lifecycle stage (one upsert returning the row, patron.insight.stats; a second
 # and third only when the stage moves); the stored answer; COMMIT. Each is a round trip that
-# costs app and database CPU. A sale that spends points or stored value also asks whether the member's card is reported lost (the spend
-# guards, docs/cards.md): one indexed look-up.
+# costs app and database CPU. A sale that spends points or stored value also asks whether the
+# member's card is reported lost (the spend guards, docs/cards.md): one indexed look-up.
 STATEMENTS_PER_SALE = {"postgresql": 14, "sqlite": 23}
 
 
