@@ -137,7 +137,7 @@ def chart_spec(report: RfmReport) -> dict[str, Any]:
             "title": _("Members by recency (R) and frequency (F)"),
             "x_name": _("F: frequency"),
             "y_name": _("R: recency"),
-            "colour_name": _("Mean 12-month spend (yuan)"),
+            "colour_name": _("Mean spend (yuan)"),
             "tooltip": _("R %(r)s · F %(f)s: %(count)s members, mean spend ¥%(spend)s"),
             "cells": [
                 {

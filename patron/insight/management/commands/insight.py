@@ -1,5 +1,7 @@
 """`patron insight refresh --merchant SLUG [--as-of DATE]` (API.md §8)."""
 
+from zoneinfo import ZoneInfo
+
 from patron.core.commands import PatronCommand, as_of_for
 from patron.insight.refresh import refresh
 from patron.tenancy.models import Merchant
@@ -27,6 +29,9 @@ class Command(PatronCommand):
         for merchant in merchants:
             as_of = as_of_for(merchant.timezone, options.get("as_of"))
             report = refresh(merchant, as_of)
-            self.stdout.write(f"{merchant.slug}: refreshed as of {as_of.isoformat()}")
+            local = as_of.astimezone(ZoneInfo(merchant.timezone))
+            self.stdout.write(
+                f"{merchant.slug}: refreshed as of {local:%Y-%m-%d %H:%M} ({merchant.timezone})"
+            )
             for step, summary, seconds in report.lines:
-                self.stdout.write(f"  {step:<10} {summary} ({seconds:.1f} s)")
+                self.stdout.write(f"  {step:<10} {seconds:6.1f} s  {summary}")

@@ -17,24 +17,28 @@
     var count = new Intl.NumberFormat(document.documentElement.lang || undefined);
     var scores = ["1", "2", "3", "4", "5"];
     var top = 0;
+    // A square without members is left blank ("-" is ECharts' empty value), not coloured as ¥0.
     var data = spec.cells.map(function (cell) {
       top = Math.max(top, cell.spend);
-      return { value: [cell.f - 1, cell.r - 1, cell.spend], count: cell.count, link: cell.link, r: cell.r, f: cell.f };
+      var spend = cell.count ? cell.spend : "-";
+      return { value: [cell.f - 1, cell.r - 1, spend], count: cell.count, link: cell.link, r: cell.r, f: cell.f };
     });
     var chart = echarts.init(box.querySelector(".chart-canvas"));
     chart.setOption({
       animation: false,
-      grid: { left: 56, right: 16, top: 16, bottom: 88 },
+      grid: { left: 56, right: 120, top: 16, bottom: 48 },
       tooltip: {
         formatter: function (p) {
-          return fill(spec.tooltip, { r: p.data.r, f: p.data.f, count: count.format(p.data.count), spend: p.data.value[2].toFixed(2) });
+          var spend = p.data.count ? p.data.value[2].toFixed(2) : "0.00";
+          return fill(spec.tooltip, { r: p.data.r, f: p.data.f, count: count.format(p.data.count), spend: spend });
         },
       },
       xAxis: { type: "category", data: scores, name: spec.x_name, nameLocation: "middle", nameGap: 28, splitArea: { show: true } },
       yAxis: { type: "category", data: scores, name: spec.y_name, nameLocation: "middle", nameGap: 36, splitArea: { show: true } },
       visualMap: {
-        min: 0, max: top || 1, calculable: true, orient: "horizontal", left: "center", bottom: 0,
-        text: [spec.colour_name, ""], inRange: { color: ["#eef3ff", cssColour("--primary", "#3056d3")] },
+        min: 0, max: top || 1, calculable: true, orient: "vertical", right: 0, top: "middle",
+        itemHeight: 200, precision: 0, text: [spec.colour_name, ""],
+        inRange: { color: ["#eef3ff", cssColour("--primary", "#3056d3")] },
       },
       series: [{
         type: "heatmap", data: data,
