@@ -106,7 +106,7 @@ def test_the_member_page_shows_stage_cell_and_cycle(hq, shop):
     assert 'id="member-scores"' in html
     assert 'data-stage="excited"' in html
     assert "555" in html
-    assert "fewer than 3 purchase days: the merchant&#x27;s 30 days apply" in html
+    assert "fewer than 3 purchase days: the merchant's 30 days apply" in html
 
 
 def test_the_page_without_scores_says_so(hq, stores):

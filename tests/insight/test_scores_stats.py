@@ -73,3 +73,37 @@ def test_every_member_gets_a_row_even_without_a_sale(system, stores):
     found = insight(dan)
     assert (found.spend_12m, found.visits_12m, found.purchase_days) == (0, 0, 0)
     assert found.last_purchase_at is None and found.cycle_days is None
+
+
+def test_live_sales_and_refunds_keep_the_windows_current(system, stores):
+    from patron.program.services import apply_program
+    from patron.sales import services as sales
+
+    apply_program(system, {"categories": ["dishes"]})
+    eve = member(system, "13800000005")
+
+    def sell(*prices: int) -> Sale:
+        return sales.commit_sale(
+            system,
+            sales.SaleRequest(
+                lines=[
+                    sales.LineInput(sku=f"DISH{i}", category="dishes", unit_price=price)
+                    for i, price in enumerate(prices)
+                ],
+                member=eve.pk,
+                store="S1",
+            ),
+        )
+
+    first = sell(3000, 2000)
+    second = sell(1500)
+    found = insight(eve)
+    assert (found.spend_12m, found.visits_12m, found.purchase_days) == (6500, 2, 1)
+    assert found.lifecycle == "excited"
+    sales.refund_sale(system, first, sales.RefundAsk(lines=(("DISH1", 1),)))
+    found = insight(eve)
+    assert (found.spend_12m, found.visits_12m) == (4500, 2)  # part refunded: still a visit
+    sales.refund_sale(system, second, sales.RefundAsk(all=True))
+    found = insight(eve)
+    assert (found.spend_12m, found.visits_12m) == (3000, 1)  # refunded in full: no visit
+    assert found.last_purchase_at == first.occurred_at
