@@ -16,7 +16,7 @@ from MemberInsight (filled by the stats step) and writes every member's scores i
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from dataclasses import dataclass
 
 import polars as pl
 from django.db import transaction
@@ -84,17 +84,29 @@ def from_sales(lines: pl.DataFrame, today: int, window_start: int) -> pl.DataFra
 def _buyers(merchant: Merchant) -> pl.DataFrame:
     last, params = scores_db.day_sql("last_purchase_at", merchant.timezone)
     rows = scores_db.fetch(
-        f"SELECT member_id, {last}, visits_12m, spend_12m FROM {scores_db.INSIGHT}"
+        f"SELECT member_id, {last}, visits_12m, spend_12m, rfm FROM {scores_db.INSIGHT}"
         " WHERE merchant_id = %s AND purchase_days > 0",
         [*params, merchant.pk],
     )
-    schema = {"member_id": pl.Int64, "last_day": pl.Int64, "visits": pl.Int64, "spend": pl.Int64}
+    schema = {
+        "member_id": pl.Int64,
+        "last_day": pl.Int64,
+        "visits": pl.Int64,
+        "spend": pl.Int64,
+        "stored": pl.Utf8,  # the cell as the last refresh left it
+    }
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def refresh_rfm(merchant: Merchant, as_of: dt.datetime) -> Counter:
-    """Every member's scores from their windows (run after the stats step); returns the
-    members per R score (0: no purchase)."""
+@dataclass(frozen=True)
+class RfmResult:
+    scored: int  # members with a purchase
+    moved: int  # of them, whose cell changed (written)
+    cleared: int  # members without a purchase whose scores were removed
+
+
+def refresh_rfm(merchant: Merchant, as_of: dt.datetime) -> RfmResult:
+    """Every member's scores from their windows (run after the stats step)."""
     with transaction.atomic():
         scored = scores(_buyers(merchant))
         cleared = scores_db.execute(
@@ -102,20 +114,23 @@ def refresh_rfm(merchant: Merchant, as_of: dt.datetime) -> Counter:
             " WHERE merchant_id = %s AND purchase_days = 0 AND (r IS NOT NULL OR rfm <> '')",
             [merchant.pk],
         )
-        if not scored.is_empty():
-            rows = scored.select("member_id", *SCORES).iter_rows()
+        # Only the members whose cell moved are written (the cell says all three scores): on
+        # a usual night most members keep theirs.
+        moved = scored.filter(pl.col("rfm") != pl.col("stored"))
+        if not moved.is_empty():
+            rows = moved.select("member_id", *SCORES).iter_rows()
             scores_db.load_scratch(SCRATCH, SCORES, rows)
             scores_db.update_from_scratch(SCRATCH, SCORES)
             scores_db.drop_scratch(SCRATCH)
-    counts = Counter(dict(scored["r"].value_counts().iter_rows())) if scored.height else Counter()
-    counts[0] = cleared
-    return counts
+    return RfmResult(scored=scored.height, moved=moved.height, cleared=cleared)
 
 
 def rfm_step(merchant: Merchant, as_of: dt.datetime) -> str:
-    counts = refresh_rfm(merchant, as_of)
-    scored = sum(count for score, count in counts.items() if score)
-    return _("%(scored)s members scored, %(cleared)s without a purchase cleared") % {
-        "scored": f"{scored:,}",
-        "cleared": f"{counts[0]:,}",
+    result = refresh_rfm(merchant, as_of)
+    return _(
+        "%(scored)s members scored (%(moved)s moved cell), %(cleared)s without a purchase cleared"
+    ) % {
+        "scored": f"{result.scored:,}",
+        "moved": f"{result.moved:,}",
+        "cleared": f"{result.cleared:,}",
     }
