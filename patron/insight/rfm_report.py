@@ -1,6 +1,6 @@
 """What the console's RFM page shows (/insight/rfm/): the 5 x 5 R x F grid (members and mean
-12-month spend per cell), the 125 RFM cells, members per lifecycle stage, and since when every
-member's scores hold; for the whole chain or one home store (a store-bound role: its own).
+12-month spend per cell), the 125 RFM cells, members per lifecycle stage, and when figures last
+changed; for the whole chain or one home store (a store-bound role: its own).
 
 Everything is a GROUP BY over MemberInsight on its (merchant, ...) indexes; nothing is
 computed here that the refresh did not store.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Avg, Count, Min, QuerySet
+from django.db.models import Avg, Count, Max, QuerySet
 from django.utils.translation import gettext as _
 
 from patron.insight.lifecycle import STAGES
@@ -46,7 +46,7 @@ class RfmReport:
     grid: list[dict[str, Any]] = field(default_factory=list)  # R x F: r, f, count, spend
     cells: list[Cell] = field(default_factory=list)
     stages: list[dict[str, Any]] = field(default_factory=list)  # code, label, count
-    scored_since: dt.datetime | None = None
+    scored_since: dt.datetime | None = None  # the last time a member's figures changed
 
 
 def store_for(actor: Actor, code: str | None) -> Store | None:
@@ -81,7 +81,7 @@ def _eq(name: str, value: Any) -> dict[str, Any]:
 def rfm_report(actor: Actor, store: Store | None) -> RfmReport:
     rows = insight_rows(actor, store)
     report = RfmReport(store=store)
-    totals = rows.aggregate(members=Count("pk"), since=Min("computed_at"))
+    totals = rows.aggregate(members=Count("pk"), since=Max("computed_at"))
     report.members = totals["members"]
     report.scored_since = totals["since"]
     scored = rows.exclude(rfm="")

@@ -54,6 +54,10 @@ def _statement(zone: str, one_member: bool) -> tuple[str, list]:
     member = Member._meta.db_table
     only_sales = " AND s.member_id = %s" if one_member else ""
     only_members = " AND m.id = %s" if one_member else ""
+    # In bulk, a member whose figures are the same keeps their row untouched (no new row
+    # version, no index writes): on a usual night most members. One member is always written,
+    # so RETURNING gives their row.
+    changed = "" if one_member else _changed_only()
     returning = (
         " RETURNING last_purchase_at, purchase_days, cycle_days, lifecycle" if one_member else ""
     )
@@ -95,8 +99,18 @@ WHERE m.merchant_id = %s{only_members}
 ON CONFLICT (member_id) DO UPDATE SET
   spend_12m = excluded.spend_12m, visits_12m = excluded.visits_12m,
   cycle_days = excluded.cycle_days, last_purchase_at = excluded.last_purchase_at,
-  purchase_days = excluded.purchase_days, computed_at = excluded.computed_at{returning}"""
+  purchase_days = excluded.purchase_days, computed_at = excluded.computed_at{changed}{returning}"""
     return sql, day_params
+
+
+def _changed_only() -> str:
+    table = scores_db.INSIGHT
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    checks = [
+        f"{table}.{column} {differs} excluded.{column}"
+        for column in ("spend_12m", "visits_12m", "cycle_days", "last_purchase_at", "purchase_days")
+    ]
+    return "\n  WHERE " + " OR ".join(checks)
 
 
 def _params(
@@ -129,7 +143,8 @@ def _params(
 
 
 def refresh_stats(merchant: Merchant, as_of: dt.datetime) -> int:
-    """Every member's windows as of `as_of` (the refresh step); members written."""
+    """Every member's windows as of `as_of` (the refresh step); members whose figures were
+    new or changed (the others are left untouched)."""
     sql, day_params = _statement(merchant.timezone, one_member=False)
     start = window_start(as_of, ZoneInfo(merchant.timezone))
     with transaction.atomic():
@@ -153,6 +168,6 @@ def refresh_member(member: Member, as_of: dt.datetime | None = None) -> MemberWi
 
 def stats_step(merchant: Merchant, as_of: dt.datetime) -> str:
     written = refresh_stats(merchant, as_of)
-    return _("%(count)s members: 12-month spend and visits, purchase cycles") % {
+    return _("%(count)s members with new figures (12-month spend and visits, cycles)") % {
         "count": f"{written:,}"
     }
