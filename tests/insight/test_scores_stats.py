@@ -107,3 +107,15 @@ def test_live_sales_and_refunds_keep_the_windows_current(system, stores):
     found = insight(eve)
     assert (found.spend_12m, found.visits_12m) == (3000, 1)  # refunded in full: no visit
     assert found.last_purchase_at == first.occurred_at
+
+
+def test_a_second_refresh_leaves_unchanged_members_untouched(system, stores):
+    fay = member(system, "13800000006")
+    sale(fay, 1000, local(2026, 5, 1))
+    assert stats.refresh_stats(system.merchant, AS_OF) == 1
+    written_at = insight(fay).computed_at
+    assert stats.refresh_stats(system.merchant, AS_OF) == 0
+    assert insight(fay).computed_at == written_at
+    sale(fay, 500, local(2026, 6, 1))
+    assert stats.refresh_stats(system.merchant, AS_OF) == 1
+    assert insight(fay).spend_12m == 1500
