@@ -10,7 +10,7 @@ PATRON := .venv/bin/patron
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
-.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-clv bench-segments bench-import-sales messages compile-messages
+.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-clv bench-segments bench-import-sales bench-rfm messages compile-messages
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -85,3 +85,8 @@ bench-segments: install
 # The reports dashboard (F-47) over 500,000 sales in three years, on PostgreSQL.
 bench-reports: install
 	$(PY) bench/reports_dashboard.py
+
+# RFM over 10,000,000 sale lines against a bare Polars group-by, and the nightly refresh of
+# 1,000,000 members on PostgreSQL (its own database, dropped at the end): docs/lifecycle-rfm.md.
+bench-rfm: install
+	$(PY) bench/rfm.py

@@ -33,6 +33,10 @@ class MemberInsight(models.Model):
     spend_12m = models.BigIntegerField(default=0)  # fen, net of refunds, last 365 days
     visits_12m = models.PositiveIntegerField(default=0)
     cycle_days = models.FloatField(null=True, blank=True)  # mean days between visits
+    # What lifecycle and RFM read (docs/lifecycle-rfm.md): the last purchase (a sale not
+    # refunded in full) and on how many days of the merchant's zone the member bought.
+    last_purchase_at = models.DateTimeField(null=True, blank=True)
+    purchase_days = models.PositiveIntegerField(default=0)
     lifecycle = models.CharField(max_length=10, choices=Lifecycle.choices, blank=True)
     lifecycle_since = models.DateTimeField(null=True, blank=True)
     r = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -96,6 +100,25 @@ class MemberFacet(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.value} of member {self.member_id}"
+
+
+class InsightPolicy(models.Model):
+    """The merchant's lifecycle thresholds (program file `insight.lifecycle`, F-30); no row:
+    the defaults of patron.insight.program."""
+
+    merchant = models.OneToOneField(
+        "tenancy.Merchant", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    default_cycle_days = models.FloatField()
+    min_cycle_days = models.FloatField()
+    min_visits = models.PositiveSmallIntegerField()
+    excited = models.FloatField()
+    active = models.FloatField()
+    inert = models.FloatField()
+    dormant_after_days = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"insight policy of {self.merchant_id}"
 
 
 class LifecycleChange(models.Model):

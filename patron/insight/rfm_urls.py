@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+"""The console's RFM page, at /insight/rfm/ (namespace `rfm`)."""
+
+from django.urls import path
+
+from patron.insight import rfm_views
 
 app_name = "rfm"
-urlpatterns: list = []
+urlpatterns = [
+    path("", rfm_views.rfm_page, name="page"),
+    path("export.xlsx", rfm_views.rfm_export, name="export"),
+]

@@ -257,15 +257,18 @@ def test_each_column_sorts_both_ways(hq_client, ranked, sort, order):
 def test_the_cells_show_tier_names_balances_and_local_times(hq_client, ranked):
     html = hq_client.get("/members/", {"sort": "-points"}).content.decode()
     cells = re.findall(r'data-cell="(\w+)">([^<]*)<', html)
-    row_b = dict(cells[:4])
+    # Five columns: tier, points, stored value, lifecycle (insight), last visit.
+    row_b = dict(cells[:5])
     assert row_b["tier"] == "银卡会员" and row_b["points"] == "520"
+    assert row_b["lifecycle"] == "Excited"  # scored by their sale (patron.insight)
     assert row_b["stored_value"] == "¥0.00"
     stats_b = ranked["B"].stats
     assert row_b["last_visit"] == stats_b.last_visit_at.astimezone(SHANGHAI).strftime(
         "%Y-%m-%d %H:%M"
     )
-    row_a = dict(cells[12:16])
+    row_a = dict(cells[15:20])
     assert (row_a["tier"], row_a["points"], row_a["last_visit"]) == ("普通会员", "0", "—")
+    assert row_a["lifecycle"] == "—"  # no sale, no refresh yet: not scored
 
 
 def test_header_links_turn_the_sort_round_and_keep_the_filters(hq_client, ranked):

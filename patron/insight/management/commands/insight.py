@@ -40,9 +40,12 @@ class Command(PatronCommand):
         for merchant in merchants:
             as_of = as_of_for(merchant.timezone, options.get("as_of"))
             report = refresh(merchant, as_of)
-            self.stdout.write(f"{merchant.slug}: refreshed as of {as_of.isoformat()}")
+            local = as_of.astimezone(ZoneInfo(merchant.timezone))
+            self.stdout.write(
+                f"{merchant.slug}: refreshed as of {local:%Y-%m-%d %H:%M} ({merchant.timezone})"
+            )
             for step, summary, seconds in report.lines:
-                self.stdout.write(f"  {step:<10} {summary} ({seconds:.1f} s)")
+                self.stdout.write(f"  {step:<10} {seconds:6.1f} s  {summary}")
 
     def fit(self, options) -> None:
         """Only the JSON goes to standard output (API.md §8); v is in fen like the amounts."""
