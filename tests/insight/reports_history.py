@@ -153,5 +153,8 @@ def build(system, stores) -> History:
     Refund.objects.filter(pk=refund.pk).update(created_at=at(d3, 10))
 
     for who, stage in ((a, "active"), (b, "dormant"), (f, "inert")):
-        MemberInsight.objects.create(member=who, merchant=system.merchant, lifecycle=stage)
+        # The sales above scored them already (live stats and lifecycle); pin the stage.
+        MemberInsight.objects.update_or_create(
+            member=who, defaults={"merchant": system.merchant, "lifecycle": stage}
+        )
     return History(d1, d3, {"A": a, "B": b, "C": c, "E": e, "F": f}, ann, bob)

@@ -11,7 +11,8 @@ walk-ins #2 and #5 = 50.00 + 30.00 - 15.00 = 65.00 in 2 sales.
     pareto         A 200.00, B 180.00, F 30.00 of 410.00: A + B = 380.00 >= 80 % (328.00)
                    -> 2 members, 2 / 3
     new            A (D1 09:00) and C (D3 23:59:30); B (D0 23:59:30) and E (D4 00:00:30) are out
-    lifecycle      A active, B dormant, F inert; C and E not scored
+    lifecycle      A active, B dormant, F inert (pinned); C excited by its sale (#8, scored
+                   live); E never bought: not scored
     liabilities    end of D3: A 500.00 principal; points A 100 + 100 + 30 (#7 on D0), B 80 + 40,
                    F 20 + 10 = 380 points = 3.80 (C's 20 points of #8 come after)
     coupons        cash20 issued on D1, used on #4: cost 20.00, its sale 100.00 (ratio 5)
@@ -74,7 +75,7 @@ def test_member_figures(figures):
         "active": 3,
         "dormant": 1,
         "total": 5,
-        "lifecycle": {"excited": 0, "active": 1, "inert": 1, "dormant": 1, "unscored": 2},
+        "lifecycle": {"excited": 1, "active": 1, "inert": 1, "dormant": 1, "unscored": 1},
         "repeat_buyers": 2,
         "repeat_rate": 0.6667,
         "pareto_members": 2,
