@@ -22,7 +22,7 @@ from patron.insight.models import MemberInsight
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 
-SEGMENT_BUILDER = "/segments/new"
+SEGMENT_BUILDER = "/segments/new/"
 SCORES = range(1, 6)
 
 

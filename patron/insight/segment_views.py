@@ -171,10 +171,20 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "insight/segments/_preview.html", context)
 
 
+def starting_filter(request: HttpRequest) -> Any:
+    """A new segment may start from a filter other pages link with (`?filter=` JSON: an RFM
+    cell, a lifecycle stage); one that is not a filter object starts empty."""
+    try:
+        node = json.loads(request.GET.get("filter") or "null")
+    except ValueError:
+        node = None
+    return node if isinstance(node, dict) and ("all" in node or "any" in node) else {"all": []}
+
+
 def builder(request: HttpRequest, segment: Segment | None) -> HttpResponse:
     actor: Actor = request.actor
     name = segment.name if segment else ""
-    node: Any = segment.filter if segment else {"all": []}
+    node: Any = segment.filter if segment else starting_filter(request)
     errors: list[str] = []
     if request.method == "POST":
         name = request.POST.get("name", "")

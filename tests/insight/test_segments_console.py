@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from html import unescape as html_unescape
 
 import openpyxl
 import pytest
@@ -134,3 +135,20 @@ def test_another_merchants_segment_is_404(hq, members):
     segment = Segment.objects.create(merchant=other, name="x", filter={"all": []})
     assert logged_in(hq).get(f"/segments/{segment.pk}/edit/").status_code == 404
     assert logged_in(hq).post(f"/segments/{segment.pk}/export/").status_code == 404
+
+
+def test_a_new_segment_starts_from_the_filter_another_page_links_with(hq, members):
+    """The RFM page's cells link to the builder with their filter (`?filter=` JSON)."""
+    from urllib.parse import quote
+
+    cell = {"all": [{"field": "rfm", "op": "eq", "value": "555"}]}
+
+    def starting_filter(query: str) -> dict:
+        page = logged_in(hq).get("/segments/new/?filter=" + quote(query))
+        assert page.status_code == 200
+        textarea = page.content.decode().split('id="segment-filter" hidden>')[1]
+        return json.loads(html_unescape(textarea.split("</textarea>")[0]))
+
+    assert starting_filter(json.dumps(cell)) == cell
+    for junk in ("{", "[1, 2]", '{"field": "rfm"}'):
+        assert starting_filter(junk) == {"all": []}
