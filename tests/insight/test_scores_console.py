@@ -82,7 +82,7 @@ def test_cells_link_to_the_segment_builder_with_the_filter(hq, shop):
     page = client_of(hq.staff.user).get("/insight/rfm/", {"store": "S1"})
     cell = next(c for c in spec_of(page)["heatmap"]["cells"] if c["r"] == 5 and c["f"] == 5)
     link = urlparse(cell["link"])
-    assert link.path == "/segments/new"
+    assert link.path == "/segments/new/"
     assert json.loads(parse_qs(link.query)["filter"][0]) == {
         "all": [
             {"field": "store", "op": "eq", "value": "S1"},
