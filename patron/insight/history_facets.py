@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from patron.insight.models import Facet, MemberFacet
 from patron.members.models import Member
@@ -335,7 +336,11 @@ def rebuild_facets(
             members += len(chunk)
             lines += len(found)
             written += len(rows)
-    return f"{written} facets of {members} members from {lines} sale lines"
+    return _("%(facets)s preferences of %(members)s members from %(lines)s sale lines") % {
+        "facets": f"{written:,}",
+        "members": f"{members:,}",
+        "lines": f"{lines:,}",
+    }
 
 
 def refresh_step(merchant: Merchant, as_of: dt.datetime) -> str:

@@ -134,7 +134,7 @@ def test_fit_cli_with_too_few_buyers_is_a_readable_error(merchant, store, capsys
     captured = capsys.readouterr()
     assert code != 0
     assert captured.out == ""
-    assert "5 members have bought" in captured.err and "Traceback" not in captured.err
+    assert "5 位会员有消费" in captured.err  # zh-Hans, the default and "Traceback" not in captured.err
     assert not ValueFit.objects.exists()
 
 
@@ -166,7 +166,7 @@ def test_refresh_writes_each_buying_members_value(merchant, store):
     members = history(merchant, store)
     report = refresh(merchant, at("2026-07-01", "00:00"))
     lines = {step: summary for step, summary, _s in report.lines}
-    assert lines["value"].startswith("fitted r=")
+    assert lines["value"].startswith("已拟合 r=")
     rows = {row.member_id: row for row in MemberInsight.objects.filter(merchant=merchant)}
     assert set(rows) == {m.pk for m in members}
     for row in rows.values():
@@ -191,7 +191,7 @@ def test_refresh_reuses_todays_fit_and_keeps_existing_insight_columns(merchant, 
     MemberInsight.objects.create(member=members[0], merchant=merchant, spend_12m=123, rfm="555")
     fitting.value_step(merchant, at("2026-07-01", "00:00"))
     again = fitting.value_step(merchant, at("2026-07-01", "00:00"))
-    assert again.startswith("reused today's fit")
+    assert again.startswith("沿用今日的拟合")
     assert ValueFit.objects.count() == 1
     kept = MemberInsight.objects.get(member=members[0])
     assert (kept.spend_12m, kept.rfm) == (123, "555")
@@ -203,7 +203,7 @@ def test_refresh_with_too_few_repeat_buyers_leaves_nulls_and_says_so(merchant, s
     make_sales(merchant, store, [(m, at("2026-02-01"), 100) for m in members])
     MemberInsight.objects.create(member=members[0], merchant=merchant, p_alive=0.4)
     summary = fitting.value_step(merchant, at("2026-03-01", "00:00"))
-    assert summary.startswith("no value fit:") and "more than one day" in summary
+    assert summary.startswith("未拟合价值模型：") and "不止一天" in summary
     assert not MemberInsight.objects.filter(p_alive__isnull=False).exists()
 
 

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from patron.core.dates import LocalDay, start_of_day, steady_offset
 from patron.core.errors import DomainError
@@ -100,12 +101,16 @@ def fit_summary(
     them for it, or its population mean value is infinite, q <= 1)."""
     if len(summary) < MIN_CUSTOMERS:
         raise TooFewToFit(
-            f"{len(summary)} members have bought; a value fit needs at least {MIN_CUSTOMERS}"
+            _("%(members)s members have bought; a value fit needs at least %(least)s")
+            % {"members": len(summary), "least": MIN_CUSTOMERS}
         )
     if summary.repeaters < MIN_REPEATERS:
         raise TooFewToFit(
-            f"{summary.repeaters} members have bought on more than one day; a value fit "
-            f"needs at least {MIN_REPEATERS}"
+            _(
+                "%(members)s members have bought on more than one day; a value fit needs at "
+                "least %(least)s"
+            )
+            % {"members": summary.repeaters, "least": MIN_REPEATERS}
         )
     try:
         counts = bgnbd.fit(summary.frequency, summary.recency, summary.T)
@@ -301,11 +306,14 @@ def value_step(merchant: Merchant, as_of: dt.datetime) -> str:
             summary, counts, values = fitted.summary, fitted.bgnbd, fitted.gamma_gamma
     except TooFewToFit as error:
         clear_predictions(merchant)
-        return f"no value fit: {error}"
+        return _("no value fit: %s") % error
     scored = write_predictions(merchant, predict(summary, counts, values), as_of)
-    how = "reused today's fit" if reused is not None else "fitted"
-    money = "" if values is not None else "; too few repeat buyers for expected value"
-    return (
-        f"{how} r={counts.r:.3f} alpha={counts.alpha:.2f} a={counts.a:.3f} b={counts.b:.3f}, "
-        f"{scored} members scored{money}"
-    )
+    how = _("reused today's fit") if reused is not None else _("fitted")
+    money = "" if values is not None else _("; too few repeat buyers for expected value")
+    parameters = f"r={counts.r:.3f} alpha={counts.alpha:.2f} a={counts.a:.3f} b={counts.b:.3f}"
+    return _("%(how)s %(parameters)s, %(scored)s members scored%(money)s") % {
+        "how": how,
+        "parameters": parameters,
+        "scored": f"{scored:,}",
+        "money": money,
+    }
