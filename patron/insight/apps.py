@@ -10,7 +10,6 @@ class InsightConfig(AppConfig):
             feedback_wiring,
             history_wiring,
             lifecycle_wiring,
-            report_wiring,
             segment_wiring,
             stats_wiring,
             value_wiring,
@@ -21,7 +20,6 @@ class InsightConfig(AppConfig):
             lifecycle_wiring,
             value_wiring,
             segment_wiring,
-            report_wiring,
             feedback_wiring,
             history_wiring,
         ):
