@@ -15,42 +15,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchdb import fresh_postgres, migrated_django, timed
 
 
 def setup(args: argparse.Namespace) -> None:
     if args.sqlite:
         Path(args.sqlite).unlink(missing_ok=True)
-        os.environ["PATRON_DATABASE_URL"] = f"sqlite:///{args.sqlite}"
+        url = f"sqlite:///{args.sqlite}"
     else:
-        import psycopg
-
-        with psycopg.connect(args.pg.rstrip("/") + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
-            conn.execute(f'CREATE DATABASE "{args.database}"')
-        os.environ["PATRON_DATABASE_URL"] = args.pg.rstrip("/") + "/" + args.database
-    os.environ.setdefault("PATRON_DATA_DIR", str(ROOT / "var" / "bench-reports"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "patron.settings"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def timed(label: str, fn):
-    start = time.perf_counter()
-    result = fn()
-    print(f"{label:<44} {time.perf_counter() - start:8.2f} s")
-    return result
+        url = fresh_postgres(args.pg, args.database)
+    migrated_django(url, "bench-reports")
 
 
 def main() -> None:

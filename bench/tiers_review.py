@@ -15,38 +15,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchdb import fresh_postgres, migrated_django, timed
 
 
 def setup(pg: str, database: str) -> None:
-    import psycopg
-
-    with psycopg.connect(pg.rstrip("/") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
-        conn.execute(f'CREATE DATABASE "{database}"')
-    os.environ["PATRON_DATABASE_URL"] = pg.rstrip("/") + "/" + database
-    os.environ.setdefault("PATRON_DATA_DIR", str(ROOT / "var" / "bench-tiers"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "patron.settings"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def timed(label: str, fn):
-    start = time.perf_counter()
-    result = fn()
-    print(f"{label:<44} {time.perf_counter() - start:8.2f} s")
-    return result
+    migrated_django(fresh_postgres(pg, database), "bench-tiers")
 
 
 def main() -> None:
