@@ -91,7 +91,7 @@ def parse_day(text: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(text).strip())
     except ValueError:
-        raise ValidationFailed([FieldError(name, "Not a date: write YYYY-MM-DD")]) from None
+        raise ValidationFailed([FieldError(name, _("Not a date: write YYYY-MM-DD"))]) from None
 
 
 def store_asked(actor: Actor, code: str | None) -> Store | None:
@@ -108,7 +108,7 @@ def store_asked(actor: Actor, code: str | None) -> Store | None:
         return None
     store = Store.objects.filter(merchant=actor.merchant, code=code).first()
     if store is None:
-        raise ValidationFailed([FieldError("store", f"Unknown store '{code[:40]}'")])
+        raise ValidationFailed([FieldError("store", _("Unknown store %s.") % code[:40])])
     return store
 
 
@@ -135,16 +135,22 @@ def window_for(
         raise ValidationFailed(errors)
     for name, day in days.items():
         if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
-            errors.append(FieldError(name, f"Give a day from {EARLIEST_DAY} to {LATEST_DAY}"))
+            errors.append(
+                FieldError(
+                    name,
+                    _("Give a day from %(first)s to %(last)s")
+                    % {"first": EARLIEST_DAY, "last": LATEST_DAY},
+                )
+            )
     if errors:
         raise ValidationFailed(errors)
     end = days["to"] or today
     begin = days["from"] or end - dt.timedelta(days=DEFAULT_DAYS - 1)
     if begin > end:
-        raise ValidationFailed([FieldError("from", "The range starts after it ends")])
+        raise ValidationFailed([FieldError("from", _("The range starts after it ends."))])
     if (end - begin).days + 1 > MAX_DAYS:
         raise ValidationFailed(
-            [FieldError("to", f"The range is longer than {MAX_DAYS} days: ask for less")]
+            [FieldError("to", _("The range is longer than %s days: ask for less.") % MAX_DAYS)]
         )
     return Window(begin, end, zone, store_asked(actor, store))
 
