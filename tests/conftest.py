@@ -11,7 +11,7 @@ from patron.tenancy.models import Role
 from patron.tenancy.services import create_api_key, create_merchant, create_staff, create_store
 
 # Fixtures that run the real `patron` console script (tests/cli, tests/program).
-pytest_plugins = ["tests.cli_support"]
+pytest_plugins = ["tests.cli_support", "tests.browser_support"]
 
 
 @pytest.fixture(autouse=True)

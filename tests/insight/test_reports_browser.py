@@ -7,13 +7,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import browser, page, screenshot_dir  # noqa: F401 (fixtures)
 from tests.insight.reports_history import build
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
 
-def test_hq_changes_the_range_and_the_store(live_server, page, hq, system, stores, screenshot_dir):  # noqa: F811
+def test_hq_changes_the_range_and_the_store(live_server, page, hq, system, stores, screenshot_dir):
     history = build(system, stores)
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{live_server.url}/login/")

@@ -8,11 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from patron.insight.models import Segment
-from tests.e2e import conftest as e2e
 from tests.insight import segments_support as support
-
-# The browser fixtures of tests/e2e, for this test kept beside the other segment tests.
-browser, page, screenshot_dir = e2e.browser, e2e.page, e2e.screenshot_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 

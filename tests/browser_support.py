@@ -1,4 +1,7 @@
-"""Browser tests: Playwright driving Debian's chromium against pytest-django's live_server."""
+"""Browser tests: Playwright driving Debian's chromium against pytest-django's live_server.
+
+One plugin of the root conftest, so every browser test in any folder shares the one session
+`browser` (a second `sync_playwright()` in the same run fails: its asyncio loop is running)."""
 
 from __future__ import annotations
 
