@@ -84,7 +84,9 @@ def test_another_merchants_member_is_not_found(other_api, member):
 
 def test_expire_command(api, member):
     bought = api.post(url(member), {"product": "svip"}, "application/json").json()
-    later = (timezone.now() + dt.timedelta(days=366)).date().isoformat()
+    # --as-of DATE is the start of that day in the merchant's zone (Asia/Shanghai), which runs
+    # ahead of UTC: 367 days on from the UTC date is past a 365-day period at any hour.
+    later = (timezone.now() + dt.timedelta(days=367)).date().isoformat()
     assert cli_in_process("memberships", "expire", "--as-of", later) == 0
     assert Membership.objects.get(pk=bought["id"]).status == "expired"
     assert api.get(f"/api/v1/members/{member.pk}").json()["tier"] == "normal"
