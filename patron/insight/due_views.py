@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from patron.core.downloads import XLSX_TYPE
 from patron.insight.models import Facet, MemberFacet
 from patron.members.validation import mask_mobile
 from patron.program.models import Category
@@ -38,7 +39,6 @@ WINDOWS = {
     "overdue": gettext_lazy("Overdue (up to 30 days)"),
 }
 DEFAULT_WINDOW = "next7"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def window_bounds(window: str, now: dt.datetime, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -207,7 +207,7 @@ def export_due(actor: Actor, found: QuerySet[MemberFacet], now: dt.datetime, win
         )
     out = io.BytesIO()
     workbook.save(out)
-    response = HttpResponse(out.getvalue(), content_type=XLSX)
+    response = HttpResponse(out.getvalue(), content_type=XLSX_TYPE)
     stamp = now.astimezone(ZoneInfo(actor.merchant.timezone)).strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="due-{window}-{stamp}.xlsx"'
     return response

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET
 
+from patron.core.downloads import XLSX_TYPE
 from patron.core.errors import NotFound, ValidationFailed
 from patron.core.forms import ConsoleForm, DayField
 from patron.insight import report_exports
@@ -34,7 +35,6 @@ from patron.tenancy.permissions import require_role
 from patron.tenancy.services import audit
 
 REPORT_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PRESETS = {
     "7d": gettext_lazy("Last 7 days"),
     "30d": gettext_lazy("Last 30 days"),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from patron.core.downloads import XLSX_TYPE
 from patron.core.money import yuan_number
 from patron.insight.rfm_report import RfmReport, chart_spec, rfm_report, store_for
 from patron.tenancy.models import AuditEntry, Role, Store
@@ -19,7 +20,6 @@ from patron.tenancy.permissions import require_role
 from patron.tenancy.services import audit
 
 RFM_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 may_see_rfm = require_role(*RFM_ROLES)
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from patron.core.downloads import XLSX_TYPE
 from patron.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from patron.insight import segments
 from patron.insight.filters import CUSTOM_PREFIX, FIELDS, OPS, Compiler
@@ -27,7 +28,6 @@ from patron.tenancy.permissions import require_role
 
 SEGMENT_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
 may_use = require_role(*SEGMENT_ROLES)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FIELDS = ("spend_12m", "avg_ticket", "stored_value")
 OP_LABELS = {
     "eq": gettext_lazy("is"),
@@ -245,6 +245,6 @@ def segment_export(request: HttpRequest, segment_id: int) -> HttpResponse:
     except DomainError as problem:
         messages.error(request, str(problem))
         return redirect("segments:list")
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f"attachment; filename=segment-{segment.pk}.xlsx"
     return response

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from patron.core.downloads import XLSX_TYPE
 from patron.core.forms import ConsoleForm, DayField
 from patron.core.money import yuan, yuan_number
 from patron.insight import value_selectors as selectors
@@ -38,7 +39,6 @@ from patron.tenancy.permissions import require_role
 from patron.tenancy.services import audit
 
 VALUE_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DEFAULT_DAYS = 365
 TABLES = ("pareto", "alive", "top", "lost")
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from patron.core.dates import end_of_day
+from patron.core.downloads import XLSX_TYPE
 from patron.core.money import yuan_number
 from patron.ledger.forms import LiabilitiesForm
 from patron.ledger.selectors import LiabilityReport, liability_report
@@ -21,7 +22,6 @@ from patron.tenancy.models import Role
 from patron.tenancy.permissions import require_role
 
 LIABILITY_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 may_see_liabilities = require_role(*LIABILITY_ROLES)
 

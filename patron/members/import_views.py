@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from patron.core.downloads import XLSX_TYPE
 from patron.core.errors import DomainError, NotFound
 from patron.members.importing.extensions import extension_columns
 from patron.members.importing.reading import MAX_FILE_BYTES, too_large_message
@@ -38,7 +39,6 @@ from patron.tenancy.permissions import require_role
 may_import = require_role(Role.HQ_ADMIN, Role.STORE_MANAGER)
 ERRORS_PER_PAGE = 200
 RECENT_IMPORTS = 10
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class UploadForm(forms.Form):

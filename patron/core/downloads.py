@@ -1,0 +1,3 @@
+"""What the console's file downloads share."""
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
