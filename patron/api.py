@@ -349,11 +349,14 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def register_routers() -> None:
+    from patron.campaigns.api import router as campaigns_router
+    from patron.campaigns.inbox_api import router as inbox_router
     from patron.cards.api import router as cards_router
     from patron.cards.enrol_api import router as enrol_router
     from patron.cards.membership_api import router as membership_router
     from patron.cards.tier_api import router as tier_router
     from patron.catalogue.api import router as catalogue_router
+    from patron.events.webhook_api import router as webhook_router
     from patron.insight.dashboard_api import router as dashboard_router
     from patron.insight.feedback_api import router as feedback_router
     from patron.insight.segment_api import router as segment_router
@@ -376,6 +379,9 @@ def register_routers() -> None:
     api.add_router("/", segment_router)
     api.add_router("/", dashboard_router)
     api.add_router("/", feedback_router)
+    api.add_router("/", campaigns_router)
+    api.add_router("/", inbox_router)
+    api.add_router("/", webhook_router)
 
 
 register_routers()

@@ -130,8 +130,10 @@ def test_navigation_shows_only_the_areas_a_role_may_open(hq_client, cashier_clie
     assert 'href="/members/import/"' not in cashier_page
     for page in (hq_page, cashier_page):
         assert 'href="/members/"' in page
-        assert "Coming soon" in page  # campaigns, until their issue lands
         assert "Stored value & points" in page
+    # Campaigns are for HQ admins and marketers; webhooks for HQ admins.
+    assert 'href="/campaigns/"' in hq_page and 'href="/webhooks/"' in hq_page
+    assert 'href="/campaigns/"' not in cashier_page
 
 
 def test_top_bar_names_merchant_user_role_and_store(cashier_client):

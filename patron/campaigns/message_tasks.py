@@ -1,0 +1,1 @@
+"""Jobs of the message_tasks part (filled in by that part)."""

@@ -1,0 +1,1 @@
+"""Jobs of the send_tasks part (filled in by that part)."""

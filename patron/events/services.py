@@ -1,0 +1,53 @@
+"""Writing events: `emit` is called inside the transaction of the change it tells of."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from patron.events.models import Event
+from patron.events.types import EVENT_TYPES
+
+
+def emit(
+    merchant_id: int,
+    event_type: str,
+    data: Mapping[str, Any],
+    *,
+    member_id: int | None = None,
+    at: dt.datetime | None = None,
+) -> Event:
+    """Write one event to the outbox. Call it inside the transaction that makes the change:
+    if that rolls back, the event was never written; once it commits, the worker is told."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    event = Event.objects.create(
+        merchant_id=merchant_id,
+        type=event_type,
+        member_id=member_id,
+        data=dict(data),
+        created_at=at or timezone.now(),
+    )
+    _wake_worker_after_commit()
+    return event
+
+
+def _wake_worker_after_commit() -> None:
+    """One wake-up per transaction however many events it wrote. Django drops the callbacks
+    of a transaction that rolls back, so a callback still queued means this one is armed."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        entry[1] is _wake_worker for entry in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_wake_worker)
+
+
+def _wake_worker() -> None:
+    from patron.events.tasks import dispatch_outbox  # the job module imports this one
+
+    dispatch_outbox()

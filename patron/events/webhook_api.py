@@ -1,0 +1,5 @@
+"""`/webhooks` (API.md §9; filled in by the webhooks part)."""
+
+from ninja import Router
+
+router = Router(tags=["webhooks"])

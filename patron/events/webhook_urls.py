@@ -1,0 +1,4 @@
+"""The webhooks console page (filled in by the webhooks part)."""
+
+app_name = "webhooks"
+urlpatterns: list = []
