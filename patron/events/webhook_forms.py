@@ -15,7 +15,9 @@ class WebhookForm(ServiceErrorsMixin, ConsoleForm):
         label=_("URL"),
         max_length=webhooks.URL_MAX,
         help_text=_("An http:// or https:// address outside your network."),
-        widget=forms.URLInput(attrs={"placeholder": "https://example.com/patron/events"}),
+        widget=forms.TextInput(
+            attrs={"placeholder": "https://example.com/patron/events", "inputmode": "url"}
+        ),
     )
     events = forms.MultipleChoiceField(
         label=_("Events"),

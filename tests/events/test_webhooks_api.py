@@ -14,7 +14,7 @@ from patron.events.services import emit
 from patron.events.webhook_tasks import send_due
 from tests.events.webhook_receiver import Receiver
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 SECRET = "s3cret-for-the-tests-only"
 T0 = dt.datetime(2027, 3, 2, 4, 0, tzinfo=dt.UTC)

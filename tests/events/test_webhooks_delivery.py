@@ -19,7 +19,7 @@ from patron.events.webhook_wiring import queue_deliveries
 from patron.tenancy.models import AuditEntry
 from tests.events.webhook_receiver import Receiver, verify
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 SECRET = "s3cret-for-the-tests-only"
 T0 = dt.datetime(2027, 3, 2, 4, 0, tzinfo=dt.UTC)
