@@ -66,13 +66,21 @@ def claim(now: dt.datetime, limit: int = BATCH) -> list[WebhookDelivery]:
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("webhook", "event", "event__merchant")[:limit]
         )
-        if rows:
-            WebhookDelivery.objects.filter(pk__in=[r.pk for r in rows]).update(
-                next_attempt_at=now + LEASE, attempts=F("attempts") + 1
-            )
-    for row in rows:
+        # Each row is taken only if it is as read: where row locks do nothing (SQLite), two
+        # workers that read the same row cannot both take it.
+        won = [
+            row
+            for row in rows
+            if WebhookDelivery.objects.filter(
+                pk=row.pk,
+                status=Pending,
+                attempts=row.attempts,
+                next_attempt_at=row.next_attempt_at,
+            ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1)
+        ]
+    for row in won:
         row.attempts += 1
-    return rows
+    return won
 
 
 def record(delivery: WebhookDelivery, answer: webhooks.Answer, now: dt.datetime) -> str:

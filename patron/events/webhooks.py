@@ -235,7 +235,6 @@ def _elapsed(started: float) -> int:
 # --- services --------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def create_webhook(
     actor: Actor, url: Any, events: Any = None, secret: Any = None
 ) -> tuple[Webhook, str]:
@@ -243,9 +242,13 @@ def create_webhook(
     url = clean_url(url)
     kinds = clean_events(events)
     secret, _generated = clean_secret(secret)
-    check_destination(url)
-    webhook = Webhook.objects.create(merchant=actor.merchant, url=url, events=kinds, secret=secret)
-    audit(actor, AuditEntry.Action.CREATE, webhook, {"url": [None, url], "events": [None, kinds]})
+    check_destination(url)  # a DNS lookup: before the transaction, not inside it
+    with transaction.atomic():
+        webhook = Webhook.objects.create(
+            merchant=actor.merchant, url=url, events=kinds, secret=secret
+        )
+        changes = {"url": [None, url], "events": [None, kinds]}
+        audit(actor, AuditEntry.Action.CREATE, webhook, changes)
     return webhook, secret
 
 
