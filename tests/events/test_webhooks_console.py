@@ -105,3 +105,12 @@ def test_another_merchant_s_webhook_is_404(hq, receiver):
     assert client.get(f"/webhooks/{hook.pk}/").status_code == 404
     assert client.post(f"/webhooks/{hook.pk}/test/").status_code == 404
     assert receiver.received == []
+
+
+def test_the_audit_log_tells_what_was_done(hq, receiver):
+    hook = webhooks.create_webhook(hq, receiver.url, ["sale.completed"], SECRET)[0]
+    webhooks.set_active(hq, hook, False)
+    page = text(logged_in(hq).get("/audit/"))
+    assert f"添加了 Webhook {receiver.url}" in page
+    assert f"将 Webhook {receiver.url} 设为启用：否" in page
+    assert SECRET not in page
