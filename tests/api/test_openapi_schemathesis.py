@@ -205,6 +205,9 @@ CROSS_FIELD_RULES = {
     # The dashboard's range: `from` not after `to`, at most three years (docs/reports.md), and
     # a store code the merchant has; tests/insight/test_reports_api.py covers each refusal.
     ("GET", "/api/v1/insight/dashboard"),
+    # A webhook's URL must be http(s) with a host that resolves to a public address (SSRF
+    # guard); tests/events/test_webhooks_api.py covers each refusal.
+    ("POST", "/api/v1/webhooks"),
 }
 
 
