@@ -22,6 +22,8 @@ from patron.cards import selectors
 from patron.cards.models import Card, CardEvent, CardPayment, CardProduct, CardStatus
 from patron.cards.payments import checked_method, take_payment
 from patron.core.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
+from patron.events import types as events
+from patron.events.services import emit
 from patron.ledger import selectors as ledger_selectors
 from patron.ledger import services as ledger
 from patron.members import services as members
@@ -405,6 +407,12 @@ def report_lost(actor: Actor, card_no: str, *, reason: str = "", key: str) -> Ca
                 **({"reason": [None, reason]} if reason else {}),
             },
         )
+        emit(
+            card.merchant_id,
+            events.CARD_LOST,
+            {"member_id": card.member_id, "card_no": card.card_no, "at": card.lost_at},
+            member_id=card.member_id,
+        )
     return card
 
 
@@ -529,6 +537,19 @@ def replace_card(
             AuditEntry.Action.CREATE,
             new,
             {"in_place_of": [None, old.card_no], "physical_id": [None, new_physical or None]},
+        )
+        emit(
+            new.merchant_id,
+            events.CARD_REPLACED,
+            {
+                "member_id": member.pk,
+                "old_card_no": old.card_no,
+                "card_no": number,
+                "reason": reason,
+                "fee_fen": fee,
+                "at": new.issued_at,
+            },
+            member_id=member.pk,
         )
     return new
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -34,6 +34,37 @@ def emit(
     )
     _wake_worker_after_commit()
     return event
+
+
+def emit_many(
+    merchant_id: int,
+    event_type: str,
+    items: Iterable[tuple[int | None, Mapping[str, Any]]],
+    *,
+    at: dt.datetime | None = None,
+    batch_size: int = 2000,
+) -> int:
+    """`emit` for many members at once (a nightly tier review, lifecycle moves, expiry
+    reminders): `items` are (member_id, data) pairs, written in their order in bulk INSERTs
+    inside the caller's transaction. Returns how many were written."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    when = at or timezone.now()
+    events = [
+        Event(
+            merchant_id=merchant_id,
+            type=event_type,
+            member_id=member_id,
+            data=dict(data),
+            created_at=when,
+        )
+        for member_id, data in items
+    ]
+    if not events:
+        return 0
+    Event.objects.bulk_create(events, batch_size=batch_size)
+    _wake_worker_after_commit()
+    return len(events)
 
 
 def _wake_worker_after_commit() -> None:

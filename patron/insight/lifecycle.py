@@ -23,6 +23,8 @@ import polars as pl
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from patron.events import types as events
+from patron.events.services import emit, emit_many
 from patron.insight import scores_db
 from patron.insight.models import Lifecycle, LifecycleChange
 from patron.insight.program import LifecyclePolicy, stored_policy
@@ -136,6 +138,23 @@ def _write_changes(merchant: Merchant, changed: pl.DataFrame, as_of: dt.datetime
     )
     scores_db.update_from_scratch(SCRATCH, ("lifecycle", "lifecycle_since"))
     scores_db.drop_scratch(SCRATCH)
+    # A member's first stage is no change (the first nightly run scores everyone): only
+    # moves from a stage they had become `lifecycle.changed` events.
+    moved = changed.filter(pl.col("lifecycle").is_not_null() & (pl.col("lifecycle") != ""))
+    emit_many(
+        merchant.pk,
+        events.LIFECYCLE_CHANGED,
+        (
+            (member_id, lifecycle_data(member_id, old, new, as_of))
+            for member_id, old, new in moved.select("member_id", "lifecycle", "stage").iter_rows()
+        ),
+        at=as_of,
+    )
+
+
+def lifecycle_data(member_id: int, old: str, new: str, at: dt.datetime) -> dict:
+    """The `lifecycle.changed` payload: stage codes (excited, active, inert, dormant)."""
+    return {"member_id": member_id, "from": old, "to": new, "at": at}
 
 
 def lifecycle_step(merchant: Merchant, as_of: dt.datetime) -> str:
@@ -186,4 +205,12 @@ def rescore_member(member: Member, window: MemberWindow, at: dt.datetime) -> str
             to_stage=found,
             occurred_at=at,
         )
+        if window.lifecycle:
+            emit(
+                merchant.pk,
+                events.LIFECYCLE_CHANGED,
+                lifecycle_data(member.pk, window.lifecycle, found, at),
+                member_id=member.pk,
+                at=at,
+            )
     return found

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from stdnum import luhn
 
 from patron.core.errors import Conflict, FieldError, ValidationFailed
+from patron.events import types as events
+from patron.events.services import emit
 from patron.members import hooks
 from patron.members.models import Channel, ConsentRecord, CustomField, Member, Tag
 from patron.members.pinyin import name_pinyin
@@ -195,6 +197,21 @@ def register_member(actor: Actor, data: Mapping[str, Any], *, channel: str | Non
         member,
         _mask_personal(diff({}, _member_snapshot(member))),
         label=member.card_no,
+    )
+    # Before the after-registration steps, so that a tier given by the card product
+    # (tier.changed) follows the member's joining in the member's order of events.
+    emit(
+        member.merchant_id,
+        events.MEMBER_JOINED,
+        {
+            "member_id": member.pk,
+            "card_no": member.card_no,
+            "store": store.code if store else None,
+            "channel": member.source_channel,
+            "referred_by": referrer.pk if referrer else None,
+            "at": member.joined_at,
+        },
+        member_id=member.pk,
     )
     hooks.after_registration(actor, member, data)
     return member

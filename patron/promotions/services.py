@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.core.errors import Conflict, DomainError, FieldError, NotFound, PermissionDenied
+from patron.events import types as events
+from patron.events.services import emit, emit_many
 from patron.members.models import Member, MemberStatus
 from patron.promotions import selectors
 from patron.promotions.codes import new_coupon_code
@@ -195,6 +197,20 @@ def issue_coupon(
             },
             label=f"coupon {template.code} {member.card_no}",
         )
+        emit(
+            member.merchant_id,
+            events.COUPON_ISSUED,
+            {
+                "coupon_id": coupon.pk,
+                "code": coupon.code,
+                "template": template.code,
+                "member_id": member.pk,
+                "card_no": member.card_no,
+                "valid_until": coupon.valid_until,
+                "at": coupon.issued_at,
+            },
+            member_id=member.pk,
+        )
     coupon.replayed = False
     return coupon
 
@@ -297,12 +313,13 @@ def change_member_tier(
         if locked.tier_id != (new_tier.pk if new_tier else None):
             old = selectors.member_tier(locked)
             now = at or timezone.now()
+            shown = tier if tier is not None else selectors.base_tier(member.merchant_id)
             Member.objects.filter(pk=member.pk).update(tier=new_tier, updated_at=timezone.now())
             TierChange.objects.create(
                 merchant_id=member.merchant_id,
                 member_id=member.pk,
                 from_tier=old,
-                to_tier=tier if tier is not None else selectors.base_tier(member.merchant_id),
+                to_tier=shown,
                 reason=reason,
                 detail=detail or {},
                 note=note[:200],
@@ -319,8 +336,31 @@ def change_member_tier(
                 },
                 label=str(member),
             )
+            emit(
+                member.merchant_id,
+                events.TIER_CHANGED,
+                tier_changed_data(locked.pk, locked.card_no, old, shown, reason),
+                member_id=member.pk,
+                at=now,
+            )
     member.tier = new_tier  # the caller's instance shows the new tier too
     return member
+
+
+def tier_changed_data(
+    member_id: int, card_no: str, old: Tier | None, new: Tier | None, reason: str
+) -> dict[str, Any]:
+    """The `tier.changed` payload: tier codes (None: no tier at all), up or down by rank,
+    and the `TierChange.Reason` that moved it (manual, upgrade, downgrade, paid, ...)."""
+    before, after = (old.rank if old else 0), (new.rank if new else 0)
+    return {
+        "member_id": member_id,
+        "card_no": card_no,
+        "from": old.code if old else None,
+        "to": new.code if new else None,
+        "direction": "up" if after > before else "down" if after < before else "same",
+        "reason": str(reason),
+    }
 
 
 @dataclass(frozen=True)
@@ -405,5 +445,17 @@ def _move_chunk(
                 label=name or card_no,
             )
             for pk, name, card_no in rows
+        )
+        emit_many(
+            actor.merchant.pk,
+            events.TIER_CHANGED,
+            (
+                (
+                    pk,
+                    tier_changed_data(pk, card_no, shown_before, shown_after, by_member[pk].reason),
+                )
+                for pk, _name, card_no in rows
+            ),
+            at=now,
         )
     return len(ids)

@@ -41,6 +41,8 @@ from patron.core.money import yuan
 from patron.core.text import INT64_MAX, ascii_digits
 from patron.engine import pricing
 from patron.engine.money import allocate
+from patron.events import types as events
+from patron.events.services import emit
 from patron.ledger import guards as spend_guards
 from patron.ledger import payments, postings
 from patron.ledger import services as ledger
@@ -871,10 +873,30 @@ def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
         _consume_coupons(sale, priced)
         postings = _move_value(actor, sale, priced)
         sql.finish_sale(sale.pk, postings, _visit(member, sale))
+        # One INSERT in the sale's transaction (docs/events.md); before the activity
+        # handlers, so a tier or stage the sale moves follows it in the member's events.
+        emit(actor.merchant.pk, events.SALE_COMPLETED, _sale_data(sale), member_id=sale.member_id)
         if member is not None:
             # Tiers move right after the qualifying purchase (F-10), in the sale's transaction.
             hooks.member_activity(actor, member, "sale", {"sale": sale})
     return sale
+
+
+def _sale_data(sale: Sale) -> dict[str, Any]:
+    """The `sale.completed` payload: ids and figures a receiver acts on, no personal data."""
+    return {
+        "sale_id": sale.pk,
+        "member_id": sale.member_id,
+        "card_no": sale.member.card_no if sale.member is not None else None,
+        "store": sale.store.code,
+        "channel": sale.channel,
+        "total_fen": sale.total,
+        "paid_fen": sale.cash_due + sale.stored_value_paid,
+        "stored_value_fen": sale.stored_value_paid,
+        "points_redeemed": sale.points_redeemed,
+        "points_earned": sale.points_earned,
+        "at": sale.occurred_at,
+    }
 
 
 def _record_sale(actor: Actor, priced: Priced, key: str) -> Sale:
@@ -959,6 +981,19 @@ def _consume_coupons(sale: Sale, priced: Priced) -> None:
                 _("Coupon %s has just been used by another sale.") % applied.code,
                 code="coupon_not_applicable",
             )
+        emit(
+            sale.merchant_id,
+            events.COUPON_REDEEMED,
+            {
+                "coupon_id": priced.coupon_ids[applied.code],
+                "code": applied.code,
+                "sale_id": sale.pk,
+                "member_id": sale.member_id,
+                "discount_fen": applied.amount,
+                "at": sale.occurred_at,
+            },
+            member_id=sale.member_id,
+        )
 
 
 def _move_value(actor: Actor, sale: Sale, priced: Priced) -> dict[str, Any]:
@@ -1162,12 +1197,33 @@ def refund_sale(
         _check_approval(actor, sale, refund.amount, approver)
         _return_value(actor, sale, refund)
         _update_sale_after_refund(actor, sale, refund)
+        emit(
+            sale.merchant_id,
+            events.SALE_REFUNDED,
+            _refund_data(sale, refund),
+            member_id=sale.member_id,
+        )
         if sale.member_id is not None:
             hooks.member_activity(actor, sale.member, "refund", {"sale": sale, "refund": refund})
         if needs_approval(actor, sale, refund.amount):
             _audit_approval(actor, sale, refund, approver)
     refund.replayed = False
     return refund
+
+
+def _refund_data(sale: Sale, refund: Refund) -> dict[str, Any]:
+    """The `sale.refunded` payload (one event per refund; `full`: nothing left to refund)."""
+    return {
+        "refund_id": refund.pk,
+        "sale_id": sale.pk,
+        "member_id": sale.member_id,
+        "card_no": sale.member.card_no if sale.member_id is not None else None,
+        "store": refund.store.code if refund.store_id else sale.store.code,
+        "amount_fen": refund.amount,
+        "points_reversed": refund.points_reversed,
+        "full": sale.status == Sale.Status.REFUNDED,
+        "at": refund.created_at,
+    }
 
 
 def _audit_approval(actor: Actor, sale: Sale, refund: Refund, approver: Staff) -> None:

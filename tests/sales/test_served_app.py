@@ -110,14 +110,15 @@ def test_api_errors_stay_problem_json_and_console_keeps_its_middleware(api_key):
 # the Idempotency-Key claim; settings; the member with figures; the sale with its
 # lines, discounts and tenders (one statement on PostgreSQL, four on SQLite); the ledger's postings
 # (three on PostgreSQL, eight on SQLite: tests/ledger/test_postings.py); the sale's ledger ids
-# and the member's figures (one statement on PostgreSQL, two on SQLite); the member's insight
-# windows and lifecycle stage (one upsert returning the row, patron.insight.stats; a second
-# and third only when the stage moves); the member's facets (what they buy by category, SKU,
-# size and colour: one read and one upsert, patron.insight.history_facets); the stored answer;
-# COMMIT. Each is a round trip that
+# and the member's figures (one statement on PostgreSQL, two on SQLite); the sale.completed
+# event in the outbox (one INSERT, docs/events.md); the member's insight windows and lifecycle
+# stage (one upsert returning the row, patron.insight.stats; a second, third and fourth, the
+# lifecycle.changed event, only when the stage moves); the member's facets (what they buy by
+# category, SKU, size and colour: one read and one upsert, patron.insight.history_facets); the
+# stored answer; COMMIT. Each is a round trip that
 # costs app and database CPU. A sale that spends points or stored value also asks whether the
 # member's card is reported lost (the spend guards, docs/cards.md): one indexed look-up.
-STATEMENTS_PER_SALE = {"postgresql": 16, "sqlite": 25}
+STATEMENTS_PER_SALE = {"postgresql": 17, "sqlite": 26}
 
 
 def test_a_till_sale_sends_a_fixed_number_of_statements(api_key, gold):
