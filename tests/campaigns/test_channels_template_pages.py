@@ -67,3 +67,13 @@ def test_preview_renders_for_a_sample_member(hq, system):
 def test_cashiers_may_not(system, stores):
     cashier = staff_actor(system, "till", Role.CASHIER, stores["S1"])
     assert _client(cashier).get("/message-templates/").status_code == 403
+
+
+def test_member_page_has_a_messages_panel(hq, system):
+    from tests.campaigns.channels_support import queued
+
+    someone = member(system)
+    queued(someone, "sms", "会员日九折回T退订", status="sent")
+    html = _client(hq).get(f"/members/{someone.pk}/").content.decode()
+    assert 'id="member-messages"' in html
+    assert "会员日九折" in html and "短信" in html and "已发送" in html
