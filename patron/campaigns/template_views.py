@@ -3,6 +3,8 @@ a form whose unknown variables are form errors, and a live preview for a sample 
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -126,10 +128,18 @@ def template_preview(request: HttpRequest) -> HttpResponse:
     sample = Member.objects.filter(merchant=request.actor.merchant).order_by("pk").first()
     if sample is None:
         sample = Member(merchant=request.actor.merchant, name=_("Zhang San"), card_no="000001")
+    # An unsaved copy: the email preview gets no real unsubscribe token, a note instead.
+    sample = copy.copy(sample)
+    sample.pk = sample.id = None
     previews = []
     if not errors and draft.body_zh:
         for channel in (Channel.SMS, Channel.INBOX, Channel.EMAIL):
             _language, subject, body = render_text(draft, sample, SAMPLE_CONTEXT, channel=channel)
+            if channel == Channel.EMAIL:
+                note = _("(an unsubscribe link follows here)")
+                body = f"{body}\n\n{note}"
+            if channel == Channel.SMS:
+                subject = ""  # an SMS has no subject
             previews.append({"channel": Channel(channel).label, "subject": subject, "body": body})
     return render(
         request,
