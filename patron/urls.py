@@ -26,6 +26,7 @@ urlpatterns = [
     path("insight/value/", include("patron.insight.value_urls")),
     path("insight/due/", include("patron.insight.due_urls")),
     path("feedback/", include("patron.insight.feedback_urls")),
+    path("campaigns/hooks/", include("patron.campaigns.hook_urls")),
     path("campaigns/", include("patron.campaigns.urls")),
     path("message-templates/", include("patron.campaigns.template_urls")),
     path("webhooks/", include("patron.events.webhook_urls")),

@@ -1,5 +1,9 @@
-"""What the channel part registers below and with the outbox (filled in by that part)."""
+"""What the channels part registers: the `channels` program section and the member page's
+"消息" panel."""
 
 
 def register() -> None:
-    return None
+    from patron.campaigns import channel_program, inbox_panel
+
+    channel_program.register()
+    inbox_panel.register()

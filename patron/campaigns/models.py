@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from patron.core.fields import EncryptedCharField
+
 
 class Purpose(models.TextChoices):
     """The seed's three kinds of campaign (F-35)."""
@@ -230,6 +232,11 @@ class Message(models.Model):
     hold_until = models.DateTimeField(null=True, blank=True)
     provider = models.CharField(max_length=20, blank=True)
     provider_id = models.CharField(max_length=100, blank=True)
+    # The provider's registered template (SMS, WeChat) and its variables' values, when the
+    # message's template has a `provider_code` (templating.message_fields); else the channel
+    # sends `body` through the section's generic template (docs/channels.md).
+    provider_template = models.CharField(max_length=64, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -247,3 +254,20 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.member_id}"
+
+
+class ChannelSettings(models.Model):
+    """The program file's `channels` section of a merchant (API.md §9): SMS provider, SMTP,
+    WeChat account. Provider secrets (SMS access key secret, SMTP and WeChat passwords) are
+    kept apart, encrypted at rest, and never exported in plain text (docs/channels.md)."""
+
+    merchant = models.OneToOneField(
+        "tenancy.Merchant", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    config = models.JSONField(default=dict, blank=True)  # {sms: {...}, email: {...}, ...}
+    # JSON {"sms.access_key_secret": "...", ...}, Fernet-encrypted like ID numbers.
+    secrets = EncryptedCharField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"channels of {self.merchant_id}"
