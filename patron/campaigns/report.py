@@ -66,6 +66,7 @@ def _coupon_prefix(campaign: Campaign) -> str:
 
 
 def report(campaign: Campaign) -> dict[str, Any]:
+    campaign.refresh_from_db(fields=["spent_fen", "budget_fen"])  # chunks spend meanwhile
     targets = Target.objects.filter(campaign=campaign)
     counts = targets.aggregate(
         targeted=Count("id"),
