@@ -273,11 +273,25 @@ def _scalar_errors(data: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
+def _nul_paths(value: Any, path: str) -> list[str]:
+    """Where text holds NUL (PostgreSQL can neither store nor compare it)."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nul_paths(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nul_paths(v, f"{path}[{i}]")]
+    return []
+
+
 def validate_spec(merchant: Merchant, data: Any) -> dict[str, Any]:
     """The API.md §9 body checked whole; the cleaned definition, or ValidationFailed with
     every error at once."""
     if not isinstance(data, dict):
         raise ValidationFailed([FieldError("body", _("Give the campaign as a JSON object."))])
+    nul = _nul_paths(data, "")
+    if nul:
+        raise ValidationFailed([FieldError(path, _("Text may not hold NUL.")) for path in nul])
     errors = [FieldError(key, _("Unknown key.")) for key in data if key not in SPEC_KEYS]
     kind = data.get("kind")
     if kind not in Campaign.Kind.values:

@@ -205,6 +205,10 @@ CROSS_FIELD_RULES = {
     # The dashboard's range: `from` not after `to`, at most three years (docs/reports.md), and
     # a store code the merchant has; tests/insight/test_reports_api.py covers each refusal.
     ("GET", "/api/v1/insight/dashboard"),
+    # A campaign's definition: actions, templates, schedule and audience depend on each other
+    # and on the merchant's data (tests/campaigns/test_engine_api.py covers each refusal).
+    ("POST", "/api/v1/campaigns"),
+    ("PATCH", "/api/v1/campaigns/{campaign_id}"),
 }
 
 
