@@ -87,7 +87,6 @@ def install_bench_sender(url: str) -> str:
 
 def setup(count: int):
     from django.db import connection
-
     from django.utils import timezone
 
     from patron.insight.models import Segment
