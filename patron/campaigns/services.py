@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from patron.campaigns import audience as audiences
 from patron.campaigns import schedules, templating
@@ -408,7 +409,7 @@ def update_campaign(actor: Actor, campaign: Campaign, data: Any) -> Campaign:
     with transaction.atomic():
         campaign = _locked(campaign)
         if campaign.status not in EDITABLE:
-            raise not_now(campaign, _("changed"))
+            raise not_now(campaign, pgettext("campaign step", "changed"))
         before = _spec_of(campaign)
         if "kind" in data and data["kind"] != campaign.kind and campaign.status != "draft":
             raise ValidationFailed(
@@ -466,7 +467,7 @@ def launch(actor: Actor, campaign: Campaign, now: dt.datetime | None = None) -> 
     with transaction.atomic():
         campaign = _locked(campaign)
         if campaign.status != Campaign.Status.DRAFT:
-            raise not_now(campaign, _("launched"))
+            raise not_now(campaign, pgettext("campaign step", "launched"))
         validate_spec(actor.merchant, _spec_of(campaign))
         next_run = first_run_at(campaign, now)
         scheduled = campaign.kind != Campaign.Kind.TRIGGER and next_run is not None
@@ -487,7 +488,7 @@ def pause(actor: Actor, campaign: Campaign) -> Campaign:
     with transaction.atomic():
         campaign = _locked(campaign)
         if campaign.status not in (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED):
-            raise not_now(campaign, _("paused"))
+            raise not_now(campaign, pgettext("campaign step", "paused"))
         return _set_status(actor, campaign, Campaign.Status.PAUSED)
 
 
@@ -500,7 +501,7 @@ def resume(actor: Actor, campaign: Campaign, now: dt.datetime | None = None) -> 
     with transaction.atomic():
         campaign = _locked(campaign)
         if campaign.status != Campaign.Status.PAUSED:
-            raise not_now(campaign, _("resumed"))
+            raise not_now(campaign, pgettext("campaign step", "resumed"))
         waiting = campaign.next_run_at is not None and campaign.next_run_at > now
         _set_status(
             actor,
@@ -519,7 +520,7 @@ def cancel(actor: Actor, campaign: Campaign) -> Campaign:
     with transaction.atomic():
         campaign = _locked(campaign)
         if campaign.status in (Campaign.Status.DONE, Campaign.Status.CANCELLED):
-            raise not_now(campaign, _("cancelled"))
+            raise not_now(campaign, pgettext("campaign step", "cancelled"))
         Message.objects.filter(campaign=campaign, status=Message.Status.HELD).update(
             status=Message.Status.FAILED, error="cancelled"
         )
