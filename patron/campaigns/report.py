@@ -157,9 +157,20 @@ def _message_cost(campaign: Campaign) -> int:
     return sum(int(prices.get(channel, 0)) * n for channel, n in sent)
 
 
-def roi(campaign: Campaign) -> float | None:
-    """(revenue - cost) / cost, for the dashboard; None without cost."""
-    figures = report(campaign)
+def return_on(figures: dict[str, Any]) -> float | None:
+    """(revenue - cost) / cost; None without cost."""
     if not figures["cost"]:
         return None
     return (figures["revenue"] - figures["cost"]) / figures["cost"]
+
+
+def dashboard_rows(merchant, limit: int = 5) -> list[dict[str, Any]]:
+    """The latest launched campaigns with reach, revenue, cost and ROI (console home)."""
+    launched = Campaign.objects.filter(merchant=merchant, launched_at__isnull=False).order_by(
+        "-launched_at", "-pk"
+    )[:limit]
+    rows = []
+    for campaign in launched:
+        figures = report(campaign)
+        rows.append({"campaign": campaign, "figures": figures, "roi": return_on(figures)})
+    return rows
