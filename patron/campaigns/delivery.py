@@ -517,7 +517,7 @@ def release_held(now: dt.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
-            Message.objects.select_for_update(skip_locked=True)
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=Message.Status.HELD, hold_until__lte=now)
             .filter(Q(campaign__isnull=True) | Q(campaign__status__in=SENDING + ("done",)))
             .values_list("pk", "target_id")

@@ -11,7 +11,7 @@ from patron.campaigns import delivery, send_tasks
 from patron.campaigns.models import Campaign, Message, Target
 from patron.promotions.models import Coupon, CouponTemplate
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 NOON = dt.datetime(2026, 12, 6, 12, 0, tzinfo=SHANGHAI)
 

@@ -13,7 +13,7 @@ from patron.campaigns.report import report, uplift
 from patron.promotions.models import Coupon, CouponTemplate
 from patron.sales.models import Sale, SaleDiscount
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 NOON = dt.datetime(2026, 12, 6, 4, 0, tzinfo=dt.UTC)
 
 
