@@ -10,7 +10,7 @@ PATRON := .venv/bin/patron
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
-.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-clv bench-segments bench-import-sales bench-rfm messages compile-messages
+.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-clv bench-segments bench-import-sales bench-rfm bench-campaigns messages compile-messages
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -81,6 +81,11 @@ bench-clv: install
 # Segment counts over 1,000,000 members on PostgreSQL, with their plans (docs/segments.md).
 bench-segments: install
 	$(PY) bench/segments.py
+
+# A one-off campaign to 100,000 members through a fake SMS provider; with Redis, 1 vs 2
+# `patron worker` processes (docs/campaigns.md).
+bench-campaigns: install
+	$(PY) bench/campaign_send.py --redis redis://127.0.0.1:6379/13
 
 # The reports dashboard (F-47) over 500,000 sales in three years, on PostgreSQL.
 bench-reports: install

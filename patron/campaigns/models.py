@@ -271,3 +271,20 @@ class ChannelSettings(models.Model):
 
     def __str__(self) -> str:
         return f"channels of {self.merchant_id}"
+
+
+class CampaignDefaults(models.Model):
+    """The program file's `campaigns` section: merchant-wide caps, quiet hours and holdout
+    copied into a campaign when it is created without its own (API.md §9)."""
+
+    merchant = models.OneToOneField(
+        "tenancy.Merchant", on_delete=models.CASCADE, related_name="campaign_defaults"
+    )
+    caps = models.JSONField(default=dict, blank=True)
+    quiet_hours = models.JSONField(default=list, blank=True)
+    holdout_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    # What one message costs on a channel, in fen ({"sms": 5}); counted into a report's cost.
+    message_cost_fen = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"campaign defaults {self.merchant_id}"

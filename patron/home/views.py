@@ -1,5 +1,6 @@
 """The console's home page. It stands above every app so it may show figures from any of them:
 sales, members, top-ups and points for today, this week and this month, and a 90-day chart
+the latest campaigns' return
 (the insight dashboard will grow here)."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from patron.campaigns.report import dashboard_rows
 from patron.home.figures import PERIODS, home_figures
 from patron.members.selectors import member_figures
 from patron.tenancy.permissions import console_view
@@ -25,5 +27,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "period": period,
             "periods": figures.periods.values(),
             "members": member_figures(request.actor),
+            # Chain-wide figures: a store-bound manager sees only their store's.
+            "campaigns": []
+            if request.actor.store_bound
+            else dashboard_rows(request.actor.merchant),
         },
     )

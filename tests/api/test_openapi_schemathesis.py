@@ -208,6 +208,10 @@ CROSS_FIELD_RULES = {
     # A webhook's URL must be http(s) with a host that resolves to a public address (SSRF
     # guard); tests/events/test_webhooks_api.py covers each refusal.
     ("POST", "/api/v1/webhooks"),
+    # A campaign's definition: actions, templates, schedule and audience depend on each other
+    # and on the merchant's data (tests/campaigns/test_engine_api.py covers each refusal).
+    ("POST", "/api/v1/campaigns"),
+    ("PATCH", "/api/v1/campaigns/{campaign_id}"),
 }
 
 
