@@ -22,7 +22,7 @@ from functools import lru_cache
 from django.db.models import Q, QuerySet
 from lunardate import LunarDate
 
-from patron.members.models import Member
+from patron.members.models import Member, MemberStatus
 
 SOLAR = "solar"
 LUNAR = "lunar"
@@ -76,8 +76,8 @@ def birthdays_in(member: Member, year: int, calendar_name: str = MEMBER) -> list
 
 
 def _lunar_values_on(days: Iterable[dt.date]) -> list[str]:
-    """Every stored 'MM-DD' (both spellings: '03-05' and '3-5' are not produced, but the
-    zero-padded form is) whose lunar birthday is kept on one of `days`."""
+    """Every 'MM-DD' (zero-padded, as members.validation stores it) whose lunar birthday is
+    kept on one of `days`."""
     wanted = set(days)
     years = {d.year for d in wanted}
     return [
@@ -108,7 +108,7 @@ def members_on(merchant_id: int, days: list[dt.date], calendar_name: str) -> Que
         match = solar
     else:
         match = lunar | (solar & Q(lunar_birthday=""))
-    return Member.objects.filter(match, merchant_id=merchant_id, is_active=True)
+    return Member.objects.filter(match, merchant_id=merchant_id, status=MemberStatus.ACTIVE)
 
 
 def days_due(today: dt.date, when: str, days_before: int) -> list[dt.date]:

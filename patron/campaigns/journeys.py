@@ -34,7 +34,7 @@ from patron.events import types as event_types
 from patron.events.models import Event
 from patron.insight.models import MemberEvent
 from patron.ledger.selectors import member_balances
-from patron.members.models import Member
+from patron.members.models import Member, MemberStatus
 from patron.promotions.models import Tier
 from patron.tenancy.models import Merchant
 from patron.tenancy.permissions import merchant_zone
@@ -80,7 +80,7 @@ def on_event(event: Event) -> None:
     if not campaigns:
         return
     member = Member.objects.filter(
-        pk=event.member_id, merchant_id=event.merchant_id, is_active=True
+        pk=event.member_id, merchant_id=event.merchant_id, status=MemberStatus.ACTIVE
     ).first()
     if member is None:
         return
@@ -335,7 +335,7 @@ def follow_up_complaints(merchant: Merchant, now: dt.datetime | None = None) -> 
             merchant=merchant,
             kind=MemberEvent.Kind.COMPLAINT,
             created_at__gte=since,
-            member__is_active=True,
+            member__status=MemberStatus.ACTIVE,
         ).order_by("pk")
         if campaign.audience:
             allowed = audience.members(merchant, campaign.audience).values("pk")
