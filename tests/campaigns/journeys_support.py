@@ -21,6 +21,16 @@ class Recorder:
     runs: list[tuple[int, str]] = field(default_factory=list)
 
     def contact(self, campaign, member_ids, *, occurrence, context=None, run=None, now=None):
+        """Records the members newly reached: as the engine's, a member already targeted in
+        this occurrence is skipped."""
+        done = set(
+            Target.objects.filter(campaign=campaign, occurrence=occurrence).values_list(
+                "member_id", flat=True
+            )
+        )
+        member_ids = [pk for pk in member_ids if pk not in done]
+        if not member_ids:
+            return 0
         self.contacts.append(
             {
                 "campaign": campaign.pk,

@@ -46,9 +46,7 @@ def test_lunar_twelfth_month_birthdays_land_in_the_next_solar_year():
     assert all(d.year == 2026 for d in birthdays.lunar_in(2026, 12, 8))
 
 
-def test_members_greeted_on_their_day_solar_lunar_and_by_the_member_s_choice(
-    merchant, recorder
-):
+def test_members_greeted_on_their_day_solar_lunar_and_by_the_member_s_choice(merchant, recorder):
     today = dt.date(2026, 12, 6)
     lunar_today = LunarDate.from_solar_date(2026, 12, 6)
     lunar_mmdd = f"{lunar_today.month:02d}-{lunar_today.day:02d}"

@@ -48,7 +48,9 @@ def test_a_good_cron_passes(expr):
 def test_next_runs_across_days_in_shanghai(merchant):
     daily = campaign(merchant, Campaign.Kind.RECURRING, {"cron": "30 23 * * *"})
     runs = schedules.next_runs(
-        daily, dt.datetime(2026, 12, 6, 0, 0, tzinfo=UTC), dt.datetime(2026, 12, 9, 0, 0, tzinfo=UTC)
+        daily,
+        dt.datetime(2026, 12, 6, 0, 0, tzinfo=UTC),
+        dt.datetime(2026, 12, 9, 0, 0, tzinfo=UTC),
     )
     # 23:30 in Shanghai is 15:30 UTC the same day: the 6th, 7th and 8th.
     assert [r.astimezone(UTC) for r in runs] == [
