@@ -8,8 +8,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
 from patron.campaigns import audience, delivery
 from patron.campaigns.models import Campaign, CampaignRun, Target
 from patron.members.models import Member
@@ -67,8 +65,8 @@ def fake_members(merchant, spec, now=None):
     return Member.objects.filter(merchant=merchant, pk__in=spec["filter"]["ids"])
 
 
-@pytest.fixture
-def recorder(monkeypatch) -> Recorder:
+def install(monkeypatch) -> Recorder:
+    """Each test module's `recorder` fixture: the stand-ins in place of the engine's."""
     rec = Recorder()
     monkeypatch.setattr(delivery, "contact", rec.contact, raising=False)
     monkeypatch.setattr(delivery, "start_run", rec.start_run, raising=False)

@@ -6,12 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from lunardate import LunarDate
 
 from patron.campaigns import birthdays, journeys
-from tests.campaigns.journeys_support import journey, make_member, recorder  # noqa: F401
+from tests.campaigns.journeys_support import Recorder, install, journey, make_member
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def recorder(monkeypatch) -> Recorder:
+    return install(monkeypatch)
 
 
 def at(day: dt.date, hour: int = 9, minute: int = 30) -> dt.datetime:

@@ -10,10 +10,15 @@ import pytest
 
 from patron.campaigns import schedules
 from patron.campaigns.models import Campaign, CampaignRun
-from tests.campaigns.journeys_support import recorder  # noqa: F401
+from tests.campaigns.journeys_support import Recorder, install
 
 UTC = dt.UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def recorder(monkeypatch) -> Recorder:
+    return install(monkeypatch)
 
 
 def campaign(merchant, kind, schedule, **fields) -> Campaign:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.utils import timezone
 
 from patron.campaigns import journeys
@@ -15,7 +16,12 @@ from patron.events.services import emit
 from patron.insight.models import MemberEvent
 from patron.ledger import services as ledger
 from patron.promotions.models import Tier
-from tests.campaigns.journeys_support import journey, make_member, recorder  # noqa: F401
+from tests.campaigns.journeys_support import Recorder, install, journey, make_member
+
+
+@pytest.fixture
+def recorder(monkeypatch) -> Recorder:
+    return install(monkeypatch)
 
 
 def test_tier_up_and_down(merchant, recorder):
