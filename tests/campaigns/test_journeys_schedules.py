@@ -15,6 +15,9 @@ from tests.campaigns.journeys_support import Recorder, install
 UTC = dt.UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
+# Row locks (skip_locked) and JSON lookups behave differently on PostgreSQL.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def recorder(monkeypatch) -> Recorder:

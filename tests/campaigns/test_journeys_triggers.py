@@ -18,6 +18,9 @@ from patron.ledger import services as ledger
 from patron.promotions.models import Tier
 from tests.campaigns.journeys_support import Recorder, install, journey, make_member
 
+# Row locks (skip_locked) and JSON lookups behave differently on PostgreSQL.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def recorder(monkeypatch) -> Recorder:
