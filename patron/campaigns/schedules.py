@@ -46,6 +46,70 @@ def check_cron(expr: str) -> str | None:
     return None
 
 
+# A trigger's options (brief 17, "Trigger and action JSON"): name -> the events that take it.
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "calendar": ("birthday",),
+    "when": ("birthday",),
+    "days_before": ("birthday",),
+    "to": ("lifecycle.changed",),
+    "direction": ("tier.changed",),
+    "delay_hours": ("sale.completed",),
+    "stored_value_below": ("sale.completed", "topup.completed"),
+    "days": ("points.expiring",),
+}
+MAX_DELAY_HOURS = 24 * 30
+MAX_DAYS_AHEAD = 366
+MAX_BALANCE_FEN = 10**11
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def check_trigger(trigger: dict) -> list[tuple[str, str]]:
+    """The options of a trigger that are wrong, as (option, translated message); the event
+    itself is checked by `services.validate_spec`. Unknown options are refused rather than
+    ignored: a typo ("delay_hour") would otherwise send the thanks at once."""
+    from patron.campaigns.birthdays import CALENDARS, DAY, MONTH  # the journeys' calendars
+    from patron.insight.models import Lifecycle
+
+    event = trigger.get("event")
+    errors: list[tuple[str, str]] = []
+    for name in trigger:
+        if name != "event" and event not in _OPTIONS.get(name, ()):
+            errors.append((name, _("This trigger takes no option “%(name)s”.") % {"name": name}))
+    checks = {
+        "calendar": (
+            lambda v: v in CALENDARS,
+            _("Choose solar, lunar or member (lunar when the member gave one)."),
+        ),
+        "when": (lambda v: v in (DAY, MONTH), _("Choose day or month.")),
+        "days_before": (lambda v: _whole(v, 0, 60), _("Give a whole number of days, 0 to 60.")),
+        "to": (lambda v: v in Lifecycle.values, _("Choose a lifecycle stage.")),
+        "direction": (lambda v: v in ("up", "down"), _("Choose up or down.")),
+        "delay_hours": (
+            lambda v: _whole(v, 0, MAX_DELAY_HOURS),
+            _("Give a whole number of hours, 0 to %(max)d.") % {"max": MAX_DELAY_HOURS},
+        ),
+        "stored_value_below": (
+            lambda v: _whole(v, 1, MAX_BALANCE_FEN),
+            _("Give an amount in fen greater than 0."),
+        ),
+        "days": (
+            lambda v: _whole(v, 1, MAX_DAYS_AHEAD),
+            _("Give a whole number of days, 1 to %(max)d.") % {"max": MAX_DAYS_AHEAD},
+        ),
+    }
+    for name, (valid, message) in checks.items():
+        if name in trigger and event in _OPTIONS[name] and not valid(trigger[name]):
+            errors.append((name, message))
+    if "delay_hours" in trigger and "stored_value_below" in trigger:
+        errors.append(("delay_hours", _("A stored-value reminder goes at once: remove the delay.")))
+    if trigger.get("when") == MONTH and trigger.get("days_before"):
+        errors.append(("days_before", _("Days before apply to greetings on the day.")))
+    return errors
+
+
 def zone_of(campaign: Campaign) -> zoneinfo.ZoneInfo:
     return merchant_zone(campaign.merchant.timezone)
 

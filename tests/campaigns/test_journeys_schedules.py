@@ -164,3 +164,44 @@ def test_a_one_off_runs_once_and_is_done_when_its_run_is(merchant, recorder):
     assert once.status == Campaign.Status.DONE and once.finished_at is not None
     paused.refresh_from_db()
     assert paused.status == Campaign.Status.PAUSED and paused.next_run_at == at
+
+
+@pytest.mark.parametrize(
+    ("trigger", "field"),
+    [
+        ({"event": "birthday", "calendar": "moon"}, "calendar"),
+        ({"event": "birthday", "when": "week"}, "when"),
+        ({"event": "birthday", "days_before": -1}, "days_before"),
+        ({"event": "birthday", "when": "month", "days_before": 3}, "days_before"),
+        ({"event": "lifecycle.changed", "to": "asleep"}, "to"),
+        ({"event": "tier.changed", "direction": "sideways"}, "direction"),
+        ({"event": "sale.completed", "delay_hours": "2"}, "delay_hours"),
+        ({"event": "sale.completed", "delay_hour": 2}, "delay_hour"),
+        ({"event": "sale.completed", "stored_value_below": 0}, "stored_value_below"),
+        ({"event": "sale.completed", "stored_value_below": 100, "delay_hours": 1}, "delay_hours"),
+        ({"event": "points.expiring", "days": 0}, "days"),
+        ({"event": "tier.changed", "days": 7}, "days"),
+    ],
+)
+def test_bad_trigger_options_are_refused(trigger, field):
+    errors = schedules.check_trigger(trigger)
+    assert field in [name for name, _ in errors]
+    assert all(message for _, message in errors)
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        {"event": "birthday", "calendar": "lunar", "when": "day", "days_before": 3},
+        {"event": "birthday"},
+        {"event": "lifecycle.changed", "to": "dormant"},
+        {"event": "tier.changed", "direction": "down"},
+        {"event": "sale.completed", "delay_hours": 2},
+        {"event": "topup.completed", "stored_value_below": 10000},
+        {"event": "points.expiring", "days": 30},
+        {"event": "complaint"},
+        {"event": "member.joined"},
+    ],
+)
+def test_good_trigger_options_pass(trigger):
+    assert schedules.check_trigger(trigger) == []

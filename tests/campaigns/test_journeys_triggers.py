@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from patron.campaigns import journeys
+from patron.campaigns import journeys, schedules
 from patron.campaigns.models import Campaign, JourneyStep
 from patron.events.dispatch import dispatch_pending
 from patron.events.services import emit
@@ -213,3 +213,4 @@ def test_presets_name_the_built_in_templates():
         assert preset["kind"] in Campaign.Kind.values and preset["name"]
         if preset["kind"] == "trigger":
             assert preset["trigger"]["event"] in journeys.TRIGGERS
+            assert schedules.check_trigger(preset["trigger"]) == []
