@@ -204,7 +204,9 @@ def start_due_runs(now: dt.datetime | None = None) -> int:
     while no worker ran are not sent late in a burst). The campaign row is locked and the
     run's occurrence checked first, so a job that runs twice (two workers, a retry) starts
     each occurrence once; the CampaignRun unique (campaign, occurrence) is the last guard."""
-    now = now or timezone.now()
+    # In UTC, as the database gives times back: the engine compares a run's start time
+    # with the one it queued its chunks under.
+    now = (now or timezone.now()).astimezone(dt.UTC)
     due = list(
         Campaign.objects.filter(
             status__in=STARTABLE,
