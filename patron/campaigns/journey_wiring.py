@@ -1,5 +1,9 @@
-"""What the journey part registers below and with the outbox (filled in by that part)."""
+"""The journeys' consumer of the outbox: every event type a journey may start on."""
+
+from patron.events.dispatch import add_consumer
 
 
 def register() -> None:
-    return None
+    from patron.campaigns import journeys  # models are ready only now
+
+    add_consumer("journeys", journeys.on_event, journeys.TRIGGER_EVENTS)

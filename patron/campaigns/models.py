@@ -288,3 +288,31 @@ class CampaignDefaults(models.Model):
 
     def __str__(self) -> str:
         return f"campaign defaults {self.merchant_id}"
+
+
+class JourneyStep(models.Model):
+    """A triggered journey's contact that waits (the thanks a few hours after a sale): the
+    periodic job hands it to `delivery.contact` once `due_at` has passed. Unique per campaign,
+    member and occurrence, so a replayed event schedules nothing twice."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="steps")
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
+    occurrence = models.CharField(max_length=60)
+    due_at = models.DateTimeField()
+    # The message's variables, as `contact` takes them for this member.
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "member", "occurrence"], name="one_step_per_occurrence"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(done_at__isnull=True), name="steps_due")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.member_id} {self.occurrence}"
