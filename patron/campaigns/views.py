@@ -21,7 +21,15 @@ from django.views.decorators.http import require_POST
 
 from patron.campaigns import audience, channels, report, schedules, services, templating
 from patron.campaigns.forms import CampaignForm, initial_from
-from patron.campaigns.models import Campaign, CampaignRun, Channel, Message, MessageTemplate, Target
+from patron.campaigns.models import (
+    Campaign,
+    CampaignRun,
+    Channel,
+    Message,
+    MessageTemplate,
+    Purpose,
+    Target,
+)
 from patron.core.errors import DomainError
 from patron.core.htmx import wants_fragment
 from patron.insight import segments
@@ -101,13 +109,60 @@ def segment_choices(actor: Actor) -> list[tuple[int, str]]:
     return [(s.pk, s.name) for s in segments.segments_for(actor).order_by("name")]
 
 
+def fallback_presets() -> list[dict[str, Any]]:
+    """The seed's journeys, for when the journeys part's `journey_presets` is not there."""
+    care, promotion = Purpose.CARE, Purpose.PROMOTION
+    inbox = {"type": "message", "channel": Channel.INBOX}
+    rows = [
+        (
+            "birthday",
+            _("Birthday care"),
+            care,
+            {"event": "birthday", "calendar": "member"},
+            _("{name}, happy birthday! A small gift is waiting for you."),
+        ),
+        (
+            "winback",
+            _("Win back dormant members"),
+            promotion,
+            {"event": "lifecycle.changed", "to": "dormant"},
+            _("{name}, we miss you: come back for a treat."),
+        ),
+        (
+            "thanks",
+            _("Thanks after a visit"),
+            care,
+            {"event": "sale.completed", "delay_hours": 2},
+            _("{name}, thank you for your visit today."),
+        ),
+        (
+            "points",
+            _("Points about to expire"),
+            care,
+            {"event": "points.expiring", "days": 7},
+            _("{name}, {points} points expire on {expires_at}."),
+        ),
+    ]
+    return [
+        {
+            "code": code,
+            "name": str(name),
+            "purpose": purpose,
+            "kind": Campaign.Kind.TRIGGER,
+            "trigger": trigger,
+            "actions": [{**inbox, "template": str(text)}],
+        }
+        for code, name, purpose, trigger, text in rows
+    ]
+
+
 def presets() -> list[dict[str, Any]]:
     """The journeys part's starting points (birthday care, win-back, thanks after a visit...),
     each an API body with a `code` and a `name`."""
     try:
         from patron.campaigns.journeys import journey_presets
     except ImportError:
-        return []
+        return fallback_presets()
     return [dict(preset) for preset in journey_presets()]
 
 

@@ -355,3 +355,21 @@ def test_calendar_month_grid(hq, merchant, members):
     assert "草稿不上日历" not in html
     fallback = logged_in(hq).get("/campaigns/calendar/?month=junk")
     assert fallback.status_code == 200
+
+
+def test_fallback_presets_until_the_journeys_part_lands(hq):
+    from patron.campaigns import views
+
+    codes = [p["code"] for p in views.presets()]
+    assert codes, "the editor always offers presets"
+    form = logged_in(hq).get(f"/campaigns/new/?preset={codes[0]}").context["form"]
+    assert form.initial["kind"] == "trigger" and form.initial["trigger_event"]
+
+
+def test_pages_in_english(hq, merchant, members):
+    campaign = make(merchant, status=Campaign.Status.RUNNING)
+    client = logged_in(hq, "en")
+    assert "New campaign" in client.get("/campaigns/").content.decode()
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "No consent" in page and "The campaign made a difference." in page
+    assert "Mon" in client.get("/campaigns/calendar/").content.decode()
