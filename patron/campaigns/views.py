@@ -59,7 +59,6 @@ ACTIONS = {
 }
 EDITABLE = (Campaign.Status.DRAFT, Campaign.Status.PAUSED)
 RECENT_MESSAGES = 20
-PREVIEW_CONTEXT = {"points": 1280, "expires_at": "", "coupon": ""}
 
 
 def campaigns_for(actor: Actor):
@@ -297,7 +296,6 @@ def editor(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
         "form": form,
         "campaign": campaign,
         "presets": preset_list,
-        "kinds": {k.value: k.value for k in Campaign.Kind},
     }
     return render(request, "campaigns/editor.html", context)
 
@@ -435,6 +433,12 @@ def random_member(actor: Actor, campaign: Campaign) -> Member | None:
     return pool.order_by("?").first()
 
 
+def sample_context() -> dict[str, Any]:
+    """Example values for the variables a trigger supplies (points expiring, a coupon)."""
+    in_a_week = timezone.localdate() + dt.timedelta(days=7)
+    return {"points": 1280, "expires_at": in_a_week.isoformat(), "coupon": _("sample coupon")}
+
+
 def rendered_messages(actor: Actor, campaign: Campaign, member: Member) -> list[dict[str, Any]]:
     """Each message action of the campaign as this member would get it."""
     labels = dict(Channel.choices)
@@ -446,7 +450,7 @@ def rendered_messages(actor: Actor, campaign: Campaign, member: Member) -> list[
         try:
             template = templating.resolve(actor.merchant, action.get("template"))
             language, subject, body = templating.render(
-                template, member, dict(PREVIEW_CONTEXT), channel=action.get("channel")
+                template, member, sample_context(), channel=action.get("channel")
             )
         except DomainError as problem:
             row["error"] = str(problem)

@@ -92,3 +92,20 @@ def test_create_launch_and_follow_a_campaign(live_server, page, hq, merchant, sc
     expect(row).to_contain_text("进行中")
     expect(row.locator("td.num").first).to_have_text("2")
     page.screenshot(path=str(screenshot_dir / "patron-campaign-list.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/campaigns/{campaign.pk}/preview/")
+    page.click("#preview-random")
+    expect(page.locator(".message-body")).to_contain_text("，双十二会员日见！ 回T退订")
+    page.screenshot(path=str(screenshot_dir / "patron-campaign-preview.png"), full_page=True)
+
+    Campaign.objects.create(
+        merchant=merchant,
+        name="每周一新品",
+        kind=Campaign.Kind.RECURRING,
+        status=Campaign.Status.SCHEDULED,
+        schedule={"cron": "0 10 * * 1"},
+        actions=campaign.actions,
+    )
+    page.goto(f"{live_server.url}/campaigns/calendar/?month=2026-12")
+    expect(page.locator('td[data-day="2026-12-07"]')).to_contain_text("10:00 每周一新品")
+    page.screenshot(path=str(screenshot_dir / "patron-campaign-calendar.png"), full_page=True)
