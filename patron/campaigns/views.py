@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -346,7 +347,9 @@ def uplift_words(uplift: dict[str, Any]) -> str:
         verdict = _("Contacted members bought less than the holdout.")
     else:
         verdict = _("Not yet distinguishable from chance.")
-    return f"{words} {interval} {verdict}"
+    # Chinese sentences end in "。" and run on without a space; English ones need one.
+    space = "" if (get_language() or "").startswith("zh") else " "
+    return space.join((words, interval, verdict))
 
 
 def report_context(campaign: Campaign) -> dict[str, Any] | None:

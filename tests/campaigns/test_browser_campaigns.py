@@ -54,6 +54,15 @@ def test_create_launch_and_follow_a_campaign(live_server, page, hq, merchant, sc
     # A one-off campaign: no trigger inputs; the schedule's date only once "at a time" is chosen.
     expect(page.locator("#trigger-box")).to_be_hidden()
     expect(page.locator("#field-schedule_at")).to_be_hidden()
+    expect(page.locator("input[name=audience_mode][value=all]")).to_be_hidden()
+    page.select_option("#id_kind", "trigger")
+    expect(page.locator("#trigger-box")).to_be_visible()
+    expect(page.locator("#schedule-box")).to_be_hidden()
+    page.select_option("#id_trigger_event", "birthday")
+    expect(page.locator("#id_birthday_calendar")).to_be_visible()
+    expect(page.locator("#id_lifecycle_to")).to_be_hidden()
+    page.select_option("#id_kind", "once")
+    expect(page.locator("#trigger-box")).to_be_hidden()
 
     page.fill("#id_name", "双十二会员关怀")
     page.check("input[name=audience_mode][value=filter]")

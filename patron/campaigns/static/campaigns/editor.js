@@ -27,6 +27,17 @@
         node.hidden = wanted.indexOf(current[key]) < 0;
       });
     });
+    // "Everyone the trigger applies to" is a journey's choice only.
+    var everyone = document.querySelector("input[name=audience_mode][value=all]");
+    if (everyone) {
+      var holder = everyone.closest("div") || everyone.parentNode;
+      holder.hidden = kind !== "trigger";
+      if (kind !== "trigger" && everyone.checked) {
+        var segment = document.querySelector("input[name=audience_mode][value=segment]");
+        segment.checked = true;
+        segment.dispatchEvent(new Event("change", { bubbles: true }));  // recount
+      }
+    }
   }
 
   function start() {
