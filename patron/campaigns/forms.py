@@ -171,6 +171,13 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
             *message_templates,
         ]
         self.fields["coupon_template"].choices = [("", _("No coupon")), *coupon_templates]
+        # A preset or a saved campaign may name a template this list lacks (a built-in the
+        # channels part resolves): offer it rather than silently dropping it.
+        for name in ("message_template", "coupon_template"):
+            code = (self.data.get(name) if self.is_bound else self.initial.get(name)) or ""
+            choices = self.fields[name].choices
+            if code and code not in {value for value, _label in choices}:
+                self.fields[name].choices = [*choices, (code, code)]
         # Where each action of the last spec() went, so "actions[i]" errors find their input.
         self.action_slots: list[str] = []
 

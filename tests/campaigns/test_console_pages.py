@@ -251,7 +251,10 @@ def test_presets_fill_the_editor(hq, monkeypatch):
         "kind": "trigger",
         "purpose": "promotion",
         "trigger": {"event": "lifecycle.changed", "to": "dormant"},
-        "actions": [{"type": "points", "points": 50}],
+        "actions": [
+            {"type": "message", "channel": "inbox", "template": "builtin_winback"},
+            {"type": "points", "points": 50},
+        ],
     }
     monkeypatch.setattr(views, "presets", lambda: [preset])
     page = logged_in(hq).get("/campaigns/new/")
@@ -260,6 +263,7 @@ def test_presets_fill_the_editor(hq, monkeypatch):
     assert form.initial["trigger_event"] == "lifecycle.changed"
     assert form.initial["lifecycle_to"] == "dormant"
     assert form.initial["points"] == 50
+    assert ("builtin_winback", "builtin_winback") in form.fields["message_template"].choices
 
 
 def test_launch_then_progress_polls_until_done(hq, merchant, members):
