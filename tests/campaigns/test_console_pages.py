@@ -104,7 +104,7 @@ def test_list_shows_names_and_filters_by_status(hq, merchant, members):
     html = logged_in(hq).get("/campaigns/").content.decode()
     assert "草稿活动" in html and "进行中活动" in html
     assert "¥12.34 / ¥500.00" in html
-    assert "专属促销" in html and "进行中" in html and "单次" in html
+    assert "专享促销" in html and "进行中" in html and "单次" in html
     running = logged_in(hq).get("/campaigns/?status=running").content.decode()
     assert "进行中活动" in running and "草稿活动" not in running
     assert "新建活动" in html
