@@ -32,7 +32,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from patron.campaigns import templating
+from patron.campaigns import channels, templating
 from patron.campaigns.models import Campaign, CampaignRun, Channel, Message, MessageTemplate, Target
 from patron.core.errors import DomainError
 from patron.members.models import Member, MemberStatus
@@ -70,10 +70,6 @@ def in_holdout(campaign: Campaign, member_id: int) -> bool:
 def suppression_reason(member: Member, channel: str) -> str | None:
     """The channels part's answer when it is there; else the member's consent flag (the
     inbox needs none)."""
-    try:
-        from patron.campaigns import channels
-    except ImportError:  # pragma: no cover - the package is part of the foundation
-        channels = None
     ask = getattr(channels, "suppression_reason", None)
     if ask is not None:
         return ask(member, channel)
@@ -366,7 +362,11 @@ def contact(
         members = [m for m in members if m.pk not in done]
         if not members:
             return 0
-        reached, message_ids = _contact(campaign, members, occurrence, context, run, now)
+        reached, queued = _contact(campaign, members, occurrence, context, run, now)
+        # The inbox is a row of ours: delivered in this transaction, so the member sees the
+        # message as soon as the contact commits. Providers are called by the sending job.
+        channels.send([m for m in queued if m.channel == Channel.INBOX])
+        message_ids = [m.pk for m in queued if m.channel != Channel.INBOX]
     if message_ids:
         from patron.campaigns import send_tasks
 
@@ -381,10 +381,10 @@ def _contact(
     context: dict[int, dict[str, Any]],
     run: CampaignRun | None,
     now: dt.datetime,
-) -> tuple[int, list[int]]:
-    channels = message_channels(campaign)
+) -> tuple[int, list[Message]]:
+    on_channels = message_channels(campaign)
     lately = recent_messages([m.pk for m in members], now) if campaign.caps else {}
-    held_until = quiet_until(campaign, now) if channels else None
+    held_until = quiet_until(campaign, now) if on_channels else None
     side_actions = any(a.get("type") != "message" for a in campaign.actions)
     cost = cost_per_member(campaign)
     templates = {
@@ -396,7 +396,7 @@ def _contact(
     targets: list[Target] = []
     variables: dict[int, dict[str, Any]] = {}
     for member in members:
-        group, outcome, reason = _decide(campaign, member, lately.get(member.pk, 0), channels)
+        group, outcome, reason = _decide(campaign, member, lately.get(member.pk, 0), on_channels)
         key = f"campaign:{campaign.pk}:{member.pk}:{occurrence}"
         if outcome == Target.Outcome.REACHED:
             if not spend(campaign, cost):
@@ -451,7 +451,7 @@ def _contact(
                 )
             )
     created = Message.objects.bulk_create(messages)
-    queued = [m.pk for m in created if m.status == Message.Status.QUEUED]
+    queued = [m for m in created if m.status == Message.Status.QUEUED]
     reached = sum(1 for t in targets if t.outcome in (Target.Outcome.REACHED, "held"))
     return reached, queued
 
