@@ -4,7 +4,9 @@ PostgreSQL when PATRON_TEST_POSTGRES is set (see Makefile)."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
+from django.utils import translation
 
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
@@ -17,6 +19,14 @@ pytest_plugins = ["tests.cli_support", "tests.browser_support"]
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request in English leaves English active in the thread (LocaleMiddleware activates,
+    nothing deactivates): every test starts in the default language, as a fresh process does."""
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
