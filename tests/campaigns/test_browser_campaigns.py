@@ -19,7 +19,7 @@ from tests.campaigns.console_support import engine_parts  # noqa: F401 (a fixtur
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.usefixtures("transactional_db", "engine_parts"),
+    pytest.mark.usefixtures("transactional_db"),
 ]
 
 WOMEN = {"all": [{"field": "gender", "op": "eq", "value": "F"}]}
