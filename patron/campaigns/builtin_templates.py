@@ -71,7 +71,8 @@ BUILTIN_TEMPLATES: dict[str, dict[str, Any]] = {
         "purpose": "care",
         "subject_zh": "关于您的反馈",
         "subject_en": "About your feedback",
-        "body_zh": "{name}，很抱歉给您带来不好的体验。{merchant}的店长会尽快与您联系，感谢您的反馈。",
+        "body_zh": "{name}，很抱歉给您带来不好的体验。{merchant}的店长会尽快与您联系，"
+        "感谢您的反馈。",
         "body_en": "{name}, we are sorry about your experience. The manager at {merchant} will "
         "contact you shortly. Thank you for telling us.",
     },

@@ -13,10 +13,13 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from patron.campaigns.models import Campaign, Purpose
+from patron.campaigns.templating import VARIABLES
+from patron.core.errors import DomainError
 from patron.core.forms import ConsoleForm, ServiceErrorsMixin, WholeNumberField, YuanField
 from patron.core.money import yuan_plain
 from patron.events.types import LABELS, MESSAGE_SENT
@@ -28,6 +31,7 @@ COMPLAINT = "complaint"  # insight's complaints: the journeys part scans them (d
 # The action slots of the editor, in the order their actions are sent to the service.
 SLOTS = ("message", "coupon", "points", "tier", "task")
 HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+INNER_PATH = re.compile(r"^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*: ")
 
 
 def trigger_choices() -> list[tuple[str, Any]]:
@@ -137,7 +141,9 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Variables: {name}, {points}, {expires_at}, {coupon}"),
+        help_text=format_lazy(
+            _("Variables: {variables}"), variables=", ".join(f"{{{v}}}" for v in VARIABLES)
+        ),
     )
     coupon_template = forms.ChoiceField(label=_("Coupon"), required=False)
     points = WholeNumberField(label=_("Points"), required=False, min_value=1)
@@ -318,6 +324,14 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
             "quiet_hours": quiet,
             "budget_fen": data.get("budget"),
         }
+
+    def add_service_errors(self, problem: DomainError) -> None:
+        """The service's errors next to their inputs, without the inner path a nested check
+        may put before its message ("template.body_zh: ...")."""
+        if not problem.errors:
+            super().add_service_errors(problem)
+        for error in problem.errors:
+            self.add_error(self.form_field_for(error.field), INNER_PATH.sub("", str(error.message)))
 
     def form_field_for(self, service_field: str) -> str | None:
         """The service's paths ("audience.segment", "actions[0].template") on our inputs."""

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from patron.campaigns import audience, channels, report, schedules, services, templating
 from patron.campaigns.builtin_templates import BUILTIN_TEMPLATES
-from patron.campaigns.forms import CampaignForm, initial_from
+from patron.campaigns.forms import AudienceMode, CampaignForm, initial_from
 from patron.campaigns.journeys import journey_presets
 from patron.campaigns.models import (
     Campaign,
@@ -30,7 +30,6 @@ from patron.campaigns.models import (
     Channel,
     Message,
     MessageTemplate,
-    Purpose,
     Target,
 )
 from patron.core.errors import DomainError
@@ -203,6 +202,13 @@ def audience_count(request: HttpRequest) -> HttpResponse:
     form.is_valid()  # the other inputs may be unfinished; only the audience matters here
     errors = [str(e) for name in ("segment", "filter") for e in form.errors.get(name, [])]
     context: dict[str, Any] = {"errors": errors}
+    unchosen = {
+        AudienceMode.SEGMENT: not request.POST.get("segment"),
+        AudienceMode.FILTER: not (request.POST.get("filter") or "").strip(),
+    }
+    if unchosen.get(request.POST.get("audience_mode", "")):
+        # Nothing chosen yet: a hint, not an error, before the marketer has done anything.
+        return render(request, "campaigns/_count.html", {"unchosen": True})
     target = form.audience() if not errors else {}
     if target:
         try:
@@ -327,7 +333,11 @@ def report_context(campaign: Campaign) -> dict[str, Any] | None:
         **figures,
         "suppressed_rows": [(str(reasons.get(k, k)), n) for k, n in suppressed.items()],
         "suppressed_total": sum(suppressed.values()),
-        "uplift_words": uplift_words(figures.get("uplift") or {}),
+        "uplift_words": (
+            uplift_words(figures.get("uplift") or {})
+            if figures.get("holdout") or campaign.holdout_percent
+            else _("No holdout was kept, so the effect cannot be measured.")
+        ),
     }
 
 
