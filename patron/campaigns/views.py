@@ -326,6 +326,8 @@ def uplift_words(uplift: dict[str, Any]) -> str:
 def report_context(campaign: Campaign) -> dict[str, Any] | None:
     if campaign.status == Campaign.Status.DRAFT:
         return None
+    if campaign.status == Campaign.Status.SCHEDULED and not campaign.runs.exists():
+        return None  # nothing sent yet: a report of zeros says nothing
     figures = report.report(campaign)
     reasons = dict(Target.Reason.choices)
     suppressed = figures.get("suppressed") or {}

@@ -500,3 +500,25 @@ def test_pages_in_english(hq, merchant, members):
     assert "Mon" in client.get("/campaigns/calendar/").content.decode()
     editor = client.get("/campaigns/new/?preset=birthday").content.decode()
     assert "Birthday greeting" in editor and "Complaint recorded" in editor
+
+
+def test_built_in_template_names_in_the_pages_language(hq, merchant, members):
+    html = logged_in(hq).get("/message-templates/").content.decode()
+    assert "生日祝福" in html and "Birthday greeting" not in html
+    english = logged_in(hq, "en").get("/message-templates/").content.decode()
+    assert "Birthday greeting" in english and "生日祝福" not in english
+    journey = create(hq, kind="trigger", trigger={"event": "birthday"}, audience={})
+    services.launch(hq, journey)
+    delivery.contact(journey, [members[0].pk], occurrence="birthday:2026")
+    panel = logged_in(hq).get(f"/members/{members[0].pk}/").content.decode()
+    block = panel.split('id="member-messages"')[1].split("</ul>")[0]
+    assert "李娜，会员日见" in block and "站内信" in block and "<td" not in block
+
+
+def test_calendar_names_the_birthday_journeys_in_chinese(hq, merchant, members):
+    for name in ("生日祝福", "农历生日"):
+        journey = create(hq, name=name, kind="trigger", trigger={"event": "birthday"})
+        services.launch(hq, journey)
+    html = logged_in(hq).get("/campaigns/calendar/").content.decode()
+    line = html.split('id="birthday-journeys"')[1].split("</p>")[0]
+    assert "，" in line and "。" in line and ". " not in line
