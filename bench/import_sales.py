@@ -9,7 +9,8 @@ a merchant with 5 stores and --members members, a CSV of --rows past sales over 
 (by mobile, a few categories, SKUs, quantities), imported through the service the CLI uses
 (rows/s printed), imported again (nothing new), then sale lines added directly up to --lines
 and every facet of the merchant rebuilt (`history_facets.rebuild_facets`, the refresh step).
-Each backend runs in its own process. Prints figures; asserts nothing. Figures are kept in
+Each backend runs in its own process; the PostgreSQL database is dropped at the end. Prints
+figures and the load average; asserts nothing. Figures are kept in
 docs/history-import.md.
 """
 
@@ -204,6 +205,19 @@ def run(backend: str, args: argparse.Namespace) -> None:
         )
         print(f"    {summary}; {lines / seconds:,.0f} lines/s")
         print(f"    facets stored: {MemberFacet.objects.count():,}", flush=True)
+        print(f"  load average {' / '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    if backend == "pg":
+        drop_database(args.pg, args.database)
+
+
+def drop_database(pg: str, database: str) -> None:
+    """The bench's PostgreSQL database is its own: dropped once the figures are printed."""
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(pg.rstrip("/") + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
 
 
 def main() -> None:
