@@ -286,6 +286,7 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS OFF) {count_sql}", values)
             plans.append((label, [row[0] for row in cursor.fetchall()]))
+    print(f"\nload average {' / '.join(f'{value:.2f}' for value in os.getloadavg())}")
     for label, plan in plans:
         print(f"\n--- EXPLAIN ANALYZE: {label}")
         print("\n".join(plan))
