@@ -8,13 +8,14 @@ members in under 10 minutes").
 
 1. In memory: --lines sale lines (member ids, local day numbers over two years, amounts in
    fen) drawn with NumPy; `patron.insight.rfm.from_sales` (the group-by, the 12-month window,
-   three rank-based quintiles and the cell) against a bare Polars group-by of the same lines
+   three quintiles and the cell) against a bare Polars group-by of the same lines
    (last day, count, sum), best of three each; prints both and their ratio.
 2. On PostgreSQL: a fresh database (dropped at the end) with one merchant, --members members
-   and --sales sales over two years written by INSERT ... SELECT FROM generate_series, then
-   `patron.insight.refresh.refresh` as the nightly job runs it, printing each step's seconds
-   (the steps registered in this tree: stats, lifecycle, rfm, and those of the other parts
-   once merged). Prints figures; asserts nothing.
+   and --sales sales over two years, one line each, written by INSERT ... SELECT FROM
+   generate_series, then `patron.insight.refresh.refresh` as the nightly job runs it, twice
+   (the first night, the next night), printing each step's seconds (every registered step:
+   stats, facets, lifecycle, rfm, value). Prints figures and the load average; asserts
+   nothing.
 """
 
 from __future__ import annotations
