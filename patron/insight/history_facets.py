@@ -198,10 +198,12 @@ def _upsert(rows: list[MemberFacet]) -> None:
 
 
 def _members_sql(column: str, chunk: list[int], whole: bool) -> tuple[str, list[int]]:
-    """The chunk's members as a condition: on a whole-merchant rebuild the chunk is every
-    buyer between its first and last id, so a range (an index range scan of the sales) says
-    it; otherwise the ids themselves."""
-    if whole:
+    """The chunk's members as a condition: on a whole-merchant rebuild on PostgreSQL the chunk
+    is every buyer between its first and last id, so a range (an index range scan of the
+    sales) says it; otherwise the ids themselves. (On SQLite a whole rebuild of a 1,000,000-line
+    merchant with the range had not finished after 10 minutes, with the list it took under 4:
+    SQLite keeps the list.)"""
+    if whole and connection.vendor == "postgresql":
         return f"{column} BETWEEN %s AND %s", [chunk[0], chunk[-1]]
     return f"{column} IN ({', '.join(['%s'] * len(chunk))})", list(chunk)
 
