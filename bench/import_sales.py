@@ -9,7 +9,8 @@ a merchant with 5 stores and --members members, a CSV of --rows past sales over 
 (by mobile, a few categories, SKUs, quantities), imported through the service the CLI uses
 (rows/s printed), imported again (nothing new), then sale lines added directly up to --lines
 and every facet of the merchant rebuilt (`history_facets.rebuild_facets`, the refresh step).
-Each backend runs in its own process. Prints figures; asserts nothing. Figures are kept in
+Each backend runs in its own process; the PostgreSQL database is dropped at the end. Prints
+figures and the load average; asserts nothing. Figures are kept in
 docs/history-import.md.
 """
 
@@ -105,13 +106,17 @@ def write_csv(rows: list[list[object]], path: Path) -> None:
 
 
 def defaults(model, given: list[str]) -> tuple[list[str], tuple]:
-    """The model's other NOT NULL columns and their defaults ("" for text, else the default)."""
+    """The model's other NOT NULL columns and their defaults ("" for text, else the default),
+    in the database's form."""
+    from django.db import connection
+
     fields = [
         f
         for f in model._meta.concrete_fields
         if f.attname not in given and f.name not in given and not f.null and not f.primary_key
     ]
-    return [f.attname for f in fields], tuple(f.get_default() for f in fields)
+    values = tuple(f.get_db_prep_save(f.get_default(), connection) for f in fields)
+    return [f.attname for f in fields], values
 
 
 def add_lines(merchant, member_ids: list[int], stores: list, count: int) -> None:
@@ -119,11 +124,14 @@ def add_lines(merchant, member_ids: list[int], stores: list, count: int) -> None
     from django.db import connection
     from django.utils import timezone
 
-    from patron.core.bulk import insert_many
+    from patron.insight.history_facets import insert_rows, moment_writer
     from patron.sales.models import Sale, SaleLine
 
     rng = random.Random(99)
     now = timezone.now()
+    # Values in the database's form up front (the import's own way): converting a million
+    # moments through the model fields cost more than the inserts.
+    moment = moment_writer()
     start = (Sale.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
     names = list(CATEGORIES)
     sales, lines = [], []
@@ -131,7 +139,7 @@ def add_lines(merchant, member_ids: list[int], stores: list, count: int) -> None
         category = rng.choice(names)
         skus, price = CATEGORIES[category]
         quantity = rng.choice([1, 1, 2])
-        at = now - dt.timedelta(minutes=rng.randint(60, 730 * 24 * 60))
+        at = moment(now - dt.timedelta(minutes=rng.randint(60, 730 * 24 * 60)))
         store = rng.choice(stores)
         total = price * quantity
         pk = start + n
@@ -146,12 +154,12 @@ def add_lines(merchant, member_ids: list[int], stores: list, count: int) -> None
     sale_columns = ["id", "merchant_id", "member_id", "store_id", "channel", "idempotency_key"]
     sale_columns += ["occurred_at", "created_at", "subtotal", "discount", "total"]
     extra, values = defaults(Sale, sale_columns)
-    insert_many(Sale, sale_columns + extra, (row + values for row in sales), 10_000)
+    insert_rows(Sale, sale_columns + extra, (row + values for row in sales), 10_000)
     line_columns = ["sale_id", "merchant_id", "position", "sku", "category", "quantity"]
     line_columns += ["unit_price", "member_price", "discount", "total", "store_id"]
     line_columns += ["occurred_at", "size", "colour"]
     extra, values = defaults(SaleLine, line_columns)
-    insert_many(SaleLine, line_columns + extra, (row + values for row in lines), 10_000)
+    insert_rows(SaleLine, line_columns + extra, (row + values for row in lines), 10_000)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -204,6 +212,19 @@ def run(backend: str, args: argparse.Namespace) -> None:
         )
         print(f"    {summary}; {lines / seconds:,.0f} lines/s")
         print(f"    facets stored: {MemberFacet.objects.count():,}", flush=True)
+        print(f"  load average {' / '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    if backend == "pg":
+        drop_database(args.pg, args.database)
+
+
+def drop_database(pg: str, database: str) -> None:
+    """The bench's PostgreSQL database is its own: dropped once the figures are printed."""
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(pg.rstrip("/") + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
 
 
 def main() -> None:

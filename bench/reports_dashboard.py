@@ -8,7 +8,8 @@ Creates a fresh database (PostgreSQL by default; --sqlite FILE for the embedded 
 (bulk_register, joined over three years), M sales spread over three years (multi-row inserts,
 a fifth of them walk-ins, no ledger postings), then times `insight.dashboard.dashboard` for
 the last 30 days, the last year and the last three years, and each of its parts for the year.
-Prints figures; asserts nothing.
+The PostgreSQL database is dropped at the end. Prints figures and the load average;
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from benchdb import fresh_postgres, migrated_django, timed
+from benchdb import (
+    drop_postgres,
+    fresh_postgres,
+    insert_sales,
+    load_average,
+    migrated_django,
+    timed,
+)
 
 
 def setup(args: argparse.Namespace) -> None:
@@ -46,7 +54,6 @@ def main() -> None:
     from patron.insight import dashboard as figures
     from patron.members.models import Channel, Member
     from patron.members.services import bulk_register
-    from patron.sales.models import Sale
     from patron.tenancy.actor import Actor
     from patron.tenancy.services import create_merchant, create_store
 
@@ -73,28 +80,19 @@ def main() -> None:
         )
     members = list(Member.objects.filter(merchant=merchant).values_list("pk", flat=True))
 
-    def sales() -> None:
-        batch = []
-        for n in range(args.sales):
-            total = int(rng.lognormvariate(10, 1))  # median about ¥220
-            batch.append(
-                Sale(
-                    merchant=merchant,
-                    member_id=rng.choice(members) if rng.random() < 0.8 else None,
-                    store=stores[rng.randrange(5)],
-                    idempotency_key=f"bench-{n}",
-                    occurred_at=now - dt.timedelta(minutes=rng.randint(1, span)),
-                    subtotal=total,
-                    discount=0,
-                    total=total,
-                )
-            )
-            if len(batch) == 10_000:
-                Sale.objects.bulk_create(batch)
-                batch = []
-        Sale.objects.bulk_create(batch)
-
-    timed(f"insert {args.sales:,} sales", sales)
+    timed(
+        f"insert {args.sales:,} sales",
+        lambda: insert_sales(
+            merchant,
+            stores,
+            members,
+            args.sales,
+            now=now,
+            span_minutes=span,
+            rng=rng,
+            walk_in_share=0.2,
+        ),
+    )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
@@ -119,6 +117,9 @@ def main() -> None:
     timed("  diagnosis", lambda: figures.diagnosis(actor, year))
     one = figures.window_for(actor, today - dt.timedelta(days=364), today, "S1")
     timed("dashboard, last 365 days, store S1", lambda: figures.dashboard(actor, one))
+    print(f"load average {load_average()}")
+    if not args.sqlite:
+        drop_postgres(args.pg, args.database)
 
 
 if __name__ == "__main__":

@@ -170,8 +170,10 @@ def populate(merchant, stores: dict, tiers: dict, n: int) -> None:
         cursor.execute(
             """
             INSERT INTO insight_memberinsight (member_id, merchant_id, spend_12m, visits_12m,
-                cycle_days, lifecycle, r, f, m, rfm, p_alive, computed_at)
+                cycle_days, purchase_days, last_purchase_at, lifecycle, r, f, m, rfm, p_alive,
+                computed_at)
             SELECT id, merchant_id, (id::bigint * 7907) %% 2000000, (id * 31) %% 40, 30,
+                1 + id %% 50, now() - ((id * 17) %% 720) * interval '1 day',
                 (ARRAY['excited', 'active', 'inert', 'dormant'])[1 + (id * 13) %% 4],
                 1 + id %% 5, 1 + (id / 5) %% 5, 1 + (id / 25) %% 5,
                 (1 + id %% 5)::text || (1 + (id / 5) %% 5)::text || (1 + (id / 25) %% 5)::text,
@@ -284,6 +286,7 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS OFF) {count_sql}", values)
             plans.append((label, [row[0] for row in cursor.fetchall()]))
+    print(f"\nload average {' / '.join(f'{value:.2f}' for value in os.getloadavg())}")
     for label, plan in plans:
         print(f"\n--- EXPLAIN ANALYZE: {label}")
         print("\n".join(plan))

@@ -8,7 +8,8 @@ keep_when, gold), N members (bulk_register) and --sales sales spread over 15 mon
 inserts; no ledger postings: the ledger's GROUP BY still runs, over top-ups only), then times
 `cards.tiers.facts` (the set-based figures), a first review (many upgrades, moved in bulk by
 `promotions.services.move_members` with their TierChange and audit rows), a second review
-(nothing moves) and the editor's preview count. Prints figures; asserts nothing.
+(nothing moves) and the editor's preview count. The PostgreSQL database is dropped at the
+end. Prints figures and the load average; asserts nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import argparse
 import datetime as dt
 import random
 
-from benchdb import fresh_postgres, migrated_django, timed
+from benchdb import (
+    drop_postgres,
+    fresh_postgres,
+    insert_sales,
+    load_average,
+    migrated_django,
+    timed,
+)
 
 
 def setup(pg: str, database: str) -> None:
@@ -39,7 +47,6 @@ def main() -> None:
     from patron.cards import tiers
     from patron.members.models import Channel
     from patron.members.services import bulk_register
-    from patron.sales.models import Sale
     from patron.tenancy.actor import Actor
     from patron.tenancy.models import Store
     from patron.tenancy.services import create_merchant, create_store
@@ -63,28 +70,18 @@ def main() -> None:
     rng = random.Random(7)
     now = timezone.now()
 
-    def sales() -> None:
-        batch = []
-        for n in range(args.sales):
-            total = int(rng.lognormvariate(10, 1))  # median about ¥220
-            batch.append(
-                Sale(
-                    merchant=merchant,
-                    member_id=rng.choice(members),
-                    store=store,
-                    idempotency_key=f"bench-{n}",
-                    occurred_at=now - dt.timedelta(minutes=rng.randint(1, 456 * 24 * 60)),
-                    subtotal=total,
-                    discount=0,
-                    total=total,
-                )
-            )
-            if len(batch) == 10_000:
-                Sale.objects.bulk_create(batch)
-                batch = []
-        Sale.objects.bulk_create(batch)
-
-    timed(f"insert {args.sales:,} sales", sales)
+    timed(
+        f"insert {args.sales:,} sales",
+        lambda: insert_sales(
+            merchant,
+            [store],
+            members,
+            args.sales,
+            now=now,
+            span_minutes=456 * 24 * 60,
+            rng=rng,
+        ),
+    )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     figures = timed("facts (set-based, whole merchant)", lambda: tiers.facts(merchant))
@@ -101,6 +98,8 @@ def main() -> None:
     engine = tiers.merchant_rules(merchant).engine
     counts = timed("editor preview counts", lambda: tiers.counts_under(merchant, engine))
     print(f"  {dict(counts)}")
+    print(f"load average {load_average()}")
+    drop_postgres(args.pg, args.database)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -30,10 +31,29 @@ SCRATCH = "insight_rfm_scratch"
 SCORES = ("r", "f", "m", "rfm")
 
 
-def quintile(value: pl.Expr, n: pl.Expr | int) -> pl.Expr:
-    """ceil(5 * rank / n) in integers, ties ranked together at their lowest rank."""
-    rank = value.rank(method="min").cast(pl.Int64)
-    return ((QUINTILES * rank + n - 1) // n).cast(pl.Int8)
+def quintile_cuts(values: np.ndarray) -> list[int | None]:
+    """The four values a score steps up after, from the ascending order of `values` (which
+    hold no nulls): value v scores 1 + the number of cuts below it (None: always below).
+
+    ceil(5 * rank / n) with rank = 1 + c, c the members with a lower value, exceeds k exactly
+    when c >= floor(k * n / 5) = i, that is when v is above the i-th lowest value: four order
+    statistics found by one partition, O(n), instead of ranking every member (a sort).
+    """
+    n = len(values)
+    counts = [(k * n) // QUINTILES for k in range(1, QUINTILES)]
+    positions = sorted({count - 1 for count in counts if count > 0})
+    ordered = np.partition(values, positions) if positions else values
+    return [int(ordered[count - 1]) if count > 0 else None for count in counts]
+
+
+def quintile(column: str, values: np.ndarray) -> pl.Expr:
+    """ceil(5 * rank / n) in integers, ties ranked together at their lowest rank (Polars
+    rank "min"), computed from the cuts of `values` (the column's values)."""
+    score = pl.lit(1, pl.Int8)
+    for cut in quintile_cuts(values):
+        above = pl.lit(True) if cut is None else pl.col(column) > cut
+        score = score + above.cast(pl.Int8)
+    return score
 
 
 def scores(members: pl.DataFrame) -> pl.DataFrame:
@@ -48,9 +68,8 @@ def scores(members: pl.DataFrame) -> pl.DataFrame:
             pl.lit("", pl.Utf8).alias("rfm"),
         )
     scored = members.with_columns(
-        quintile(pl.col("last_day"), n).alias("r"),
-        quintile(pl.col("visits"), n).alias("f"),
-        quintile(pl.col("spend"), n).alias("m"),
+        quintile(column, members[column].to_numpy()).alias(score)
+        for column, score in (("last_day", "r"), ("visits", "f"), ("spend", "m"))
     )
     # The cell as a number made text: ten times cheaper than joining three strings.
     cell = pl.col("r").cast(pl.Int16) * 100 + pl.col("f").cast(pl.Int16) * 10 + pl.col("m")
@@ -62,16 +81,19 @@ def from_sales(lines: pl.DataFrame, today: int, window_start: int) -> pl.DataFra
     amount within [window_start, today], then `scores`."""
     if lines.height and lines["day"].max() > today:
         lines = lines.filter(pl.col("day") <= today)
-    # The window as a 0/1 column summed, not a filter inside the aggregation: the group-by
-    # then runs as fast as a bare one (bench/rfm.py).
+    # The window as one column, the amount within it and null outside, counted (nulls are
+    # not) and summed: the group-by then has the shape of a bare one (last day, count, sum)
+    # and runs as fast (bench/rfm.py); a filter inside the aggregation made it 30 % slower,
+    # a 0/1 column summed beside the amount 20 %.
+    in_window = pl.when(pl.col("day") >= window_start).then(pl.col("amount"))
     members = (
         lines.lazy()
-        .with_columns((pl.col("day") >= window_start).cast(pl.Int64).alias("in_window"))
+        .with_columns(in_window.alias("in_window"))
         .group_by("member_id")
         .agg(
             pl.col("day").max().alias("last_day"),
-            pl.col("in_window").sum().alias("visits"),
-            (pl.col("amount") * pl.col("in_window")).sum().alias("spend"),
+            pl.col("in_window").count().cast(pl.Int64).alias("visits"),
+            pl.col("in_window").sum().alias("spend"),
         )
         .collect()
     )

@@ -96,6 +96,35 @@ def test_a_live_sale_and_its_refund_move_the_facets(api, gold):
     assert rebuilt == live
 
 
+def test_a_rebuild_writes_only_what_differs(api, gold):
+    sell(api, gold, [BASKET[2]], timezone.now() - dt.timedelta(days=3))
+    sell(api, gold, BASKET)
+    rebuild_facets(gold.merchant)
+    before = {key: f.pk for key, f in facets(gold).items()}
+    # A row gone wrong (a back-dated sale counted as a new day, say) and a stray row.
+    MemberFacet.objects.filter(pk=before[("category", "drinks")]).update(days=9, spend=1)
+    MemberFacet.objects.create(
+        member=gold,
+        merchant=gold.merchant,
+        kind="sku",
+        value="GONE",
+        visits=1,
+        quantity=1,
+        spend=100,
+        first_at=timezone.now(),
+        last_at=timezone.now(),
+        days=1,
+    )
+    rebuild_facets(gold.merchant)
+    after = facets(gold)
+    assert set(after) == set(before)  # the stray row is gone
+    tea = after[("category", "drinks")]
+    assert tea.days == 2 and tea.spend > 1 and tea.pk != before[("category", "drinks")]
+    # every other row was equal, so it is the same row, untouched
+    unchanged = {key: pk for key, pk in before.items() if key != ("category", "drinks")}
+    assert {key: after[key].pk for key in unchanged} == unchanged
+
+
 def test_facets_is_a_refresh_step_after_stats():
     names = [(step.name, step.order) for step in refresh.steps()]
     assert ("facets", 15) in names

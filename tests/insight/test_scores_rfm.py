@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -83,3 +84,23 @@ def test_the_refresh_scores_buyers_and_leaves_the_others_empty(system, stores):
     assert insight(cat).rfm == "422"
     found = insight(dan)
     assert (found.r, found.f, found.m, found.rfm) == (None, None, None, "")
+
+
+def test_quintiles_match_the_rank_formula_on_many_ties():
+    # The scores come from four cut values (a partition), not a rank per member: over random
+    # columns with many ties and every size up to 60 they equal ceil(5 * rank("min") / n).
+    rng = np.random.default_rng(34)
+    for n in range(1, 61):
+        members = pl.DataFrame(
+            {
+                "member_id": list(range(n)),
+                "last_day": rng.integers(0, 8, n),
+                "visits": rng.integers(0, 3, n),
+                "spend": rng.integers(0, 10_000, n),
+            }
+        )
+        scored = rfm.scores(members)
+        for column, score in (("last_day", "r"), ("visits", "f"), ("spend", "m")):
+            rank = members[column].rank(method="min").cast(pl.Int64)
+            expected = ((5 * rank + n - 1) // n).to_list()
+            assert scored[score].to_list() == expected, (n, column)
