@@ -56,6 +56,26 @@ BUILTIN_TEMPLATES: dict[str, dict[str, Any]] = {
         "body_zh": "{name}，您的储值余额为{balance}，充值可享赠送优惠。",
         "body_en": "{name}, your stored value balance is {balance}. Top up to enjoy a bonus.",
     },
+    # The names the journeys part's presets use (docs/journeys.md): "stored_value_low" is
+    # "balance_low" under the preset's name; the complaint follow-up apologises.
+    "stored_value_low": {
+        "name": "储值余额提醒 Stored value reminder",
+        "purpose": "care",
+        "subject_zh": "储值余额提醒",
+        "subject_en": "Your stored value is low",
+        "body_zh": "{name}，您的储值余额为{balance}，充值可享赠送优惠。",
+        "body_en": "{name}, your stored value balance is {balance}. Top up to enjoy a bonus.",
+    },
+    "complaint_follow_up": {
+        "name": "投诉回访 Complaint follow-up",
+        "purpose": "care",
+        "subject_zh": "关于您的反馈",
+        "subject_en": "About your feedback",
+        "body_zh": "{name}，很抱歉给您带来不好的体验。{merchant}的店长会尽快与您联系，"
+        "感谢您的反馈。",
+        "body_en": "{name}, we are sorry about your experience. The manager at {merchant} will "
+        "contact you shortly. Thank you for telling us.",
+    },
     "tier_up": {
         "name": "会员升级 Tier upgrade",
         "purpose": "care",

@@ -13,20 +13,25 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from patron.campaigns.models import Campaign, Purpose
+from patron.campaigns.templating import VARIABLES
+from patron.core.errors import DomainError
 from patron.core.forms import ConsoleForm, ServiceErrorsMixin, WholeNumberField, YuanField
 from patron.core.money import yuan_plain
-from patron.events.types import LABELS
+from patron.events.types import LABELS, MESSAGE_SENT
 from patron.insight.models import Lifecycle
 from patron.tenancy.models import Role
 
 BIRTHDAY = "birthday"
+COMPLAINT = "complaint"  # insight's complaints: the journeys part scans them (docs/journeys.md)
 # The action slots of the editor, in the order their actions are sent to the service.
-SLOTS = ("message", "coupon", "points", "task")
+SLOTS = ("message", "coupon", "points", "tier", "task")
 HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+INNER_PATH = re.compile(r"^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*: ")
 
 
 def trigger_choices() -> list[tuple[str, Any]]:
@@ -34,7 +39,8 @@ def trigger_choices() -> list[tuple[str, Any]]:
     return [
         ("", _("— choose an event —")),
         (BIRTHDAY, pgettext_lazy("event", "Birthday")),
-        *LABELS.items(),
+        (COMPLAINT, pgettext_lazy("event", "Complaint recorded")),
+        *((code, label) for code, label in LABELS.items() if code != MESSAGE_SENT),
     ]
 
 
@@ -135,10 +141,13 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Variables: {name}, {points}, {expires_at}, {coupon}"),
+        help_text=format_lazy(
+            _("Variables: {variables}"), variables=", ".join(f"{{{v}}}" for v in VARIABLES)
+        ),
     )
     coupon_template = forms.ChoiceField(label=_("Coupon"), required=False)
     points = WholeNumberField(label=_("Points"), required=False, min_value=1)
+    tier = forms.ChoiceField(label=_("Move to the tier"), required=False)
     task_role = forms.ChoiceField(
         label=_("Follow-up task for"),
         required=False,
@@ -160,6 +169,7 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
         channels: list[tuple[str, str]],
         message_templates: list[tuple[str, str]],
         coupon_templates: list[tuple[str, str]],
+        tiers: list[tuple[str, str]] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -171,9 +181,10 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
             *message_templates,
         ]
         self.fields["coupon_template"].choices = [("", _("No coupon")), *coupon_templates]
+        self.fields["tier"].choices = [("", _("No change of tier")), *tiers]
         # A preset or a saved campaign may name a template this list lacks (a built-in the
         # channels part resolves): offer it rather than silently dropping it.
-        for name in ("message_template", "coupon_template"):
+        for name in ("message_template", "coupon_template", "tier"):
             code = (self.data.get(name) if self.is_bound else self.initial.get(name)) or ""
             choices = self.fields[name].choices
             if code and code not in {value for value, _label in choices}:
@@ -246,7 +257,8 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
         if event == BIRTHDAY:
             trigger["calendar"] = data.get("birthday_calendar") or "member"
             trigger["when"] = data.get("birthday_when") or "day"
-            trigger["days_before"] = data.get("days_before") or 0
+            if data.get("days_before") and trigger["when"] == "day":
+                trigger["days_before"] = data["days_before"]  # 0 is the default: left out
         elif event == "lifecycle.changed" and data.get("lifecycle_to"):
             trigger["to"] = data["lifecycle_to"]
         elif event == "tier.changed" and data.get("tier_direction"):
@@ -287,6 +299,9 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
         if data.get("points"):
             actions.append({"type": "points", "points": data["points"]})
             self.action_slots.append("points")
+        if data.get("tier"):
+            actions.append({"type": "tier", "tier": data["tier"]})
+            self.action_slots.append("tier")
         if data.get("task_role"):
             actions.append({"type": "task", "assignee_role": data["task_role"]})
             self.action_slots.append("task")
@@ -310,6 +325,14 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
             "budget_fen": data.get("budget"),
         }
 
+    def add_service_errors(self, problem: DomainError) -> None:
+        """The service's errors next to their inputs, without the inner path a nested check
+        may put before its message ("template.body_zh: ...")."""
+        if not problem.errors:
+            super().add_service_errors(problem)
+        for error in problem.errors:
+            self.add_error(self.form_field_for(error.field), INNER_PATH.sub("", str(error.message)))
+
     def form_field_for(self, service_field: str) -> str | None:
         """The service's paths ("audience.segment", "actions[0].template") on our inputs."""
         head, _dot, rest = service_field.partition(".")
@@ -321,6 +344,7 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
             by_slot = {
                 "coupon": "coupon_template",
                 "points": "points",
+                "tier": "tier",
                 "task": "task_role",
             }
             return by_slot.get(slot)
@@ -414,6 +438,8 @@ def action_initial(action: dict[str, Any]) -> dict[str, Any]:
         return {"coupon_template": action.get("template", "")}
     if kind == "points":
         return {"points": action.get("points")}
+    if kind == "tier":
+        return {"tier": action.get("tier", "")}
     if kind == "task":
         return {"task_role": action.get("assignee_role", "")}
     return {}

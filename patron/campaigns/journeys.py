@@ -75,6 +75,9 @@ def on_event(event: Event) -> None:
             kind=Campaign.Kind.TRIGGER,
             status=Campaign.Status.RUNNING,
             trigger__event=event.type,
+            # A journey answers what happens once it is launched, not the outbox's past
+            # (events written before it existed, e.g. by the demo or an earlier launch).
+            launched_at__lte=event.created_at,
         ).select_related("merchant")
     )
     if not campaigns:

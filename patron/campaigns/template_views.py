@@ -16,6 +16,7 @@ from patron.campaigns.builtin_templates import BUILTIN_TEMPLATES
 from patron.campaigns.models import Channel, MessageTemplate, Purpose
 from patron.campaigns.templating import VARIABLES, builtin
 from patron.campaigns.templating import render as render_text
+from patron.campaigns.views import builtin_name
 from patron.core.errors import ValidationFailed
 from patron.core.forms import ConsoleForm, ServiceErrorsMixin
 from patron.members.models import Member
@@ -74,6 +75,8 @@ def template_list(request: HttpRequest) -> HttpResponse:
     own = list(MessageTemplate.objects.filter(merchant=merchant))
     codes = {t.code for t in own}
     builtins = [builtin(merchant, code) for code in BUILTIN_TEMPLATES if code not in codes]
+    for template in builtins:  # "生日祝福 Birthday greeting": the page's language only
+        template.name = builtin_name(template.name)
     return render(
         request, "campaigns/templates/list.html", {"templates": own, "builtins": builtins}
     )

@@ -21,14 +21,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from patron.campaigns import audience, channels, report, schedules, services, templating
-from patron.campaigns.forms import CampaignForm, initial_from
+from patron.campaigns.builtin_templates import BUILTIN_TEMPLATES
+from patron.campaigns.forms import AudienceMode, CampaignForm, initial_from
+from patron.campaigns.journeys import journey_presets
 from patron.campaigns.models import (
     Campaign,
     CampaignRun,
     Channel,
     Message,
     MessageTemplate,
-    Purpose,
     Target,
 )
 from patron.core.errors import DomainError
@@ -36,7 +37,7 @@ from patron.core.htmx import wants_fragment
 from patron.insight import segments
 from patron.members.models import Member
 from patron.members.selectors import members_for, search_members, shown_mobile
-from patron.promotions.models import CouponTemplate
+from patron.promotions.models import CouponTemplate, Tier
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
 from patron.tenancy.permissions import require_role
@@ -79,18 +80,23 @@ def campaign_or_404(actor: Actor, campaign_id: int) -> Campaign:
 def channel_choices(actor: Actor) -> list[tuple[str, str]]:
     """The channels configured for the merchant (the channels part), by their names."""
     labels = dict(Channel.choices)
-    available = getattr(channels, "available", None)
-    codes = available(actor.merchant) if available else [Channel.INBOX]
-    return [(code, str(labels.get(code, code))) for code in codes]
+    return [(code, str(labels.get(code, code))) for code in channels.available(actor.merchant)]
+
+
+def builtin_name(name: str) -> str:
+    """A built-in template's name ("生日祝福 Birthday greeting") in the page's language."""
+    chinese, _space, english = name.partition(" ")
+    english_page = (get_language() or "").startswith("en")
+    return (english if english_page and english else chinese) or name
 
 
 def builtin_templates() -> list[tuple[str, str]]:
-    """The built-in message templates (care, promotion, information) the channels part ships,
-    as (code, name); none until it does."""
-    listing = getattr(templating, "builtin_templates", None)
-    if listing is None:
-        return []
-    return [(t.code, f"{t.name} · {_('built-in')}") for t in listing()]
+    """The built-in message templates (care, promotion, information) of the channels part,
+    as (code, name); `templating.resolve` falls back to them for a code the merchant lacks."""
+    return [
+        (code, f"{builtin_name(data['name'])} · {_('built-in')}")
+        for code, data in BUILTIN_TEMPLATES.items()
+    ]
 
 
 def message_template_choices(actor: Actor) -> list[tuple[str, str]]:
@@ -109,61 +115,16 @@ def segment_choices(actor: Actor) -> list[tuple[int, str]]:
     return [(s.pk, s.name) for s in segments.segments_for(actor).order_by("name")]
 
 
-def fallback_presets() -> list[dict[str, Any]]:
-    """The seed's journeys, for when the journeys part's `journey_presets` is not there."""
-    care, promotion = Purpose.CARE, Purpose.PROMOTION
-    inbox = {"type": "message", "channel": Channel.INBOX}
-    rows = [
-        (
-            "birthday",
-            _("Birthday care"),
-            care,
-            {"event": "birthday", "calendar": "member"},
-            _("{name}, happy birthday! A small gift is waiting for you."),
-        ),
-        (
-            "winback",
-            _("Win back dormant members"),
-            promotion,
-            {"event": "lifecycle.changed", "to": "dormant"},
-            _("{name}, we miss you: come back for a treat."),
-        ),
-        (
-            "thanks",
-            _("Thanks after a visit"),
-            care,
-            {"event": "sale.completed", "delay_hours": 2},
-            _("{name}, thank you for your visit today."),
-        ),
-        (
-            "points",
-            _("Points about to expire"),
-            care,
-            {"event": "points.expiring", "days": 7},
-            _("{name}, {points} points expire on {expires_at}."),
-        ),
-    ]
-    return [
-        {
-            "code": code,
-            "name": str(name),
-            "purpose": purpose,
-            "kind": Campaign.Kind.TRIGGER,
-            "trigger": trigger,
-            "actions": [{**inbox, "template": str(text)}],
-        }
-        for code, name, purpose, trigger, text in rows
-    ]
-
-
 def presets() -> list[dict[str, Any]]:
-    """The journeys part's starting points (birthday care, win-back, thanks after a visit...),
-    each an API body with a `code` and a `name`."""
-    try:
-        from patron.campaigns.journeys import journey_presets
-    except ImportError:
-        return fallback_presets()
-    return [dict(preset) for preset in journey_presets()]
+    """The journeys part's starting points (birthday care, win-back, thanks after a visit,
+    a promotion, information...), each an API body with a `code`, a `name` and a
+    `description`."""
+    return journey_presets()
+
+
+def tier_choices(actor: Actor) -> list[tuple[str, str]]:
+    tiers = Tier.objects.filter(merchant=actor.merchant, is_active=True).order_by("rank", "code")
+    return [(t.code, t.name) for t in tiers]
 
 
 def campaign_form(actor: Actor, *args: Any, **kwargs: Any) -> CampaignForm:
@@ -173,6 +134,7 @@ def campaign_form(actor: Actor, *args: Any, **kwargs: Any) -> CampaignForm:
         channels=channel_choices(actor),
         message_templates=message_template_choices(actor),
         coupon_templates=coupon_template_choices(actor),
+        tiers=tier_choices(actor),
         **kwargs,
     )
 
@@ -240,6 +202,13 @@ def audience_count(request: HttpRequest) -> HttpResponse:
     form.is_valid()  # the other inputs may be unfinished; only the audience matters here
     errors = [str(e) for name in ("segment", "filter") for e in form.errors.get(name, [])]
     context: dict[str, Any] = {"errors": errors}
+    unchosen = {
+        AudienceMode.SEGMENT: not request.POST.get("segment"),
+        AudienceMode.FILTER: not (request.POST.get("filter") or "").strip(),
+    }
+    if unchosen.get(request.POST.get("audience_mode", "")):
+        # Nothing chosen yet: a hint, not an error, before the marketer has done anything.
+        return render(request, "campaigns/_count.html", {"unchosen": True})
     target = form.audience() if not errors else {}
     if target:
         try:
@@ -276,6 +245,7 @@ def cron_preview(request: HttpRequest) -> HttpResponse:
 def editor(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
     actor: Actor = request.actor
     preset_list = presets()
+    chosen = None
     if request.method == "POST":
         form = campaign_form(actor, request.POST)
         if form.is_valid():
@@ -297,6 +267,7 @@ def editor(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
         "form": form,
         "campaign": campaign,
         "presets": preset_list,
+        "preset": chosen,
     }
     return render(request, "campaigns/editor.html", context)
 
@@ -355,6 +326,8 @@ def uplift_words(uplift: dict[str, Any]) -> str:
 def report_context(campaign: Campaign) -> dict[str, Any] | None:
     if campaign.status == Campaign.Status.DRAFT:
         return None
+    if campaign.status == Campaign.Status.SCHEDULED and not campaign.runs.exists():
+        return None  # nothing sent yet: a report of zeros says nothing
     figures = report.report(campaign)
     reasons = dict(Target.Reason.choices)
     suppressed = figures.get("suppressed") or {}
@@ -362,7 +335,11 @@ def report_context(campaign: Campaign) -> dict[str, Any] | None:
         **figures,
         "suppressed_rows": [(str(reasons.get(k, k)), n) for k, n in suppressed.items()],
         "suppressed_total": sum(suppressed.values()),
-        "uplift_words": uplift_words(figures.get("uplift") or {}),
+        "uplift_words": (
+            uplift_words(figures.get("uplift") or {})
+            if figures.get("holdout") or campaign.holdout_percent
+            else _("No holdout was kept, so the effect cannot be measured.")
+        ),
     }
 
 

@@ -61,9 +61,9 @@ def dispatch_pending(batch: int = BATCH) -> int:
 def _dispatch_batch(limit: int) -> tuple[int, bool]:
     DispatcherLock.objects.bulk_create([DispatcherLock(name=LOCK_NAME)], ignore_conflicts=True)
     with transaction.atomic():
-        lock = DispatcherLock.objects.select_for_update(skip_locked=True).filter(name=LOCK_NAME)
-        if not lock.exists():
-            return 0, False  # another worker is dispatching
+        # Wait for a dispatcher at work rather than skip: it may have read its batch before
+        # the events that woke this one were committed.
+        list(DispatcherLock.objects.select_for_update().filter(name=LOCK_NAME))
         events = list(Event.objects.filter(dispatched_at__isnull=True).order_by("id")[:limit])
         done: list[int] = []
         complete = True

@@ -65,6 +65,25 @@ def test_win_back_when_a_member_becomes_dormant(merchant, recorder):
     assert recorder.reached(win_back) == [member.pk]
 
 
+def test_a_journey_answers_only_what_happens_after_its_launch(merchant, recorder):
+    member = make_member(merchant, 1)
+    before = timezone.now() - dt.timedelta(minutes=1)
+    emit(
+        merchant.pk,
+        "lifecycle.changed",
+        {"from": "inert", "to": "dormant"},
+        member_id=member.pk,
+        at=before,
+    )  # still pending in the outbox when the journey starts
+    win_back = journey(merchant, {"event": "lifecycle.changed", "to": "dormant"})
+    Campaign.objects.filter(pk=win_back.pk).update(launched_at=timezone.now())
+    dispatch_pending()
+    assert recorder.reached(win_back) == []
+    emit(merchant.pk, "lifecycle.changed", {"from": "inert", "to": "dormant"}, member_id=member.pk)
+    dispatch_pending()
+    assert recorder.reached(win_back) == [member.pk]
+
+
 def test_points_expiring_within_days_once_per_expiry_date(merchant, recorder):
     member = make_member(merchant, 1)
     reminder = journey(merchant, {"event": "points.expiring", "days": 7})

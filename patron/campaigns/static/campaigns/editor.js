@@ -40,9 +40,22 @@
     }
   }
 
+  // A journey applies to everyone the trigger concerns unless a segment is chosen: switching
+  // to one with no segment picked yet selects "everyone" rather than showing an empty choice.
+  function kindChanged(event) {
+    if (!event.target || event.target.name !== "kind" || event.target.value !== "trigger") return;
+    var everyone = document.querySelector("input[name=audience_mode][value=all]");
+    var segment = document.querySelector("[name=segment]");
+    if (everyone && value("audience_mode") === "segment" && segment && !segment.value) {
+      everyone.checked = true;
+      everyone.dispatchEvent(new Event("change", { bubbles: true }));  // recount
+    }
+  }
+
   function start() {
     var form = document.getElementById("campaign-form");
     if (!form) return;
+    form.addEventListener("change", kindChanged);
     form.addEventListener("change", apply);
     apply();
   }
