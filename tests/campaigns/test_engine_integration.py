@@ -33,7 +33,7 @@ def test_a_complaint_journey_is_created_launched_and_follows_up(api, merchant):
         "kind": "trigger",
         "trigger": {"event": "complaint"},
         "actions": [
-            {"type": "message", "channel": "inbox", "template": "{name}，抱歉，店长会联系您"},
+            {"type": "message", "channel": "inbox", "template": "complaint_follow_up"},
             {"type": "task", "assignee_role": "store_manager"},
         ],
         "holdout_percent": 0,
