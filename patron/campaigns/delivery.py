@@ -5,7 +5,8 @@
 1. holdout: sha256 of "<campaign>:<member>" read as a number below holdout % -> recorded in
    the holdout group and never contacted (reproducible: the same member is always on the same
    side of the same campaign, whatever the order or chunking);
-2. consent / opt-out on each message action's channel (`channels.suppression_reason`);
+2. consent / opt-out on each message action's channel (`optout.suppressed_ids`, the bulk form
+   of `channels.suppression_reason`);
 3. the frequency cap across all campaigns: the member's campaign messages of the last 7 days
    (not failed), counted while the member's row is locked, so a burst of triggers for one
    member is serialised and never sends more than the cap;
@@ -32,7 +33,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from patron.campaigns import channels, templating
+from patron.campaigns import channels, optout, templating
 from patron.campaigns.models import Campaign, CampaignRun, Channel, Message, MessageTemplate, Target
 from patron.core.errors import DomainError
 from patron.members.models import Member, MemberStatus
@@ -44,11 +45,6 @@ log = logging.getLogger(__name__)
 CHUNK = 2000
 CAP_DAYS = 7
 SENDING = (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED)
-CONSENT_FIELDS = {
-    Channel.SMS: "consent_sms",
-    Channel.EMAIL: "consent_email",
-    Channel.WECHAT: "consent_wechat",
-}
 
 
 # --- holdout ---------------------------------------------------------------------------------
@@ -67,16 +63,14 @@ def in_holdout(campaign: Campaign, member_id: int) -> bool:
 # --- consent ---------------------------------------------------------------------------------
 
 
-def suppression_reason(member: Member, channel: str) -> str | None:
-    """The channels part's answer when it is there; else the member's consent flag (the
-    inbox needs none)."""
-    ask = getattr(channels, "suppression_reason", None)
-    if ask is not None:
-        return ask(member, channel)
-    field = CONSENT_FIELDS.get(channel)
-    if field is None or getattr(member, field):
-        return None
-    return Target.Reason.CONSENT
+def suppressed(member_ids: Sequence[int], on_channels: Sequence[str]) -> dict[int, str]:
+    """{member_id: reason} of the members that may not be sent on one of the channels (the
+    channels part's `optout.suppressed_ids`: one query per channel, not one per member)."""
+    blocked: dict[int, str] = {}
+    for channel in dict.fromkeys(on_channels):
+        for member_id, reason in optout.suppressed_ids(list(member_ids), channel).items():
+            blocked.setdefault(member_id, reason)
+    return blocked
 
 
 def message_channels(campaign: Campaign) -> list[str]:
@@ -183,42 +177,14 @@ def give_back(campaign: Campaign, cost: int) -> None:
 # --- message texts ---------------------------------------------------------------------------
 
 
-class _Missing(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def resolve_template(campaign: Campaign, ref: Any) -> MessageTemplate:
-    resolve = getattr(templating, "resolve", None)
-    if resolve is not None:
-        return resolve(campaign.merchant, ref)
-    if isinstance(ref, dict):
-        return MessageTemplate(
-            merchant=campaign.merchant,
-            code="",
-            name=campaign.name,
-            body_zh=ref.get("zh", ""),
-            body_en=ref.get("en", ""),
-        )
-    saved = MessageTemplate.objects.filter(merchant=campaign.merchant, code=ref).first()
-    return saved or MessageTemplate(
-        merchant=campaign.merchant, code="", name=campaign.name, body_zh=ref
-    )
-
-
-def render(
-    template: MessageTemplate, member: Member, context: dict[str, Any], channel: str
-) -> tuple[str, str, str]:
-    """(language, subject, body): the channels part's rendering when it is there."""
-    rendering = getattr(templating, "render", None)
-    if rendering is not None:
-        return rendering(template, member, context, channel=channel)
-    variables = _Missing({"name": member.name, "card_no": member.card_no, **context})
-    return (
-        "zh-hans",
-        template.subject_zh.format_map(variables),
-        template.body_zh.format_map(variables),
-    )
+def templates_of(campaign: Campaign) -> dict[int, MessageTemplate]:
+    """The message actions' templates by action index (`templating.resolve`, once per run of
+    `contact`, not per member)."""
+    return {
+        index: templating.resolve(campaign.merchant, action["template"])
+        for index, action in enumerate(campaign.actions)
+        if action.get("type") == "message"
+    }
 
 
 # --- the other actions -----------------------------------------------------------------------
@@ -313,17 +279,19 @@ def run_side_actions(
 
 
 def _decide(
-    campaign: Campaign, member: Member, sent_lately: int, channels: Sequence[str]
+    campaign: Campaign,
+    member_id: int,
+    sent_lately: int,
+    on_channels: Sequence[str],
+    blocked: dict[int, str],
 ) -> tuple[str, str, str]:
     """(group, outcome, reason) before actions and budget."""
-    if in_holdout(campaign, member.pk):
+    if in_holdout(campaign, member_id):
         return Target.Group.HOLDOUT, Target.Outcome.PENDING, ""
-    for channel in channels:
-        reason = suppression_reason(member, channel)
-        if reason:
-            return Target.Group.TREATED, Target.Outcome.SUPPRESSED, reason
+    if member_id in blocked:
+        return Target.Group.TREATED, Target.Outcome.SUPPRESSED, blocked[member_id]
     cap = (campaign.caps or {}).get("per_member_per_7d")
-    if cap and channels and sent_lately + len(channels) > cap:
+    if cap and on_channels and sent_lately + len(on_channels) > cap:
         return Target.Group.TREATED, Target.Outcome.SUPPRESSED, Target.Reason.CAP
     return Target.Group.TREATED, Target.Outcome.REACHED, ""
 
@@ -349,11 +317,16 @@ def contact(
             return 0
         # Locking the members (in id order, so two jobs never deadlock) serialises everything
         # that contacts the same member: the cap and the one-target-per-occurrence check.
+        # Store and tier come along for the {store} and {tier} variables (only the member row
+        # is locked); the merchant is the campaign's, set on each so rendering reads no row.
         members = list(
-            Member.objects.select_for_update()
+            Member.objects.select_for_update(of=("self",))
+            .select_related("store", "tier")
             .filter(merchant=campaign.merchant, status=MemberStatus.ACTIVE, pk__in=list(member_ids))
             .order_by("pk")
         )
+        for member in members:
+            member.merchant = campaign.merchant
         done = set(
             Target.objects.filter(
                 campaign=campaign, occurrence=occurrence, member_id__in=[m.pk for m in members]
@@ -383,23 +356,29 @@ def _contact(
     now: dt.datetime,
 ) -> tuple[int, list[Message]]:
     on_channels = message_channels(campaign)
-    lately = recent_messages([m.pk for m in members], now) if campaign.caps else {}
+    ids = [m.pk for m in members]
+    lately = recent_messages(ids, now) if campaign.caps else {}
+    treated = [pk for pk in ids if not in_holdout(campaign, pk)]
+    blocked = suppressed(treated, on_channels) if on_channels else {}
     held_until = quiet_until(campaign, now) if on_channels else None
     side_actions = any(a.get("type") != "message" for a in campaign.actions)
     cost = cost_per_member(campaign)
-    templates = {
-        index: resolve_template(campaign, action["template"])
-        for index, action in enumerate(campaign.actions)
-        if action.get("type") == "message"
-    }
+    templates = templates_of(campaign)
     actor = Actor.system(campaign.merchant)
+    decided = {
+        m.pk: _decide(campaign, m.pk, lately.get(m.pk, 0), on_channels, blocked) for m in members
+    }
+    # The budget for every member reached in one conditional UPDATE; only when it does not
+    # cover them all is it counted member by member (the first ones get what is left).
+    reaching = sum(1 for _g, outcome, _r in decided.values() if outcome == Target.Outcome.REACHED)
+    paid_up_front = cost > 0 and spend(campaign, cost * reaching)
     targets: list[Target] = []
     variables: dict[int, dict[str, Any]] = {}
     for member in members:
-        group, outcome, reason = _decide(campaign, member, lately.get(member.pk, 0), on_channels)
+        group, outcome, reason = decided[member.pk]
         key = f"campaign:{campaign.pk}:{member.pk}:{occurrence}"
         if outcome == Target.Outcome.REACHED:
-            if not spend(campaign, cost):
+            if not paid_up_front and not spend(campaign, cost):
                 outcome, reason = Target.Outcome.SUPPRESSED, Target.Reason.BUDGET
             elif side_actions:
                 try:
@@ -434,7 +413,10 @@ def _contact(
         values = {**context.get(member.pk, {}), **variables.get(member.pk, {})}
         for index, template in templates.items():
             channel = campaign.actions[index]["channel"]
-            language, subject, body = render(template, member, values, channel)
+            # Text, and for SMS/WeChat templates with a provider code the code and the
+            # variables' values, which Aliyun, Tencent and WeChat send instead of free text.
+            fields = templating.message_fields(template, member, values, channel=channel)
+            fields["subject"] = fields["subject"][:200]
             messages.append(
                 Message(
                     merchant=campaign.merchant,
@@ -442,12 +424,10 @@ def _contact(
                     campaign=campaign,
                     target=target,
                     channel=channel,
-                    language=language,
-                    subject=subject[:200],
-                    body=body,
                     status=Message.Status.HELD if held_until else Message.Status.QUEUED,
                     hold_until=held_until,
                     created_at=now,
+                    **fields,
                 )
             )
     created = Message.objects.bulk_create(messages)

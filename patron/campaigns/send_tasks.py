@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from django.db import transaction
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -23,9 +22,11 @@ STALE_AFTER = dt.timedelta(minutes=2)
 
 @db_task()
 def contact_chunk(run_id: int, generation: str, member_ids: list[int]) -> int:
-    """Contact one chunk of a run; dropped when the run was started again since (resume)."""
+    """Contact one chunk of a run; dropped when the run was started again since (resume).
+    `generation` is the run's start time as queued (ISO); it is compared as an instant, so a
+    start time given in any zone matches the one the database gives back (in UTC)."""
     run = CampaignRun.objects.select_related("campaign").filter(pk=run_id).first()
-    if run is None or run.started_at.isoformat() != generation:
+    if run is None or run.started_at != dt.datetime.fromisoformat(generation):
         return 0
     if run.campaign.status not in delivery.SENDING:
         return 0  # paused or cancelled: resume starts the run again
@@ -42,27 +43,14 @@ def wake_sender(message_ids: Sequence[int]) -> None:
 
 
 def deliver(message_ids: Sequence[int]) -> int:
-    """Send those of the messages still queued: the channels part's `send` (network calls,
-    outside any transaction); without it, inbox messages are sent at once (they are rows)."""
+    """Send those of the messages still queued through the channels part's `send` (network
+    calls: outside any transaction); how many were handed to it."""
     from patron.campaigns import channels
 
-    messages = list(
-        Message.objects.select_related("member", "merchant", "campaign").filter(
-            pk__in=list(message_ids), status=Message.Status.QUEUED
-        )
-    )
-    if not messages:
-        return 0
-    send = getattr(channels, "send", None)
-    if send is not None:
-        send(messages)
-        return len(messages)
-    inbox = [m.pk for m in messages if m.channel == "inbox"]
-    with transaction.atomic():
-        Message.objects.filter(pk__in=inbox, status=Message.Status.QUEUED).update(
-            status=Message.Status.SENT, sent_at=timezone.now(), provider="inbox"
-        )
-    return len(inbox)
+    messages = list(Message.objects.filter(pk__in=list(message_ids), status=Message.Status.QUEUED))
+    if messages:
+        channels.send(messages)
+    return len(messages)
 
 
 @db_task()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import string
 from typing import Any
 
 from django.db import transaction
@@ -22,33 +21,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from patron.campaigns import audience as audiences
-from patron.campaigns import schedules, templating
-from patron.campaigns.models import Campaign, CampaignDefaults, Channel, MessageTemplate, Purpose
+from patron.campaigns import journeys, schedules, templating
+from patron.campaigns.models import Campaign, CampaignDefaults, Channel, Purpose
 from patron.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from patron.promotions.models import CouponTemplate, Tier
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Merchant, Role
 from patron.tenancy.services import audit
 
-# API.md §9 event types; triggers take the same names plus `birthday`.
-TRIGGER_EVENTS = (
-    "member.joined",
-    "sale.completed",
-    "sale.refunded",
-    "topup.completed",
-    "tier.changed",
-    "card.lost",
-    "card.replaced",
-    "points.expiring",
-    "lifecycle.changed",
-    "coupon.issued",
-    "coupon.redeemed",
-    "message.sent",
-    "birthday",
-)
+# What a journey may start on (the journeys part's list): API.md §9 event types but
+# `message.sent` (a journey sending on its own messages would feed itself), `birthday` and
+# `complaint` (insight's complaint member events).
+TRIGGER_EVENTS = journeys.TRIGGERS
 ACTION_TYPES = ("message", "coupon", "points", "tier", "task")
-# The variables a message may use until the channels part's templating names its own.
-FALLBACK_VARIABLES = ("name", "points", "expires_at", "coupon", "merchant", "card_no", "tier")
 SPEC_KEYS = (
     "name",
     "kind",
@@ -81,58 +66,24 @@ def _whole(value: Any) -> bool:
 
 
 def text_errors(text: str) -> list[str]:
-    """What is wrong with a message text: the channels part's check when it is there, else
-    braces and variables against the fallback list."""
-    check = getattr(templating, "check", None)
-    if check is not None:
-        return [str(message) for message in check(text)]
-    known = set(getattr(templating, "VARIABLES", FALLBACK_VARIABLES))
-    try:
-        fields = [name for _literal, name, _spec, _conv in string.Formatter().parse(text) if name]
-    except ValueError:
-        return [_("The braces { } do not match.")]
-    return [
-        _("Unknown variable {%(name)s}.") % {"name": name} for name in fields if name not in known
-    ]
-
-
-def cron_error(expr: str) -> str | None:
-    """The journeys part's check when it is there, else croniter's."""
-    check = getattr(schedules, "check_cron", None)
-    if check is not None:
-        return check(expr)
-    from croniter import CroniterBadCronError, CroniterBadDateError, croniter
-
-    try:
-        croniter(expr, timezone.now()).get_next(dt.datetime)
-    except (CroniterBadCronError, CroniterBadDateError, ValueError, KeyError):
-        return _("This schedule never runs or cannot be read.")
-    return None
+    """What is wrong with a message text (the channels part's check)."""
+    return [str(message) for message in templating.check(text)]
 
 
 def _template_errors(merchant: Merchant, ref: Any, path: str) -> list[FieldError]:
-    resolve = getattr(templating, "resolve", None)
-    if resolve is not None:
-        try:
-            template = resolve(merchant, ref)
-        except Exception as error:  # DomainError: unknown code, bad shape
-            return [FieldError(path, str(getattr(error, "detail", error)))]
-        texts = [template.body_zh, template.body_en, template.subject_zh, template.subject_en]
-    elif isinstance(ref, str) and ref.strip():
-        saved = MessageTemplate.objects.filter(merchant=merchant, code=ref, is_active=True).first()
-        if saved is not None:
-            texts = [saved.body_zh, saved.body_en, saved.subject_zh, saved.subject_en]
-        elif CODE.match(ref) and "{" not in ref:
-            return [FieldError(path, _("No message template '%s'.") % ref)]
-        else:
-            texts = [ref]
-    elif isinstance(ref, dict) and ref and set(ref) <= {"zh", "en"}:
-        if not all(isinstance(v, str) and v.strip() for v in ref.values()) or "zh" not in ref:
-            return [FieldError(path, _("Give the text in Chinese (zh), and English (en) if any."))]
-        texts = list(ref.values())
-    else:
+    """A template code, an inline text or a {zh, en} object resolved and checked by the
+    channels part (`templating.resolve` raises ValidationFailed with the text's errors)."""
+    if isinstance(ref, dict) and not (ref and set(ref) <= {"zh", "en"}):
         return [FieldError(path, _("Give a template code or the message text."))]
-    return [FieldError(path, message) for text in texts if text for message in text_errors(text)]
+    if isinstance(ref, dict) and not all(isinstance(v, str) and v.strip() for v in ref.values()):
+        return [FieldError(path, _("Give the text in Chinese (zh), and English (en) if any."))]
+    if not isinstance(ref, dict | str):
+        return [FieldError(path, _("Give a template code or the message text."))]
+    try:
+        templating.resolve(merchant, ref)
+    except ValidationFailed as failure:
+        return [FieldError(path, error.message) for error in failure.errors]
+    return []
 
 
 def _coupon_errors(merchant: Merchant, code: Any, path: str) -> list[FieldError]:
@@ -203,7 +154,7 @@ def _schedule_errors(kind: str, schedule: Any) -> list[FieldError]:
     expr = schedule.get("cron")
     if not isinstance(expr, str) or not expr.strip():
         return [FieldError("schedule.cron", _("A recurring campaign needs a cron schedule."))]
-    problem = cron_error(expr)
+    problem = schedules.check_cron(expr)
     return [FieldError("schedule.cron", problem)] if problem else []
 
 
@@ -214,8 +165,7 @@ def _trigger_errors(kind: str, trigger: Any) -> list[FieldError]:
         return []
     if not isinstance(trigger, dict) or trigger.get("event") not in TRIGGER_EVENTS:
         return [FieldError("trigger.event", _("Choose one of: %s.") % ", ".join(TRIGGER_EVENTS))]
-    check = getattr(schedules, "check_trigger", None)  # the journeys part's option checks
-    return [FieldError(f"trigger.{f}", m) for f, m in (check(trigger) if check else [])]
+    return [FieldError(f"trigger.{f}", m) for f, m in schedules.check_trigger(trigger)]
 
 
 def caps_errors(caps: Any, path: str = "caps") -> list[FieldError]:
@@ -438,23 +388,15 @@ def _set_status(actor: Actor, campaign: Campaign, status: str, **fields: Any) ->
 
 
 def first_run_at(campaign: Campaign, now: dt.datetime) -> dt.datetime | None:
-    """When the scheduler first starts a run: `schedule.at`, the next cron time in the
-    merchant's zone, or None (runs now / on its trigger)."""
-    if campaign.kind == Campaign.Kind.ONCE and campaign.schedule.get("at"):
-        at = parse_datetime(campaign.schedule["at"])
-        return at if at and at > now else None
-    if campaign.kind == Campaign.Kind.RECURRING:
-        runs = getattr(schedules, "next_runs", None)
-        if runs is not None:
-            upcoming = runs(campaign, now, now + dt.timedelta(days=400))
-            return upcoming[0] if upcoming else None
-        from croniter import croniter
-
-        from patron.tenancy.permissions import merchant_zone
-
-        local = timezone.localtime(now, merchant_zone(campaign.merchant.timezone))
-        return croniter(campaign.schedule["cron"], local).get_next(dt.datetime)
-    return None
+    """When the scheduler first starts a run (the journeys part's `schedules.next_run_at`):
+    a one-off's future `schedule.at`, a recurring campaign's next cron time in the merchant's
+    zone, or None (runs now / on its trigger)."""
+    if campaign.kind == Campaign.Kind.TRIGGER:
+        return None
+    when = schedules.next_run_at(campaign, now)
+    if campaign.kind == Campaign.Kind.ONCE and (when is None or when <= now):
+        return None  # no date, or one already past: it runs now
+    return when
 
 
 def launch(actor: Actor, campaign: Campaign, now: dt.datetime | None = None) -> Campaign:
