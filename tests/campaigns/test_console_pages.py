@@ -292,21 +292,7 @@ def posted(form) -> dict:
 PRESETS = [p["code"] for p in journeys.journey_presets()]
 
 
-@pytest.mark.parametrize(
-    "code",
-    [
-        pytest.param(
-            code,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="services.TRIGGER_EVENTS lacks 'complaint' (journeys.TRIGGERS has it)",
-            ),
-        )
-        if code == "complaint_follow_up"
-        else code
-        for code in PRESETS
-    ],
-)
+@pytest.mark.parametrize("code", PRESETS)
 def test_every_preset_opens_the_editor_filled_and_saves(hq, merchant, members, women, code):
     preset = next(p for p in journeys.journey_presets() if p["code"] == code)
     client = logged_in(hq)
