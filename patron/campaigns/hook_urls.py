@@ -9,5 +9,6 @@ app_name = "campaign_hooks"
 
 urlpatterns = [
     path("sms/<str:provider>/<str:token>/", hook_views.sms_hook, name="sms"),
+    path("wechat/<str:token>/", hook_views.wechat_hook, name="wechat"),
     path("unsubscribe/<str:token>/", hook_views.unsubscribe, name="unsubscribe"),
 ]

@@ -32,6 +32,21 @@ def sms_hook(request: HttpRequest, provider: str, token: str) -> HttpResponse:
     return JsonResponse(receipts.ANSWERS[provider], json_dumps_params={"ensure_ascii": False})
 
 
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def wechat_hook(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: WeChat checking the server URL (echo `echostr`); POST: its XML pushes."""
+    merchant = merchant_of_hook(token)
+    if merchant is None:
+        raise Http404
+    if request.method == "GET":
+        return HttpResponse(request.GET.get("echostr", ""), content_type="text/plain")
+    if len(request.body) > MAX_BODY:
+        return HttpResponse("too large", status=413, content_type="text/plain")
+    receipts.handle_wechat(merchant, request.body)
+    return HttpResponse("success", content_type="text/plain")
+
+
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks (mail scanners follow links), POST records the withdrawal."""

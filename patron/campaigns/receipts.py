@@ -11,6 +11,11 @@ shared secret (configure it in the provider's console); a wrong token is a 404.
   errmsg, sid, user_receive_time, ...}`, or one reply `{mobile, nationcode, text, sign, time}`.
   Answered `{"result": 0, "errmsg": "OK"}`.
 - http: `{"receipts": [{provider_id, delivered, error?}], "replies": [{mobile, text}]}`.
+- WeChat posts XML to the official account's server URL, /campaigns/hooks/wechat/<token>/
+  (`wechat_hook_url`): the TEMPLATESENDJOBFINISH event names the template message by its
+  `MsgID` (the `msgid` the send answered) with Status `success` or `failed:user block` /
+  `failed:system failed`. WeChat's GET that checks the URL is answered with its `echostr`
+  (the token in the URL is the credential, as for SMS). Answered `success`.
 
 A receipt marks its message DELIVERED (delivered_at = the provider's time, Beijing time when
 it has no zone) or FAILED with the provider's error code; a reply "T", "TD", "退订" withdraws the
@@ -26,6 +31,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
+from wechatpy import parse_message
 
 from patron.campaigns.models import Channel, Message
 from patron.campaigns.optout import hook_token, opt_out_by_reply
@@ -41,6 +47,23 @@ ANSWERS = {
 
 def hook_url(merchant: Merchant, provider: str) -> str:
     return reverse("campaign_hooks:sms", args=[provider, hook_token(merchant)])
+
+
+def wechat_hook_url(merchant: Merchant) -> str:
+    return reverse("campaign_hooks:wechat", args=[hook_token(merchant)])
+
+
+def handle_wechat(merchant: Merchant, xml: bytes) -> dict[str, int]:
+    """Apply WeChat's push: a template message's delivery; other events are not ours."""
+    try:
+        event = parse_message(xml)
+    except Exception:  # wechatpy raises what its XML parser raises on a malformed body
+        return {"delivered": 0, "failed": 0}
+    if getattr(event, "event", "") != "templatesendjobfinish":
+        return {"delivered": 0, "failed": 0}
+    ok = event.status == "success"
+    receipt = (str(event.id), ok, "" if ok else str(event.status), event.create_time)
+    return record_receipts(merchant, "wechat", [receipt], channel=Channel.WECHAT)
 
 
 def _when(text: Any) -> dt.datetime:
@@ -102,13 +125,17 @@ def handle(merchant: Merchant, provider: str, body: Any) -> dict[str, Any]:
 
 
 def record_receipts(
-    merchant: Merchant, provider: str, receipts: Iterable[tuple[str, bool, str, dt.datetime]]
+    merchant: Merchant,
+    provider: str,
+    receipts: Iterable[tuple[str, bool, str, dt.datetime]],
+    *,
+    channel: str = Channel.SMS,
 ) -> dict[str, int]:
     """Mark the messages named by (provider_id, delivered, error, at) receipts."""
     by_id = {provider_id: (ok, error, at) for provider_id, ok, error, at in receipts if provider_id}
     messages = list(
         Message.objects.filter(
-            merchant=merchant, channel=Channel.SMS, provider=provider, provider_id__in=list(by_id)
+            merchant=merchant, channel=channel, provider=provider, provider_id__in=list(by_id)
         ).exclude(status=Message.Status.DELIVERED)
     )
     counts = {"delivered": 0, "failed": 0}

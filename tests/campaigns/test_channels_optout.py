@@ -9,7 +9,7 @@ from django.test import Client
 from patron.campaigns import channels
 from patron.campaigns.models import Message
 from patron.campaigns.optout import opt_out, suppression_reason, unsubscribe_token
-from patron.campaigns.receipts import hook_url
+from patron.campaigns.receipts import hook_url, wechat_hook_url
 from patron.members.models import ConsentRecord
 from patron.members.services import update_member
 from tests.campaigns.channels_support import member, queued
@@ -135,6 +135,34 @@ def test_tencent_receipt(system, stores):
     )
     sent.refresh_from_db()
     assert sent.status == Message.Status.DELIVERED
+
+
+WECHAT_PUSH = """<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName>
+<FromUserName><![CDATA[oia2TjuEGTNoeX76QEjQNrcURxG8]]></FromUserName>
+<CreateTime>1765000805</CreateTime><MsgType><![CDATA[event]]></MsgType>
+<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>%s</MsgID>
+<Status><![CDATA[%s]]></Status></xml>"""
+
+
+def test_wechat_template_receipts_and_url_check(system, stores):
+    someone = member(system, consent_wechat=True)
+    reached = queued(someone, "wechat", status="sent", provider="wechat", provider_id="200163836")
+    blocked = queued(someone, "wechat", status="sent", provider="wechat", provider_id="200163837")
+    url = wechat_hook_url(system.merchant)
+    # WeChat checks the server URL with a GET and expects its echostr back.
+    assert Client().get(url, {"echostr": "4215301"}).content == b"4215301"
+    for msg_id, status in (("200163836", "success"), ("200163837", "failed:user block")):
+        answer = Client().post(url, WECHAT_PUSH % (msg_id, status), content_type="text/xml")
+        assert answer.content == b"success"
+    reached.refresh_from_db()
+    blocked.refresh_from_db()
+    assert reached.status == Message.Status.DELIVERED
+    assert reached.delivered_at.timestamp() == 1765000805
+    assert (blocked.status, blocked.error) == (Message.Status.FAILED, "failed:user block")
+    # Garbage and other events change nothing; a wrong token is not found.
+    assert Client().post(url, b"<xml><oops", content_type="text/xml").content == b"success"
+    wrong = url.replace("/wechat/", "/wechat/x")
+    assert Client().post(wrong, b"", content_type="text/xml").status_code == 404
 
 
 def test_email_unsubscribe_page(system, stores):
