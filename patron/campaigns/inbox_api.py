@@ -42,7 +42,7 @@ class MessagePage(Schema):
     page_size: int
 
 
-class PageFilters(Schema):
+class InboxPage(Schema):
     page: int = Field(1, ge=1, le=100000)
     page_size: int = Field(50, ge=1, le=200)
 
@@ -70,7 +70,7 @@ def inbox(member) -> object:
     response={200: MessagePage, **ERRORS},
     summary="The member's inbox, newest first",
 )
-def list_messages(request: HttpRequest, member_id: PathId, filters: Query[PageFilters]):
+def list_messages(request: HttpRequest, member_id: PathId, filters: Query[InboxPage]):
     member = member_for(request.actor, member_id)
     messages = inbox(member)
     start = (filters.page - 1) * filters.page_size
