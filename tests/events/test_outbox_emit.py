@@ -15,7 +15,6 @@ from patron.insight.models import MemberInsight
 from patron.insight.refresh import refresh
 from patron.ledger import services as ledger
 from patron.ledger.models import PointsLot
-from patron.ledger.reminders import announce_expiring
 from patron.members.services import register_member
 from patron.promotions import services as promotions
 from patron.promotions.models import Tier
@@ -23,6 +22,7 @@ from patron.promotions.services import TierMove, move_members
 from patron.sales import services as sales
 from patron.sales.services import LineInput, RefundAsk, SaleRequest
 from patron.wallet import services as wallet
+from patron.wallet.reminders import announce_expiring
 from tests.events.conftest import TEA, events_of, one_event
 
 pytestmark = [pytest.mark.postgres]

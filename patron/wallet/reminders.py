@@ -1,5 +1,8 @@
 """`points.expiring`: tell the outbox of points about to expire (API.md §9, docs/events.md).
 
+It lives in the wallet (a member's points, read from the ledger's lots): the ledger itself imports
+nothing above the program, not even the outbox.
+
 A daily job looks at the lots that still hold points and expire within the widest window
 (`WINDOWS`, in days). A member's lots that expire at the same moment are one announcement
 (their points summed); each (member, expiry moment) is announced once per window it enters:
