@@ -17,7 +17,6 @@ import secrets
 import socket
 import time
 import uuid
-import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ from patron.events.models import DeliveryAttempt, Event, Webhook
 from patron.events.types import EVENT_TYPES
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry
+from patron.tenancy.permissions import merchant_zone
 from patron.tenancy.services import audit
 
 SIGNATURE_HEADER = "Patron-Signature"
@@ -155,13 +155,6 @@ def clean_secret(secret: Any) -> tuple[str, bool]:
 
 
 # --- the body and its signature --------------------------------------------------------------
-
-
-def merchant_zone(name: str) -> dt.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
 
 
 def body_for(
