@@ -30,6 +30,8 @@ urlpatterns = [
     path("campaigns/", include("patron.campaigns.urls")),
     path("message-templates/", include("patron.campaigns.template_urls")),
     path("webhooks/", include("patron.events.webhook_urls")),
+    path("m/", include("patron.portal.urls")),
+    path("portal/", include("patron.portal.console_urls")),
     path("", include("patron.home.urls")),
     path("", include("patron.tenancy.urls")),
 ]
