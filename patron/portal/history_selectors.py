@@ -10,6 +10,7 @@ page are then read with one query per kind.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -62,8 +63,9 @@ EARN_TITLES = {
     "campaign": pgettext_lazy("member history", "Bonus points"),
 }
 SOURCE_TITLES = {"refund": pgettext_lazy("member history", "Refund of a purchase")}
-# Reasons the apps store as codes: the title already says them.
-CODED_NOTES = frozenset({"birthday"})
+# Reasons the apps store as codes ("birthday", "card_refund" …): the title already says them.
+# Only staff type reasons, on adjustments; any other reason that looks like a code is not shown.
+CODE = re.compile(r"[a-z0-9_.:-]+")
 
 
 @dataclass
@@ -289,7 +291,9 @@ def movement_note(txn: Transaction) -> str:
     if txn.kind == Kind.REVERSAL and not txn.reason:
         return ""  # the console's "Reverses #12" names an internal number
     note = shown_reason(txn)
-    return "" if note.strip().lower() in CODED_NOTES else note
+    if txn.kind != Kind.ADJUST and CODE.fullmatch(note.strip()):
+        return ""
+    return note
 
 
 def movement_row(

@@ -18,7 +18,7 @@ from patron.wallet import services as wallet
 from tests.portal.conftest import log_in_as
 from tests.sales.conftest import BASKET, PROGRAM
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 def post(client: Client, path: str, body: dict):
@@ -141,3 +141,21 @@ def test_history_pages_twenty_at_a_time(phone, system, portal_member):
 def test_history_needs_a_login(portal_member):
     answer = Client().get("/m/history")
     assert answer.status_code == 302 and "/m/login" in answer["Location"]
+
+
+def test_coded_reasons_are_never_shown(phone, system, portal_member):
+    ledger.earn_points(
+        system,
+        portal_member,
+        88,
+        key="bday",
+        pending_days=0,
+        context=ledger.Context(source="birthday", reason="birthday"),
+    )
+    wallet.top_up(system, portal_member, 5000, key="t2", payment_method="cash")
+    refund = ledger.Context(reason="card_refund")
+    ledger.refund_card(system, portal_member, key="cr", context=refund)
+    html = phone.get("/m/history").content.decode()
+    assert "生日赠送积分" in html and "+88" in html
+    assert "储值退卡退款" in html and "-¥50.00" in html
+    assert "birthday" not in html and "card_refund" not in html
