@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patron.ledger import services as ledger
@@ -159,3 +161,18 @@ def test_coded_reasons_are_never_shown(phone, system, portal_member):
     assert "生日赠送积分" in html and "+88" in html
     assert "储值退卡退款" in html and "-¥50.00" in html
     assert "birthday" not in html and "card_refund" not in html
+
+
+def test_a_page_costs_the_same_queries_however_many_rows(phone, system, api, busy_member):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert phone.get("/m/history").status_code == 200
+        return len(captured)
+
+    before = queries()
+    for number in range(3):
+        wallet.top_up(system, busy_member, 1000, key=f"more{number}")
+        ledger.adjust_points(system, busy_member, 5, reason="再来一次", key=f"adj{number}")
+        body = {"member": busy_member.pk, "store": "S2", "lines": BASKET[2:]}
+        assert post(api, "/api/v1/sales", body).status_code == 201
+    assert queries() == before
