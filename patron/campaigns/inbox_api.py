@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Literal
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from patron.campaigns.models import Channel, Message
@@ -63,6 +64,15 @@ def inbox(member) -> object:
         channel=Channel.INBOX,
         status__in=(Message.Status.SENT, Message.Status.DELIVERED),
     ).order_by("-created_at", "-pk")
+
+
+def mark_read(message: Message) -> Message:
+    """The member opened the message (their pages): `read_at` is set once, the first time."""
+    if message.read_at is None:
+        now = timezone.now()
+        Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now)
+        message.read_at = now
+    return message
 
 
 @router.get(

@@ -242,6 +242,8 @@ def change_card_number(actor: Actor, member: Member, card_no: str) -> Member:
 def default_channel(actor: Actor) -> str:
     if actor.channel == "api":
         return Channel.API
+    if actor.channel == "h5":  # the member on their own pages (patron.portal)
+        return Channel.H5
     if actor.staff is not None and actor.staff.is_store_bound:
         return Channel.TILL
     return Channel.CONSOLE
