@@ -34,6 +34,9 @@ CODE_TTL = QR_MAX_AGE  # one lifetime for both codes: the page refreshes them to
 # Rows outlive their code this long so the till can answer "expired" rather than "not found".
 KEPT_AFTER_EXPIRY = dt.timedelta(hours=1)
 TRIES = 5  # fresh digits after a clash with a live code (one in 10^18: never in practice)
+# The page asks for new codes this long before they expire, so a code on screen always has
+# time left for the cashier to scan it (card.js; the <noscript> refresh too).
+REFRESH_BEFORE = 10
 BAR_HEIGHT = 60  # in modules: the barcode is drawn on a viewBox and scaled by CSS
 
 
@@ -52,6 +55,10 @@ class MemberCodes:
         return max(0, round((self.expires_at - timezone.now()).total_seconds()))
 
     @property
+    def refresh_in(self) -> int:
+        return max(1, self.expires_in - REFRESH_BEFORE)
+
+    @property
     def digits_shown(self) -> str:
         """The digits in groups of six, as printed under the barcode for typing them in."""
         return " ".join(self.digits[at : at + 6] for at in range(0, len(self.digits), 6))
@@ -63,6 +70,7 @@ class MemberCodes:
             "digits": self.digits,
             "digits_shown": self.digits_shown,
             "expires_in": self.expires_in,
+            "refresh_in": self.refresh_in,
         }
 
 

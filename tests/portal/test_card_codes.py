@@ -17,7 +17,7 @@ from patron.portal import codes
 from patron.portal.models import DynamicCode
 from patron.sales.services import identify_member
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 def page_codes(phone: Client) -> codes.MemberCodes:
@@ -150,3 +150,21 @@ def identify_member_for(merchant, text):
     from patron.tenancy.actor import Actor
 
     return identify_member(Actor.system(merchant), text)
+
+
+def test_the_face_image_of_the_members_own_card_only(
+    phone, portal_member, system, settings, tmp_path
+):
+    from patron.cards import faces
+    from patron.cards.services import IssueRequest, issue_card
+    from patron.program.services import apply_program
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    assert phone.get("/m/card/face").status_code == 404  # no product, no image
+    apply_program(system, {"card_products": [{"code": "std", "name": "会员卡"}]})
+    card = issue_card(system, portal_member, IssueRequest(product="std"), key="issue")
+    card.product.face_image = faces.store(b"\x89PNG\r\n\x1a\n" + b"\0" * 32, "png")
+    card.product.save(update_fields=["face_image"])
+    response = phone.get("/m/card/face")
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert 'data-image="/m/card/face"' in phone.get("/m/").content.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -20,7 +21,7 @@ from patron.tenancy.actor import Actor
 from patron.tenancy.services import create_merchant, create_store
 from tests.portal.conftest import log_in_as
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 PROGRAM = {
     "categories": ["rooms", "retail"],
@@ -126,7 +127,7 @@ def test_the_page_is_not_cached_and_loads_its_script(phone, portal_member):
     assert "no-store" in response["Cache-Control"]
     html = response.content.decode()
     assert re.search(r'<script src="[^"]*portal/card\.js" defer>', html)
-    assert '<meta http-equiv="refresh" content="55">' in html
+    assert '<noscript><meta http-equiv="refresh" content="50"></noscript>' in html
     assert "style=" not in html and " onclick" not in html
     assert re.search(r"<script>", html) is None
 
@@ -155,3 +156,13 @@ def test_the_page_in_english(phone, shopper):
     phone.post("/i18n/setlang/", {"language": "en", "next": "/m/"})
     html = page_text(phone.get("/m/"))
     assert "Stored value" in html and "points expire on" in html
+
+
+def test_the_first_page_weighs_under_100_kb(phone, shopper, system):
+    """HTML + CSS + JS uncompressed (API.md §10), for a member with coupons and codes."""
+    for n in range(5):
+        issue_coupon(system, shopper, "cash20", key=f"w{n}")
+    html = phone.get("/m/").content
+    static = Path(__file__).resolve().parents[2] / "patron" / "portal" / "static" / "portal"
+    assets = sum((static / name).stat().st_size for name in ("portal.css", "card.css", "card.js"))
+    assert len(html) + assets < 100_000, (len(html), assets)

@@ -8,13 +8,13 @@
   var url = box.getAttribute("data-url");
   var countdown = document.getElementById("codes-countdown");
   var template = countdown ? countdown.getAttribute("data-template") : "";
-  var left = parseInt(box.getAttribute("data-expires-in"), 10) || 0;
-  var REFRESH_BEFORE = 10; // seconds: a code on screen never has less than this to live
+  // Seconds until new codes are fetched (the server leaves the codes time to be scanned).
+  var left = parseInt(box.getAttribute("data-refresh-in"), 10) || 0;
   var busy = false;
 
   function show() {
     if (countdown && template) {
-      countdown.textContent = template.replace("{n}", String(Math.max(left - REFRESH_BEFORE, 0)));
+      countdown.textContent = template.replace("{n}", String(Math.max(left, 0)));
     }
   }
 
@@ -24,7 +24,7 @@
     var digits = document.getElementById("barcode-digits");
     digits.textContent = data.digits_shown;
     digits.setAttribute("data-digits", data.digits);
-    left = data.expires_in;
+    left = data.refresh_in;
     show();
   }
 
@@ -47,6 +47,8 @@
         // The card was reported lost, or the session ended (the login page came back):
         // the page itself says what to do.
         window.location.reload();
+      } else {
+        left = 5; // offline or a server hiccup: try again shortly
       }
     };
     request.send();
@@ -54,7 +56,7 @@
 
   window.setInterval(function () {
     left -= 1;
-    if (left <= REFRESH_BEFORE) { refresh(); }
+    if (left <= 0 && !document.hidden) { refresh(); }
     show();
   }, 1000);
 
