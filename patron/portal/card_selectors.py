@@ -16,7 +16,7 @@ from django.utils import timezone
 from patron.cards import selectors as card_selectors
 from patron.cards import tiers
 from patron.cards.models import Card, CardStatus
-from patron.cards.tier_views import benefits, progress_lines
+from patron.cards.tier_views import benefits, figure, progress_lines
 from patron.engine import tiers as tier_rules
 from patron.ledger import selectors as ledger
 from patron.members.models import Member
@@ -58,6 +58,7 @@ class TierView:
     at_top: bool
     bar_value: int = 0  # what the member has of the next tier's first added-up condition …
     bar_max: int = 0  # … and what it takes (0: no bar)
+    bar_label: str = ""  # the same in words, "¥258 / ¥1,000", for browsers without <progress>
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def tier_view(actor: Actor, member: Member) -> TierView | None:
     if tier is None:
         return None
     progress = tiers.progress(member) if len(found.tiers) > 1 else tiers.Progress(None, {})
-    bar_value, bar_max = progress_bar(progress)
+    bar_value, bar_max, bar_label = progress_bar(progress)
     return TierView(
         name=tier.name,
         benefits=benefits(tier, category_names(actor.merchant)),
@@ -136,20 +137,21 @@ def tier_view(actor: Actor, member: Member) -> TierView | None:
         at_top=tier_rules.next_rule(found.engine, tier.rank) is None,
         bar_value=bar_value,
         bar_max=bar_max,
+        bar_label=bar_label,
     )
 
 
-def progress_bar(progress: tiers.Progress) -> tuple[int, int]:
-    """(have, need) of the next tier's first condition that adds up (spend, points, visits);
-    a single large purchase or top-up is all or nothing, so it gets no bar."""
+def progress_bar(progress: tiers.Progress) -> tuple[int, int, str]:
+    """(have, need, both in words) of the next tier's first condition that adds up (spend,
+    points, visits); a single large purchase or top-up is all or nothing: no bar."""
     if progress.next is None:
-        return 0, 0
+        return 0, 0, ""
     for key, gap in progress.missing.items():
         if key in tier_rules.SINGLE_KEYS:
             continue
         need = progress.next.upgrade_when[key]
-        return need - gap, need
-    return 0, 0
+        return need - gap, need, f"{figure(key, need - gap)} / {figure(key, need)}"
+    return 0, 0, ""
 
 
 def points_view(balances: dict[str, Any], zone: ZoneInfo) -> PointsView:

@@ -98,7 +98,7 @@ def test_tier_benefits_and_progress(phone, shopper):
     html = page_text(phone.get("/m/"))
     assert 'id="card-tier">普通会员<' in html
     # 1000 yuan in 12 months reaches silver; 258 spent (the sale's paid amount).
-    assert '<progress id="tier-progress" max="100000" value="25800">' in html
+    assert '<progress id="tier-progress" max="100000" value="25800">¥258 / ¥1,000<' in html
     assert "¥742" in html and "银卡会员" in html
 
 
