@@ -76,3 +76,25 @@ class ErasureRequest(models.Model):
 
     def __str__(self) -> str:
         return f"erasure of member {self.member_id} ({self.status})"
+
+
+class DynamicCode(models.Model):
+    """The short numeric code under the card page's barcode (F-20).
+
+    The QR carries a signed token too long for a 1D barcode, so the barcode carries random
+    digits that name the member here instead. A code works CODE_TTL (as the QR token does) and
+    its row is kept a while after, so the till can tell a stale screenshot ("expired") from a
+    mistyped number; `digits` is unique while the row lives (patron.portal.codes).
+    """
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
+    digits = models.CharField(max_length=18, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"member code {self.digits[:4]}… until {self.expires_at:%H:%M:%S}"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", card_views.card, name="card"),
     path("qr", card_views.qr, name="qr"),
     path("card/lost", card_views.report_lost, name="report_lost"),
+    path("card/face", card_views.face_image, name="card_face"),
     # Joining and logging in (§1, §2)
     path("join", auth_views.join, name="join"),
     path("login", auth_views.login, name="login"),
