@@ -209,6 +209,11 @@ def _insight(member: Member) -> dict[str, Any]:
     return facts
 
 
+def _tier_name(member: Member) -> str:
+    tier = tiers.member_tier(member)
+    return tier.name if tier is not None else ""
+
+
 def member_data(member: Member) -> dict[str, Any]:
     """Everything kept about `member` and nobody else, as the export carries it."""
     balances = ledger_selectors.member_balances(member)
@@ -217,7 +222,7 @@ def member_data(member: Member) -> dict[str, Any]:
         "exported_at": timezone.now(),
         "profile": _profile(member),
         "consents": _consents(member),
-        "tier": tiers.member_tier_name(member),
+        "tier": _tier_name(member),
         "balances": {
             "points": balances["points"]["available"],
             "points_pending": balances["points"]["pending"],

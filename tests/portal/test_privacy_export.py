@@ -60,6 +60,7 @@ def test_json_holds_exactly_the_members_data(phone, two_members):
     data = json.loads(text)
     assert data["profile"]["name"] == "林小雨" and data["profile"]["mobile"] == "13512345678"
     assert [line["name"] for sale in data["sales"] for line in sale["lines"]] == ["龙井"]
+    assert data["tier"] == "普通会员"
     assert data["balances"]["stored_value_principal"] == 10000
     assert data["balances"]["stored_value_bonus"] == 2000
     assert [c["name"] for c in data["coupons"]] == ["满100减20"]
