@@ -16,7 +16,14 @@ from patron.core.errors import Conflict, FieldError, ValidationFailed
 from patron.events import types as events
 from patron.events.services import emit
 from patron.members import hooks
-from patron.members.models import Channel, ConsentRecord, CustomField, Member, Tag
+from patron.members.models import (
+    Channel,
+    ConsentRecord,
+    CustomField,
+    Member,
+    MemberStatus,
+    Tag,
+)
 from patron.members.pinyin import name_pinyin
 from patron.members.validation import clean_custom, clean_member_fields
 from patron.tenancy.actor import Actor
@@ -242,7 +249,7 @@ def change_card_number(actor: Actor, member: Member, card_no: str) -> Member:
 def default_channel(actor: Actor) -> str:
     if actor.channel == "api":
         return Channel.API
-    if actor.channel == "h5":  # the member on their own pages (patron.portal)
+    if actor.channel == Channel.H5:  # the member on their own pages
         return Channel.H5
     if actor.staff is not None and actor.staff.is_store_bound:
         return Channel.TILL
@@ -295,6 +302,61 @@ def update_member(actor: Actor, member: Member, data: Mapping[str, Any]) -> Memb
         audit(
             actor, AuditEntry.Action.UPDATE, member, _mask_personal(changes), label=member.card_no
         )
+    return member
+
+
+# What erasure empties (F-45): every field that says who the member is or how to reach them.
+ERASED_FIELDS = {
+    "name": "",
+    "gender": "U",
+    "birthday": None,
+    "lunar_birthday": "",
+    "id_number": "",
+    "email": "",
+    "region": "",
+    "address": "",
+    "occupation": "",
+    "income_band": "",
+    "custom": {},
+    "agreement_unit": None,
+    "consent_sms": False,
+    "consent_wechat": False,
+    "consent_email": False,
+}
+SHOWN_ON_ERASURE = {"status", *CONSENT_TOPICS}  # not personal: the audit keeps their values
+ERASED_MOBILE_PREFIX = "x"  # no mobile starts with a letter: the placeholder never logs in
+
+
+def erased_mobile(member: Member) -> str:
+    """A placeholder unique per member (the merchant's mobiles are unique) in 11 characters."""
+    return f"{ERASED_MOBILE_PREFIX}{member.pk:010d}"[-11:]
+
+
+@transaction.atomic
+def anonymise_member(actor: Actor, member: Member) -> Member:
+    """Erase what says who the member is and close them; the row stays, so the ledger, sales
+    and cards that point at its id still add up. The audit says which fields were erased,
+    never their values."""
+    member = Member.objects.select_for_update().get(pk=member.pk, merchant=actor.merchant)
+    before = _member_snapshot(member)
+    for name, value in ERASED_FIELDS.items():
+        setattr(member, name, value)
+    member.mobile = erased_mobile(member)
+    member.status = MemberStatus.CLOSED
+    member.save()
+    member.tags.clear()
+    _record_consents(actor, member, before, default_channel(actor))
+    changes = diff(before, _member_snapshot(member))
+    audit(
+        actor,
+        AuditEntry.Action.UPDATE,
+        member,
+        {
+            key: (value if key in SHOWN_ON_ERASURE else ["***", ""])
+            for key, value in changes.items()
+        },
+        label=member.card_no,
+    )
     return member
 
 
