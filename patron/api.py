@@ -349,6 +349,10 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def register_routers() -> None:
+    from patron.activities.checkin_api import router as checkin_router
+    from patron.activities.event_api import router as activity_event_router
+    from patron.activities.lottery_api import router as lottery_router
+    from patron.activities.mall_api import router as mall_router
     from patron.campaigns.api import router as campaigns_router
     from patron.campaigns.inbox_api import router as inbox_router
     from patron.cards.api import router as cards_router
@@ -382,6 +386,10 @@ def register_routers() -> None:
     api.add_router("/", campaigns_router)
     api.add_router("/", inbox_router)
     api.add_router("/", webhook_router)
+    api.add_router("/", mall_router)
+    api.add_router("/", lottery_router)
+    api.add_router("/", checkin_router)
+    api.add_router("/", activity_event_router)
 
 
 register_routers()

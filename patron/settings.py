@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "patron.cards",
     "patron.insight",
     "patron.campaigns",
+    "patron.activities",
     "patron.portal",
     "patron.shifts",
     "patron.home",

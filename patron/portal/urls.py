@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from patron.portal import auth_views, card_views, history_views, message_views, privacy_views
+from patron.portal import (
+    auth_views,
+    card_views,
+    checkin_views,
+    event_views,
+    history_views,
+    lottery_views,
+    mall_views,
+    message_views,
+    privacy_views,
+)
 
 app_name = "portal"
 
@@ -31,4 +41,12 @@ urlpatterns = [
     path("privacy/correct", privacy_views.correct, name="correct"),
     path("privacy/consent", privacy_views.consent, name="consent"),
     path("privacy/delete", privacy_views.delete, name="delete"),
+    # Activities (issue 19): each activities part owns its views module
+    path("mall", mall_views.mall_list, name="mall"),
+    path("mall/<str:code>", mall_views.mall_reward, name="reward"),
+    path("lottery", lottery_views.lottery_list, name="lotteries"),
+    path("lottery/<str:code>", lottery_views.lottery_detail, name="lottery"),
+    path("checkin", checkin_views.checkin, name="checkin"),
+    path("events", event_views.event_list, name="events"),
+    path("events/<str:code>", event_views.event_detail, name="event"),
 ]

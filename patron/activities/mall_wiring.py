@@ -1,0 +1,5 @@
+"""What the mall part registers from above at start-up (program sections, hooks, references)."""
+
+
+def register() -> None:
+    """Called once from ActivitiesConfig.ready(). Owner: the mall part."""
