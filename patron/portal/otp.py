@@ -132,41 +132,55 @@ def request_code(
         raise CodeRefused(
             _("Codes cannot be sent by SMS here yet. Please ask at the store."), "sms_unavailable"
         )
-    with transaction.atomic():
-        # One request at a time per merchant, so two quick taps cannot both pass the limits.
-        Merchant.objects.select_for_update().filter(pk=merchant.pk).first()
-        now = now or timezone.now()
-        wait = resend_wait(merchant, mobile, purpose, now)
-        if wait:
-            message = ngettext(
-                "A code was just sent. You can ask for another in %(seconds)d second.",
-                "A code was just sent. You can ask for another in %(seconds)d seconds.",
-                wait,
-            ) % {"seconds": wait}
-            raise CodeRefused(message, "resend_too_soon", wait=wait)
-        _limit_refusal(merchant, mobile, ip, now)
-        code = new_code()
-        OneTimeCode.objects.filter(
-            merchant=merchant, mobile=mobile, purpose=purpose, used_at__isnull=True
-        ).filter(expires_at__gt=now).update(expires_at=now)
-        row = OneTimeCode.objects.create(
-            merchant=merchant,
-            mobile=mobile,
-            purpose=purpose,
-            code_hash=_hash(merchant.pk, mobile, purpose, code, secrets.token_hex(8)),
-            ip=ip,
-            created_at=now,
-            expires_at=now + CODE_TTL,
-        )
-        try:
-            sms.send_code(merchant, mobile, code, int(CODE_TTL.total_seconds() // 60))
-        except sms.SmsFailed:
-            # The row goes with the transaction: an unsent code must not count or block.
-            transaction.set_rollback(True)
-            raise CodeRefused(
-                _("The SMS could not be sent. Please try again in a moment."), "sms_failed"
-            ) from None
+    row, code = _reserve(merchant, mobile, purpose, ip, now or timezone.now())
+    try:
+        sms.send_code(merchant, mobile, code, int(CODE_TTL.total_seconds() // 60))
+    except sms.SmsFailed:
+        # An unsent code must neither count against the limits nor block a resend.
+        OneTimeCode.objects.filter(pk=row.pk).delete()
+        raise CodeRefused(
+            _("The SMS could not be sent. Please try again in a moment."), "sms_failed"
+        ) from None
+    # Only the latest code is ever checked; ending the older ones says so in the table too.
+    OneTimeCode.objects.filter(
+        merchant=merchant,
+        mobile=mobile,
+        purpose=purpose,
+        used_at__isnull=True,
+        expires_at__gt=row.created_at,
+    ).exclude(pk=row.pk).update(expires_at=row.created_at)
     return Sent(mobile=mobile, expires_at=row.expires_at)
+
+
+@transaction.atomic
+def _reserve(
+    merchant: Merchant, mobile: str, purpose: str, ip: str | None, now: dt.datetime
+) -> tuple[OneTimeCode, str]:
+    """Check the wait and the limits and keep the new code's row, or raise.
+
+    The merchant's row is locked for these few statements only (never during the SMS call),
+    so two quick taps cannot both pass the limits."""
+    Merchant.objects.select_for_update().filter(pk=merchant.pk).first()
+    wait = resend_wait(merchant, mobile, purpose, now)
+    if wait:
+        message = ngettext(
+            "A code was just sent. You can ask for another in %(seconds)d second.",
+            "A code was just sent. You can ask for another in %(seconds)d seconds.",
+            wait,
+        ) % {"seconds": wait}
+        raise CodeRefused(message, "resend_too_soon", wait=wait)
+    _limit_refusal(merchant, mobile, ip, now)
+    code = new_code()
+    row = OneTimeCode.objects.create(
+        merchant=merchant,
+        mobile=mobile,
+        purpose=purpose,
+        code_hash=_hash(merchant.pk, mobile, purpose, code, secrets.token_hex(8)),
+        ip=ip,
+        created_at=now,
+        expires_at=now + CODE_TTL,
+    )
+    return row, code
 
 
 def _failed_from_ip(ip: str | None, now: dt.datetime) -> int:

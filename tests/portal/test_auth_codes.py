@@ -14,7 +14,7 @@ from tests.campaigns.channels_support import configure
 from tests.campaigns.fakes import FakeAliyun
 from tests.portal.auth_support import sms_log_fixture  # noqa: F401 (the sms_log fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 MOBILE = "13512345678"
 LOGIN, JOIN = OneTimeCode.Purpose.LOGIN, OneTimeCode.Purpose.JOIN

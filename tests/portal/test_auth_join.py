@@ -16,7 +16,7 @@ from patron.portal.session import SESSION_KEY
 from tests.portal.auth_support import sms_log_fixture  # noqa: F401 (the sms_log fixture)
 from tests.portal.conftest import MOBILE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 NEW = "13900139000"
 FORM = {"mobile": NEW, "name": "王五", "birthday": "1990-05-01", "agree": "on"}
