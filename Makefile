@@ -19,10 +19,11 @@ install:
 	@# the install: on any problem the pure-Python engine runs). See patron/engine/native.py.
 	@$(PY) scripts/build_engine.py --quiet || echo "engine: build step failed; the pure-Python engine is used"
 
+# The demo's member pages log their SMS codes (PATRON_SMS_BACKEND=log) unless told otherwise.
 run: install
 	$(PATRON) migrate --verbosity 0
 	$(PATRON) demo --if-empty --url http://127.0.0.1:$(PORT)/ > /dev/null
-	$(PATRON) serve --port $(PORT)
+	PATRON_SMS_BACKEND=$${PATRON_SMS_BACKEND:-log} $(PATRON) serve --port $(PORT)
 
 # Everything on SQLite; then the suites marked `postgres` again on PostgreSQL when one answers
 # (PATRON_TEST_POSTGRES, defaulting to the local server if it accepts connections).

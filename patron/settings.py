@@ -218,6 +218,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 # Where a role lands after logging in (URL names; the rest land on LOGIN_REDIRECT_URL).
 PATRON_LANDING = {"cashier": "sales:till"}
+# How the member pages send one-time SMS codes (patron.portal.sms): "channel" through the
+# merchant's campaigns SMS channel; "log" writes the mobile and the code to the server log
+# (demos and tests only: anyone who reads the log can log in as anyone).
+PATRON_SMS_BACKEND = os.environ.get("PATRON_SMS_BACKEND", "channel").strip() or "channel"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "zh-hans"
@@ -266,6 +270,9 @@ LOGGING = {
         # The job worker's lines, once: with a handler here huey's `run_huey` adds none of
         # its own, and without propagation the root handler does not print them again.
         "huey": {"handlers": ["jobs"], "level": "INFO", "propagate": False},
+        # The log SMS backend's one line per code must reach the server log whatever the
+        # root level (it propagates to the root's handler, which has no level of its own).
+        "patron.portal.sms": {"level": "INFO"},
     },
 }
 

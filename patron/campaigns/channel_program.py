@@ -48,6 +48,10 @@ class Sms(ProgramModel):
     # A registered template with one variable `content`, for messages whose template has no
     # provider code of its own (the whole rendered text goes in `content`).
     template_code: Short = None
+    # A registered verification-code template with one variable `code`, for the member pages'
+    # one-time log-in codes (providers require one; without it the code goes through
+    # `template_code` as text).
+    login_template: Short = None
 
 
 class Email(ProgramModel):
