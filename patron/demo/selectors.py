@@ -45,3 +45,7 @@ def print_logins(out: TextIO, url: str) -> None:
         out.write(f"Members with stored value and payment PIN {DEMO_PIN} (mobile / card no):")
         for mobile, card_no, held in members:
             out.write(f"  {mobile} / {card_no} — ¥{held / 100:,.2f}")
+    # Mobiles stay masked here as everywhere: HQ sees them in full in the console.
+    out.write(f"Member pages (phone): {url.rstrip('/')}/m/login — a member's mobile (hq sees it")
+    out.write("  in full in the console); under PATRON_SMS_BACKEND=log (make run) the code is")
+    out.write("  printed in this log.")
