@@ -1,5 +1,6 @@
-"""What the event part registers from above at start-up (program sections, hooks, references)."""
+"""What the member-only events part registers at start-up: its scheduled reminder job."""
 
 
 def register() -> None:
-    """Called once from ActivitiesConfig.ready(). Owner: the event part."""
+    """Called once from ActivitiesConfig.ready()."""
+    from patron.activities import event_tasks  # noqa: F401  (declares the periodic task)
