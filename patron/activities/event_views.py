@@ -16,8 +16,9 @@ from patron.activities.models import MemberOnlyEvent
 from patron.core.errors import DomainError, NotFound
 from patron.members.validation import mask_mobile
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Role
+from patron.tenancy.models import AuditEntry, Role
 from patron.tenancy.permissions import require_role
+from patron.tenancy.services import audit
 
 may_see = require_role(Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER, Role.CASHIER)
 may_edit = require_role(Role.HQ_ADMIN, Role.MARKETER)
@@ -83,6 +84,9 @@ def event_detail(request: HttpRequest, code: str) -> HttpResponse:
         )
         for signup in signups
     ]
+    if shown and rows and actor.staff is not None:
+        # Full mobiles on screen are personal data seen (F-45): the audit log says who saw them.
+        audit(actor, AuditEntry.Action.VIEW, event, label=event.name)
     context = {
         "event": event,
         "rows": rows,

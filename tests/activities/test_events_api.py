@@ -199,3 +199,15 @@ def test_the_promoted_member_gets_an_sms_too_when_consented(api, system, tea, me
     assert set(Message.objects.filter(member=no_sms).values_list("channel", flat=True)) == {"inbox"}
     sms = Message.objects.get(member=members[3], channel="sms")
     assert sms.status == "queued" and "品茶会" in sms.body  # the sending job sends it
+
+
+def test_a_retried_sign_up_with_the_same_idempotency_key_replays_the_first_answer(
+    api, tea, members
+):
+    body = {"member": members[0].pk}
+    first = post(api, "/api/v1/events/TEA/signups", body, **{"Idempotency-Key": "door-42"})
+    again = post(api, "/api/v1/events/TEA/signups", body, **{"Idempotency-Key": "door-42"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert EventSignup.objects.count() == 1

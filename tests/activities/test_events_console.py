@@ -13,6 +13,7 @@ from patron.activities import events_service as service
 from patron.activities.models import EventSignup, MemberOnlyEvent
 from patron.members.services import register_member
 from patron.tenancy.actor import Actor
+from patron.tenancy.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +96,8 @@ def test_signups_mask_mobiles_for_marketers_not_for_hq(hq, marketer, signed):
     assert "13800000000" in logged_in(hq).get("/activities/events/TEA/").content.decode()
     html = logged_in(marketer).get("/activities/events/TEA/").content.decode()
     assert "13800000000" not in html and "138****0000" in html
+    seen = AuditEntry.objects.filter(action="view", object_type="memberonlyevent")
+    assert [entry.user for entry in seen] == [hq.staff.user]  # HQ saw full mobiles; audited
 
 
 def test_cancel_from_console_promotes_the_first_waitlisted(hq, signed):
@@ -123,3 +126,14 @@ def test_cashier_checks_in_at_the_door_once(cashier, signed):
     assert "token" in waitlisted.context["form"].errors
     assert EventSignup.objects.filter(checked_in_at__isnull=False).count() == 1
     assert client.get("/activities/events/add/").status_code == 403
+
+
+def test_the_audit_log_names_event_changes(hq, signed):
+    logged_in(hq).post(
+        "/activities/events/TEA/edit/", form_body(code="TEA", capacity="3", store="")
+    )
+    logged_in(hq).get("/activities/events/TEA/")
+    page = logged_in(hq).get("/audit/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "品茶会" in html and "会员专享活动" in html
