@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -363,13 +363,6 @@ def draws_today(lottery: Lottery) -> int:
 
 
 def prize_counts(lottery: Lottery) -> dict[str, int]:
-    """Draws that gave each prize, by prize code."""
-    from django.db.models import Count
-
-    rows = (
-        Draw.objects.filter(lottery=lottery)
-        .filter(~Q(outcome=""))
-        .values("prize_code")
-        .annotate(n=Count("pk"))
-    )
+    """Draws that ended with each prize (the `none` prize included), by prize code."""
+    rows = Draw.objects.filter(lottery=lottery).values("prize_code").annotate(n=Count("pk"))
     return {row["prize_code"]: row["n"] for row in rows}

@@ -83,6 +83,13 @@ def test_the_member_page_says_why_a_draw_is_refused(phone, system, portal_member
     assert not Draw.objects.exists()
 
 
+def test_the_member_page_in_english(phone, system, rich_member):
+    set_up(system)
+    html = phone.get("/m/lottery/wheel", headers={"Accept-Language": "en"}).content.decode()
+    assert "Prizes and odds" in html and "Draws left today" in html
+    assert "500 points" in html and "Better luck next time" in html
+
+
 def test_an_unknown_lottery_is_a_404(phone, system, portal_member):
     assert phone.get("/m/lottery/nope").status_code == 404
 
