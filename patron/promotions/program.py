@@ -407,10 +407,10 @@ class PromotionRow(ProgramModel):
     """A promotion: `automatic` applies by itself, `code` when a sale gives its code;
     `paused: true` keeps it in the program without applying it (docs/promotions.md).
     `starts_at` / `ends_at` may sit on the promotion itself, as in API.md §11: they are the
-    condition's; `name` defaults to the code."""
+    condition's."""
 
     code: Code
-    name: Name = None
+    name: Name
     kind: Annotated[str, KIND]
     paused: Bool = False
     members_only: Bool = False
@@ -438,9 +438,9 @@ class PromotionRow(ProgramModel):
         for key in ("starts_at", "ends_at"):
             if getattr(self, key) is not None:
                 condition[key] = getattr(self, key)
-        return {
+        cleaned = {
             "code": self.code,
-            "name": self.name or self.code,
+            "name": self.name,
             "kind": self.kind,
             "paused": self.paused,
             "members_only": self.members_only,
@@ -448,9 +448,11 @@ class PromotionRow(ProgramModel):
             "benefit": self.benefit.cleaned(),
             "stacking": self.stacking,
             "priority": self.priority,
-            "limits": self.limits.given() if self.limits else {},
             "path": path,  # where plan_promotions reports what only the merchant's zone shows
         }
+        if self.limits:
+            cleaned["limits"] = self.limits.given()
+        return cleaned
 
 
 class Promotions(CodedList[PromotionRow]):
@@ -517,7 +519,7 @@ def plan_promotions(actor: Actor, rows: list[dict[str, Any]], plan: Plan) -> Non
             "benefit": row["benefit"],
             "stacking": row["stacking"],
             "priority": row["priority"],
-            "limits": row["limits"],
+            "limits": row.get("limits") or {},
             "starts_at": stored_moment(condition.get("starts_at")),
             "ends_at": stored_moment(condition.get("ends_at")),
             "is_active": True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +25,7 @@ from patron.sales import selectors as sale_selectors
 from patron.sales.services import LineInput, RefundAsk, SaleRequest, commit_sale, price, refund_sale
 from tests.sales.conftest import PROGRAM
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEA = {"sku": "TEA-LJ", "category": "drinks", "quantity": 1, "unit_price": 2000}
@@ -79,9 +80,10 @@ def test_limits_apply_export_and_apply_again_without_change(system, flash):
 
 
 def test_the_api_md_example_shape_is_accepted(system, stores):
-    """API.md §11 writes the window on the promotion itself and no name."""
+    """API.md §11 writes the window on the promotion itself."""
     row = {
         "code": "flash-tea",
+        "name": "龙井秒杀",
         "kind": "automatic",
         "benefit": {"type": "fixed_price", "value": 990, "skus": ["TEA-LJ"]},
         "limits": {"total": 100, "per_member": 1, "per_member_per_day": 1},
@@ -90,7 +92,6 @@ def test_the_api_md_example_shape_is_accepted(system, stores):
     }
     apply_program(system, {"promotions": [row]})
     stored = Promotion.objects.get(code="flash-tea")
-    assert stored.name == "flash-tea"
     assert stored.starts_at == dt.datetime(2027, 3, 2, 10, tzinfo=SHANGHAI)
     assert stored.limits == {"total": 100, "per_member": 1, "per_member_per_day": 1}
 
@@ -276,3 +277,40 @@ def test_the_console_shows_live_stock_and_limits_in_words(system, hq, flash):
     html = logged_in(hq).get("/promotions/").content.decode()
     assert "已售 1 / 2" in html
     assert "每人限 1 件" in html
+
+
+def test_a_file_without_limits_clears_them_and_the_editor_keeps_them(system, hq, flash):
+    from patron.promotions import editing
+
+    row = editing.current_row(hq, "promotions", "flash-tea")
+    editing.update_row(
+        hq,
+        "promotions",
+        "flash-tea",
+        {k: v for k, v in row.items() if k != "limits"} | {"name": "龙井"},
+    )
+    flash.refresh_from_db()
+    assert (flash.name, flash.limits) == ("龙井", {"total": 2, "per_member": 1})
+    unlimited = {key: value for key, value in FLASH.items() if key != "limits"}
+    apply_program(system, program_with(unlimited))
+    flash.refresh_from_db()
+    assert flash.limits == {}
+
+
+def test_a_partial_refund_gives_back_the_units_it_returns(system, stores):
+    apply_program(system, program_with({**FLASH, "limits": {"total": 5, "per_member": 3}}))
+    promotion = Promotion.objects.get(code="flash-tea")
+    member = buyer(system, 1)
+    fish = LineInput(sku="DISH-FISH", category="dishes", quantity=1, unit_price=5000)
+    sale = commit_sale(
+        system, replace(request(member, quantity=2), lines=[*request(member, 2).lines, fish])
+    )
+    assert stock(promotion) == 2
+    refund_sale(system, sale, RefundAsk(lines=(("DISH-FISH", 1),)))
+    assert stock(promotion) == 2  # the fish was not counted
+    refund_sale(system, sale, RefundAsk(lines=(("TEA-LJ", 1),)))
+    assert stock(promotion) == 1
+    assert PromotionUse.objects.get(member=member, period="all").used == 1
+    refund_sale(system, sale, RefundAsk(lines=(("TEA-LJ", 1),)))
+    assert stock(promotion) == 0
+    assert LimitTake.objects.get(sale_id=sale.pk).returned == 2
