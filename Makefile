@@ -10,7 +10,7 @@ PATRON := .venv/bin/patron
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
-.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-clv bench-segments bench-import-sales bench-rfm bench-campaigns messages compile-messages
+.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-flash-sale bench-clv bench-segments bench-import-sales bench-rfm bench-campaigns messages compile-messages
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -73,6 +73,10 @@ bench-engine: install
 
 bench-sales: install
 	$(PY) bench/sales.py
+
+# 500 buyers on 100 units of a limited offer at the opening second (docs/activities.md).
+bench-flash-sale: install
+	$(PY) bench/flash_sale.py
 
 # BG/NBD and Gamma-Gamma on the 23,570-customer CDNOW cohort against lifetimes, which runs in
 # a virtual environment of its own (docs/value.md).

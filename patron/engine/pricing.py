@@ -38,16 +38,20 @@ from patron.engine.pricing_data import (
     COUPON_OTHER_MEMBER,
     COUPON_USED,
     DUPLICATE_CODE,
+    LIMIT_REACHED,
     MEMBERS_ONLY,
     NO_DISCOUNT,
     NOT_COMBINABLE,
     SHIPPING_CATEGORY,
+    SOLD_OUT,
     UNKNOWN_CODE,
     Applied,
     Basket,
     Benefit,
     Condition,
     Coupon,
+    Limits,
+    LimitUsage,
     Line,
     MemberContext,
     PricedLine,
@@ -77,6 +81,10 @@ __all__ = [
     "NOT_COMBINABLE",
     "DUPLICATE_CODE",
     "NO_DISCOUNT",
+    "SOLD_OUT",
+    "LIMIT_REACHED",
+    "Limits",
+    "LimitUsage",
     "Line",
     "Basket",
     "Condition",
@@ -139,6 +147,8 @@ class _Rule:
         "always",
         "normalized",
         "as_automatic",
+        "limits",
+        "per_unit",
         # condition
         "min_amount",
         "starts_at",
@@ -177,7 +187,12 @@ class _Rule:
         # Neither flag for an unknown stacking value: such a promotion never applies.
         self.stackable = promotion.stacking == "stackable"
         self.exclusive = promotion.stacking == "exclusive"
-        self.members_only = bool(loose.members_only)
+        limits: Limits | None = getattr(loose, "limits", None)
+        self.limits = limits
+        # A per-member limit counts a member's sales: a walk-in cannot be counted.
+        self.members_only = bool(loose.members_only) or (
+            limits is not None and limits.per_member_limited
+        )
         self.min_amount: int | None = condition.min_amount
         self.starts_at: dt.datetime | None = condition.starts_at
         self.ends_at: dt.datetime | None = condition.ends_at
@@ -212,6 +227,8 @@ class _Rule:
         if benefit.type == "free_shipping" and not categories:
             categories = _SHIPPING_ONLY
         self.whole_order = not benefit.skus and not categories
+        # Counted against its limits per unit of the lines it names, else once per sale.
+        self.per_unit = bool(benefit.skus or benefit.categories) and benefit.type != "gift"
         # Frozen copies: hashable, so rules with the same scope share it within a quote.
         self.scope_key: tuple[frozenset[str], frozenset[str]] = (
             frozenset(benefit.skus),
@@ -534,7 +551,10 @@ def quote(basket: Basket, member: MemberContext, program: Program, now: dt.datet
     base = [member_prices[i] * quantities[i] for i in range(count)]
     sale.at(now.astimezone(ZoneInfo(program.timezone)))
     candidates, rejected = _candidates(sale, basket, member, program, now)
-    outcome = _choose(candidates, sale, base, rejected)
+    if _any_limited(candidates):
+        outcome = _choose_within_limits(candidates, sale, base, rejected, member.usage)
+    else:
+        outcome = _choose(candidates, sale, base, rejected)
     left = outcome.left
     points_redeemed, points_value, short_of_points = _redeem(basket, member, program, _total(left))
     everything = sale.everything
@@ -577,7 +597,7 @@ def quote(basket: Basket, member: MemberContext, program: Program, now: dt.datet
             "total": total,
             "lines": tuple(priced),
             "applied": tuple(
-                [_applied(candidate, amount) for candidate, amount in outcome.applied]
+                [_applied(candidate, amount, sale) for candidate, amount in outcome.applied]
             ),
             "rejected": tuple(rejected),
             "points_redeemed": points_redeemed,
@@ -795,6 +815,70 @@ def _choose(
     return chosen
 
 
+# --- limits (API.md §11) ----------------------------------------------------------------------
+
+
+def _any_limited(candidates: list[_Candidate]) -> bool:
+    # A loop, not any() over a generator: compiled, it stays native (see above).
+    for candidate in candidates:  # noqa: SIM110
+        if candidate[1].limits is not None:
+            return True
+    return False
+
+
+def _applications(rule: _Rule, sale: _Sale) -> int:
+    """What applying `rule` to this sale counts against its limits (see `Limits`)."""
+    return sale.units(sale.scope(rule)) if rule.per_unit else 1
+
+
+def _over_limit(rule: _Rule, count: int, usage: LimitUsage | None) -> str | None:
+    """Why `count` more applications would exceed a limit of `rule`, or None."""
+    limits: Any = rule.limits
+    used = usage if usage is not None else LimitUsage()
+    total = limits.total
+    if total is not None and used.sold >= total:
+        return SOLD_OUT  # none left for anyone
+    if limits.per_member is not None and used.member + count > limits.per_member:
+        return LIMIT_REACHED  # before a total short of this sale: fewer units would do
+    day_limit = limits.per_member_per_day
+    if day_limit is not None and used.member_today + count > day_limit:
+        return LIMIT_REACHED
+    if total is not None and used.sold + count > total:
+        return SOLD_OUT
+    return None
+
+
+def _choose_within_limits(
+    candidates: list[_Candidate],
+    sale: _Sale,
+    base: list[int],
+    rejected: list[Rejected],
+    usage: Mapping[str, LimitUsage],
+) -> _Outcome:
+    """`_choose`, then again without every limited promotion that won but would exceed a limit
+    (removing one can let another win, which is checked in turn): the sale is priced as if
+    those promotions were not there, and each is rejected with its reason."""
+    over: list[Rejected] = []
+    while True:
+        found: list[Rejected] = []
+        outcome = _choose(candidates, sale, base, found)
+        refused: set[str] = set()
+        for candidate, _amount in outcome.applied:
+            rule = candidate[1]
+            if rule.limits is None:
+                continue
+            reason = _over_limit(rule, _applications(rule, sale), usage.get(rule.code))
+            if reason is not None:
+                refused.add(candidate[4])
+                typed = candidate[3]
+                over.append(Rejected(typed if typed is not None else candidate[2], reason))
+        if not refused:
+            rejected.extend(found)
+            rejected.extend(over)
+            return outcome
+        candidates = [c for c in candidates if c[4] not in refused]
+
+
 def _run(
     candidates: list[_Candidate], sale: _Sale, base: list[int], spread: bool = True
 ) -> _Outcome:
@@ -842,7 +926,7 @@ def _run(
     return outcome
 
 
-def _applied(candidate: _Candidate, amount: int) -> Applied:
+def _applied(candidate: _Candidate, amount: int, sale: _Sale) -> Applied:
     rule = candidate[1]
     return _make(
         Applied,
@@ -852,6 +936,7 @@ def _applied(candidate: _Candidate, amount: int) -> Applied:
             "name": rule.name,
             "amount": amount,
             "benefit": rule.benefit_type,
+            "applications": 0 if rule.limits is None else _applications(rule, sale),
         },
     )
 

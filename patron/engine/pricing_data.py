@@ -41,6 +41,9 @@ CONDITION_NOT_MET = "condition_not_met"
 NOT_COMBINABLE = "not_combinable"
 DUPLICATE_CODE = "duplicate_code"
 NO_DISCOUNT = "no_discount"
+# Why a limited promotion did not apply (API.md §11): its `total` is used up, or this member's.
+SOLD_OUT = "sold_out"
+LIMIT_REACHED = "limit_reached"
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -94,6 +97,33 @@ class Benefit:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How many applications of a promotion committed sales may hold (API.md §11): in all, per
+    member, per member per day (the merchant's zone). None: no such limit.
+
+    One application is one unit the promotion priced when its benefit names SKUs or
+    categories (`fixed_price` on TEA-LJ x 2: 2), else one per sale (a whole-order benefit)."""
+
+    total: int | None = None
+    per_member: int | None = None
+    per_member_per_day: int | None = None
+
+    @property
+    def per_member_limited(self) -> bool:
+        return self.per_member is not None or self.per_member_per_day is not None
+
+
+@dataclass(frozen=True)
+class LimitUsage:
+    """What a limited promotion's committed sales hold now: all of them (`sold`), this member's
+    (`member`), and this member's on the sale's day in the merchant's zone (`member_today`)."""
+
+    sold: int = 0
+    member: int = 0
+    member_today: int = 0
+
+
+@dataclass(frozen=True)
 class Promotion:
     code: str
     kind: PromotionKind
@@ -103,6 +133,7 @@ class Promotion:
     stacking: Stacking = "stackable"
     priority: int = 100
     members_only: bool = False
+    limits: Limits | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +173,8 @@ class MemberContext:
     stored_value: int = 0
     first_purchase: bool = False
     coupons: Mapping[str, Coupon] = field(default_factory=dict)  # the sale's codes found
+    # Limited promotions' use so far, by promotion code (absent: nothing used yet).
+    usage: Mapping[str, LimitUsage] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -178,6 +211,7 @@ class Applied:
     name: str
     amount: int  # fen off (0 for gifts and points multipliers)
     benefit: str = ""
+    applications: int = 0  # what it counts against its `limits` (0 when it has none)
 
 
 @dataclass(frozen=True)

@@ -105,12 +105,18 @@ def _replaced(
     raise NotFound(_("Not found"))
 
 
+def _edited(existing: dict[str, Any], row: dict[str, Any], code: str) -> dict[str, Any]:
+    """The form's row; a promotion's `limits`, which the form does not edit, are kept."""
+    kept = {"limits": existing["limits"]} if "limits" in existing and "limits" not in row else {}
+    return {**row, **kept, "code": code}
+
+
 def update_row(actor: Actor, section: str, code: str, row: dict[str, Any]) -> list[Change]:
     """Replace a promotion or coupon template; its code stays (the code is its identity)."""
     _check_section(section)
     with transaction.atomic():
         _lock(actor.merchant)
-        rows, index = _replaced(actor, section, code, lambda existing: {**row, "code": code})
+        rows, index = _replaced(actor, section, code, lambda existing: _edited(existing, row, code))
         return _apply(actor, section, rows, index)
 
 

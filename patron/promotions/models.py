@@ -121,6 +121,9 @@ class Promotion(models.Model):
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     # Paused (program file `paused: true`): kept in the program, not applied at the till.
     paused = models.BooleanField(_("paused"), default=False)
+    # {total, per_member, per_member_per_day}, each given a positive integer (API.md §11);
+    # counted in PromotionStock and PromotionUse (promotions/limits.py).
+    limits = models.JSONField(_("limits"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -256,3 +259,78 @@ class Coupon(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class PromotionStock(models.Model):
+    """Applications of a limited promotion held by committed sales, all buyers together.
+
+    Only ever changed by one guarded statement (promotions/limits.py): `sold + n <= total` is
+    checked and written at once, so concurrent sales never take more than `total`."""
+
+    promotion = models.OneToOneField(
+        Promotion, on_delete=models.CASCADE, primary_key=True, related_name="stock"
+    )
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE, related_name="+")
+    sold = models.PositiveIntegerField(_("sold"), default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sold__gte=0), name="promotion_stock_sold")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.promotion_id}: {self.sold}"
+
+
+class PromotionUse(models.Model):
+    """One member's applications of a limited promotion: in all (`period` "all") and on one
+    day in the merchant's zone (`period` "2027-03-02"); changed like PromotionStock."""
+
+    ALL = "all"
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE, related_name="+")
+    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="uses")
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=10)
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["promotion", "member", "period"], name="uniq_promotion_use"
+            ),
+            models.CheckConstraint(condition=models.Q(used__gte=0), name="promotion_use_used"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.promotion_id}/{self.member_id}/{self.period}: {self.used}"
+
+
+class LimitTake(models.Model):
+    """What one committed sale took from a limited promotion, so that its refunds give back
+    exactly that: `units` taken, `returned` given back so far; `skus` / `categories` are the
+    lines it counted (both empty: one per sale, given back by the full refund)."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE, related_name="+")
+    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="takes")
+    # The sale as the sales app numbers it (no FK: sales depends on promotions).
+    sale_id = models.BigIntegerField()
+    member = models.ForeignKey(
+        "members.Member", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    period = models.CharField(max_length=10)  # the sale's day in the merchant's zone
+    units = models.PositiveIntegerField()
+    returned = models.PositiveIntegerField(default=0)
+    skus = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sale_id", "promotion"], name="uniq_limit_take"),
+            models.CheckConstraint(
+                condition=models.Q(returned__lte=models.F("units")), name="limit_take_returned"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"sale {self.sale_id}: {self.units} of {self.promotion_id}"

@@ -394,9 +394,20 @@ def export_tiers(actor: Actor) -> list[dict[str, Any]]:
 # --- promotions ------------------------------------------------------------------------------
 
 
+class Limits(ProgramModel):
+    """How many applications committed sales may hold (API.md §11; docs/activities.md
+    "Limited offers"): in all, per member, per member per day in the merchant's zone."""
+
+    total: Count = None
+    per_member: Count = None
+    per_member_per_day: Count = None
+
+
 class PromotionRow(ProgramModel):
     """A promotion: `automatic` applies by itself, `code` when a sale gives its code;
-    `paused: true` keeps it in the program without applying it (docs/promotions.md)."""
+    `paused: true` keeps it in the program without applying it (docs/promotions.md).
+    `starts_at` / `ends_at` may sit on the promotion itself, as in API.md §11: they are the
+    condition's."""
 
     code: Code
     name: Name
@@ -407,20 +418,41 @@ class PromotionRow(ProgramModel):
     benefit: AnyBenefit
     stacking: StackingRule = Stacking.STACKABLE.value
     priority: Priority = 100
+    limits: Limits = None
+    starts_at: Start = None
+    ends_at: End = None
+
+    @classmethod
+    def problems(cls, value: Any) -> Iterator[Refusal]:
+        if not isinstance(value, dict):
+            return
+        yield from window_problems(value, "starts_at", "ends_at")
+        condition = value.get("condition")
+        if isinstance(condition, dict):
+            for key in ("starts_at", "ends_at"):
+                if key in value and key in condition:
+                    yield (key,), _("Given in the condition too: give it once.")
 
     def cleaned(self, path: str) -> dict[str, Any]:
-        return {
+        condition = self.condition.cleaned() if self.condition else {}
+        for key in ("starts_at", "ends_at"):
+            if getattr(self, key) is not None:
+                condition[key] = getattr(self, key)
+        cleaned = {
             "code": self.code,
             "name": self.name,
             "kind": self.kind,
             "paused": self.paused,
             "members_only": self.members_only,
-            "condition": self.condition.cleaned() if self.condition else {},
+            "condition": condition,
             "benefit": self.benefit.cleaned(),
             "stacking": self.stacking,
             "priority": self.priority,
             "path": path,  # where plan_promotions reports what only the merchant's zone shows
         }
+        if self.limits:
+            cleaned["limits"] = self.limits.given()
+        return cleaned
 
 
 class Promotions(CodedList[PromotionRow]):
@@ -487,6 +519,7 @@ def plan_promotions(actor: Actor, rows: list[dict[str, Any]], plan: Plan) -> Non
             "benefit": row["benefit"],
             "stacking": row["stacking"],
             "priority": row["priority"],
+            "limits": row.get("limits") or {},
             "starts_at": stored_moment(condition.get("starts_at")),
             "ends_at": stored_moment(condition.get("ends_at")),
             "is_active": True,
@@ -521,6 +554,8 @@ def export_promotion(promotion: Promotion, zone: ZoneInfo) -> dict[str, Any]:
     row["benefit"] = export_benefit(promotion.benefit)
     row["stacking"] = promotion.stacking
     row["priority"] = promotion.priority
+    if promotion.limits:
+        row["limits"] = dict(promotion.limits)
     return row
 
 

@@ -26,6 +26,7 @@ from patron.engine.points import EarnRule
 from patron.members.models import Member
 from patron.program.models import Category, ProgramRevision
 from patron.promotions.codes import CODE_LENGTH, normalize_code
+from patron.promotions.limits import engine_limits
 from patron.promotions.models import Coupon, CouponStatus, CouponTemplate, Promotion, Tier
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Merchant
@@ -210,6 +211,7 @@ def engine_promotion(promotion: Promotion) -> pricing.Promotion:
         stacking=promotion.stacking,
         priority=promotion.priority,
         members_only=promotion.members_only,
+        limits=engine_limits(promotion.limits),
     )
 
 

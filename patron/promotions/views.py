@@ -9,7 +9,7 @@ selectors (another store's or merchant's member is "not found"); writes through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ from patron.members.selectors import member_or_404, members_for
 from patron.program.models import Category
 from patron.program.selectors import category_names
 from patron.program.views import REVISION_ROLES
-from patron.promotions import selectors, services
+from patron.promotions import limits, selectors, services
 from patron.promotions.codes import display_code
 from patron.promotions.describe import (
     describe_benefit,
@@ -72,6 +72,24 @@ class PromotionRow:
     promotion: Promotion
     benefit: str
     condition: str
+    limits: list[str] = field(default_factory=list)  # stock sold and per-member limits, in words
+
+
+def describe_limits(limits: dict[str, int], sold: int) -> list[str]:
+    """A limited promotion's live stock and per-member limits as the console shows them."""
+    if not limits:
+        return []
+    total = limits.get("total")
+    words = [
+        _("Sold %(sold)s / %(total)s") % {"sold": sold, "total": total}
+        if total is not None
+        else _("Sold %(sold)s") % {"sold": sold}
+    ]
+    if limits.get("per_member") is not None:
+        words.append(_("%(count)s per member") % {"count": limits["per_member"]})
+    if limits.get("per_member_per_day") is not None:
+        words.append(_("%(count)s per member a day") % {"count": limits["per_member_per_day"]})
+    return words
 
 
 @dataclass
@@ -142,6 +160,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     zone = ZoneInfo(actor.merchant.timezone)
     names = program_names(actor)
+    listed = list(selectors.program_promotions(actor.merchant))
+    sold = limits.sold(p.pk for p in listed if p.limits)
     promotions = [
         PromotionRow(
             promotion=p,
@@ -149,8 +169,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             condition=describe_condition(
                 p.condition, zone, members_only=p.members_only, names=names
             ),
+            limits=describe_limits(p.limits, sold.get(p.pk, 0)),
         )
-        for p in selectors.program_promotions(actor.merchant)
+        for p in listed
     ]
     templates = [
         TemplateRow(

@@ -145,7 +145,10 @@ def present_sale(sale: Sale) -> dict[str, Any]:
         "total": sale.total,
         "lines": [_line(line, refunded=line.refunded_quantity) for line in _lines(sale)],
         "applied": [_applied(d) for d in _discounts(sale)],
-        "rejected": [],
+        # Limited promotions the commit went without (API.md §11); not stored with the sale.
+        "rejected": [
+            {"code": r.code, "reason": r.reason} for r in getattr(sale, "recorded_rejected", ())
+        ],
         "points_redeemed": sale.points_redeemed,
         "points_value": sale.points_value,
         "points_earned": sale.points_earned,

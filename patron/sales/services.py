@@ -50,6 +50,7 @@ from patron.ledger.errors import InsufficientFunds
 from patron.ledger.models import Asset, PointsHold, Shortfall, Transaction
 from patron.members import hooks
 from patron.members.models import Member
+from patron.promotions import limits as promotion_limits
 from patron.promotions import selectors as promotions
 from patron.promotions import services as coupons
 from patron.sales import selectors, sql, unit_prices
@@ -148,6 +149,8 @@ class Priced:
     settings: sql.CheckoutSettings
     overrides: list[PriceOverride] = field(default_factory=list)
     seller: Staff | None = None  # the staff named by the request's `staff`
+    limits: promotion_limits.State | None = None  # limited promotions' use, when any may apply
+    limit_scopes: dict[str, tuple] = field(default_factory=dict)
 
 
 def _is_int(value: Any) -> bool:
@@ -576,9 +579,13 @@ def _till_figures(member: Member) -> sql.TillFigures:
     )
 
 
-def _member_context(member: Member | None, coupon_map: dict[str, pricing.Coupon]):
+def _member_context(
+    member: Member | None,
+    coupon_map: dict[str, pricing.Coupon],
+    usage: dict[str, pricing.LimitUsage] | None = None,
+):
     if member is None:
-        return pricing.MemberContext(coupons=coupon_map)
+        return pricing.MemberContext(coupons=coupon_map, usage=usage or {})
     figures = _till_figures(member)
     return pricing.MemberContext(
         member_id=str(member.pk),
@@ -587,11 +594,13 @@ def _member_context(member: Member | None, coupon_map: dict[str, pricing.Coupon]
         stored_value=figures.stored_value,
         first_purchase=not figures.visits,
         coupons=coupon_map,
+        usage=usage or {},
     )
 
 
-def price(actor: Actor, request: SaleRequest) -> Priced:
-    """Validate the request and price it on the server; writes nothing."""
+def price(actor: Actor, request: SaleRequest, *, refused: dict[str, str] | None = None) -> Priced:
+    """Validate the request and price it on the server; writes nothing. `refused`: limited
+    promotions whose take failed while committing, priced as used up (promotions/limits.py)."""
     code = request.store if isinstance(request.store, str) and request.store else None
     settings = sql.checkout_settings(actor.merchant.pk, code)
     errors: list[FieldError] = []
@@ -634,14 +643,21 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
         points_to_redeem=request.points_to_redeem,
         stored_value=request.stored_value,
     )
-    result = pricing.quote(
-        basket,
-        _member_context(member, coupon_map),
-        promotions.engine_program(
-            actor.merchant, at=occurred_at, revision=settings.revision, points=settings.points
-        ),
-        occurred_at,
+    program = promotions.engine_program(
+        actor.merchant, at=occurred_at, revision=settings.revision, points=settings.points
     )
+    limited = promotion_limits.limited(program)
+    state = None
+    if limited:
+        state = promotion_limits.read_state(
+            actor.merchant.pk,
+            None if member is None else member.pk,
+            limited,
+            promotion_limits.period_of(occurred_at, actor.merchant.timezone),
+            refused,
+        )
+    context = _member_context(member, coupon_map, state.usage if state else None)
+    result = pricing.quote(basket, context, program, occurred_at)
     return Priced(
         quote=result,
         member=member,
@@ -652,6 +668,8 @@ def price(actor: Actor, request: SaleRequest) -> Priced:
         settings=settings,
         overrides=resolved.overrides,
         seller=_seller(actor, request.staff, store),
+        limits=state,
+        limit_scopes=promotion_limits.scopes(program) if limited else {},
     )
 
 
@@ -693,14 +711,19 @@ def ensure_payable(priced: Priced) -> None:
         raise InsufficientFunds(Asset.PRINCIPAL, result.stored_value_paid, held)
 
 
+# A limited promotion used up is left out of the sale, never a reason to refuse it (API.md §11).
+LIMIT_REASONS = frozenset({pricing.SOLD_OUT, pricing.LIMIT_REACHED})
+
+
 def _ensure_codes_applied(result: pricing.Quote) -> None:
-    if result.rejected:
+    rejected = [r for r in result.rejected if r.reason not in LIMIT_REASONS]
+    if rejected:
         raise DomainError(
             _("A code on this sale cannot be used: %s")
-            % ", ".join(f"{r.code} ({r.reason})" for r in result.rejected),
+            % ", ".join(f"{r.code} ({r.reason})" for r in rejected),
             "coupon_not_applicable",
             422,
-            errors=[FieldError("codes", f"{r.code}: {r.reason}") for r in result.rejected],
+            errors=[FieldError("codes", f"{r.code}: {r.reason}") for r in rejected],
         )
 
 
@@ -851,24 +874,59 @@ def commit_sale(actor: Actor, request: SaleRequest, *, key: str | None = None) -
     return sale
 
 
-def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
-    priced = price(actor, request)
+def _check_priced(actor: Actor, priced: Priced, pin_checked: bool) -> bool:
+    """Refuse what a committed sale may not have; whether the PIN has been checked."""
     result = priced.quote
     _ensure_codes_applied(result)
     ensure_payable(priced)
     ensure_tenders_add_up(priced)
-    member = priced.member
-    if member is not None:
-        ledger.ensure_active(member)
-    if result.stored_value_paid and pin_required(
-        actor.merchant, result.stored_value_paid, priced.settings
+    if priced.member is not None and not pin_checked:
+        ledger.ensure_active(priced.member)  # once: the member is the same on every round
+    if (
+        not pin_checked
+        and result.stored_value_paid
+        and pin_required(actor.merchant, result.stored_value_paid, priced.settings)
     ):
-        verify_pin(actor, member, request.pin)
+        verify_pin(actor, priced.member, priced.request.pin)
+        return True
+    return pin_checked
+
+
+def _take_limits(
+    actor: Actor, request: SaleRequest, priced: Priced, pin_checked: bool
+) -> tuple[Priced, list[promotion_limits.Want]]:
+    """Take the sale's applications of limited promotions (in the sale's transaction). One
+    that another sale took meanwhile is priced out: the sale commits without it, listed under
+    `rejected` (API.md §11). Each round refuses one more promotion, so the rounds end."""
+    refused: dict[str, str] = {}
+    while True:
+        wants = promotion_limits.wanted(priced.quote, priced.limits, priced.limit_scopes)
+        if not wants:
+            return priced, []
+        failed = promotion_limits.take(actor.merchant.pk, priced.limits, wants)
+        if not failed:
+            return priced, wants
+        refused.update(failed)
+        priced = price(actor, request, refused=refused)
+        pin_checked = _check_priced(actor, priced, pin_checked)
+
+
+def _commit(actor: Actor, request: SaleRequest, key: str) -> Sale:
+    priced = price(actor, request)
+    pin_checked = _check_priced(actor, priced, False)
+    member = priced.member
     # Under the Idempotency-Key middleware, no savepoint: a failure here (a coupon or
     # balance taken by a concurrent sale) rolls the request's whole transaction back and the
     # middleware stores the error answer in a new one (two round trips fewer per sale).
     with atomic_write():
+        taken: list[promotion_limits.Want] = []
+        if priced.limits is not None:
+            priced, taken = _take_limits(actor, request, priced, pin_checked)
         sale = _record_sale(actor, priced, key)
+        if taken:
+            promotion_limits.record(actor.merchant.pk, priced.limits, taken, sale.pk)
+        # The answer lists the limited promotions the sale went without (not stored).
+        sale.recorded_rejected = [r for r in priced.quote.rejected if r.reason in LIMIT_REASONS]
         _audit_overrides(_as_seller(actor, priced.seller), sale, priced.overrides)
         _consume_coupons(sale, priced)
         postings = _move_value(actor, sale, priced)
@@ -1195,6 +1253,12 @@ def refund_sale(
         picks = _pick_lines(sale, ask)
         refund = _record_refund(actor, sale, picks, key, ask.reason)
         _check_approval(actor, sale, refund.amount, approver)
+        # Before the ledger: counters, then the member's accounts, in the order a sale locks them.
+        promotion_limits.give_back(
+            sale.pk,
+            [(line.sku, line.category, quantity) for line, quantity in picks],
+            full=lambda: not sale.lines.filter(refunded_quantity__lt=F("quantity")).exists(),
+        )
         _return_value(actor, sale, refund)
         _update_sale_after_refund(actor, sale, refund)
         emit(

@@ -22,6 +22,7 @@ from patron.core.money import yuan
 from patron.engine import pricing
 from patron.ledger import payments
 from patron.program.selectors import category_names
+from patron.promotions import selectors as promotions
 from patron.sales import selectors, services
 from patron.sales.forms import (
     LINE_FIELD,
@@ -56,6 +57,8 @@ REJECTION_REASONS: dict[str, Callable[[], str]] = {
     pricing.NOT_COMBINABLE: lambda: _("Cannot be combined with the other offers on this sale."),
     pricing.DUPLICATE_CODE: lambda: _("This code is on the sale twice."),
     pricing.NO_DISCOUNT: lambda: _("Gives no discount on this basket."),
+    pricing.SOLD_OUT: lambda: _("Sold out"),
+    pricing.LIMIT_REACHED: lambda: _("Limit reached"),
 }
 
 
@@ -586,6 +589,28 @@ def place_problem(till: Till, problem: DomainError, panel: MemberPanel | None) -
     return general
 
 
+def limited_rows(actor: Actor, till: Till, quote: pricing.Quote | None) -> list[CodeRow]:
+    """Automatic limited offers this sale goes without (sold out, or the member's limit
+    reached), by name and in words; typed codes say it in their own row."""
+    if quote is None:
+        return []
+    typed = set(till.codes)
+    found = [
+        r for r in quote.rejected if r.reason in services.LIMIT_REASONS and r.code not in typed
+    ]
+    if not found:
+        return []
+    names = dict(
+        promotions.program_promotions(actor.merchant)
+        .filter(code__in=[r.code for r in found])
+        .values_list("code", "name")
+    )
+    return [
+        CodeRow(index, r.code, name=names.get(r.code, r.code), reason=rejection_reason(r.reason))
+        for index, r in enumerate(found)
+    ]
+
+
 def code_rows(till: Till, quote: pricing.Quote | None) -> list[CodeRow]:
     rows = []
     applied = {pricing.normalize_code(a.code): a for a in quote.applied} if quote else {}
@@ -788,6 +813,7 @@ def screen(actor: Actor, till: Till, step: Step) -> dict[str, Any]:
         "removed_line": step.removed_line,
         "code_rows": code_rows(till, quote),
         "automatic": [a for a in quote.applied if a.kind == "automatic"] if quote else [],
+        "limited": limited_rows(actor, till, quote),
         "coupons_on_sale": applied_codes,
         "max_points": max_redeemable(actor, till, panel) if quote else None,
         "pin_needed": bool(
