@@ -29,7 +29,7 @@ PUT_BASKET = """([line, member]) => {
 
 def test_the_till_shows_limit_reached_in_words(
     live_server,
-    till_page,
+    till_page,  # noqa: F811  (the fixture imported above)
     system,
     stores,
     cashier,
