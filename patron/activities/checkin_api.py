@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pydantic
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
@@ -13,7 +14,7 @@ from pydantic import ConfigDict
 from patron.activities import checkin as checkin_services
 from patron.activities import referral
 from patron.activities.models import CheckIn
-from patron.core.errors import PermissionDenied
+from patron.core.errors import FieldError, PermissionDenied, ValidationFailed
 from patron.core.idempotency import key_for
 from patron.core.problems import Problem
 from patron.members.selectors import member_for
@@ -64,16 +65,36 @@ class ReferralOut(Schema):
     rewards: list[dict[str, Any]]
 
 
+def _checkin_input(request: HttpRequest) -> CheckinIn:
+    """The body is optional (a plain check-in sends none): read it by hand, not by ninja."""
+    raw = request.body.strip()
+    if not raw or request.content_type != "application/json":
+        return CheckinIn()
+    try:
+        return CheckinIn.model_validate_json(raw)
+    except pydantic.ValidationError as problem:
+        errors = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "$", e["msg"])
+            for e in problem.errors()
+        ]
+        raise ValidationFailed(errors) from None
+
+
 @router.post(
     "/members/{member_id}/checkins",
     response={201: CheckinOut, **ERRORS},
     summary="Check a member in today (merchant's zone), or fill a missed day with a make-up card",
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": CheckinIn.model_json_schema()}},
+        }
+    },
 )
-def check_in(request: HttpRequest, member_id: int, payload: CheckinIn | None = None):
+def check_in(request: HttpRequest, member_id: int):
     member = member_for(request.actor, member_id)
-    outcome = checkin_services.check_in(
-        request.actor, member, makeup_day=payload.makeup_day if payload else None
-    )
+    payload = _checkin_input(request)
+    outcome = checkin_services.check_in(request.actor, member, makeup_day=payload.makeup_day)
     row = outcome.checkin
     return Status(
         201,

@@ -190,3 +190,11 @@ def test_export_round_trips(system, rules):
     assert exported["birthday"]["points_multiplier"] == 2
     assert apply_program(system, full, dry_run=True) == []
     assert apply_program(system, {"checkin": exported}, dry_run=True) == []
+
+
+def test_api_checkin_needs_no_body(api, rules, member):
+    path = f"/api/v1/members/{member.pk}/checkins"
+    assert api.post(path).status_code == 201  # no body, no content type
+    assert api.post(path, "", content_type="application/json").status_code == 409
+    bad = api.post(path, {"makeup_day": "soon"}, content_type="application/json")
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "makeup_day"
