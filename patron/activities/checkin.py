@@ -15,15 +15,22 @@ from django.utils.translation import gettext as _
 
 from patron.activities.checkin_program import MAKEUP_WINDOW_DEFAULT, policy
 from patron.activities.models import CheckIn, MakeupCardMove, MakeupCards
-from patron.core.errors import Conflict, DomainError, FieldError, ValidationFailed
+from patron.core.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    PermissionDenied,
+    ValidationFailed,
+)
 from patron.ledger import services as ledger
 from patron.members.models import Member
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Merchant
+from patron.tenancy.models import Merchant, Role
 from patron.tenancy.permissions import merchant_zone
 
 SOURCE = "checkin"
 MAX_GRANT = 100  # make-up cards given at once by staff or a reward
+GRANTING_ROLES = {Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER}
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,18 @@ def grant_makeup_cards(
         MakeupCards.objects.get_or_create(member=member)
         MakeupCards.objects.filter(member=member).update(count=F("count") + count)
     return makeup_cards_of(member)
+
+
+def give_makeup_cards(
+    actor: Actor, member: Member, count: int, reason: str, *, key: str | None = None
+) -> int:
+    """`grant_makeup_cards` by a person: HQ admins, store managers and marketers only (an API
+    key or the system may too)."""
+    if actor.staff is not None and actor.role not in GRANTING_ROLES:
+        raise PermissionDenied(
+            _("Only HQ admins, store managers and marketers may give make-up cards.")
+        )
+    return grant_makeup_cards(actor, member, count, reason, key=key)
 
 
 def _record_move(actor: Actor, member: Member, change: int, reason: str, key: str | None) -> bool:

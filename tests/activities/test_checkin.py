@@ -10,7 +10,7 @@ import pytest
 from patron.activities import checkin
 from patron.activities.checkin_program import export_checkin
 from patron.activities.models import CheckIn
-from patron.core.errors import Conflict, DomainError, ValidationFailed
+from patron.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from patron.ledger import selectors as ledger_selectors
 from patron.ledger.models import Transaction
 from patron.ledger.selectors import reconcile
@@ -198,3 +198,11 @@ def test_api_checkin_needs_no_body(api, rules, member):
     assert api.post(path, "", content_type="application/json").status_code == 409
     bad = api.post(path, {"makeup_day": "soon"}, content_type="application/json")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "makeup_day"
+
+
+def test_only_some_roles_give_makeup_cards(cashier, marketer, rules, member):
+    with pytest.raises(PermissionDenied):
+        checkin.give_makeup_cards(cashier, member, 1, "x")
+    assert checkin.give_makeup_cards(marketer, member, 2, "活动奖励") == 2
+    # a cashier checking a member in at the till still pays the streak's cards
+    assert checkin.check_in(cashier, member).checkin.streak == 1
