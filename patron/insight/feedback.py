@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from patron.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from patron.insight.models import FollowUpTask, MemberEvent
+from patron.members import hooks
 from patron.sales.models import Sale
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Role, Staff, Store
@@ -234,6 +235,8 @@ def record_event(
         audit(actor, AuditEntry.Action.CREATE, event, _event_changes(event), label=member.card_no)
         if kind == Kind.COMPLAINT:
             _open_task(actor, event, assignee, due_days or 0, now)
+        elif kind == Kind.REVIEW:  # the apps above may reward it (points for actions, F-16)
+            hooks.member_activity(actor, member, "review", {"event": event})
     return event
 
 

@@ -99,6 +99,7 @@ def identify(merchant: Merchant, text: str) -> Member | None:
 def member_activity(
     actor: Actor, member: Member, kind: str, detail: Mapping[str, Any] | None = None
 ) -> None:
-    """`kind`: sale, refund, topup, membership … (`detail`: what the handler may need)."""
+    """`kind`: sale, refund, topup, membership, profile (an update), review … (`detail`:
+    what the handler may need)."""
     for handler in _activity:
         handler(actor, member, kind, detail or {})

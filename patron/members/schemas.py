@@ -111,6 +111,11 @@ class MemberIn(MemberPatch):
         ..., max_length=20, description=MOBILE_DESCRIPTION, json_schema_extra=mobile_schema
     )
     referrer_code: str | None = Field(None, max_length=12)
+    device_id: str | None = Field(
+        None,
+        max_length=64,
+        description="The joining device's id: a referral from the referrer's own device is refused",
+    )
     card_product: str | None = Field(
         None, max_length=32, description="Issue a card of this product (its fee is taken)"
     )

@@ -302,6 +302,8 @@ def update_member(actor: Actor, member: Member, data: Mapping[str, Any]) -> Memb
         audit(
             actor, AuditEntry.Action.UPDATE, member, _mask_personal(changes), label=member.card_no
         )
+        # The apps above learn of a changed profile (points for completing it, F-16).
+        hooks.member_activity(actor, member, "profile", {"changes": changes})
     return member
 
 
