@@ -39,9 +39,10 @@ if HTTPS:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
 # Staff sessions end after 12 hours without a request (a till left logged in overnight is
-# not); every request moves the end on.
+# not); every request moves the end on (patron.core.sessions: without writing the session back,
+# so a slow request cannot wipe what a faster one stored).
 SESSION_COOKIE_AGE = 12 * 60 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -88,7 +89,7 @@ MIDDLEWARE = [
     "patron.core.middleware.DocumentPolicyMiddleware",
     "patron.core.middleware.ApiProblemMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "patron.core.sessions.SlidingSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
