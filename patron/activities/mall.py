@@ -259,7 +259,7 @@ def cancel(actor: Actor, redemption: Redemption, *, store: Store | None = None) 
     is unused (the coupon is withdrawn). Cancelling twice changes nothing."""
     with transaction.atomic():
         locked = (
-            Redemption.objects.select_for_update()
+            Redemption.objects.select_for_update(of=("self",))
             .select_related("reward", "spend", "coupon")
             .get(pk=redemption.pk)
         )

@@ -55,6 +55,11 @@ def test_twelve_members_on_the_last_three_units(hq, system):
     assert len(winners) == 3
     assert sum(points_of(m) for m in members) == RACERS * 1000 - 3 * 800
     assert reconcile(system.merchant) == []
+    # A cancel gives a unit back (its row lock taken on PostgreSQL) and the next member gets it.
+    mall.cancel(hq, Redemption.objects.first())
+    loser = next(m for m in members if m.pk not in winners)
+    assert redeem_in_child(merchant_id, loser.pk, "after-cancel")[0] == "ok"
+    assert Reward.objects.get(code="mug").redeemed_count == 3
 
 
 def test_one_member_racing_themself_gets_the_per_member_limit_once(hq, system):

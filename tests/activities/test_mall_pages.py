@@ -137,3 +137,31 @@ def test_member_page_lists_affordable_rewards_first_and_redeems(system, member, 
 def test_member_pages_need_a_login(member, rewards):
     answer = Client().get("/m/mall")
     assert answer.status_code == 302 and "/m/login" in answer["Location"]
+
+
+def test_member_page_in_english(member, rewards):
+    phone = log_in_as(Client(HTTP_ACCEPT_LANGUAGE="en"), member)
+    phone.cookies["django_language"] = "en"
+    page = phone.get("/m/mall").content.decode()
+    assert "Points mall" in page and "My redemptions" in page
+
+
+def test_the_members_ledger_names_the_redemption_and_links_it(hq, member, rewards):
+    from patron.ledger.references import reason_words, references
+
+    done = mall.redeem(hq, member, rewards["mug"], key="k1")
+
+    assert reason_words(done.spend.kind, done.spend.source) == "积分兑换"
+    link = references(hq, [done.spend])[done.spend.pk]
+    assert link.label == "积分兑换 马克杯"
+    assert link.url == f"/activities/mall/redemptions/{done.pk}/"
+
+
+def test_the_consoles_points_history_shows_the_redemption_and_its_return(hq, member, rewards):
+    done = mall.redeem(hq, member, rewards["mug"], key="k1")
+    mall.cancel(hq, done)
+    page = logged_in(hq).get(f"/ledger/members/{member.pk}/").content.decode()
+    assert "积分兑换" in page and "马克杯" in page
+    assert f"/activities/mall/redemptions/{done.pk}/" in page
+    history = log_in_as(Client(), member).get("/m/history").content.decode()
+    assert "积分兑换" in history and "马克杯" in history
