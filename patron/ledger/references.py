@@ -70,14 +70,29 @@ CODED_REASONS = frozenset(
     {"sale", "refund", "expired", "points offset", "stored value payment", "reversal"}
 )
 OTHER = _("Other")
+# Sources whose apps named their movements (积分兑换 …): their words win over the kind's,
+# spending included; a reversal of one still says it reverses.
+_OWN_WORDS: set[str] = set()
 
 
 def add_resolver(source: str, resolver: Resolver) -> None:
     _resolvers[source] = resolver
 
 
+def add_source_reason(source: str, words: str | Promise) -> None:
+    """Let an app above name the movements it causes (from its AppConfig.ready())."""
+    SOURCE_REASONS[source] = words
+    _OWN_WORDS.add(source)
+
+
+def has_own_words(source: str) -> bool:
+    return source in _OWN_WORDS
+
+
 def reason_words(kind: str, source: str = "") -> str:
     """销售, 退款, 充值, 积分抵现, 到期, 调整 …: what the movement was for."""
+    if source in _OWN_WORDS and kind != Kind.REVERSAL:
+        return str(SOURCE_REASONS[source])
     if kind == Kind.SPEND:
         return str(KIND_REASONS[Kind.SPEND])  # a sale's points offset: say how they were used
     if source in SOURCE_REASONS:

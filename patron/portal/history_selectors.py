@@ -279,6 +279,8 @@ def _caused_sales(transactions: QuerySet[Transaction]) -> dict[int, int]:
 
 
 def movement_title(txn: Transaction) -> str:
+    if references.has_own_words(txn.source) and txn.kind != Kind.REVERSAL:
+        return references.reason_words(txn.kind, txn.source)
     if txn.kind == Kind.EARN:
         return str(EARN_TITLES.get(txn.source, EARN_TITLES["campaign"]))
     if txn.source in SOURCE_TITLES and txn.kind != Kind.SPEND:

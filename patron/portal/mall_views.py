@@ -1,18 +1,76 @@
-"""Activities (issue 19) on the member pages:
-the points mall on the member pages: rewards, redeem, my redemptions.
+"""The points mall on the member pages: rewards (those the member can redeem first), a confirm
+page that redeems, "my redemptions" with their status. The cash part of a reward is paid in
+the store when it is handed over (it stays due until fulfilment)."""
 
-Owner: that activities part."""
+from __future__ import annotations
 
+import re
+import secrets
+
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
-from patron.portal.session import member_page
+from patron.activities import mall, mall_selectors
+from patron.core.errors import DomainError
+from patron.portal.session import member_actor, member_page
+
+KEY_FIELD = "once"  # the confirm form's one-time key: a double tap redeems once
+KEY_SHAPE = re.compile(r"[0-9a-f]{32}")
+SHOWN_REDEMPTIONS = 20
+
+
+def _context(request: HttpRequest, **more) -> dict:
+    return {"merchant": request.merchant, "member": request.member, "tab": "card", **more}
 
 
 @member_page
-def mall_list(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-    raise Http404  # built by the part that owns this module
+@require_GET
+def mall_list(request: HttpRequest) -> HttpResponse:
+    member = request.member
+    redemptions = list(mall_selectors.member_redemptions(member)[:SHOWN_REDEMPTIONS])
+    context = _context(
+        request,
+        points=mall_selectors.member_points(member),
+        rewards=mall_selectors.member_rewards(member),
+        redemptions=[(r, mall_selectors.status_label(r)) for r in redemptions],
+    )
+    return render(request, "portal/mall.html", context)
 
 
 @member_page
-def mall_reward(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-    raise Http404  # built by the part that owns this module
+@require_http_methods(["GET", "POST"])
+def mall_reward(request: HttpRequest, code: str) -> HttpResponse:
+    member = request.member
+    row = next((r for r in mall_selectors.member_rewards(member) if r.reward.code == code), None)
+    if row is None:
+        raise Http404
+    error = ""
+    if request.method == "POST":
+        key = request.POST.get(KEY_FIELD, "")
+        if not KEY_SHAPE.fullmatch(key):
+            error = _("The form has expired: please try again.")
+        else:
+            try:
+                done = mall.redeem(
+                    member_actor(member, request), member, row.reward, key=f"portal-mall-{key}"
+                )
+            except DomainError as problem:
+                error = str(problem.detail)
+            else:
+                messages.success(
+                    request,
+                    _("Redeemed %(reward)s for %(points)s points.")
+                    % {"reward": done.reward.name, "points": done.points},
+                )
+                return redirect("portal:mall")
+    context = _context(
+        request,
+        row=row,
+        points=mall_selectors.member_points(member),
+        key=secrets.token_hex(16),
+        error=error,
+    )
+    return render(request, "portal/mall_reward.html", context)

@@ -9,6 +9,7 @@ page shows and what closing freezes; tests compare it with hand-worked numbers.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -86,7 +87,7 @@ class Figures:
     def card_lines(self) -> list[CardLine]:
         """One line per kind of card money taken (开卡费, 补卡费, 付费会员), empty ones left out."""
         lines = []
-        for group, label in CARD_GROUPS:
+        for group, label in card_groups():
             by_method = self.card_payments.get(group, {})
             if any(by_method.values()):
                 lines.append(CardLine(group, label, sum(by_method.values()), by_method))
@@ -132,6 +133,22 @@ CARD_GROUP_OF = {
     CardPayment.Kind.MEMBERSHIP: "membership",
     CardPayment.Kind.MEMBERSHIP_REFUND: "membership",
 }
+
+
+# Money other apps take at the counter (the points mall's cash part), counted with the card
+# money: (group, label, reader); reader(merchant, store, user, start, end) gives
+# ({method: fen}, count, first taken at). Registered by the apps above (add_takings).
+TAKINGS: list[tuple[str, Any, Callable[..., tuple[dict[str, int], int, Any]]]] = []
+
+
+def add_takings(group: str, label: Any, reader: Callable[..., Any]) -> None:
+    """Let an app above count what it took by tender in the cashier's shift."""
+    if all(known != group for known, _label, _reader in TAKINGS):
+        TAKINGS.append((group, label, reader))
+
+
+def card_groups() -> tuple[tuple[str, Any], ...]:
+    return CARD_GROUPS + tuple((group, label) for group, label, _reader in TAKINGS)
 
 
 @dataclass(frozen=True)
@@ -207,6 +224,11 @@ def figures(
         rows.order_by("created_at").values_list("created_at", flat=True).first()
         for rows in (sales, refunds, topups, card_payments)
     ]
+    for group, _label, reader in TAKINGS:
+        by_method, count, first = reader(merchant, store, user, start, end)
+        result.card_payments[group] = {m: by_method.get(m, 0) for m in payments.METHODS}
+        result.card_payments_count += count
+        firsts.append(first)
     result.first_at = min((first for first in firsts if first is not None), default=None)
     return result
 

@@ -667,7 +667,7 @@ def test_every_error_of_every_section_is_listed_at_once_in_file_order():
                 ],
                 "promotions": [promotion(benefit={"type": "percent", "value": 0})],
                 "coupon_templates": [{"code": "t", "name": "T", "benefit": {"type": "gift"}}],
-                "rewards": [],
+                "rewards": [{"code": "m", "name": "M", "points": 0, "kind": "goods"}],
                 "colour": "blue",
             }
         )
@@ -683,7 +683,7 @@ def test_every_error_of_every_section_is_listed_at_once_in_file_order():
         "promotions[0].benefit.value",
         "coupon_templates[0].benefit.sku",
         "coupon_templates[0]",
-        "rewards",
+        "rewards[0].points",
         "colour",
     ]
     assert caught.value.detail == "The program file has 13 error(s)."
