@@ -19,7 +19,8 @@ from tests.sales.test_concurrency import in_processes, sell
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-PROCESSES, BUYERS_EACH, UNITS = 12, 5, 20  # 60 buyers for 20 units
+# The case: 500 buyers (10 tills of 50) for 100 units, one each.
+PROCESSES, BUYERS_EACH, UNITS = 10, 50, 100
 TEA = {"sku": "TEA-LJ", "category": "drinks", "quantity": 1, "unit_price": 2000}
 FLASH = {
     "code": "flash-tea",
@@ -55,7 +56,7 @@ def applied_per_member() -> Counter:
     )
 
 
-def test_sixty_buyers_at_once_get_exactly_twenty_units_none_twice(system, flash):
+def test_five_hundred_buyers_at_once_get_exactly_a_hundred_units_none_twice(system, flash):
     members = buyers(system, PROCESSES * BUYERS_EACH)
     merchant_id = system.merchant.pk
 
