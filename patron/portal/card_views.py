@@ -19,7 +19,7 @@ from patron.cards import faces
 from patron.cards import services as card_services
 from patron.cards.models import CardStatus
 from patron.core.errors import DomainError
-from patron.portal import card_selectors, codes
+from patron.portal import activity_selectors, card_selectors, codes
 from patron.portal.session import member_actor, member_page
 
 KEY_FIELD = "once"  # the one-time key of the report-lost form: a double tap reports once
@@ -40,6 +40,7 @@ def card(request: HttpRequest) -> HttpResponse:
         "tab": "card",
         "page": page,
         "codes": None if page.face.is_lost else codes.member_codes(actor, member),
+        "activities": activity_selectors.offered(member),
     }
     return render(request, "portal/card.html", context)
 
