@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from patron.demo.data import DEMO_ACTIVITIES, DEMO_EVENTS
 from patron.ledger.services import quick_balances
 from patron.members.models import Member
 from patron.program.services import apply_program
+from patron.sales import services as sales
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 
@@ -25,14 +26,30 @@ DRAWERS = 15
 CHECKERS = 25
 CHECKIN_DAYS = 9  # the longest run seeded: past the 7-day streak bonus
 SIGNUPS = 6
+FLASH_BUYERS = 7
 
 
-def seed_activities(actor: Actor, members: Sequence[Member], seed: int = 19) -> None:
+def _flash_sales(cashiers: Mapping[str, Actor], members: list[Member]) -> None:
+    """Some of the flash offer's units sold at the counter, so its live count is not 0 / 100."""
+    for member in members:
+        store = member.store.code
+        request = sales.SaleRequest(
+            lines=[sales.LineInput(sku="GIFT-TEA")], member=member.pk, store=store
+        )
+        sales.commit_sale(cashiers[store], request, key=f"demo-flash-{member.pk}")
+
+
+def seed_activities(
+    actor: Actor, members: Sequence[Member], cashiers: Mapping[str, Actor], seed: int = 19
+) -> None:
+    """`cashiers`: each store's cashier by store code, who sells the flash offer."""
     apply_program(actor, DEMO_ACTIVITIES)
     rng = random.Random(seed)
     members = list(members)
     with_points = [m for m in members if quick_balances(m)["points"] >= 1000]
     rng.shuffle(with_points)
+    in_stores = [m for m in members if m.store_id]
+    _flash_sales(cashiers, rng.sample(in_stores, min(FLASH_BUYERS, len(in_stores))))
     _redeem(actor, with_points[:REDEMPTIONS])
     _draw(actor, with_points[REDEMPTIONS : REDEMPTIONS + DRAWERS], rng)
     _check_in(actor, rng.sample(members, min(CHECKERS, len(members))), rng)

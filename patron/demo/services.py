@@ -158,7 +158,9 @@ def create_demo(members: int = 2000) -> DemoResult:
     seed_feedback(actor, created)
     refresh(merchant, timezone.now())  # lifecycle, RFM and value of the history just made
     seed_campaigns(merchant)  # after the lifecycle: the campaigns' audiences use it
-    seed_activities(actor, created)  # after the sales: today's offers do not price the history
+    # After the sales: today's offers do not price the history.
+    cashiers = {code: crew.cashier for code, crew in store_crews(actor).items()}
+    seed_activities(actor, created, cashiers)
     return DemoResult(merchant, True, members)
 
 

@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.django_db]
 def test_demo_offers_every_activity_with_some_history():
     demo = create_demo(members=120).merchant
     assert Promotion.objects.get(merchant=demo, code="flash_gift_tea").limits["total"] == 100
+    assert Promotion.objects.get(merchant=demo, code="flash_gift_tea").stock.sold > 0
     assert Redemption.objects.filter(merchant=demo).count() > 0
     assert Redemption.objects.filter(merchant=demo, status=Redemption.Status.FULFILLED).exists()
     assert Draw.objects.filter(merchant=demo).count() > 0
