@@ -8,10 +8,10 @@ import pytest
 
 from patron.activities import checkin
 from patron.activities import lottery as draws
-from patron.ledger.models import Transaction
+from patron.ledger.models import Asset, Transaction
 from patron.ledger.references import reason_words
 from patron.members.services import register_member
-from patron.portal.history_selectors import movement_title
+from patron.portal.history_selectors import movement_row, movement_title
 from patron.program.services import apply_program
 from tests.activities.lottery_support import member_with_points, set_up
 
@@ -36,3 +36,12 @@ def test_check_in_points_read_as_the_check_in(system, stores):
     checkin.check_in(system, member)
     earned = Transaction.objects.get(source=checkin.SOURCE)
     assert words(earned) == ("每日签到", "每日签到")
+
+
+def test_the_member_history_says_check_in_once(system, stores):
+    apply_program(system, {"checkin": {"points": 5}})
+    member = register_member(system, {"mobile": "13900003333", "store": "S1"})
+    checkin.check_in(system, member)
+    earned = Transaction.objects.get(source=checkin.SOURCE)
+    row = movement_row(member, earned, {Asset.POINTS: 5}, None)
+    assert (row.title, row.note) == ("每日签到", "")
