@@ -63,3 +63,10 @@ def test_the_checks_are_a_few_small_queries(system, portal_member, django_assert
     with django_assert_max_num_queries(4):
         found = activity_selectors.offered(portal_member)
     assert found.any and found.mall and found.lottery and found.checkin and found.events
+
+
+def test_the_block_in_english(system, phone):
+    offer_everything(system)
+    html = phone.get("/m/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Activities" in html and "Points mall" in html and "Member events" in html
+    assert "积分商城" not in html
