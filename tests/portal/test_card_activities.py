@@ -8,10 +8,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from patron.activities import events_service, lottery
-from patron.activities.models import Lottery
+from patron.activities import events_service, lottery, mall
+from patron.activities.models import Lottery, Reward
+from patron.ledger.services import earn_points
 from patron.portal import activity_selectors
 from patron.program.services import apply_program
+from patron.promotions.codes import display_code
 from tests.activities import lottery_support, mall_support
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +72,15 @@ def test_the_block_in_english(system, phone):
     html = phone.get("/m/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Activities" in html and "Points mall" in html and "Member events" in html
     assert "积分商城" not in html
+
+
+def test_a_redeemed_coupon_code_reads_as_on_the_card(system, phone, portal_member):
+    apply_program(
+        system,
+        {"coupon_templates": [mall_support.ROOM_NIGHT], "rewards": [mall_support.FREE_NIGHT]},
+    )
+    earn_points(system, portal_member, 5000, key="seed")
+    reward = Reward.objects.get(code="free_night")
+    done = mall.redeem(system, portal_member, reward, key="r1")
+    html = phone.get("/m/mall").content.decode()
+    assert display_code(done.coupon.code) in html and done.coupon.code not in html
