@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import pgettext_lazy
+
 from patron.members import hooks
 from patron.members.models import Member
 from patron.tenancy.actor import Actor
@@ -45,9 +47,16 @@ def registration_errors(actor: Actor, data: Mapping[str, Any], fields: Mapping[s
 
 def register() -> None:
     """Called once from ActivitiesConfig.ready(). Owner: the checkin part."""
-    from patron.activities import checkin_program
+    from patron.activities import actions, checkin, checkin_program, referral
+    from patron.ledger import references
 
     checkin_program.register()
+    # Points these pay are earns, which would otherwise read as earned on a sale.
+    references.add_source_reason(checkin.SOURCE, pgettext_lazy("ledger reason", "Daily check-in"))
+    references.add_source_reason(
+        actions.SOURCE, pgettext_lazy("ledger reason", "Points for actions")
+    )
+    references.add_source_reason(referral.SOURCE, pgettext_lazy("ledger reason", "Referral reward"))
     hooks.add_registration_check(registration_errors, keys=("device_id",))
     hooks.add_after_registration(after_registration)
     hooks.add_activity_handler(on_activity)

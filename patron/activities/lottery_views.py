@@ -55,12 +55,14 @@ def lottery_list(request: HttpRequest) -> HttpResponse:
     return render(request, "activities/lottery/list.html", {"rows": rows})
 
 
-def _draw_rows(actor: Actor, draws) -> list[dict]:
+def _draw_rows(actor: Actor, lottery: Lottery, draws) -> list[dict]:
+    names = {p.code: services.prize_name(p) for p in lottery.prizes.all()}
     return [
         {
             "draw": record,
             "member": record.member,
             "mobile": shown_mobile(actor, record.member),
+            "prize": names.get(record.prize_code, record.prize_code),
         }
         for record in draws
     ]
@@ -77,7 +79,7 @@ def lottery_detail(request: HttpRequest, code: str) -> HttpResponse:
         "lottery": lottery,
         "summary": _summary(lottery),
         "page": page,
-        "draws": _draw_rows(actor, page.object_list),
+        "draws": _draw_rows(actor, lottery, page.object_list),
     }
     return render(request, "activities/lottery/detail.html", context)
 

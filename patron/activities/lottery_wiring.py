@@ -15,5 +15,6 @@ def register() -> None:
         lottery_program.plan_lotteries,
         lottery_program.export_lotteries,
     )
-    # Movements of points caused by a draw (its cost, a points prize) are named by it.
-    references.SOURCE_REASONS.setdefault(lottery.SOURCE, pgettext_lazy("ledger reason", "Lottery"))
+    # Movements of points caused by a draw (its cost, a points prize) are named by it: a draw's
+    # cost is a spend, which would otherwise read as points used as cash.
+    references.add_source_reason(lottery.SOURCE, pgettext_lazy("ledger reason", "Lottery"))

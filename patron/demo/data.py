@@ -194,3 +194,85 @@ REGIONS = {
 }
 # How likely each province is (the rest share what is left evenly).
 REGION_WEIGHTS = {"浙江省": 60, "江苏省": 10, "上海市": 10}
+
+# The activities (docs/activities.md), applied after the year of sales (seed_activities) so
+# the history is not priced by today's flash offer. The flash offer keeps the program's other
+# promotions: a section applied is the whole section.
+FLASH_OFFER = {
+    "code": "flash_gift_tea",
+    "name": "龙井礼盒限量特价",
+    "kind": "automatic",
+    "benefit": {"type": "fixed_price", "value": 9900, "skus": ["GIFT-TEA"]},
+    "limits": {"total": 100, "per_member": 1},
+    "priority": 5,
+}
+DEMO_ACTIVITIES = {
+    "promotions": [*DEMO_PROGRAM["promotions"], FLASH_OFFER],
+    "rewards": [
+        {
+            "code": "dish50",
+            "name": "餐饮满 200 减 50 券",
+            "points": 800,
+            "kind": "coupon",
+            "coupon": "dish50",
+            "stock": 200,
+            "per_member": 2,
+        },
+        {
+            "code": "gift_tea",
+            "name": "龙井礼盒",
+            "points": 1000,
+            "cash": 5800,
+            "kind": "goods",
+            "stock": 30,
+            "per_member": 1,
+            "description": "狮峰明前龙井 250 克，到店领取时付 58 元",
+        },
+    ],
+    "lotteries": [
+        {
+            "code": "wheel",
+            "name": "幸运转盘",
+            "cost_points": 50,
+            "daily_limit": 3,
+            "budget": 300000,
+            "prizes": [
+                {"code": "p500", "kind": "points", "points": 500, "value": 500, "odds": 5},
+                {"code": "dish50", "kind": "coupon", "coupon": "dish50", "value": 5000, "odds": 2},
+                {"code": "p20", "kind": "points", "points": 20, "value": 20, "odds": 30},
+                {"code": "none", "kind": "none", "odds": 63},
+            ],
+        }
+    ],
+    "checkin": {
+        "points": 5,
+        "streaks": [{"days": 7, "points": 20, "makeup_cards": 1}, {"days": 30, "points": 100}],
+        "makeup_cards": {"window_days": 7},
+    },
+    "referral": {"referrer_points": 300, "referee_coupon": "dish50", "monthly_cap": 10},
+}
+# (code, name, days from now, hour, place, store code, capacity, tiers, description)
+DEMO_EVENTS = [
+    (
+        "tea_tasting",
+        "明前龙井品鉴会",
+        5,
+        15,
+        "西湖店二楼茶室",
+        "S1",
+        20,
+        [],
+        "茶艺师现场冲泡三款明前龙井。",
+    ),
+    (
+        "gold_dinner",
+        "金卡会员答谢晚宴",
+        12,
+        18,
+        "滨江店宴会厅",
+        "S2",
+        30,
+        ["gold"],
+        "主厨定制杭帮菜晚宴。",
+    ),
+]

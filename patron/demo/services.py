@@ -19,6 +19,7 @@ from patron.cards import memberships as cards_memberships
 from patron.cards import tiers
 from patron.cards.models import CardPayment, Membership
 from patron.demo import history
+from patron.demo.activities import seed_activities
 from patron.demo.campaigns import seed_campaigns
 from patron.demo.catalogue import seed_catalogue
 from patron.demo.data import (
@@ -157,6 +158,9 @@ def create_demo(members: int = 2000) -> DemoResult:
     seed_feedback(actor, created)
     refresh(merchant, timezone.now())  # lifecycle, RFM and value of the history just made
     seed_campaigns(merchant)  # after the lifecycle: the campaigns' audiences use it
+    # After the sales: today's offers do not price the history.
+    cashiers = {code: crew.cashier for code, crew in store_crews(actor).items()}
+    seed_activities(actor, created, cashiers)
     return DemoResult(merchant, True, members)
 
 

@@ -5,9 +5,6 @@ Owner: the card part. Reads through patron.portal.card_selectors."""
 
 from __future__ import annotations
 
-import re
-import secrets
-
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -19,11 +16,9 @@ from patron.cards import faces
 from patron.cards import services as card_services
 from patron.cards.models import CardStatus
 from patron.core.errors import DomainError
-from patron.portal import card_selectors, codes
+from patron.portal import activity_selectors, card_selectors, codes, once
 from patron.portal.session import member_actor, member_page
 
-KEY_FIELD = "once"  # the one-time key of the report-lost form: a double tap reports once
-KEY_SHAPE = re.compile(r"[0-9a-f]{32}")
 REASON_MAX = 200
 
 
@@ -40,6 +35,7 @@ def card(request: HttpRequest) -> HttpResponse:
         "tab": "card",
         "page": page,
         "codes": None if page.face.is_lost else codes.member_codes(actor, member),
+        "activities": activity_selectors.offered(member),
     }
     return render(request, "portal/card.html", context)
 
@@ -67,17 +63,17 @@ def report_lost(request: HttpRequest) -> HttpResponse:
         return redirect("portal:card")
     error = ""
     if request.method == "POST":
-        key = request.POST.get(KEY_FIELD, "")
+        key = once.posted(request, "portal-lost")
         reason = (request.POST.get("reason") or "").strip()[:REASON_MAX]
-        if not KEY_SHAPE.fullmatch(key):
-            error = _("The form has expired: please try again.")
+        if not key:
+            error = once.expired()
         else:
             try:
                 card_services.report_lost(
                     member_actor(member, request),
                     held.card_no,
                     reason=reason or _("Reported by the member on the member pages"),
-                    key=f"portal-lost-{key}",
+                    key=key,
                 )
             except DomainError as problem:
                 error = str(problem.detail)
@@ -92,7 +88,7 @@ def report_lost(request: HttpRequest) -> HttpResponse:
         "member": member,
         "tab": "card",
         "card_no": card_selectors.card_face(member).number_spaced,
-        "key": secrets.token_hex(16),
+        "key": once.new_key(),
         "error": error,
     }
     return render(request, "portal/card_lost.html", context, status=422 if error else 200)

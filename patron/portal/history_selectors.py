@@ -314,12 +314,13 @@ def movement_row(
         figures.append(Figure(_("Stored value"), yuan(total), "in" if total > 0 else "out"))
     if points:
         figures.append(Figure(_("Points"), signed_points(points), "in" if points > 0 else "out"))
+    title, note = movement_title(txn), movement_note(txn)
     return HistoryRow(
         kind=MOVEMENT,
         at=txn.occurred_at,
-        title=movement_title(txn),
+        title=title,
         store=txn.store.name if txn.store_id else "",
-        note=movement_note(txn),
+        note="" if note == title else note,  # a check-in's reason says what its title says
         figures=figures,
         receipt_url=receipt_url(member, sale_id) if sale_id else "",
     )

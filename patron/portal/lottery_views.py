@@ -9,13 +9,9 @@ Owner: the lottery part."""
 
 from __future__ import annotations
 
-import re
-import secrets
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -23,10 +19,8 @@ from patron.activities import lottery as services
 from patron.activities.models import Draw, Lottery, PrizeKind
 from patron.core.errors import DomainError
 from patron.ledger.services import quick_balances
+from patron.portal import once
 from patron.portal.session import member_actor, member_page
-
-KEY_FIELD = "once"
-KEY_SHAPE = re.compile(r"[0-9a-f]{32}")
 
 
 def _open_lotteries(merchant) -> list[Lottery]:
@@ -87,14 +81,12 @@ def lottery_detail(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404
     error = ""
     if request.method == "POST":
-        key = request.POST.get(KEY_FIELD, "")
-        if not KEY_SHAPE.fullmatch(key):
-            error = _("The form has expired: please try again.")
+        key = once.posted(request, "portal-draw")
+        if not key:
+            error = once.expired()
         else:
             try:
-                record = services.draw(
-                    member_actor(member, request), member, code, key=f"portal-draw-{key}"
-                )
+                record = services.draw(member_actor(member, request), member, code, key=key)
             except DomainError as problem:
                 error = str(problem.detail)
             else:
@@ -110,7 +102,7 @@ def lottery_detail(request: HttpRequest, code: str) -> HttpResponse:
         "left": services.draws_left_today(lottery, member),
         "points": quick_balances(member)["points"],
         "result": None if error else _result(request, lottery),
-        "key": secrets.token_hex(16),
+        "key": once.new_key(),
         "error": error,
     }
     return render(request, "portal/lottery.html", context, status=422 if error else 200)

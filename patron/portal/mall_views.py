@@ -4,9 +4,6 @@ the store when it is handed over (it stays due until fulfilment)."""
 
 from __future__ import annotations
 
-import re
-import secrets
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,10 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from patron.activities import mall, mall_selectors
 from patron.core.errors import DomainError
+from patron.portal import once
 from patron.portal.session import member_actor, member_page
 
-KEY_FIELD = "once"  # the confirm form's one-time key: a double tap redeems once
-KEY_SHAPE = re.compile(r"[0-9a-f]{32}")
 SHOWN_REDEMPTIONS = 20
 
 
@@ -49,14 +45,12 @@ def mall_reward(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404
     error = ""
     if request.method == "POST":
-        key = request.POST.get(KEY_FIELD, "")
-        if not KEY_SHAPE.fullmatch(key):
-            error = _("The form has expired: please try again.")
+        key = once.posted(request, "portal-mall")
+        if not key:
+            error = once.expired()
         else:
             try:
-                done = mall.redeem(
-                    member_actor(member, request), member, row.reward, key=f"portal-mall-{key}"
-                )
+                done = mall.redeem(member_actor(member, request), member, row.reward, key=key)
             except DomainError as problem:
                 error = str(problem.detail)
             else:
@@ -70,7 +64,7 @@ def mall_reward(request: HttpRequest, code: str) -> HttpResponse:
         request,
         row=row,
         points=mall_selectors.member_points(member),
-        key=secrets.token_hex(16),
+        key=once.new_key(),
         error=error,
     )
     return render(request, "portal/mall_reward.html", context)

@@ -110,6 +110,7 @@ def test_the_console_shows_budget_draws_and_verifies(system, stores, hq):
     assert "¥500.00" in listing and "¥5.00" in listing and "¥495.00" in listing
     detail = client.get("/activities/lotteries/wheel/").content.decode()
     assert record.seed in detail and "13900001234" in detail  # HQ sees personal data
+    assert "500积分" in detail and ": p50" not in detail  # the prize by its name, not its code
     check = client.get(f"/activities/lotteries/wheel/draws/{record.pk}/")
     assert check.status_code == 200
     assert 'data-matches="yes"' in check.content.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from patron.portal.history_selectors import unread_total
+from patron.promotions.codes import display_code
 
 register = template.Library()
 
@@ -18,3 +19,9 @@ def unread_count(context) -> int:
     if member is None or not getattr(member, "pk", None):
         return 0
     return unread_total(member)
+
+
+@register.filter
+def coupon_code(code: str) -> str:
+    """A coupon's code grouped as the card page shows it (7KQ2-M9XR-T4HD)."""
+    return display_code(code or "")
