@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema, Status
 
 from patron.activities import events_service as service
 from patron.activities.models import EventSignup, MemberOnlyEvent
-from patron.core.apitypes import Id
+from patron.core.apitypes import NOT_BLANK, Id, counted
 from patron.core.problems import Problem
 from patron.members.selectors import member_for
 from patron.members.validation import mask_mobile
@@ -22,19 +22,23 @@ router = Router(tags=["activities"])
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
 
 
-class EventIn(Schema):
-    code: str = Field(..., max_length=32, description="Code of the event, e.g. TEA-0612")
-    name: str = Field(..., max_length=100)
+class MemberOnlyEventIn(Schema):
+    code: str = Field(
+        ...,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
+        description="Code of the event, e.g. TEA-0612",
+    )
+    name: str = Field(..., min_length=1, max_length=100, pattern=NOT_BLANK)
     starts_at: dt.datetime = Field(..., description="ISO 8601; without offset: merchant's zone")
     ends_at: dt.datetime | None = None
-    place: str = Field(..., max_length=200)
-    capacity: int = Field(..., description="Places; beyond them sign-ups wait in line")
+    place: str = Field(..., min_length=1, max_length=200, pattern=NOT_BLANK)
+    capacity: counted(1, 100_000, "Places; beyond them sign-ups wait in line")
     store: str | None = Field(None, max_length=32, description="Store code")
     tiers: list[str] | None = Field(None, description="Tier codes that may sign up; none: all")
     description: str | None = None
 
 
-class EventOut(Schema):
+class MemberOnlyEventOut(Schema):
     code: str
     name: str
     starts_at: dt.datetime
@@ -50,7 +54,7 @@ class EventOut(Schema):
 
 
 class EventList(Schema):
-    items: list[EventOut]
+    items: list[MemberOnlyEventOut]
 
 
 class SignupIn(Schema):
@@ -78,7 +82,7 @@ class CancelOut(Schema):
     promoted: SignupOut | None
 
 
-class CheckinIn(Schema):
+class DoorPassIn(Schema):
     token: str = Field(..., max_length=200, description="The token of the member's door QR")
 
 
@@ -112,7 +116,7 @@ def present_signup(signup: EventSignup) -> dict[str, Any]:
     }
 
 
-def _input(payload: EventIn) -> service.EventInput:
+def _input(payload: MemberOnlyEventIn) -> service.EventInput:
     return service.EventInput(
         name=payload.name,
         starts_at=payload.starts_at,
@@ -125,8 +129,10 @@ def _input(payload: EventIn) -> service.EventInput:
     )
 
 
-@router.post("/events", response={201: EventOut, **ERRORS}, summary="Create a member-only event")
-def create_event(request: HttpRequest, payload: EventIn):
+@router.post(
+    "/events", response={201: MemberOnlyEventOut, **ERRORS}, summary="Create a member-only event"
+)
+def create_event(request: HttpRequest, payload: MemberOnlyEventIn):
     event = service.create_event(request.actor, payload.code, _input(payload))
     return Status(201, present_event(event))
 
@@ -136,13 +142,15 @@ def list_events(request: HttpRequest):
     return {"items": [present_event(e) for e in service.events_for(request.actor)]}
 
 
-@router.get("/events/{code}", response={200: EventOut, **ERRORS}, summary="One event")
+@router.get("/events/{code}", response={200: MemberOnlyEventOut, **ERRORS}, summary="One event")
 def get_event(request: HttpRequest, code: str):
     return present_event(service.event_for(request.actor, code))
 
 
-@router.put("/events/{code}", response={200: EventOut, **ERRORS}, summary="Change an event")
-def update_event(request: HttpRequest, code: str, payload: EventIn):
+@router.put(
+    "/events/{code}", response={200: MemberOnlyEventOut, **ERRORS}, summary="Change an event"
+)
+def update_event(request: HttpRequest, code: str, payload: MemberOnlyEventIn):
     event = service.event_for(request.actor, code)
     return present_event(service.update_event(request.actor, event, _input(payload)))
 
@@ -188,6 +196,6 @@ def cancel_signup(request: HttpRequest, code: str, signup_id: int):
     response={200: SignupOut, **ERRORS},
     summary="Check a member in at the door with their QR's token",
 )
-def check_in(request: HttpRequest, code: str, payload: CheckinIn):
+def check_in(request: HttpRequest, code: str, payload: DoorPassIn):
     event = service.event_for(request.actor, code)
     return present_signup(service.check_in(request.actor, event, payload.token))

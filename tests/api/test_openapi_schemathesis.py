@@ -212,6 +212,10 @@ CROSS_FIELD_RULES = {
     # and on the merchant's data (tests/campaigns/test_engine_api.py covers each refusal).
     ("POST", "/api/v1/campaigns"),
     ("PATCH", "/api/v1/campaigns/{campaign_id}"),
+    # A member-only event ends after it starts, at a store and for tiers the merchant has
+    # (tests/activities/test_events_api.py covers each refusal).
+    ("POST", "/api/v1/events"),
+    ("PUT", "/api/v1/events/{code}"),
 }
 
 
