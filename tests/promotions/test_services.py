@@ -257,7 +257,9 @@ def test_the_demo_merchant_has_tiers_promotions_and_coupons(db):
     merchant = result.merchant
     engine = selectors.engine_program(merchant)
     assert [t.code for t in engine.tiers] == ["normal", "silver", "gold"]
-    assert len(engine.promotions) == 4
+    # Member day, drinks 3-for-2, the WELCOME20 code, gold double points, and the flash offer.
+    assert len(engine.promotions) == 5
+    assert [p.limits for p in engine.promotions if p.code == "flash_gift_tea"] != [None]
     tiers = set(Member.objects.filter(merchant=merchant).values_list("tier__code", flat=True))
     assert tiers == {None, "silver", "gold"}
     assert Coupon.objects.filter(merchant=merchant).count() > 5
