@@ -25,19 +25,28 @@ run: install
 	$(PATRON) demo --if-empty --url http://127.0.0.1:$(PORT)/ > /dev/null
 	PATRON_SMS_BACKEND=$${PATRON_SMS_BACKEND:-log} $(PATRON) serve --port $(PORT)
 
-# Everything on SQLite; then the suites marked `postgres` again on PostgreSQL when one answers
-# (PATRON_TEST_POSTGRES, defaulting to the local server if it accepts connections).
+# Everything on SQLite and, at the same time, the suites marked `postgres` again on PostgreSQL
+# when one answers (PATRON_TEST_POSTGRES, defaulting to the local server if it accepts
+# connections): two processes on two cores, the PostgreSQL run with its own data directory (its
+# own job queue file) and its output shown after the SQLite run's.
 test: install
 	.venv/bin/ruff check patron tests bench
 	@# The floors of docs/architecture.md (contracts in pyproject.toml, [tool.importlinter]).
 	.venv/bin/lint-imports --no-cache
-	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 	@pg="$${PATRON_TEST_POSTGRES:-}"; \
 	if [ -z "$$pg" ] && $(PY) -c "import psycopg; psycopg.connect('$(PG_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=2).close()" 2>/dev/null; then pg="$(PG_URL)"; fi; \
+	rm -rf var/pg-suite; mkdir -p var/pg-suite; \
 	if [ -n "$$pg" ]; then \
-	  echo "== PostgreSQL suites on $$pg"; \
-	  PATRON_DATABASE_URL="$$pg" PATRON_TEST_POSTGRES="$$pg" $(PY) -m pytest -p no:cacheprovider -m postgres $(PYTEST_ARGS); \
-	else echo "== PostgreSQL not reachable: postgres suites ran on SQLite only"; fi
+	  ( PATRON_DATA_DIR="$$PWD/var/pg-suite" PATRON_DATABASE_URL="$$pg" PATRON_TEST_POSTGRES="$$pg" \
+	    $(PY) -m pytest -p no:cacheprovider -m postgres $(PYTEST_ARGS) > var/pg-suite.log 2>&1; \
+	    echo $$? > var/pg-suite.rc ) & \
+	fi; \
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); sqlite=$$?; \
+	wait; \
+	if [ -n "$$pg" ]; then \
+	  echo "== PostgreSQL suites on $$pg"; cat var/pg-suite.log; postgres=$$(cat var/pg-suite.rc); \
+	else echo "== PostgreSQL not reachable: postgres suites ran on SQLite only"; postgres=0; fi; \
+	if [ "$$sqlite" -ne 0 ]; then exit $$sqlite; fi; exit $$postgres
 
 lint: install
 	.venv/bin/ruff check patron tests bench
