@@ -25,7 +25,7 @@ from patron.promotions import selectors as promotion_selectors
 from patron.promotions.codes import display_code
 from patron.promotions.describe import describe_benefit, describe_condition
 from patron.promotions.models import Coupon
-from patron.promotions.views import named, program_names
+from patron.promotions.views import named, program_names, sku_names
 from patron.tenancy.actor import Actor
 
 COUPONS_SHOWN = 30
@@ -184,11 +184,17 @@ def live_coupons(actor: Actor, member: Member) -> list[CouponView]:
         return []
     zone = ZoneInfo(member.merchant.timezone)
     names = program_names(actor)
+    names["skus"] = sku_names(
+        member.merchant,
+        [r for c in coupons for r in (c.template.benefit, c.template.condition or {})],
+    )
     return [
         CouponView(
             name=coupon.template.name,
             code=display_code(coupon.code),
-            benefit=describe_benefit(named(coupon.template.benefit, names["categories"])),
+            benefit=describe_benefit(
+                named(coupon.template.benefit, names["categories"], names["skus"])
+            ),
             condition=describe_condition(coupon.template.condition or {}, zone, names=names),
             last_day=last_day(coupon.valid_until, zone),
         )

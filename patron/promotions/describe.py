@@ -100,7 +100,7 @@ def describe_condition(
             % {"count": count}
         )
     if condition.get("skus"):
-        parts.append(_("with SKUs %(skus)s") % {"skus": _listed(condition["skus"])})
+        parts.append(_("with SKUs %(skus)s") % {"skus": named("skus")})
     if condition.get("categories"):
         parts.append(_("with categories %(names)s") % {"names": named("categories")})
     if condition.get("tiers"):

@@ -9,6 +9,7 @@ selectors (another store's or merchant's member is "not found"); writes through
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from patron.catalogue.models import Product
 from patron.core.errors import DomainError
 from patron.members.models import Member
 from patron.members.selectors import member_or_404, members_for
@@ -40,7 +42,7 @@ from patron.promotions.describe import (
 from patron.promotions.forms import EndCouponForm, IssueCouponForm, SetTierForm
 from patron.promotions.models import CouponTemplate, Promotion, Tier
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Role, Store
+from patron.tenancy.models import Merchant, Role, Store
 from patron.tenancy.permissions import console_view, require_role
 
 ISSUE_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
@@ -115,11 +117,33 @@ def tier_member_counts(actor: Actor, tiers: list[Tier]) -> dict[int | None, int]
     return shown
 
 
-def named(benefit: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """A benefit with the categories it is limited to by name (客房), as screens show them."""
-    if not benefit.get("categories"):
-        return benefit
-    return {**benefit, "categories": [names.get(code, code) for code in benefit["categories"]]}
+def named(
+    benefit: dict[str, Any], names: dict[str, str], skus: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A benefit with the categories (客房) and products (龙井礼盒) it names by name, as screens
+    show them; `skus` maps SKU -> product name (sku_names)."""
+    shown = dict(benefit)
+    if benefit.get("categories"):
+        shown["categories"] = [names.get(code, code) for code in benefit["categories"]]
+    if skus and benefit.get("skus"):
+        shown["skus"] = [skus.get(code, code) for code in benefit["skus"]]
+    if skus and benefit.get("sku"):
+        shown["sku"] = skus.get(benefit["sku"], benefit["sku"])
+    return shown
+
+
+def sku_names(merchant: Merchant, rules: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Product names of the SKUs these benefits and conditions name (one query, only those)."""
+    wanted = set()
+    for rule in rules:
+        wanted.update(rule.get("skus") or [])
+        if rule.get("sku"):
+            wanted.add(rule["sku"])
+    if not wanted:
+        return {}
+    return dict(
+        Product.objects.filter(merchant=merchant, sku__in=wanted).values_list("sku", "name")
+    )
 
 
 def tier_rows(actor: Actor) -> list[TierRow]:
@@ -162,10 +186,15 @@ def overview(request: HttpRequest) -> HttpResponse:
     names = program_names(actor)
     listed = list(selectors.program_promotions(actor.merchant))
     sold = limits.sold(p.pk for p in listed if p.limits)
+    shown_templates = list(selectors.program_templates(actor.merchant))
+    names["skus"] = sku_names(
+        actor.merchant,
+        [r for p in [*listed, *shown_templates] for r in (p.benefit, p.condition or {})],
+    )
     promotions = [
         PromotionRow(
             promotion=p,
-            benefit=describe_benefit(named(p.benefit, names["categories"])),
+            benefit=describe_benefit(named(p.benefit, names["categories"], names["skus"])),
             condition=describe_condition(
                 p.condition, zone, members_only=p.members_only, names=names
             ),
@@ -176,11 +205,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     templates = [
         TemplateRow(
             template=t,
-            benefit=describe_benefit(named(t.benefit, names["categories"])),
+            benefit=describe_benefit(named(t.benefit, names["categories"], names["skus"])),
             condition=describe_condition(t.condition, zone, names=names),
             validity=describe_validity(t, zone),
         )
-        for t in selectors.program_templates(actor.merchant)
+        for t in shown_templates
     ]
     context = {
         "tiers": tier_rows(actor),

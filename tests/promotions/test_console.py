@@ -169,3 +169,12 @@ def test_withdraw_a_coupon(hq, hq_client, member):
     assert "withdrawn" in page
     assert Coupon.objects.get(pk=coupon.pk).status == CouponStatus.ENDED
     assert hq_client.post("/promotions/coupons/999999/end/", {"reason": "x"}).status_code == 404
+
+
+def test_the_overview_names_products_not_skus(hq_client, applied, system):
+    from patron.catalogue.services import put_product
+
+    put_product(system, "ROOM-STD", {"name": "湖景标准间", "category": "rooms", "price": 32000})
+    page = hq_client.get("/promotions/").content.decode()
+    assert "1 item free on SKUs 湖景标准间" in page
+    assert "ROOM-STD" not in page.split("1 item free on SKUs", 1)[1][:40]
