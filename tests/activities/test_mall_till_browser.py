@@ -27,7 +27,11 @@ def test_the_cashier_redeems_a_mug_at_the_till(
     page.on("dialog", lambda dialog: dialog.accept())  # the "Redeem 马克杯 for 800 points?" ask
     log_in_as_cashier(page, base)
     expect(page.locator("#scan-input")).to_be_focused()
+    # The scan field takes the focus from `autofocus` before the till's deferred script binds F2.
+    page.wait_for_load_state("load")
     page.keyboard.press("F2")
+    # Typed before F2 has moved the focus, the mobile would go to the scan field.
+    expect(page.locator("#member-input")).to_be_focused()
     page.keyboard.type(member.mobile)
     page.keyboard.press("Enter")
     card = page.locator("#member-card")
