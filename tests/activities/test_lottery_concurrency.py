@@ -7,12 +7,10 @@ released together (as tests/sales/test_concurrency.py races its tills).
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Sum
 
 from patron.activities import lottery as services
@@ -23,6 +21,7 @@ from patron.members.models import Member
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Merchant
 from tests.activities.lottery_support import member_with_points, points_of, set_up, wheel
+from tests.sales.test_concurrency import in_processes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 PROCESSES = 20
@@ -41,45 +40,18 @@ def _postgres_only():
         pytest.skip("row-lock concurrency needs PostgreSQL (run with PATRON_TEST_POSTGRES)")
 
 
-def _child(barrier, results, index: int, job: Callable[[int], list[str]]) -> None:
-    connections.close_all()  # never share the parent's socket
-    try:
-        barrier.wait(timeout=60)
-        results.put((index, job(index)))
-    except BaseException as error:  # reported by the parent, not lost with the process
-        results.put((index, [f"unexpected: {type(error).__name__}: {error}"]))
-    finally:
-        connections.close_all()
-
-
-def in_processes(count: int, job: Callable[[int], list[str]]) -> list[str]:
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
-    barrier, results = context.Barrier(count), context.Queue()
-    processes = [
-        context.Process(target=_child, args=(barrier, results, index, job))
-        for index in range(count)
-    ]
-    for process in processes:
-        process.start()
-    collected = dict(results.get(timeout=300) for _ in processes)
-    for process in processes:
-        process.join(timeout=30)
-    return [outcome for index in sorted(collected) for outcome in collected[index]]
-
-
-def draw_many(merchant_id: int, member_ids: list[int], index: int) -> list[str]:
+def draw_many(merchant_id: int, member_ids: list[int], index: int) -> list[tuple[str, None]]:
     actor = Actor.system(Merchant.objects.get(pk=merchant_id))
     member = Member.objects.get(pk=member_ids[index])
     outcomes = []
     for n in range(DRAWS_EACH):
         try:
             record = services.draw(actor, member, "wheel", key=f"race-{index}-{n}")
-            outcomes.append(record.prize_code)
+            outcomes.append((record.prize_code, None))
         except DomainError as error:
-            outcomes.append(error.code)
+            outcomes.append((error.code, None))
         except Exception as error:  # a deadlock would land here: a failure of the test
-            outcomes.append(f"unexpected: {type(error).__name__}: {error}")
+            outcomes.append((f"unexpected: {type(error).__name__}: {error}", None))
     return outcomes
 
 
@@ -89,7 +61,8 @@ def test_the_budget_is_never_exceeded_by_200_concurrent_draws(system, stores):
     ids = [m.pk for m in members]
     merchant_id = system.merchant.pk
 
-    outcomes = in_processes(PROCESSES, lambda i: draw_many(merchant_id, ids, i))
+    raced = in_processes(PROCESSES, lambda i: draw_many(merchant_id, ids, i), timeout=300)
+    outcomes = [code for code, _ in raced]
 
     assert len(outcomes) == PROCESSES * DRAWS_EACH
     assert not [o for o in outcomes if o not in ("p5", "c20", "none")], Counter(outcomes)

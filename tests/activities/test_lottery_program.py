@@ -9,22 +9,7 @@ import pytest
 from patron.activities.models import Lottery, LotteryOdds
 from patron.core.errors import ValidationFailed
 from patron.program.services import apply_program, dump_yaml, export_program, parse_document
-
-COUPONS = [
-    {"code": "c20", "name": "20元券", "benefit": {"type": "fixed", "value": 2000}, "valid_days": 30}
-]
-WHEEL = {
-    "code": "wheel",
-    "name": "幸运转盘",
-    "cost_points": 100,
-    "daily_limit": 3,
-    "budget": 50000,
-    "prizes": [
-        {"code": "p50", "kind": "points", "points": 500, "value": 500, "odds": 10},
-        {"code": "c20", "kind": "coupon", "coupon": "c20", "value": 2000, "odds": 5},
-        {"code": "none", "kind": "none", "odds": 85},
-    ],
-}
+from tests.activities.lottery_support import COUPONS, WHEEL
 
 
 def program(**changes) -> dict:

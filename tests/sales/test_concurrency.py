@@ -77,8 +77,11 @@ def _child(barrier, results, index: int, job: Callable[[int], list[Outcome]]) ->
         connections.close_all()
 
 
-def in_processes(count: int, job: Callable[[int], list[Outcome]]) -> list[Outcome]:
-    """Run `job(i)` in `count` forked processes released together; all their outcomes."""
+def in_processes(
+    count: int, job: Callable[[int], list[Outcome]], timeout: float = 180
+) -> list[Outcome]:
+    """Run `job(i)` in `count` forked processes released together; all their outcomes (each
+    process gets `timeout` seconds to report)."""
     connections.close_all()
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(count), context.Queue()
@@ -88,7 +91,7 @@ def in_processes(count: int, job: Callable[[int], list[Outcome]]) -> list[Outcom
     ]
     for process in processes:
         process.start()
-    collected = dict(results.get(timeout=180) for _ in processes)
+    collected = dict(results.get(timeout=timeout) for _ in processes)
     for process in processes:
         process.join(timeout=30)
     return [outcome for index in sorted(collected) for outcome in collected[index]]
