@@ -365,6 +365,9 @@ def register_routers() -> None:
     from patron.insight.feedback_api import router as feedback_router
     from patron.insight.segment_api import router as segment_router
     from patron.members.api import router as members_router
+    from patron.network.alliance_api import router as alliance_router
+    from patron.network.commission_api import router as commission_router
+    from patron.network.settlement_api import router as settlement_router
     from patron.program.api import router as program_router
     from patron.promotions.api import router as promotions_router
     from patron.sales.api import router as sales_router
@@ -390,6 +393,9 @@ def register_routers() -> None:
     api.add_router("/", lottery_router)
     api.add_router("/", checkin_router)
     api.add_router("/", activity_event_router)
+    api.add_router("/", settlement_router)
+    api.add_router("/", commission_router)
+    api.add_router("/", alliance_router)
 
 
 register_routers()

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "patron.cards",
     "patron.insight",
     "patron.campaigns",
+    "patron.network",
     "patron.activities",
     "patron.portal",
     "patron.shifts",

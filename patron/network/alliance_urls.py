@@ -1,0 +1,4 @@
+"""URLs of the alliance pages."""
+
+app_name = "alliances"
+urlpatterns: list = []

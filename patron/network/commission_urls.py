@@ -1,0 +1,4 @@
+"""URLs of the commission pages."""
+
+app_name = "commissions"
+urlpatterns: list = []

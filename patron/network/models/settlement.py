@@ -1,0 +1,3 @@
+"""settlement tables (filled in by its part)."""
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""The settlement API (API.md §12)."""
+
+from ninja import Router
+
+router = Router(tags=["network"])

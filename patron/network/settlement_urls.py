@@ -1,0 +1,4 @@
+"""URLs of the settlement pages."""
+
+app_name = "settlements"
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Registrations the settlement part makes with the floors below (program sections, hooks)."""
+
+
+def register() -> None:
+    """Nothing yet."""
