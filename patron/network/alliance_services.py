@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from patron.core.errors import Conflict, DomainError, FieldError, PermissionDenied, ValidationFailed
 from patron.engine import alliances as engine
@@ -182,11 +183,11 @@ def act(actor: Actor, alliance: Alliance, action: str) -> Alliance:
 
 def action_label(action: str) -> str:
     return {
-        "accept": _("accepted"),
-        "decline": _("declined"),
-        "pause": _("paused"),
-        "resume": _("resumed"),
-        "end": _("ended"),
+        "accept": pgettext("alliance action", "accepted"),
+        "decline": pgettext("alliance action", "declined"),
+        "pause": pgettext("alliance action", "paused"),
+        "resume": pgettext("alliance action", "resumed"),
+        "end": pgettext("alliance action", "ended"),
     }[action]
 
 

@@ -6,17 +6,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 __all__ = ["Alliance", "AllianceExchange", "AllianceStep", "MemberTwin"]
 
 
 class Alliance(models.Model):
     class Status(models.TextChoices):
-        INVITED = "invited", _("Invited")
-        ACTIVE = "active", _("Active")
-        PAUSED = "paused", _("Paused")
-        ENDED = "ended", _("Ended")
-        DECLINED = "declined", _("Declined")
+        INVITED = "invited", pgettext_lazy("alliance status", "Invited")
+        ACTIVE = "active", pgettext_lazy("alliance status", "Active")
+        PAUSED = "paused", pgettext_lazy("alliance status", "Paused")
+        ENDED = "ended", pgettext_lazy("alliance status", "Ended")
+        DECLINED = "declined", pgettext_lazy("alliance status", "Declined")
 
     LIVE = (Status.INVITED, Status.ACTIVE, Status.PAUSED)
 
