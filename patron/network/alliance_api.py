@@ -4,15 +4,17 @@ member's points to the partner; the monthly clearing statement both sides see.""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
+from patron.core.apitypes import NO_NUL, Id, PathId, counted, documented
 from patron.core.errors import NotFound, ValidationFailed
 from patron.core.idempotency import key_for
 from patron.core.problems import Problem
+from patron.core.text import INT64_MAX
 from patron.members.models import Member
 from patron.members.selectors import member_for, members_for
 from patron.members.services import resolve_store
@@ -23,23 +25,42 @@ from patron.tenancy.actor import Actor
 
 router = Router(tags=["network"])
 ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
+SLUG = r"^[-a-zA-Z0-9_]+$"
+RateSide = counted(1, services.MAX_RATE_SIDE)
+ValueAmount = counted(0, services.MAX_RATE_SIDE)
+ExchangePoints = counted(1, services.MAX_POINTS)
+CardText = Annotated[str, Field(min_length=1, max_length=20, pattern=NO_NUL)]
+
+
+class AllianceMonthQuery(Schema):
+    month: str = Field(
+        ...,
+        description="The month, YYYY-MM (the proposer's local month)",
+        json_schema_extra=documented(pattern=services.MONTH_PATTERN),
+    )
 
 
 class AllianceRateIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    points: int = Field(..., description="This many of the proposer's points …")
-    partner_points: int = Field(..., description="… are worth this many of the partner's")
+    points: RateSide = Field(..., description="This many of the proposer's points …")
+    partner_points: RateSide = Field(..., description="… are worth this many of the partner's")
 
 
 class AllianceValueIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    points: int = Field(100, description="For every this many points issued …")
-    amount: int = Field(100, description="… the merchant whose member moved them owes this (fen)")
+    points: RateSide = Field(100, description="For every this many points issued …")
+    amount: ValueAmount = Field(
+        100, description="… the merchant whose member moved them owes this (fen)"
+    )
 
 
 class AllianceIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    partner: str = Field(..., description="The invited merchant's slug")
+    partner: str = Field(
+        ...,
+        description="The invited merchant's slug",
+        json_schema_extra=documented(minLength=1, maxLength=50, pattern=SLUG),
+    )
     rate: AllianceRateIn
     value: AllianceValueIn | None = None
 
@@ -70,9 +91,11 @@ class AllianceOut(Schema):
 
 class AllianceExchangeIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    member: int | str = Field(..., description="The member's id (or card number)")
-    points: int = Field(..., description="The caller's points to move to the partner")
-    store: str | None = Field(None, description="Store code where it was asked for")
+    member: Id | CardText = Field(..., description="The member's id (or card number)")
+    points: ExchangePoints = Field(..., description="The caller's points to move to the partner")
+    store: str | None = Field(
+        None, max_length=32, pattern=NO_NUL, description="Store code where it was asked for"
+    )
 
 
 class AllianceMemberOut(Schema):
@@ -156,8 +179,11 @@ def shown_exchange(made: AllianceExchange) -> dict[str, Any]:
 
 def _member(actor: Actor, given: int | str) -> Member:
     if isinstance(given, int):
+        if not 0 < given <= INT64_MAX:
+            raise NotFound("Member not found")
         return member_for(actor, given)
-    found = members_for(actor).filter(card_no=str(given).strip()[:20]).first()
+    text = str(given).strip()[:20]
+    found = None if "\x00" in text else members_for(actor).filter(card_no=text).first()
     if found is None:
         raise NotFound("Member not found")
     return found
@@ -189,13 +215,13 @@ def propose(request: HttpRequest, payload: AllianceIn):
 @router.get(
     "/alliances/{alliance_id}", response={200: AllianceOut, **ERRORS}, summary="An alliance"
 )
-def get_alliance(request: HttpRequest, alliance_id: int):
+def get_alliance(request: HttpRequest, alliance_id: PathId):
     actor = request.actor
     return shown(selectors.alliance_for(actor, alliance_id), actor)
 
 
 def _act(action: str):
-    def handler(request: HttpRequest, alliance_id: int):
+    def handler(request: HttpRequest, alliance_id: PathId):
         actor = request.actor
         alliance = services.act(actor, selectors.alliance_for(actor, alliance_id), action)
         return shown(selectors.alliance_for(actor, alliance.pk), actor)
@@ -218,7 +244,7 @@ for _action in services.ACTIONS:
     response={201: AllianceExchangeOut, **ERRORS},
     summary="Move a member's points to the partner at the alliance's rate",
 )
-def exchange(request: HttpRequest, alliance_id: int, payload: AllianceExchangeIn):
+def exchange(request: HttpRequest, alliance_id: PathId, payload: AllianceExchangeIn):
     actor = request.actor
     alliance = selectors.alliance_for(actor, alliance_id)
     member = _member(actor, payload.member)
@@ -239,6 +265,6 @@ def exchange(request: HttpRequest, alliance_id: int, payload: AllianceExchangeIn
     by_alias=True,
     summary="The month's clearing statement (the same figures on both sides)",
 )
-def statement(request: HttpRequest, alliance_id: int, month: str):
+def statement(request: HttpRequest, alliance_id: PathId, query: Query[AllianceMonthQuery]):
     alliance = selectors.alliance_for(request.actor, alliance_id)
-    return services.statement_answer(services.statement(alliance, month))
+    return services.statement_answer(services.statement(alliance, query.month))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from patron.core.errors import NotFound
+from patron.core.text import INT64_MAX
 from patron.network.models import Alliance, AllianceExchange
 from patron.tenancy.actor import Actor
 
@@ -23,6 +24,8 @@ def alliance_for(actor: Actor, alliance_id: object) -> Alliance:
         pk = int(alliance_id)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise NotFound("Alliance not found") from None
+    if not 0 < pk <= INT64_MAX:  # names nothing (and would overflow the column)
+        raise NotFound("Alliance not found")
     found = alliances_for(actor).filter(pk=pk).first()
     if found is None:
         raise NotFound("Alliance not found")

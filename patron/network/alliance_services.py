@@ -11,6 +11,7 @@ none (the exchange request is the member's consent, recorded on the link).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,8 +33,10 @@ from patron.tenancy.models import AuditEntry, Merchant, Role, Store
 from patron.tenancy.services import audit
 
 Status = Alliance.Status
+SLUG_SHAPE = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 MAX_RATE_SIDE = 1_000_000
 MAX_POINTS = 10**9
+MONTH_PATTERN = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$"
 EXCHANGE_ROLES = {Role.HQ_ADMIN, Role.STORE_MANAGER, Role.CASHIER}
 
 # action: (statuses it may start from, status it leads to, who may do it)
@@ -91,14 +94,10 @@ def propose(
     ensure_hq(actor)
     errors: list[FieldError] = []
     other = None
-    if not isinstance(partner, str) or not partner.strip():
+    if not isinstance(partner, str) or not SLUG_SHAPE.fullmatch(partner.strip()):
         errors.append(FieldError("partner", _("The partner's merchant slug is required.")))
     else:
-        other = Merchant.objects.filter(slug=partner.strip()[:50]).first()
-        if other is None:
-            errors.append(FieldError("partner", _("No merchant with this slug.")))
-        elif other.pk == actor.merchant.pk:
-            errors.append(FieldError("partner", _("A merchant cannot ally with itself.")))
+        other = Merchant.objects.filter(slug=partner.strip()).first()
     figures = {}
     for field, raw, maximum, zero in (
         ("rate.points", points, MAX_RATE_SIDE, False),
@@ -112,7 +111,15 @@ def propose(
             errors += problem.errors
     if errors:
         raise ValidationFailed(errors)
-    assert other is not None
+    if other is None or other.pk == actor.merchant.pk:
+        # What is stored, not the request's shape: its own code (the slug may be well formed).
+        message = (
+            _("No merchant with this slug.")
+            if other is None
+            else _("A merchant cannot ally with itself.")
+        )
+        code = "unknown_partner" if other is None else "alliance_with_self"
+        raise DomainError(message, code, 422, [FieldError("partner", message)])
     alliance = Alliance(
         proposer=actor.merchant,
         partner=other,
@@ -387,7 +394,7 @@ def month_bounds(alliance: Alliance, month: Any) -> tuple[str, dt.datetime, dt.d
         first = dt.date(year, number, 1)
     except (TypeError, ValueError):
         raise ValidationFailed([FieldError("month", _("A month as YYYY-MM."))]) from None
-    if not 2000 <= year <= 2100 or len(text) != 7:
+    if not 1900 <= year <= 2199 or len(text) != 7:
         raise ValidationFailed([FieldError("month", _("A month as YYYY-MM."))])
     following = (first + dt.timedelta(days=32)).replace(day=1)
     zone = ZoneInfo(alliance.proposer.timezone)

@@ -216,3 +216,30 @@ def test_an_idempotency_key_replays_the_exchange(acme_api, alliance, merchant):
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
     assert points_of(wang) == 900 and AllianceExchange.objects.count() == 1
+
+
+def test_the_command_lists_alliances_and_prints_the_statement(acme_api, alliance, merchant):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    wang = member_with_points(merchant, "13800000007", 1000)
+    post(acme_api, f"/alliances/{alliance}/exchanges", {"member": wang.pk, "points": 500})
+    listed = StringIO()
+    call_command("alliances", "--merchant", "tea", stdout=listed)
+    assert f"{alliance}\tacme\tAcme 连锁\tactive\t100:80" in listed.getvalue()
+    out = StringIO()
+    call_command(
+        "alliances",
+        "--merchant",
+        "tea",
+        "--statement",
+        str(alliance),
+        "--month",
+        this_month(),
+        stdout=out,
+    )
+    assert "acme -> tea: 500 points out, 400 in, 1 exchanges, owed 400 fen" in out.getvalue()
+    assert "acme pays tea 400 fen" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("alliances", "--merchant", "tea", "--statement", str(alliance), "--month", "x")
