@@ -24,6 +24,7 @@ from tests.network.alliance_support import (
 )
 
 __all__ = ["acme_api", "alliance", "tea", "tea_api"]  # fixtures
+pytestmark = pytest.mark.postgres  # points move between two ledgers
 
 
 def this_month() -> str:
