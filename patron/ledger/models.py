@@ -41,6 +41,8 @@ class SystemAccount(models.TextChoices):
     SALES = "sales", _("Paid with stored value")
     FORFEITED = "forfeited", _("Bonus forfeited on card refund")
     MIGRATION = "migration", _("Opening balances moved in")
+    # Points moved to or from an allied merchant's members (patron/ledger/clearing.py).
+    ALLIANCE = "alliance", _("Alliance clearing")
 
 
 class Account(models.Model):
@@ -89,6 +91,9 @@ class Transaction(models.Model):
         REVERSAL = "reversal", _("Reversal")
         # Opening balances brought from another system (API.md §7), posted once per member.
         MIGRATION = "migration", _("Opening balance (moved in)")
+        # Points a member moved to an allied merchant, and points arriving from one.
+        ALLIANCE_OUT = "alliance_out", _("Points moved to an alliance partner")
+        ALLIANCE_IN = "alliance_in", _("Points moved in from an alliance partner")
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT)
     kind = models.CharField(max_length=20, choices=Kind.choices)

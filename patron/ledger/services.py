@@ -562,19 +562,22 @@ def earn_points(
     )
 
 
+# Where the points of a new lot come from, by the kind of transaction that credits them.
+CREDITED_FROM = {
+    Kind.EARN: SystemAccount.ISSUED,
+    Kind.ADJUST: SystemAccount.ADJUSTMENT,
+    Kind.ALLIANCE_IN: SystemAccount.ALLIANCE,
+}
+# Where spent points go, by the kind of transaction that takes them.
+SPENT_INTO = {Kind.SPEND: SystemAccount.REDEEMED, Kind.ALLIANCE_OUT: SystemAccount.ALLIANCE}
+
+
 def _post_earn(
     actor: Actor, member: Member, points: int, *, key: str, context: Context, kind: str = Kind.EARN
 ) -> Transaction:
     legs = [
         Leg(member_account(member, Asset.POINTS), points),
-        Leg(
-            system_account(
-                actor.merchant,
-                Asset.POINTS,
-                SystemAccount.ISSUED if kind == Kind.EARN else SystemAccount.ADJUSTMENT,
-            ),
-            -points,
-        ),
+        Leg(system_account(actor.merchant, Asset.POINTS, CREDITED_FROM[kind]), -points),
     ]
     return post(
         actor,
@@ -617,8 +620,16 @@ def _hold_points(
 
 
 def spend_points(
-    actor: Actor, member: Member, points: int, *, key: str, context: Context = Context()
+    actor: Actor,
+    member: Member,
+    points: int,
+    *,
+    key: str,
+    context: Context = Context(),
+    kind: str = Kind.SPEND,
 ) -> Transaction:
+    """Take points from the member's lots, first to expire first (`kind`: a spend into
+    `redeemed`, or points leaving for an alliance partner into `alliance`)."""
     ensure_same_merchant(actor, member)
     ensure_active(member)
     ensure_positive(points, "points")
@@ -626,11 +637,11 @@ def spend_points(
         guards.check_may_spend(actor.merchant.pk, member.pk)  # a replay answers as it did
     legs = [
         Leg(member_account(member, Asset.POINTS), -points),
-        Leg(system_account(actor.merchant, Asset.POINTS, SystemAccount.REDEEMED), points),
+        Leg(system_account(actor.merchant, Asset.POINTS, SPENT_INTO[kind]), points),
     ]
     return post(
         actor,
-        kind=Kind.SPEND,
+        kind=kind,
         key=key,
         legs=legs,
         member=member,

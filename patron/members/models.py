@@ -32,6 +32,8 @@ class Channel(models.TextChoices):
     IMPORT = "import", _("Bulk import")
     API = "api", _("API")
     CONSOLE = "console", _("Console")
+    # Created at an allied merchant's request: the member asked to move points here (F-42).
+    ALLIANCE = "alliance", _("Alliance partner")
 
 
 class MemberStatus(models.TextChoices):

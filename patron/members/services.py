@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
 
-from patron.core.errors import Conflict, FieldError, ValidationFailed
+from patron.core.errors import Conflict, DomainError, FieldError, ValidationFailed
 from patron.events import types as events
 from patron.events.services import emit
 from patron.members import hooks
@@ -27,6 +27,7 @@ from patron.members.models import (
 from patron.members.pinyin import name_pinyin
 from patron.members.validation import clean_custom, clean_member_fields
 from patron.tenancy.actor import Actor
+from patron.tenancy.cardprefix import MAX_SEQUENCE
 from patron.tenancy.models import AuditEntry, Merchant, Store
 from patron.tenancy.services import audit, diff
 
@@ -63,6 +64,10 @@ def allocate_card_numbers(merchant: Merchant, count: int) -> list[str]:
     with transaction.atomic():
         Merchant.objects.filter(pk=merchant.pk).update(card_seq=F("card_seq") + count)
         last, prefix = Merchant.objects.values_list("card_seq", "card_prefix").get(pk=merchant.pk)
+        if last > MAX_SEQUENCE:  # past 8 digits, numbers could meet another merchant's
+            raise DomainError(
+                _("This merchant has used up its card numbers."), "card_numbers_exhausted", 409
+            )
     numbers = []
     for seq in range(last - count + 1, last + 1):
         body = f"{prefix or CARD_PREFIX}{seq:08d}"

@@ -14,8 +14,9 @@ class Merchant(models.Model):
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     # Last card number sequence handed out; bumped with UPDATE ... SET seq = seq + n.
     card_seq = models.BigIntegerField(default=0)
-    # Card numbers are this prefix, an 8-digit sequence and a Luhn check digit (F-06).
-    card_prefix = models.CharField(_("card number prefix"), max_length=6, default="8")
+    # Card numbers are this prefix, an 8-digit sequence and a Luhn check digit (F-06). Each
+    # merchant has its own (tenancy.cardprefix): no two merchants can issue the same number.
+    card_prefix = models.CharField(_("card number prefix"), max_length=6, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

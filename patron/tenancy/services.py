@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from patron.core.errors import Conflict, FieldError, ValidationFailed
 from patron.tenancy import logins
 from patron.tenancy.actor import Actor
+from patron.tenancy.cardprefix import next_prefix
 from patron.tenancy.models import STORE_ROLES, ApiKey, AuditEntry, Merchant, Role, Staff, Store
 from patron.tenancy.permissions import merchant_zone
 from patron.tenancy.selectors import API_KEY_PREFIX, hash_api_key
@@ -116,7 +117,7 @@ def create_merchant(slug: str, name: str, timezone: str = "Asia/Shanghai") -> Me
         raise ValidationFailed(errors)
     if Merchant.objects.filter(slug=slug).exists():
         raise Conflict(_("A merchant with slug '%s' already exists.") % slug, "duplicate_slug")
-    merchant = Merchant.objects.create(slug=slug, name=name, timezone=timezone)
+    merchant = _create_with_own_prefix(slug=slug, name=name, timezone=timezone)
     audit(
         Actor.system(merchant),
         AuditEntry.Action.CREATE,
@@ -124,6 +125,23 @@ def create_merchant(slug: str, name: str, timezone: str = "Asia/Shanghai") -> Me
         {"slug": [None, slug], "name": [None, name], "timezone": [None, timezone]},
     )
     return merchant
+
+
+def _create_with_own_prefix(**fields: Any) -> Merchant:
+    """The merchant with the next free card number prefix (tenancy.cardprefix); a merchant
+    created at the same moment may take the same one: the unique index says so, take the next."""
+    for _attempt in range(5):
+        prefix = next_prefix(Merchant.objects.values_list("card_prefix", flat=True))
+        try:
+            with transaction.atomic():
+                return Merchant.objects.create(card_prefix=prefix, **fields)
+        except IntegrityError:
+            if Merchant.objects.filter(slug=fields["slug"]).exists():
+                raise Conflict(
+                    _("A merchant with slug '%s' already exists.") % fields["slug"],
+                    "duplicate_slug",
+                ) from None
+    raise Conflict(_("Please try again."), "conflict")
 
 
 # --- stores ----------------------------------------------------------------------------------

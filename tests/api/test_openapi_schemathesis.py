@@ -177,6 +177,11 @@ STATE_CODES = {
     # Tenders add up to what the server prices the basket at (its program), and the cash
     # handed over must cover the cash part: a rule across fields JSON Schema cannot state.
     "tenders_mismatch",
+    # An alliance's partner is a merchant that exists and is not the caller (a slug the
+    # document can only shape), and points convert to a whole number at the alliance's rate.
+    "unknown_partner",
+    "alliance_with_self",
+    "points_not_whole",
 }
 
 

@@ -407,8 +407,12 @@ def test_card_numbers_are_unique_and_luhn_valid(hq, stores):
 
 
 def test_card_numbers_are_per_merchant(hq):
+    # Each merchant counts its own sequence under its own prefix (F-42: numbers unique across
+    # merchants, tests/network/test_alliance_cards.py).
     other = create_merchant("other", "Other")
-    assert allocate_card_numbers(hq.merchant, 1) == allocate_card_numbers(other, 1)
+    mine, theirs = allocate_card_numbers(hq.merchant, 1)[0], allocate_card_numbers(other, 1)[0]
+    assert mine[1:-1] == theirs[2:-1] == "00000001"
+    assert mine != theirs and theirs.startswith("81")
 
 
 def test_one_changed_digit_breaks_the_check_digit(hq):
