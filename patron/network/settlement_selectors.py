@@ -228,7 +228,10 @@ def _activity_lines(merchant: Merchant, codes: dict[int, str]) -> list[Line]:
         .order_by("pk")
     )
     lines = []
-    refunds_of: dict[int, list[Refund]] = {}
+    discounts = list(discounts)
+    refunds_of: dict[int, list[Refund]] = defaultdict(list)
+    for refund in Refund.objects.filter(sale__in={d.sale_id for d in discounts}).order_by("pk"):
+        refunds_of[refund.sale_id].append(refund)
     for discount in discounts:
         owner = _owner_of(discount, promotions)
         sale = discount.sale
@@ -247,8 +250,6 @@ def _activity_lines(merchant: Merchant, codes: dict[int, str]) -> list[Line]:
                 **common,
             )
         )
-        if sale.pk not in refunds_of:
-            refunds_of[sale.pk] = list(Refund.objects.filter(sale=sale).order_by("pk"))
         refunded = 0
         for refund in refunds_of[sale.pk]:
             before = kept_share(discount.amount, refunded, sale.total)
