@@ -83,3 +83,21 @@ def last_month_day(merchant, day: int = 10) -> dt.datetime:
     now = timezone.localtime(timezone.now(), ZoneInfo(merchant.timezone))
     first = now.replace(day=1, hour=12, minute=0, second=0, microsecond=0)
     return (first - dt.timedelta(days=1)).replace(day=day)
+
+
+def last_month_moves(system, chain, moves: list[tuple[str, str, int, str]]) -> str:
+    """Last month's history: per (mobile, top-up store, amount, spending store) a member tops
+    up `amount` at one store and spends all of it at the other. Answers the month."""
+    merchant = system.merchant
+    day = last_month_day(merchant)
+    for mobile, at_store, amount, spent_at in moves:
+        who = member(system, mobile)
+        deposit(system, who, amount, chain[at_store], at=day)
+        spend(system, who, spent_at, [amount], at=day)
+    return month_label(merchant, day)
+
+
+def month_label(merchant, moment: dt.datetime) -> str:
+    from patron.network.settlement_selectors import merchant_zone, month_of
+
+    return month_of(moment, merchant_zone(merchant.timezone))

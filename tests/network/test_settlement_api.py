@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from patron.network import settlement_selectors as selectors
 from patron.network.models import SettlementMonth
-from tests.network.settlement_support import deposit, last_month_day, make_chain, member, spend
+from tests.network.settlement_support import last_month_moves, make_chain
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -21,13 +21,9 @@ def chain(system, stores):
 
 
 @pytest.fixture
-def last_month(system, chain, merchant):
-    """Last month: 500 yuan topped up at S1, 120 spent at S2 (S1 owes S2 12000)."""
-    ann = member(system, "13900139001")
-    day = last_month_day(merchant)
-    deposit(system, ann, 50000, chain["S1"], at=day)
-    spend(system, ann, "S2", [12000], at=day)
-    return selectors.month_of(day, selectors.merchant_zone(merchant.timezone))
+def last_month(system, chain):
+    """Last month: 120 yuan topped up at S1 and spent at S2 (S1 owes S2 12000)."""
+    return last_month_moves(system, chain, [("13900139001", "S1", 12000, "S2")])
 
 
 def test_the_statement_answers_pairs_and_nets_by_store_code(api, last_month):

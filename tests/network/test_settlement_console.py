@@ -12,7 +12,7 @@ from patron.network.models import SettlementMonth
 from patron.tenancy.models import Role
 from tests.conftest import staff_actor
 from tests.console.conftest import logged_in
-from tests.network.settlement_support import deposit, last_month_day, make_chain, member, spend
+from tests.network.settlement_support import last_month_moves, make_chain
 
 pytestmark = pytest.mark.django_db
 
@@ -23,16 +23,10 @@ def chain(system, stores):
 
 
 @pytest.fixture
-def month(system, chain, merchant):
+def month(system, chain):
     """Last month: S1 owes S2 120 yuan, S2 owes S3 30 yuan."""
-    ann = member(system, "13700137001")
-    day = last_month_day(merchant)
-    deposit(system, ann, 50000, chain["S1"], at=day)
-    spend(system, ann, "S2", [12000], at=day)
-    bo = member(system, "13700137002")
-    deposit(system, bo, 3000, chain["S2"], at=day)
-    spend(system, bo, "S3", [3000], at=day)
-    return selectors.month_of(day, selectors.merchant_zone(merchant.timezone))
+    moves = [("13700137001", "S1", 12000, "S2"), ("13700137002", "S2", 3000, "S3")]
+    return last_month_moves(system, chain, moves)
 
 
 def test_hq_sees_every_pair_by_store_name_in_chinese(hq, month):

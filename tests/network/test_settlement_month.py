@@ -197,3 +197,15 @@ class TestStoreActivities:
         coupon = issue_coupon(system, ed, "s1cash")
         spend(system, ed, "S1", [5000], codes=[coupon.code], stored_value=4000)
         assert figures(hq, this_month(merchant)) == ([], {})
+
+
+def test_a_card_refund_paying_cash_out_at_another_store_is_owed_to_it(system, hq, chain):
+    from patron.ledger import services as ledger
+
+    fay = member(system, "13800138008")
+    deposit(system, fay, 30000, chain["S1"])
+    spend(system, fay, "S1", [10000])
+    ledger.refund_card(system, fay, key="card-out", context=ledger.Context(store=chain["S3"]))
+    rows, net = figures(hq, this_month(system.merchant))
+    assert rows == [{"payer": "S1", "payee": "S3", "amount": 20000}]
+    assert net == {"S1": -20000, "S3": 20000}
