@@ -72,7 +72,7 @@ def close_month(actor: Actor, month: str, *, key: str = "") -> selectors.Stateme
                 actor,
                 AuditEntry.Action.CREATE,
                 closed,
-                {"month": [None, month], "lines": [None, len(lines)]},
+                {"month": [None, month], "flows": [None, len(lines)]},
                 label=month,
             )
     except IntegrityError:  # a concurrent close of the same month won

@@ -12,6 +12,7 @@ from patron.network import settlement_services as services
 from patron.network.models import SettlementLine, SettlementMonth
 from patron.promotions.models import CouponTemplate, Promotion
 from patron.promotions.services import issue_coupon
+from patron.tenancy.audit_display import present_entries
 from patron.tenancy.models import AuditEntry
 from tests.network.settlement_support import (
     deposit,
@@ -108,7 +109,10 @@ def test_closing_a_month_freezes_it_and_a_late_upload_lands_in_the_next(
     assert closed["status"] == "closed" and closed["closed_by"] == "hq"
     assert closed["rows"] == [{"payer": "S1", "payee": "S2", "amount": 10000}]
     assert SettlementLine.objects.filter(closed_month__month=last).count() == 1
-    assert AuditEntry.objects.filter(object_type="settlementmonth").count() == 1
+    entries = AuditEntry.objects.filter(object_type="settlementmonth")
+    assert [shown.summary for shown in present_entries(entries, merchant)] == [
+        f"关账了 {last} 的门店间结算"
+    ]
 
     late = spend(system, ann, "S3", [7000], at=day.replace(day=12))  # uploaded after the close
     again = selectors.statement(hq, last).as_dict()
