@@ -4,10 +4,13 @@ behind a pair and the xlsx export. Store codes name the parties (`HQ`: no store)
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema
+from ninja import Path, Router, Schema
+from pydantic import Field
 
+from patron.core.apitypes import documented
 from patron.core.downloads import XLSX_TYPE
 from patron.core.idempotency import key_for
 from patron.core.problems import Problem
@@ -17,6 +20,14 @@ from patron.network import settlement_services as services
 
 router = Router(tags=["network"])
 ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
+# The months `settlement_selectors.parse_month` takes (2000-01 to 2100-12); it refuses others
+# with its own message, so the pattern is for the document only.
+MONTH_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"
+Month = Annotated[
+    str,
+    Field(description="A month, YYYY-MM", json_schema_extra=documented(pattern=MONTH_PATTERN)),
+]
+MonthInPath = Path[Month]
 
 
 class SettlementRowOut(Schema):
@@ -82,7 +93,7 @@ def _xlsx(found: selectors.Statement) -> HttpResponse:
     response={200: SettlementOut, **ERRORS},
     summary="A month's settlement between stores (?format=xlsx: the workbook)",
 )
-def settlement(request: HttpRequest, month: str, format: str = "json"):
+def settlement(request: HttpRequest, month: Month, format: str = "json"):
     found = selectors.statement(request.actor, month)
     if format == "xlsx":
         return _xlsx(found)
@@ -94,7 +105,7 @@ def settlement(request: HttpRequest, month: str, format: str = "json"):
     response={200: None, **ERRORS},
     summary="A month's settlement as an xlsx workbook",
 )
-def settlement_xlsx(request: HttpRequest, month: str):
+def settlement_xlsx(request: HttpRequest, month: MonthInPath):
     return _xlsx(selectors.statement(request.actor, month))
 
 
@@ -103,7 +114,7 @@ def settlement_xlsx(request: HttpRequest, month: str):
     response={200: SettlementOut, **ERRORS},
     summary="Close a month: its statement is frozen (HQ)",
 )
-def close_settlement(request: HttpRequest, month: str):
+def close_settlement(request: HttpRequest, month: MonthInPath):
     found = services.close_month(request.actor, month, key=key_for(request, "settlement-close"))
     return found.as_dict()
 
@@ -113,5 +124,5 @@ def close_settlement(request: HttpRequest, month: str):
     response={200: list[SettlementFlowOut], **ERRORS},
     summary="The sales and top-ups behind a store pair's figure",
 )
-def settlement_flows(request: HttpRequest, month: str, payer: str, payee: str):
+def settlement_flows(request: HttpRequest, month: MonthInPath, payer: str, payee: str):
     return selectors.pair_lines(request.actor, month, payer, payee)

@@ -177,6 +177,7 @@ STATE_CODES = {
     # Tenders add up to what the server prices the basket at (its program), and the cash
     # handed over must cover the cash part: a rule across fields JSON Schema cannot state.
     "tenders_mismatch",
+    "month_not_ended",  # a settlement month is closed once it is over (docs/network.md)
 }
 
 
