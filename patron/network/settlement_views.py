@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -91,7 +92,9 @@ def statement(request: HttpRequest) -> HttpResponse:
                 a | {"payer_name": found.name(a["payer"]), "payee_name": found.name(a["payee"])}
                 for a in found.activities()
             ],
-            "may_close": request.actor.role == Role.HQ_ADMIN and found.status == "open",
+            "may_close": request.actor.role == Role.HQ_ADMIN
+            and found.status == "open"
+            and timezone.now() >= selectors.month_end(request.actor.merchant, month),
         },
     )
 

@@ -57,6 +57,7 @@ def test_hq_reads_closes_and_sees_the_late_upload(
     this = selectors.month_of(selectors.timezone.now(), selectors.merchant_zone(merchant.timezone))
     page.goto(f"{live_server.url}/network/settlements/?month={this}")
     expect(page.locator("#settlement-late-note")).to_contain_text("上传晚于结算关账，计入本月")
+    expect(page.locator("#settlement-close")).to_have_count(0)  # this month has not ended
     # The late 88 and S1's coupon (10) redeemed at S3 this month; Bo's 40 of S2's cash at S3.
     expect(page.locator('#settlement-pairs tr[data-pair="S1-S3"]')).to_contain_text("¥98.00")
     expect(page.locator('#settlement-pairs tr[data-pair="S2-S3"]')).to_contain_text("¥40.00")
