@@ -182,6 +182,7 @@ STATE_CODES = {
     "unknown_partner",
     "alliance_with_self",
     "points_not_whole",
+    "month_not_ended",  # a settlement month is closed once it is over (docs/network.md)
 }
 
 
