@@ -64,11 +64,6 @@ def campaign_members(campaign: Any, now: dt.datetime | None = None) -> QuerySet[
     return found
 
 
-def count(merchant: Merchant, audience: dict[str, Any]) -> int:
-    """The live count the editor shows."""
-    return members(merchant, audience).count()
-
-
 def errors(merchant: Merchant, audience: Any) -> list[FieldError]:
     """What is wrong with an audience, [] when it resolves."""
     try:

@@ -234,9 +234,13 @@ def audience_count(request: HttpRequest) -> HttpResponse:
         # Nothing chosen yet: a hint, not an error, before the marketer has done anything.
         return render(request, "campaigns/_count.html", {"unchosen": True})
     target = form.audience() if not errors else {}
-    if target:
+    code = form.cleaned_data.get("owner") or None
+    owner = Store.objects.filter(merchant=actor.merchant, code=code).first() if code else None
+    if target or (owner and not errors):
+        # As it will run: a store's own campaign counts that store's members only.
+        draft = Campaign(merchant=actor.merchant, audience=target, owner_store=owner)
         try:
-            context["count"] = audience.count(actor.merchant, target)
+            context["count"] = audience.campaign_members(draft).count()
         except DomainError as problem:
             context["errors"] = [str(e.message) for e in problem.errors] or [str(problem)]
     elif not errors:

@@ -179,3 +179,12 @@ def test_hq_sees_every_campaign_with_its_owner_and_filters(hq, system, stores):
         ("S1", "西湖店"),
         ("S2", "滨江店"),
     ]
+
+
+def test_the_editor_s_live_count_is_the_store_s_members(manager, stores):
+    li_na, wang_fang, _zhang = add_people(manager.merchant)
+    for member, store in ((li_na, stores["S1"]), (wang_fang, stores["S2"])):
+        member.store = store
+        member.save()
+    answer = logged_in(manager).post("/campaigns/audience-count/", form_data())
+    assert 'data-count="1"' in answer.content.decode()  # the women of 西湖店: 李娜

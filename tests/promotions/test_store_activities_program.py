@@ -134,3 +134,11 @@ def test_store_activities_replaced_whole(system):
     limits = limits_for(system.merchant)
     assert (limits.max_live, limits.campaigns) == (None, False)
     assert export_program(system)["store_activities"] == {"allowed": True}
+
+
+def test_the_api_lists_the_owner(system, api):
+    apply_program(system, FILE)
+    promotions = {row["code"]: row["owner"] for row in api.get("/api/v1/promotions").json()}
+    assert promotions == {"hq10": None, "s1off": "S1"}
+    templates = api.get("/api/v1/coupon-templates").json()
+    assert [(row["code"], row["owner"]) for row in templates] == [("s2cup", "S2")]
