@@ -403,7 +403,7 @@ def create_campaign(actor: Actor, data: Any) -> Campaign:
         )
         changes = _changes({}, spec)
         if owner is not None:
-            changes["owner"] = [None, owner.code]
+            changes["owner_store"] = [None, owner.code]  # shown as the store's name
         audit(actor, AuditEntry.Action.CREATE, campaign, changes, label=campaign.name)
     return campaign
 
@@ -452,7 +452,7 @@ def update_campaign(actor: Actor, campaign: Campaign, data: Any) -> Campaign:
         owner = _owner_store(actor, {**spec, **data}, campaign.owner_store)
         changes = _changes(before, spec)
         if owner != campaign.owner_store:
-            changes["owner"] = [_code(campaign.owner_store), _code(owner)]
+            changes["owner_store"] = [_code(campaign.owner_store), _code(owner)]
         for key, value in spec.items():
             setattr(campaign, key, value)
         campaign.owner_store = owner

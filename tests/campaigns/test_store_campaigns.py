@@ -81,7 +81,7 @@ def test_api_owner_round_trip_and_an_unknown_store_is_422(api, stores):
     campaign_id = answer.json()["id"]
     assert api.get(f"/api/v1/campaigns/{campaign_id}").json()["owner"] == "S1"
     entry = AuditEntry.objects.filter(object_type="campaign", object_id=campaign_id).first()
-    assert entry.changes["owner"] == [None, "S1"]
+    assert entry.changes["owner_store"] == [None, "S1"]
     moved = post(api, f"/campaigns/{campaign_id}", {"owner": None}, method="patch")
     assert moved.status_code == 200 and moved.json()["owner"] is None
     assert post(api, "/campaigns", body()).status_code == 201  # no owner: HQ's
