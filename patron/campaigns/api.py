@@ -22,8 +22,8 @@ ERRORS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
 BODY_DOC = (
     "API.md §9: {name, kind: once|recurring|trigger, audience: {segment} or {filter}, trigger?:"
     " {event, ...}, schedule?: {at} or {cron}, actions: [...], holdout_percent?, caps?,"
-    " quiet_hours?, budget_fen?, window_days?, purpose?}. Checked whole by the server (422 with"
-    " each error's path)."
+    " quiet_hours?, budget_fen?, window_days?, purpose?, owner?}. Checked whole by the server"
+    " (422 with each error's path)."
 )
 
 
@@ -40,6 +40,9 @@ class CampaignIn(Schema):
     quiet_hours: Any = NinjaField(None, description='["21:00", "09:00"]')
     budget_fen: Any = NinjaField(None, description="Budget for coupons and points, in fen")
     window_days: Any = NinjaField(None, description="Sales within these days count; default 14")
+    owner: Any = NinjaField(
+        None, description="The store (code) that runs and pays for it; null or left out: HQ"
+    )
 
 
 class Created(Schema):
@@ -72,6 +75,7 @@ class CampaignOut(Schema):
     launched_at: dt.datetime | None
     finished_at: dt.datetime | None
     next_run_at: dt.datetime | None
+    owner: str | None = NinjaField(None, description="The store (code) that runs it; null: HQ")
 
 
 class RunOut(Schema):
@@ -119,7 +123,9 @@ def given(payload: CampaignIn) -> dict[str, Any]:
 
 
 def present(campaign: Campaign) -> dict[str, Any]:
-    return {key: getattr(campaign, key) for key in CampaignOut.model_fields} | {"id": campaign.pk}
+    shown = {key: getattr(campaign, key) for key in CampaignOut.model_fields if key != "owner"}
+    owner = campaign.owner_store.code if campaign.owner_store_id else None
+    return shown | {"id": campaign.pk, "owner": owner}
 
 
 @router.post("/campaigns", response={201: Created, **ERRORS}, summary="Define a campaign")
@@ -130,7 +136,8 @@ def create_campaign(request: HttpRequest, payload: CampaignIn):
 
 @router.get("/campaigns", response={200: list[CampaignOut], **ERRORS}, summary="Campaigns")
 def list_campaigns(request: HttpRequest):
-    return [present(c) for c in Campaign.objects.filter(merchant=request.actor.merchant)]
+    campaigns = Campaign.objects.filter(merchant=request.actor.merchant)
+    return [present(c) for c in campaigns.select_related("owner_store")]
 
 
 @router.get("/campaigns/{campaign_id}", response={200: CampaignOut, **ERRORS}, summary="A campaign")

@@ -52,9 +52,16 @@ def members(
     return Member.objects.filter(merchant=merchant, status=MemberStatus.ACTIVE).filter(where)
 
 
-def count(merchant: Merchant, audience: dict[str, Any]) -> int:
-    """The live count the editor shows."""
-    return members(merchant, audience).count()
+def campaign_members(campaign: Any, now: dt.datetime | None = None) -> QuerySet[Member]:
+    """Whom a campaign reaches: its audience (without one, a journey's: every active member);
+    a store's own campaign only members whose home store it is (F-41)."""
+    if campaign.audience:
+        found = members(campaign.merchant, campaign.audience, now)
+    else:
+        found = Member.objects.filter(merchant=campaign.merchant, status=MemberStatus.ACTIVE)
+    if campaign.owner_store_id:
+        found = found.filter(store_id=campaign.owner_store_id)
+    return found
 
 
 def errors(merchant: Merchant, audience: Any) -> list[FieldError]:

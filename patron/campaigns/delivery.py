@@ -446,11 +446,7 @@ def start_run(campaign: Campaign, occurrence: str, now: dt.datetime | None = Non
     from patron.campaigns import audience, send_tasks
 
     now = now or timezone.now()
-    ids = list(
-        audience.members(campaign.merchant, campaign.audience, now)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    ids = list(audience.campaign_members(campaign, now).order_by("pk").values_list("pk", flat=True))
     run, _created = CampaignRun.objects.get_or_create(
         campaign=campaign, occurrence=occurrence, defaults={"started_at": now}
     )

@@ -161,6 +161,11 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
     quiet_from = forms.CharField(label=_("Quiet from"), required=False, max_length=5)
     quiet_to = forms.CharField(label=_("Quiet until"), required=False, max_length=5)
     budget = YuanField(label=_("Budget"), required=False)
+    owner = forms.ChoiceField(
+        label=_("Run by"),
+        required=False,
+        help_text=_("A store's own campaign reaches that store's members (the store pays)."),
+    )
 
     def __init__(
         self,
@@ -170,9 +175,15 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
         message_templates: list[tuple[str, str]],
         coupon_templates: list[tuple[str, str]],
         tiers: list[tuple[str, str]] = (),
+        owners: list[tuple[str, str]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        owners = owners or [("", _("HQ"))]
+        self.fields["owner"].choices = owners
+        if owners[0][0]:  # a store manager: their store, nothing else to choose
+            self.fields["owner"].required = True
+            self.fields["owner"].initial = owners[0][0]
         self.fields["segment"].choices = [("", _("— choose a segment —")), *segments]
         self.fields["trigger_event"].choices = trigger_choices()
         self.fields["message_channel"].choices = [("", _("No message")), *channels]
@@ -323,6 +334,7 @@ class CampaignForm(ServiceErrorsMixin, ConsoleForm):
             "caps": {"per_member_per_7d": data["cap_per_7d"]} if data.get("cap_per_7d") else {},
             "quiet_hours": quiet,
             "budget_fen": data.get("budget"),
+            "owner": data.get("owner") or None,
         }
 
     def add_service_errors(self, problem: DomainError) -> None:
@@ -388,6 +400,8 @@ def initial_from(campaign: Campaign | dict[str, Any]) -> dict[str, Any]:
         "quiet_to": quiet[1] if len(quiet) == 2 else "",
         "budget": yuan_plain(body.get("budget_fen")),
     }
+    if body.get("owner"):
+        initial["owner"] = body["owner"]
     if "segment" in audience:
         initial.update(audience_mode=AudienceMode.SEGMENT, segment=audience["segment"])
     elif "filter" in audience:
@@ -458,4 +472,5 @@ def campaign_body(campaign: Campaign) -> dict[str, Any]:
         "caps": campaign.caps,
         "quiet_hours": campaign.quiet_hours,
         "budget_fen": campaign.budget_fen,
+        "owner": campaign.owner_store.code if campaign.owner_store_id else "",
     }

@@ -200,9 +200,9 @@ def _local_date(raw: Any, zone: dt.tzinfo) -> dt.date | None:
 
 def in_audience(campaign: Campaign, member: Member) -> bool:
     """A journey's audience is optional: without one it applies to every member."""
-    if not campaign.audience:
+    if not campaign.audience and not campaign.owner_store_id:
         return True
-    return audience.members(campaign.merchant, campaign.audience).filter(pk=member.pk).exists()
+    return audience.campaign_members(campaign).filter(pk=member.pk).exists()
 
 
 # --- contacts that wait ---------------------------------------------------------------------
@@ -310,8 +310,8 @@ def greet_birthdays(merchant: Merchant, now: dt.datetime | None = None) -> int:
             continue
         calendar_name = options.get("calendar", birthdays.MEMBER)
         members = birthdays.members_on(merchant.pk, days, calendar_name)
-        if campaign.audience:
-            allowed = audience.members(merchant, campaign.audience).values("pk")
+        if campaign.audience or campaign.owner_store_id:
+            allowed = audience.campaign_members(campaign).values("pk")
             members = members.filter(pk__in=allowed)
         year = days[0].year
         occurrence = f"birthday:{year}"
@@ -340,8 +340,8 @@ def follow_up_complaints(merchant: Merchant, now: dt.datetime | None = None) -> 
             created_at__gte=since,
             member__status=MemberStatus.ACTIVE,
         ).order_by("pk")
-        if campaign.audience:
-            allowed = audience.members(merchant, campaign.audience).values("pk")
+        if campaign.audience or campaign.owner_store_id:
+            allowed = audience.campaign_members(campaign).values("pk")
             complaints = complaints.filter(member_id__in=allowed)
         for complaint in complaints:
             occurrence = f"{COMPLAINT}:{complaint.pk}"

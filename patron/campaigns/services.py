@@ -24,9 +24,10 @@ from patron.campaigns import audience as audiences
 from patron.campaigns import journeys, schedules, templating
 from patron.campaigns.models import Campaign, CampaignDefaults, Channel, Purpose
 from patron.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from patron.promotions import store_activities
 from patron.promotions.models import CouponTemplate, Tier
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import AuditEntry, Merchant, Role
+from patron.tenancy.models import AuditEntry, Merchant, Role, Store
 from patron.tenancy.services import audit
 
 # What a journey may start on (the journeys part's list): API.md §9 event types but
@@ -303,6 +304,74 @@ def with_defaults(merchant: Merchant, data: dict[str, Any]) -> dict[str, Any]:
     return filled
 
 
+# --- who owns it (F-41) ----------------------------------------------------------------------
+
+
+def _owner_store(actor: Actor, data: dict[str, Any], current: Store | None) -> Store | None:
+    """The store `owner` names (null: HQ's; left out: as it is, or for a store manager their
+    store). A store manager's campaign must be their store's, within HQ's limits: campaigns
+    allowed, coupons of their store's own, no points or tiers given."""
+    scope = store_activities.store_scope(actor)
+    store = current
+    if "owner" in data:
+        code = data["owner"]
+        store = None
+        if code is not None:
+            store = Store.objects.filter(merchant=actor.merchant, code=code).first()
+            if not isinstance(code, str) or store is None:
+                raise ValidationFailed([FieldError("owner", _("Unknown store %s.") % code)])
+    elif scope is not None and current is None:
+        store = scope
+    if scope is None:
+        return store
+    store_activities.check_owner(scope, store.code if store else None)
+    store_activities.check_allowed(actor.merchant, "campaigns")
+    errors = []
+    own = set(
+        CouponTemplate.objects.filter(merchant=actor.merchant, owner_store=scope).values_list(
+            "code", flat=True
+        )
+    )
+    for index, action in enumerate(data.get("actions") or []):
+        kind = action.get("type") if isinstance(action, dict) else None
+        if kind in ("points", "tier"):
+            errors.append(
+                FieldError(
+                    f"actions[{index}].type",
+                    _("A store's own campaign sends messages and its own coupons only."),
+                )
+            )
+        elif kind == "coupon" and action.get("template") not in own:
+            errors.append(
+                FieldError(
+                    f"actions[{index}].template",
+                    _("A store's own campaign gives only its store's own coupons."),
+                )
+            )
+    if errors:
+        raise ValidationFailed(errors)
+    return store
+
+
+def check_scope(actor: Actor, campaign: Campaign) -> None:
+    """A store manager changes, launches, pauses or cancels only their store's campaigns."""
+    scope = store_activities.store_scope(actor)
+    if scope is not None:
+        store_activities.check_owner(
+            scope, campaign.owner_store.code if campaign.owner_store_id else None
+        )
+
+
+def live_campaigns(merchant: Merchant, store: Store) -> int:
+    """A store's own campaigns not done or cancelled (towards `max_live`)."""
+    ended = (Campaign.Status.DONE, Campaign.Status.CANCELLED)
+    return (
+        Campaign.objects.filter(merchant=merchant, owner_store=store)
+        .exclude(status__in=ended)
+        .count()
+    )
+
+
 # --- writes ----------------------------------------------------------------------------------
 
 
@@ -318,12 +387,24 @@ def create_campaign(actor: Actor, data: Any) -> Campaign:
     """A new draft campaign from the API body."""
     if not isinstance(data, dict):
         raise ValidationFailed([FieldError("body", _("Give the campaign as a JSON object."))])
-    spec = validate_spec(actor.merchant, with_defaults(actor.merchant, data))
+    body = {key: value for key, value in data.items() if key != "owner"}
+    spec = validate_spec(actor.merchant, with_defaults(actor.merchant, body))
     with transaction.atomic():
+        owner = _owner_store(actor, data, None)
+        if owner is not None and store_activities.store_scope(actor) is not None:
+            limits = store_activities.limits_for(actor.merchant)
+            store_activities.check_live(limits, actor.merchant, owner)
         campaign = Campaign.objects.create(
-            merchant=actor.merchant, created_by=actor.user, status=Campaign.Status.DRAFT, **spec
+            merchant=actor.merchant,
+            created_by=actor.user,
+            status=Campaign.Status.DRAFT,
+            owner_store=owner,
+            **spec,
         )
-        audit(actor, AuditEntry.Action.CREATE, campaign, _changes({}, spec), label=campaign.name)
+        changes = _changes({}, spec)
+        if owner is not None:
+            changes["owner_store"] = [None, owner.code]  # shown as the store's name
+        audit(actor, AuditEntry.Action.CREATE, campaign, changes, label=campaign.name)
     return campaign
 
 
@@ -358,6 +439,7 @@ def update_campaign(actor: Actor, campaign: Campaign, data: Any) -> Campaign:
         raise ValidationFailed([FieldError("body", _("Give the changes as a JSON object."))])
     with transaction.atomic():
         campaign = _locked(campaign)
+        check_scope(actor, campaign)
         if campaign.status not in EDITABLE:
             raise not_now(campaign, pgettext("campaign step", "changed"))
         before = _spec_of(campaign)
@@ -365,14 +447,22 @@ def update_campaign(actor: Actor, campaign: Campaign, data: Any) -> Campaign:
             raise ValidationFailed(
                 [FieldError("kind", _("The kind of a launched campaign stays as it is."))]
             )
-        spec = validate_spec(actor.merchant, {**before, **data})
+        body = {key: value for key, value in data.items() if key != "owner"}
+        spec = validate_spec(actor.merchant, {**before, **body})
+        owner = _owner_store(actor, {**spec, **data}, campaign.owner_store)
+        changes = _changes(before, spec)
+        if owner != campaign.owner_store:
+            changes["owner_store"] = [_code(campaign.owner_store), _code(owner)]
         for key, value in spec.items():
             setattr(campaign, key, value)
+        campaign.owner_store = owner
         campaign.save()
-        audit(
-            actor, AuditEntry.Action.UPDATE, campaign, _changes(before, spec), label=campaign.name
-        )
+        audit(actor, AuditEntry.Action.UPDATE, campaign, changes, label=campaign.name)
     return campaign
+
+
+def _code(store: Store | None) -> str | None:
+    return store.code if store else None
 
 
 def _set_status(actor: Actor, campaign: Campaign, status: str, **fields: Any) -> Campaign:
@@ -408,6 +498,7 @@ def launch(actor: Actor, campaign: Campaign, now: dt.datetime | None = None) -> 
     now = now or timezone.now()
     with transaction.atomic():
         campaign = _locked(campaign)
+        check_scope(actor, campaign)
         if campaign.status != Campaign.Status.DRAFT:
             raise not_now(campaign, pgettext("campaign step", "launched"))
         validate_spec(actor.merchant, _spec_of(campaign))
@@ -429,6 +520,7 @@ def pause(actor: Actor, campaign: Campaign) -> Campaign:
     """Stop sending: chunks not yet sent wait, triggers are ignored until resumed."""
     with transaction.atomic():
         campaign = _locked(campaign)
+        check_scope(actor, campaign)
         if campaign.status not in (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED):
             raise not_now(campaign, pgettext("campaign step", "paused"))
         return _set_status(actor, campaign, Campaign.Status.PAUSED)
@@ -442,6 +534,7 @@ def resume(actor: Actor, campaign: Campaign, now: dt.datetime | None = None) -> 
     now = now or timezone.now()
     with transaction.atomic():
         campaign = _locked(campaign)
+        check_scope(actor, campaign)
         if campaign.status != Campaign.Status.PAUSED:
             raise not_now(campaign, pgettext("campaign step", "resumed"))
         waiting = campaign.next_run_at is not None and campaign.next_run_at > now
@@ -461,6 +554,7 @@ def cancel(actor: Actor, campaign: Campaign) -> Campaign:
 
     with transaction.atomic():
         campaign = _locked(campaign)
+        check_scope(actor, campaign)
         if campaign.status in (Campaign.Status.DONE, Campaign.Status.CANCELLED):
             raise not_now(campaign, pgettext("campaign step", "cancelled"))
         Message.objects.filter(campaign=campaign, status=Message.Status.HELD).update(

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -37,12 +38,15 @@ from patron.core.htmx import wants_fragment
 from patron.insight import segments
 from patron.members.models import Member
 from patron.members.selectors import members_for, search_members, shown_mobile
+from patron.promotions import store_activities
 from patron.promotions.models import CouponTemplate, Tier
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Role
+from patron.tenancy.models import Role, Store
 from patron.tenancy.permissions import require_role
 
-CAMPAIGN_ROLES = (Role.HQ_ADMIN, Role.MARKETER)
+# HQ roles run every campaign; a store manager their store's own, when HQ allows it
+# (store_activities; HQ's shown read-only, other stores' not at all).
+CAMPAIGN_ROLES = (Role.HQ_ADMIN, Role.MARKETER, Role.STORE_MANAGER)
 may_use = require_role(*CAMPAIGN_ROLES)
 # What each button asks the service to do, and which statuses show it.
 ACTIONS = {
@@ -64,7 +68,8 @@ RECENT_MESSAGES = 20
 
 
 def campaigns_for(actor: Actor):
-    return Campaign.objects.filter(merchant=actor.merchant)
+    campaigns = Campaign.objects.filter(merchant=actor.merchant)
+    return store_activities.listed(campaigns, store_activities.store_scope(actor))
 
 
 def campaign_or_404(actor: Actor, campaign_id: int) -> Campaign:
@@ -108,6 +113,9 @@ def message_template_choices(actor: Actor) -> list[tuple[str, str]]:
 
 def coupon_template_choices(actor: Actor) -> list[tuple[str, str]]:
     templates = CouponTemplate.objects.filter(merchant=actor.merchant).order_by("code")
+    scope = store_activities.store_scope(actor)
+    if scope is not None:  # a store's campaign gives its own coupons only
+        templates = templates.filter(owner_store=scope)
     return [(t.code, t.name) for t in templates]
 
 
@@ -135,8 +143,18 @@ def campaign_form(actor: Actor, *args: Any, **kwargs: Any) -> CampaignForm:
         message_templates=message_template_choices(actor),
         coupon_templates=coupon_template_choices(actor),
         tiers=tier_choices(actor),
+        owners=owner_choices(actor),
         **kwargs,
     )
+
+
+def owner_choices(actor: Actor) -> list[tuple[str, str]]:
+    """HQ and every store for HQ roles; a store manager their store only."""
+    scope = store_activities.store_scope(actor)
+    if scope is not None:
+        return [(scope.code, scope.name)]
+    stores = Store.objects.filter(merchant=actor.merchant, is_active=True).order_by("code")
+    return [("", _("HQ")), *((s.code, s.name) for s in stores)]
 
 
 # ---------------------------------------------------------------------------------- list
@@ -157,7 +175,9 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in Campaign.Status.values:
         status = ""
-    campaigns = campaigns_for(actor)
+    owner = request.GET.get("owner", "")
+    scope = store_activities.store_scope(actor)
+    campaigns = store_activities.listed(campaigns_for(actor), scope, owner)
     if status:
         campaigns = campaigns.filter(status=status)
     rows = list(campaigns[:200])
@@ -170,6 +190,10 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             (value, label, by_status.get(value, 0)) for value, label in Campaign.Status.choices
         ],
         "total": sum(by_status.values()),
+        "owner": owner,
+        "owners": store_activities.owner_choices(actor),
+        "may_create": store_activities.may_create(actor, "campaigns"),
+        "may_change": {c.pk for c in rows if store_activities.may_change(actor, c.owner_store_id)},
     }
     return render(request, "campaigns/list.html", context)
 
@@ -182,10 +206,10 @@ def campaign_audience_size(request: HttpRequest, campaign_id: int) -> HttpRespon
 
 
 def audience_size(merchant: Any, campaign: Campaign) -> dict[str, Any]:
-    if not campaign.audience:
+    if not campaign.audience and not campaign.owner_store_id:
         return {"everyone": True}
     try:
-        return {"count": audience.count(merchant, campaign.audience)}
+        return {"count": audience.campaign_members(campaign).count()}
     except DomainError as problem:
         return {"error": str(problem)}
 
@@ -210,9 +234,13 @@ def audience_count(request: HttpRequest) -> HttpResponse:
         # Nothing chosen yet: a hint, not an error, before the marketer has done anything.
         return render(request, "campaigns/_count.html", {"unchosen": True})
     target = form.audience() if not errors else {}
-    if target:
+    code = form.cleaned_data.get("owner") or None
+    owner = Store.objects.filter(merchant=actor.merchant, code=code).first() if code else None
+    if target or (owner and not errors):
+        # As it will run: a store's own campaign counts that store's members only.
+        draft = Campaign(merchant=actor.merchant, audience=target, owner_store=owner)
         try:
-            context["count"] = audience.count(actor.merchant, target)
+            context["count"] = audience.campaign_members(draft).count()
         except DomainError as problem:
             context["errors"] = [str(e.message) for e in problem.errors] or [str(problem)]
     elif not errors:
@@ -254,6 +282,8 @@ def editor(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
                     campaign = services.create_campaign(actor, form.spec())
                 else:
                     campaign = services.update_campaign(actor, campaign, form.spec())
+            except store_activities.NotYourStore:
+                raise PermissionDenied from None
             except DomainError as problem:
                 form.add_service_errors(problem)
             else:
@@ -274,12 +304,16 @@ def editor(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
 
 @may_use
 def campaign_new(request: HttpRequest) -> HttpResponse:
+    if not store_activities.may_create(request.actor, "campaigns"):
+        raise PermissionDenied
     return editor(request, None)
 
 
 @may_use
 def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = campaign_or_404(request.actor, campaign_id)
+    if not store_activities.may_change(request.actor, campaign.owner_store_id):
+        raise PermissionDenied
     if campaign.status not in EDITABLE:
         messages.error(request, _("Only a draft or a paused campaign can be changed."))
         return redirect("campaigns:detail", campaign.pk)
@@ -359,13 +393,16 @@ def recent_messages(actor: Actor, campaign: Campaign) -> list[dict[str, Any]]:
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     actor: Actor = request.actor
     campaign = campaign_or_404(actor, campaign_id)
+    mine = store_activities.may_change(actor, campaign.owner_store_id)
     context = {
         "campaign": campaign,
         "run": current_run(campaign),
         "report": report_context(campaign),
         "recent": recent_messages(actor, campaign),
-        "buttons": [name for name, (_n, shown) in ACTIONS.items() if campaign.status in shown],
-        "editable": campaign.status in EDITABLE,
+        "buttons": [
+            name for name, (_n, shown) in ACTIONS.items() if mine and campaign.status in shown
+        ],
+        "editable": mine and campaign.status in EDITABLE,
         "size": audience_size(actor.merchant, campaign),
         "body": json.dumps(campaign.actions, ensure_ascii=False),
     }
@@ -389,6 +426,8 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
         raise Http404(_("No such action"))
     try:
         getattr(services, ACTIONS[action][0])(actor, campaign)
+    except store_activities.NotYourStore:
+        raise PermissionDenied from None
     except DomainError as problem:
         messages.error(request, str(problem))
     else:

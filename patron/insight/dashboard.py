@@ -30,7 +30,7 @@ from patron.ledger.selectors import liabilities, points_value
 from patron.ledger.services import policy_for
 from patron.members.models import Member
 from patron.members.selectors import members_for
-from patron.promotions.models import Coupon
+from patron.promotions.models import Coupon, Promotion
 from patron.sales.models import Refund, Sale, SaleDiscount
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
@@ -457,6 +457,49 @@ def coupon_figures(actor: Actor, window: Window) -> dict[str, Any]:
     }
 
 
+def owner_figures(actor: Actor, window: Window) -> list[dict[str, Any]]:
+    """Discounts given and sales influenced per owner of the promotion or coupon that gave them
+    (F-41): HQ, then each store that ran its own. `discount` is what that owner's promotions
+    and coupons took off the range's sales (a coupon given back by a refund cost nothing),
+    `sales` what those sales finally took (after refunds); a sale with discounts of two owners
+    counts for both."""
+    rows = list(
+        SaleDiscount.objects.filter(sale__in=sales_in(actor, window), returned=False).values_list(
+            "sale_id", "code", "amount", "coupon_id", "coupon__template__owner_store_id"
+        )
+    )
+    codes = {code for _sale, code, _amount, coupon, _owner in rows if coupon is None}
+    promotion_owner = dict(
+        Promotion.objects.filter(merchant=actor.merchant, code__in=codes).values_list(
+            "code", "owner_store_id"
+        )
+    )
+    owners: dict[int | None, dict[str, Any]] = {}
+    sales_of: dict[int | None, set[int]] = defaultdict(set)
+    for sale_id, code, amount, coupon, coupon_owner in rows:
+        owner = coupon_owner if coupon is not None else promotion_owner.get(code)
+        into = owners.setdefault(owner, {"discount": 0, "applications": 0})
+        into["discount"] += amount
+        into["applications"] += 1
+        sales_of[owner].add(sale_id)
+    totals = net_totals(set().union(*sales_of.values()) if sales_of else set())
+    stores = Store.objects.filter(merchant=actor.merchant).in_bulk([o for o in owners if o])
+    shown = []
+    for owner, figures in owners.items():
+        store = stores.get(owner) if owner else None
+        shown.append(
+            {
+                "owner": store.code if store else None,
+                "name": store.name if store else _("HQ"),
+                "discount": figures["discount"],
+                "applications": figures["applications"],
+                "sales_count": len(sales_of[owner]),
+                "sales": sum(totals[pk] for pk in sales_of[owner]),
+            }
+        )
+    return sorted(shown, key=lambda row: (row["owner"] is not None, row["owner"] or ""))
+
+
 # --- rankings --------------------------------------------------------------------------------
 
 
@@ -756,6 +799,7 @@ def dashboard(actor: Actor, window: Window, now: dt.datetime | None = None) -> d
         "sales": sales_figures(actor, window),
         "liabilities": liability_figures(actor, window, now),
         "coupons": coupon_figures(actor, window),
+        "owners": owner_figures(actor, window),
         "stores": store_ranking(actor, window),
         "staff": staff_ranking(actor, window),
         "series": series(actor, window),

@@ -134,6 +134,18 @@ class Coupons(Schema):
     by_template: list[CouponTemplateRow]
 
 
+class ActivityOwnerRow(Schema):
+    """Discounts given by the promotions and coupons of one owner (F-41) and the sales they
+    influenced (after refunds); `owner` the store's code, null for HQ."""
+
+    owner: str | None
+    name: str
+    discount: int
+    applications: int
+    sales_count: int
+    sales: int
+
+
 class StoreRow(Schema):
     rank: int
     store: str | None
@@ -199,6 +211,7 @@ class DashboardOut(Schema):
     sales: Sales
     liabilities: Liabilities
     coupons: Coupons
+    owners: list[ActivityOwnerRow]
     stores: list[StoreRow]
     staff: list[StaffRow]
     series: Series

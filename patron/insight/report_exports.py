@@ -18,6 +18,7 @@ TABLES = {
     "stores": gettext_lazy("Store ranking"),
     "staff": gettext_lazy("Staff ranking"),
     "coupons": gettext_lazy("Coupon cost and return"),
+    "owners": gettext_lazy("Discounts by owner (HQ and stores)"),
     "liabilities": gettext_lazy("Liabilities"),
     "diagnosis": gettext_lazy("Store diagnosis"),
     "all": gettext_lazy("All tables"),
@@ -121,6 +122,23 @@ def coupon_table(figures: dict[str, Any]) -> Table:
     )
 
 
+def owner_table(figures: dict[str, Any]) -> Table:
+    return Table(
+        str(TABLES["owners"]),
+        [
+            (_("Run by"), PLAIN),
+            (_("Discounts applied"), COUNT),
+            (_("Discount given (yuan)"), MONEY),
+            (_("Sales influenced"), COUNT),
+            (_("Sales influenced (yuan)"), MONEY),
+        ],
+        [
+            [r["name"], r["applications"], r["discount"], r["sales_count"], r["sales"]]
+            for r in figures["owners"]
+        ],
+    )
+
+
 def liability_table(figures: dict[str, Any]) -> Table:
     return Table(
         str(TABLES["liabilities"]),
@@ -179,6 +197,7 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], Table]] = {
     "stores": store_table,
     "staff": staff_table,
     "coupons": coupon_table,
+    "owners": owner_table,
     "liabilities": liability_table,
     "diagnosis": diagnosis_table,
 }

@@ -89,6 +89,7 @@ def promotion_out(promotion: Promotion, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "code": promotion.code,
         "name": promotion.name,
+        "owner": promotion.owner_store.code if promotion.owner_store_id else None,
         "kind": promotion.kind,
         "members_only": promotion.members_only,
         "condition": export_condition(promotion.condition, zone),
@@ -111,13 +112,15 @@ def promotion_out(promotion: Promotion, zone: ZoneInfo) -> dict[str, Any]:
 )
 def list_promotions(request: HttpRequest):
     zone = ZoneInfo(request.actor.merchant.timezone)
-    return [promotion_out(p, zone) for p in selectors.active_promotions(request.actor.merchant)]
+    promotions = selectors.active_promotions(request.actor.merchant).select_related("owner_store")
+    return [promotion_out(p, zone) for p in promotions]
 
 
 def template_out(template: CouponTemplate, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "code": template.code,
         "name": template.name,
+        "owner": template.owner_store.code if template.owner_store_id else None,
         "condition": export_condition(template.condition, zone),
         "benefit": export_benefit(template.benefit),
         "stacking": template.stacking,
@@ -142,4 +145,5 @@ def template_out(template: CouponTemplate, zone: ZoneInfo) -> dict[str, Any]:
 )
 def list_templates(request: HttpRequest):
     zone = ZoneInfo(request.actor.merchant.timezone)
-    return [template_out(t, zone) for t in selectors.active_templates(request.actor.merchant)]
+    templates = selectors.active_templates(request.actor.merchant).select_related("owner_store")
+    return [template_out(t, zone) for t in templates]

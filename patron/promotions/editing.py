@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from patron.core.errors import FieldError, NotFound, ValidationFailed
 from patron.program import services as program
 from patron.program.services import Change
+from patron.promotions import store_activities
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Merchant
 
@@ -83,6 +84,48 @@ def _check_section(section: str) -> None:
         raise ValueError(f"not an editable section: {section}")
 
 
+def _guard(
+    actor: Actor,
+    section: str,
+    existing: dict[str, Any] | None,
+    row: dict[str, Any] | None,
+    *,
+    new: bool = True,
+) -> dict[str, Any] | None:
+    """A store manager changes only their store's own rows, within HQ's limits (F-41);
+    gives the row as it will be applied. HQ roles pass unchecked.
+
+    Raises NotYourStore (HQ's or another store's row, or a row for another store),
+    StoreActivitiesOff (HQ has not allowed it) or RowRefused (beyond the limits).
+    """
+    scope = store_activities.store_scope(actor)
+    if scope is None:
+        return row
+    if existing is not None:
+        store_activities.check_owner(scope, existing.get("owner"))
+    if row is None:  # pausing, resuming or ending their own
+        return row
+    store_activities.check_owner(scope, row.get("owner"))
+    limits = store_activities.check_allowed(actor.merchant, section)
+    refusals = [
+        RowError(".".join(str(part) for part in path), message)
+        for path, message in store_activities.benefit_refusals(limits, row.get("benefit") or {})
+    ]
+    if section == "promotions" and row.get("kind") == "automatic":
+        # Applies at their store only.
+        condition = dict(row.get("condition") or {})
+        if condition.get("stores", [scope.code]) != [scope.code]:
+            refusals.append(
+                RowError("condition.stores", _("Your store's promotion applies at your store."))
+            )
+        row = {**row, "condition": {**condition, "stores": [scope.code]}}
+    if refusals:
+        raise RowRefused(refusals, [])
+    if new:
+        store_activities.check_live(limits, actor.merchant, scope)
+    return row
+
+
 def create_row(actor: Actor, section: str, row: dict[str, Any]) -> list[Change]:
     """Add a promotion or coupon template; a code already in the section is refused."""
     _check_section(section)
@@ -91,6 +134,7 @@ def create_row(actor: Actor, section: str, row: dict[str, Any]) -> list[Change]:
         rows = current_rows(actor, section)
         if any(existing["code"] == row.get("code") for existing in rows):
             raise RowRefused([RowError("code", _("This code is already in use."))], [])
+        row = _guard(actor, section, None, row)
         return _apply(actor, section, [*rows, row], len(rows))
 
 
@@ -100,6 +144,7 @@ def _replaced(
     rows = current_rows(actor, section)
     for index, existing in enumerate(rows):
         if existing["code"] == code:
+            _guard(actor, section, existing, None)
             rows[index] = change(dict(existing))
             return rows, index
     raise NotFound(_("Not found"))
@@ -117,6 +162,7 @@ def update_row(actor: Actor, section: str, code: str, row: dict[str, Any]) -> li
     with transaction.atomic():
         _lock(actor.merchant)
         rows, index = _replaced(actor, section, code, lambda existing: _edited(existing, row, code))
+        rows[index] = _guard(actor, section, None, rows[index], new=False)
         return _apply(actor, section, rows, index)
 
 
@@ -148,4 +194,5 @@ def end_row(actor: Actor, section: str, code: str) -> list[Change]:
         kept = [row for row in rows if row["code"] != code]
         if len(kept) == len(rows):
             raise NotFound(_("Not found"))
+        _guard(actor, section, next(row for row in rows if row["code"] == code), None)
         return _apply(actor, section, kept, -1)

@@ -29,6 +29,7 @@ from patron.promotions import selectors
 from patron.promotions.editing import RowError
 from patron.promotions.models import Promotion, Stacking
 from patron.promotions.preview import EXAMPLE_LINES, ExampleLine
+from patron.promotions.store_activities import store_scope
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 
@@ -194,6 +195,11 @@ class RuleForm(ConsoleForm):
         help_text=_("Letters, digits, - or _; reports and the till know it by this."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+    owner = forms.ChoiceField(
+        label=_("Run by"),
+        required=False,
+        help_text=_("HQ's for the whole chain, or one store's own (the store pays for it)."),
+    )
     benefit_type = forms.ChoiceField(label=_("Benefit"), choices=BENEFIT_TYPES, initial="percent")
     rate = RateField(
         label=_("Discount (折)"),
@@ -276,10 +282,18 @@ class RuleForm(ConsoleForm):
         self.fields["condition_categories"].choices = categories
         self.fields["tiers"].choices = [(t.code, t.name) for t in selectors.active_tiers(merchant)]
         self.fields["weekdays"].choices = WEEKDAYS
-        self.fields["stores"].choices = [
-            (s.code, s.name)
-            for s in Store.objects.filter(merchant=merchant, is_active=True).order_by("code")
-        ]
+        active = Store.objects.filter(merchant=merchant, is_active=True).order_by("code")
+        self.fields["stores"].choices = [(s.code, s.name) for s in active]
+        scope = store_scope(actor)
+        if scope is None:
+            self.fields["owner"].choices = [("", _("HQ")), *self.fields["stores"].choices]
+        else:
+            # A store manager's own: their store, and nothing else to choose.
+            self.fields["owner"].choices = [(scope.code, scope.name)]
+            self.fields["owner"].required = True
+            self.fields["owner"].initial = scope.code
+            self.fields["stores"].choices = [(scope.code, scope.name)]
+            self.fields["stores"].help_text = _("A store's own automatic promotion applies there.")
         if editing is not None:
             self.fields["code"].disabled = True
             self.fields["code"].help_text = _("The code cannot change once saved.")
@@ -288,7 +302,7 @@ class RuleForm(ConsoleForm):
 
     # --- the page's sections ---------------------------------------------------------------
 
-    basic_fields: tuple[str, ...] = ("name", "code")
+    basic_fields: tuple[str, ...] = ("name", "code", "owner")
     stacking_fields = ("stacking", "priority")
     choice_fields = ("benefit_categories", "condition_categories", "tiers", "weekdays", "stores",
                      "stacking", "kind", "validity")  # fmt: skip
@@ -383,7 +397,10 @@ class RuleForm(ConsoleForm):
 
     def _common_row(self) -> dict[str, Any]:
         data = self.cleaned_data
-        return {"code": data["code"], "name": data["name"].strip()}
+        row = {"code": data["code"], "name": data["name"].strip()}
+        if data.get("owner"):
+            row["owner"] = data["owner"]
+        return row
 
     # --- from the program file to the form ---------------------------------------------------
 
@@ -395,6 +412,7 @@ class RuleForm(ConsoleForm):
         initial: dict[str, Any] = {
             "code": row.get("code", ""),
             "name": row.get("name", ""),
+            "owner": row.get("owner", ""),
             "benefit_type": kind,
             "stacking": row.get("stacking", Stacking.STACKABLE.value),
             "priority": row.get("priority", 100),
@@ -468,7 +486,7 @@ class PromotionForm(RuleForm):
         widget=forms.RadioSelect,
     )
     members_only = forms.BooleanField(label=_("Members only"), required=False)
-    basic_fields = ("name", "code", "kind")
+    basic_fields = ("name", "code", "owner", "kind")
     condition_fields = ("members_only", *RuleForm.condition_fields)
 
     field_order = ["name", "code", "kind"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,9 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from patron.core.errors import NotFound
+from patron.core.errors import DomainError, NotFound
 from patron.engine import pricing
-from patron.promotions import editing, preview
+from patron.promotions import editing, preview, store_activities
 from patron.promotions.editor_forms import (
     BENEFIT_FIELDS,
     CouponTemplateForm,
@@ -92,6 +93,7 @@ def edit(request: HttpRequest, section: str, code: str | None = None) -> HttpRes
     kind = kind_of(section)
     actor = request.actor
     row = current_or_404(request, kind, code) if code is not None else None
+    check_store_scope(actor, kind, row)
     initial = kind.form.initial_from_row(row) if row is not None else {}
     if request.method == "POST":
         form = kind.form(request.POST, actor=actor, editing=code, initial=initial)
@@ -100,6 +102,10 @@ def edit(request: HttpRequest, section: str, code: str | None = None) -> HttpRes
                 changes = save(actor, kind, code, form.to_row())
             except editing.RowRefused as refused:
                 form.add_row_errors(refused.row_errors, refused.other_errors)
+            except store_activities.NotYourStore:
+                raise PermissionDenied from None
+            except DomainError as refused:  # beyond HQ's limits for stores
+                form.add_error(None, refused.detail)
             else:
                 name = form.cleaned_data["name"]
                 report_changes(request, changes, _("Saved “%s”.") % name)
@@ -121,6 +127,21 @@ def edit(request: HttpRequest, section: str, code: str | None = None) -> HttpRes
         + (f"?editing={code}" if code else ""),
     }
     return render(request, "promotions/editor.html", context)
+
+
+def check_store_scope(actor, kind: Kind, row: dict[str, Any] | None) -> None:
+    """A store manager opens only their store's own rows, and a new one only when HQ lets
+    stores run it (403 otherwise; HQ roles pass)."""
+    try:
+        scope = store_activities.store_scope(actor)
+        if scope is None:
+            return
+        if row is not None:
+            store_activities.check_owner(scope, row.get("owner"))
+        else:
+            store_activities.check_allowed(actor.merchant, kind.section)
+    except DomainError:
+        raise PermissionDenied from None
 
 
 def save(actor, kind: Kind, code: str | None, row: dict[str, Any]) -> list:
@@ -149,6 +170,8 @@ def _set_paused(request: HttpRequest, section: str, code: str, paused: bool) -> 
     row = current_or_404(request, kind, code)
     try:
         changes = editing.set_paused(request.actor, kind.section, code, paused)
+    except store_activities.NotYourStore:
+        raise PermissionDenied from None
     except editing.RowRefused as refused:
         messages.error(request, str(refused))
     else:
@@ -164,6 +187,8 @@ def end(request: HttpRequest, section: str, code: str) -> HttpResponse:
     row = current_or_404(request, kind, code)
     try:
         changes = editing.end_row(request.actor, kind.section, code)
+    except store_activities.NotYourStore:
+        raise PermissionDenied from None
     except editing.RowRefused as refused:
         messages.error(request, str(refused))
     else:
@@ -180,6 +205,7 @@ def preview_draft(request: HttpRequest, section: str) -> HttpResponse:
     """The draft on the form priced on the example basket (htmx; nothing written)."""
     kind = kind_of(section)
     actor = request.actor
+    check_store_scope(actor, kind, None)  # a store manager previews only when HQ allows
     code = request.GET.get("editing") or None
     data = request.POST.copy()
     # A draft without a code or name yet can still be previewed.

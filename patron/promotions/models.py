@@ -352,3 +352,22 @@ class LimitTake(models.Model):
 
     def __str__(self) -> str:
         return f"sale {self.sale_id}: {self.units} of {self.promotion_id}"
+
+
+class StoreActivityLimits(models.Model):
+    """What HQ lets a store manager run as the store's own activities (program file
+    `store_activities`, F-41; docs/promotions.md). No row: store managers may run none."""
+
+    merchant = models.OneToOneField(
+        "tenancy.Merchant", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    allowed = models.BooleanField(default=False)
+    benefit_types = models.JSONField(default=list, blank=True)  # empty: percent and fixed
+    max_percent_off = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_amount_off = models.BigIntegerField(null=True, blank=True)  # fen
+    coupons = models.BooleanField(default=True)
+    campaigns = models.BooleanField(default=False)
+    max_live = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"store activities of {self.merchant_id}"

@@ -60,9 +60,10 @@ from patron.program.schema import (
     tagged_union,
 )
 from patron.program.services import Change, Plan
-from patron.promotions import services
+from patron.promotions import services, store_activities
 from patron.promotions.models import CouponTemplate, Promotion, Stacking, Tier
 from patron.tenancy.actor import Actor
+from patron.tenancy.models import Merchant, Store
 
 RANK = Whole(0, 1000)
 MAX_PRIORITY = 10**6
@@ -411,6 +412,7 @@ class PromotionRow(ProgramModel):
 
     code: Code
     name: Name
+    owner: Code = Field(None, description="The store that runs it (its code); absent: HQ.")
     kind: Annotated[str, KIND]
     paused: Bool = False
     members_only: Bool = False
@@ -441,6 +443,7 @@ class PromotionRow(ProgramModel):
         cleaned = {
             "code": self.code,
             "name": self.name,
+            "owner": self.owner,
             "kind": self.kind,
             "paused": self.paused,
             "members_only": self.members_only,
@@ -501,17 +504,57 @@ class Zone:
             raise ValidationFailed(self.errors)
 
 
+class NewStore:
+    """A store the same file adds, found by its code when the plan runs (stores are planned
+    before every other section, so it exists by then)."""
+
+    def __init__(self, merchant: Merchant, code: str) -> None:
+        self.merchant, self.code = merchant, code
+
+    def __repr__(self) -> str:
+        return self.code
+
+    def resolve(self) -> Store:
+        return Store.objects.get(merchant=self.merchant, code=self.code)
+
+
+class Owners:
+    """The stores that own promotions and coupon templates (`owner: S1`; absent: HQ)."""
+
+    def __init__(self, actor: Actor, plan: Plan) -> None:
+        self.merchant = actor.merchant
+        self.stores = {s.code: s for s in Store.objects.filter(merchant=actor.merchant)}
+        self.added = {c.key for c in plan.changes if c.section == "stores" and c.op == "add"}
+        self.errors: list[FieldError] = []
+
+    def store(self, code: str | None, path: str) -> Store | NewStore | None:
+        if code is None:
+            return None
+        if code in self.stores:
+            return self.stores[code]
+        if code in self.added:
+            return NewStore(self.merchant, code)
+        self.errors.append(FieldError(path, _("Unknown store %s.") % code))
+        return None
+
+
+def resolved(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.resolve() if isinstance(v, NewStore) else v for k, v in fields.items()}
+
+
 def stored_moment(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
 def plan_promotions(actor: Actor, rows: list[dict[str, Any]], plan: Plan) -> None:
     zone = Zone(actor)
+    owners = Owners(actor, plan)
     wanted = {}
     for row in rows:
         condition = zone.condition(row["condition"], row["path"])
         wanted[row["code"]] = {
             "name": row["name"],
+            "owner_store": owners.store(row["owner"], f"{row['path']}.owner"),
             "kind": row["kind"],
             "paused": row["paused"],
             "members_only": row["members_only"],
@@ -524,6 +567,7 @@ def plan_promotions(actor: Actor, rows: list[dict[str, Any]], plan: Plan) -> Non
             "ends_at": stored_moment(condition.get("ends_at")),
             "is_active": True,
         }
+    zone.errors += owners.errors
     zone.raise_errors()
     plan_rows("promotions", Promotion, actor, wanted, plan)
 
@@ -544,7 +588,10 @@ def export_benefit(benefit: dict[str, Any]) -> dict[str, Any]:
 
 
 def export_promotion(promotion: Promotion, zone: ZoneInfo) -> dict[str, Any]:
-    row: dict[str, Any] = {"code": promotion.code, "name": promotion.name, "kind": promotion.kind}
+    row: dict[str, Any] = {"code": promotion.code, "name": promotion.name}
+    if promotion.owner_store_id:
+        row["owner"] = promotion.owner_store.code
+    row["kind"] = promotion.kind
     if promotion.paused:
         row["paused"] = True
     if promotion.members_only:
@@ -562,6 +609,7 @@ def export_promotion(promotion: Promotion, zone: ZoneInfo) -> dict[str, Any]:
 def export_promotions(actor: Actor) -> list[dict[str, Any]]:
     zone = ZoneInfo(actor.merchant.timezone)
     promotions = Promotion.objects.filter(merchant=actor.merchant, is_active=True)
+    promotions = promotions.select_related("owner_store")
     return [export_promotion(p, zone) for p in promotions.order_by("priority", "code")]
 
 
@@ -574,6 +622,7 @@ class TemplateRow(ProgramModel):
 
     code: Code
     name: Name
+    owner: Code = Field(None, description="The store that runs it (its code); absent: HQ.")
     paused: Bool = False
     benefit: AnyBenefit
     condition: Condition = None
@@ -610,6 +659,7 @@ class TemplateRow(ProgramModel):
         return {
             "code": self.code,
             "name": self.name,
+            "owner": self.owner,
             "paused": self.paused,
             "condition": self.condition.cleaned() if self.condition else {},
             "benefit": self.benefit.cleaned(),
@@ -633,6 +683,7 @@ class CouponTemplates(CodedList[TemplateRow]):
 
 def plan_coupon_templates(actor: Actor, rows: list[dict[str, Any]], plan: Plan) -> None:
     zone = Zone(actor)
+    owners = Owners(actor, plan)
     wanted = {}
     for row in rows:
         start, end = zone.window(
@@ -640,6 +691,7 @@ def plan_coupon_templates(actor: Actor, rows: list[dict[str, Any]], plan: Plan) 
         )
         wanted[row["code"]] = {
             "name": row["name"],
+            "owner_store": owners.store(row["owner"], f"{row['path']}.owner"),
             "paused": row["paused"],
             "condition": zone.condition(row["condition"], row["path"]),
             "benefit": row["benefit"],
@@ -652,12 +704,15 @@ def plan_coupon_templates(actor: Actor, rows: list[dict[str, Any]], plan: Plan) 
             "stock": row["stock"],
             "is_active": True,
         }
+    zone.errors += owners.errors
     zone.raise_errors()
     plan_rows("coupon_templates", CouponTemplate, actor, wanted, plan)
 
 
 def export_template(template: CouponTemplate, zone: ZoneInfo) -> dict[str, Any]:
     row: dict[str, Any] = {"code": template.code, "name": template.name}
+    if template.owner_store_id:
+        row["owner"] = template.owner_store.code
     if template.paused:
         row["paused"] = True
     row["benefit"] = export_benefit(template.benefit)
@@ -679,6 +734,7 @@ def export_template(template: CouponTemplate, zone: ZoneInfo) -> dict[str, Any]:
 def export_coupon_templates(actor: Actor) -> list[dict[str, Any]]:
     zone = ZoneInfo(actor.merchant.timezone)
     templates = CouponTemplate.objects.filter(merchant=actor.merchant, is_active=True)
+    templates = templates.select_related("owner_store")
     return [export_template(t, zone) for t in templates.order_by("code")]
 
 
@@ -688,6 +744,8 @@ def export_coupon_templates(actor: Actor) -> list[dict[str, Any]]:
 def _shown(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, Store):
+        return value.code
     return repr(value)
 
 
@@ -710,7 +768,7 @@ def plan_rows(
             plan.changes.append(Change(section, "add", code, fields["name"]))
             plan.steps.append(
                 lambda code=code, fields=fields: services.create_program_row(
-                    model, actor.merchant, code, fields
+                    model, actor.merchant, code, resolved(fields)
                 )
             )
             continue
@@ -728,7 +786,7 @@ def plan_rows(
             details.insert(0, _("(reactivated)"))
         plan.changes.append(Change(section, "change", code, ", ".join(details)))
         plan.steps.append(
-            lambda row=row, changed=changed: services.update_program_row(row, changed)
+            lambda row=row, changed=changed: services.update_program_row(row, resolved(changed))
         )
     for code, row in current.items():
         if code not in wanted and row.is_active:
@@ -746,3 +804,4 @@ def register() -> None:
     register_section(
         "coupon_templates", CouponTemplates, plan_coupon_templates, export_coupon_templates
     )
+    store_activities.register()

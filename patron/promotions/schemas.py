@@ -44,6 +44,7 @@ class MemberTierOut(Schema):
 class PromotionOut(Schema):
     code: str
     name: str
+    owner: str | None = Field(None, description="The store (code) that runs it; null: HQ")
     kind: str
     members_only: bool
     condition: dict[str, Any]
@@ -56,6 +57,7 @@ class PromotionOut(Schema):
 class CouponTemplateOut(Schema):
     code: str
     name: str
+    owner: str | None = Field(None, description="The store (code) that runs it; null: HQ")
     condition: dict[str, Any]
     benefit: dict[str, Any]
     stacking: str

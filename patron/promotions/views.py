@@ -31,7 +31,7 @@ from patron.members.selectors import member_or_404, members_for
 from patron.program.models import Category
 from patron.program.selectors import category_names
 from patron.program.views import REVISION_ROLES
-from patron.promotions import limits, selectors, services
+from patron.promotions import limits, selectors, services, store_activities
 from patron.promotions.codes import display_code
 from patron.promotions.describe import (
     describe_benefit,
@@ -46,8 +46,9 @@ from patron.tenancy.models import Merchant, Role, Store
 from patron.tenancy.permissions import console_view, require_role
 
 ISSUE_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.MARKETER)
-# Who changes promotions and coupon templates (editor_views); store staff only read them.
-EDIT_ROLES = (Role.HQ_ADMIN, Role.MARKETER)
+# Who changes promotions and coupon templates (editor_views): HQ roles all of them, a store
+# manager their store's own within HQ's limits (store_activities); cashiers only read them.
+EDIT_ROLES = (Role.HQ_ADMIN, Role.MARKETER, Role.STORE_MANAGER)
 TIER_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
 END_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
 COUPONS_SHOWN = 20
@@ -75,6 +76,7 @@ class PromotionRow:
     benefit: str
     condition: str
     limits: list[str] = field(default_factory=list)  # stock sold and per-member limits, in words
+    mine: bool = True  # the actor may change it
 
 
 def describe_limits(limits: dict[str, int], sold: int) -> list[str]:
@@ -100,6 +102,7 @@ class TemplateRow:
     benefit: str
     condition: str
     validity: str
+    mine: bool = True
 
 
 def tier_member_counts(actor: Actor, tiers: list[Tier]) -> dict[int | None, int]:
@@ -184,9 +187,15 @@ def overview(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     zone = ZoneInfo(actor.merchant.timezone)
     names = program_names(actor)
-    listed = list(selectors.program_promotions(actor.merchant))
+    scope = store_activities.store_scope(actor)
+    owner = request.GET.get("owner", "")
+    listed = list(
+        store_activities.listed(selectors.program_promotions(actor.merchant), scope, owner)
+    )
     sold = limits.sold(p.pk for p in listed if p.limits)
-    shown_templates = list(selectors.program_templates(actor.merchant))
+    shown_templates = list(
+        store_activities.listed(selectors.program_templates(actor.merchant), scope, owner)
+    )
     names["skus"] = sku_names(
         actor.merchant,
         [r for p in [*listed, *shown_templates] for r in (p.benefit, p.condition or {})],
@@ -199,6 +208,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 p.condition, zone, members_only=p.members_only, names=names
             ),
             limits=describe_limits(p.limits, sold.get(p.pk, 0)),
+            mine=store_activities.may_change(actor, p.owner_store_id),
         )
         for p in listed
     ]
@@ -208,6 +218,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             benefit=describe_benefit(named(t.benefit, names["categories"], names["skus"])),
             condition=describe_condition(t.condition, zone, names=names),
             validity=describe_validity(t, zone),
+            mine=store_activities.may_change(actor, t.owner_store_id),
         )
         for t in shown_templates
     ]
@@ -216,7 +227,12 @@ def overview(request: HttpRequest) -> HttpResponse:
         "promotions": promotions,
         "templates": templates,
         "may_edit": actor.role in EDIT_ROLES,
+        "may_create_promotion": store_activities.may_create(actor, "promotions"),
+        "may_create_template": store_activities.may_create(actor, "coupon_templates"),
         "may_revisions": actor.role in REVISION_ROLES,
+        "owners": store_activities.owner_choices(actor),
+        "owner": owner,
+        "store_scope": scope,
     }
     return render(request, "promotions/overview.html", context)
 

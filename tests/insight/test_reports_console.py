@@ -129,7 +129,19 @@ def test_every_table_exports_to_xlsx_and_is_audited(history, hq):
     owed = read(client.get("/reports/export/liabilities.xlsx", range_of(history))).active
     assert [(r[0], float(r[4]), r[5]) for r in rows(owed)] == [("S1", 500.0, 260), ("S2", 0.0, 120)]
     book = read(client.get("/reports/export/all.xlsx", range_of(history)))
-    assert book.sheetnames == ["门店排行", "员工排行", "优惠券成本与回报", "负债", "门店诊断"]
+    assert book.sheetnames == [
+        "门店排行",
+        "员工排行",
+        "优惠券成本与回报",
+        "按归属统计的优惠（总部与门店）",
+        "负债",
+        "门店诊断",
+    ]
+    # HQ's coupon cash20 is the range's only discount (F-41: discounts by owner).
+    assert [
+        (r[0], r[1], float(r[2]), r[3], float(r[4]))
+        for r in rows(book["按归属统计的优惠（总部与门店）"])
+    ] == [("总部", 1, 20.0, 1, 100.0)]
     assert [r[6] for r in rows(book["门店诊断"])] == [
         "到店少且客单低：检查产品质量与服务",
         "到店频繁且客单高：保持",
@@ -142,7 +154,7 @@ def test_every_table_exports_to_xlsx_and_is_audited(history, hq):
         "liabilities",
         "all",
     ]
-    assert exports.last().changes["rows"][1] == 2 + 3 + 1 + 2 + 2
+    assert exports.last().changes["rows"][1] == 2 + 3 + 1 + 1 + 2 + 2
     assert exports.last().user == hq.staff.user
 
 

@@ -368,6 +368,7 @@ def test_promotion_cleaned_with_its_defaults_and_path():
         {
             "code": "p",
             "name": "P",
+            "owner": None,  # HQ's
             "kind": "automatic",
             "paused": False,
             "members_only": False,
@@ -380,6 +381,7 @@ def test_promotion_cleaned_with_its_defaults_and_path():
         {
             "code": "q",
             "name": "P",
+            "owner": None,
             "kind": "code",
             "paused": False,
             "members_only": True,
@@ -594,6 +596,7 @@ def test_coupon_templates_cleaned():
         {
             "code": "a",
             "name": "A",
+            "owner": None,
             "paused": False,
             "condition": {},
             "benefit": {"type": "fixed", "value": 500},
@@ -609,6 +612,7 @@ def test_coupon_templates_cleaned():
         {
             "code": "b",
             "name": "B",
+            "owner": None,
             "paused": False,
             "condition": {"min_amount": 10000},
             "benefit": {"type": "gift", "sku": "TEA", "quantity": 1},
