@@ -23,7 +23,8 @@ def staff(merchant, *args: str) -> int:
 )
 def test_each_role_is_created(merchant, stores, capsys, word, role, store):
     where = ["--store", store] if store else []
-    assert staff(merchant, "create", "zhang", "--role", word, *where, "--password", "secret123") == 0
+    args = ["create", "zhang", "--role", word, *where, "--password", "secret123"]
+    assert staff(merchant, *args) == 0
     created = Staff.objects.get(user__username="zhang", merchant=merchant)
     assert created.role == role
     assert (created.store.code if created.store else None) == store
