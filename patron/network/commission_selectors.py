@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
@@ -37,21 +37,16 @@ MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 Key = tuple[int, int | None]  # (user id, store id)
 
 
-@dataclass
-class Row:
+@dataclass(frozen=True)
+class Row(engine.Commission):
+    """One staff at one store: the engine's figures and who and where."""
+
     user_id: int
     staff: str  # the user name
     name: str
     store_id: int | None
     store: str | None  # the store's code
     store_name: str
-    cards: int
-    topup_amount: int
-    recruited: int
-    card_amount: int
-    topup_commission: int
-    ladder_bonus: int
-    amount: int
     rank: int = 0
 
     def as_dict(self) -> dict[str, object]:
@@ -177,19 +172,13 @@ def statement(
         )
         rows.append(
             Row(
+                **asdict(result),
                 user_id=user_id,
                 staff=user.get_username(),
                 name=user.get_full_name() or user.get_username(),
                 store_id=store_id,
                 store=place.code if place else None,
                 store_name=place.name if place else "",
-                cards=result.cards,
-                topup_amount=result.topup_amount,
-                recruited=result.recruited,
-                card_amount=result.card_amount,
-                topup_commission=result.topup_commission,
-                ladder_bonus=result.ladder_bonus,
-                amount=result.amount,
             )
         )
     rows.sort(key=lambda row: (row.store or "", -row.amount, row.staff))
@@ -206,11 +195,12 @@ def _visible(actor: Actor, user_id: int, store_id: int | None) -> bool:
 
 def leaderboard(rows: list[Row]) -> list[Row]:
     """Ranked by amount (ties share a rank), then by user name."""
-    ranked = sorted(rows, key=lambda row: (-row.amount, row.staff, row.store or ""))
-    previous = None
-    for position, row in enumerate(ranked, start=1):
-        row.rank = previous.rank if previous and previous.amount == row.amount else position
-        previous = row
+    ranked: list[Row] = []
+    for position, row in enumerate(
+        sorted(rows, key=lambda row: (-row.amount, row.staff, row.store or "")), start=1
+    ):
+        tied = ranked and ranked[-1].amount == row.amount
+        ranked.append(replace(row, rank=ranked[-1].rank if tied else position))
     return ranked
 
 

@@ -14,6 +14,7 @@ from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
 from tests.conftest import staff_actor
 from tests.e2e.test_cashier_browser import log_in_as_cashier
+from tests.e2e.test_promotion_editor_browser import log_in
 from tests.network.commission_support import PROGRAM
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
@@ -35,10 +36,7 @@ def month(system, stores, cashier, hq):
 def test_statement_leaderboard_and_till(live_server, page, month, screenshot_dir):
     base = live_server.url
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "hq")
-    page.fill("#id_password", "password123")
-    page.press("#id_password", "Enter")
+    log_in(page, base, "hq")
     page.goto(f"{base}/network/commissions/")
     row = page.locator('#commission-statement tr[data-staff="cashier1"]')
     expect(row).to_contain_text("西湖店")
