@@ -5,15 +5,24 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from patron.core.apitypes import documented
 from patron.core.problems import Problem
 from patron.network import commission_selectors as selectors
 
 router = Router(tags=["network"])
 ERRORS = {401: Problem, 403: Problem, 422: Problem}
+# What the service takes (patron.network.commission_selectors.parse_month), its own message
+# for anything else.
+MONTH_PATTERN = r"^(|(20[0-9]{2}|2100)-(0[1-9]|1[0-2]))$"
 
 
 class CommissionFilters(Schema):
-    month: str = Field("", max_length=7, description="YYYY-MM in the merchant's zone; absent: now")
+    month: str = Field(
+        "",
+        max_length=7,
+        description="YYYY-MM (2000-01 to 2100-12) in the merchant's zone; absent: this month",
+        json_schema_extra=documented(pattern=MONTH_PATTERN),
+    )
     staff: str = Field("", max_length=150, description="A staff user name")
     store: str = Field("", max_length=32, description="A store code")
 

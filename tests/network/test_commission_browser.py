@@ -47,6 +47,11 @@ def test_statement_leaderboard_and_till(live_server, page, month, screenshot_dir
         "data-staff", "cashier1"
     )
     page.screenshot(path=str(screenshot_dir / "commission-leaderboard.png"), full_page=True)
+    # The top-up and new member forms credit a staff: the signed-in user unless HQ picks another.
+    for form in ("/ledger/topup/", "/members/new/"):
+        page.goto(f"{base}{form}")
+        expect(page.locator("select[name=staff]")).to_have_value("hq")
+        page.screenshot(path=str(screenshot_dir / f"commission-staff-{form.split('/')[1]}.png"))
     page.context.clear_cookies()
 
     log_in_as_cashier(page, base)
