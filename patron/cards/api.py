@@ -28,7 +28,7 @@ from patron.core.idempotency import key_for
 from patron.core.problems import Problem
 from patron.members.selectors import member_for
 from patron.members.validation import mask_mobile
-from patron.tenancy.selectors import store_by_code
+from patron.tenancy.selectors import acting_for, store_by_code
 
 router = Router(tags=["cards"])
 ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 423: Problem}
@@ -90,9 +90,9 @@ def present_card(card: Card) -> dict[str, Any]:
 
 @router.post("/cards", response={201: CardIssuedOut, **ERRORS}, summary="Issue a card to a member")
 def issue_card(request: HttpRequest, payload: CardIssueIn):
-    actor = request.actor
-    member = member_for(actor, payload.member)
-    store = store_by_code(actor.merchant, payload.store) if payload.store else None
+    member = member_for(request.actor, payload.member)
+    store = store_by_code(request.actor.merchant, payload.store) if payload.store else None
+    actor = acting_for(request.actor, payload.staff, store)
     card = services.issue_card(
         actor,
         member,

@@ -9,7 +9,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 
 from patron.cards.models import Card
-from patron.core.apitypes import NOT_BLANK, STRIPPED, Id, counted
+from patron.core.apitypes import NOT_BLANK, STRIPPED, Id, StaffName, counted
 from patron.ledger.models import TOPUP_CEILING
 
 PaymentMethod = Literal["cash", "wechat", "alipay", "card", "other", "bank_card"]
@@ -26,6 +26,7 @@ class CardIssueIn(Schema):
     payment_method: PaymentMethod = "cash"
     topup: counted(0, TOPUP_CEILING, "Fen topped up with the issue (may waive the fee)") = 0
     store: str | None = Field(None, max_length=32, description="Store code")
+    staff: StaffName = None
 
 
 class CardLostIn(Schema):

@@ -109,3 +109,17 @@ LocalMoment = Annotated[dt.datetime, *_MOMENT]
 PathId = Path[
     Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": INT64_MAX})]
 ]
+
+
+# Who did it (API.md §12 `staff` of a card, top-up or member): a staff user name of the
+# merchant, an active one who may work at the store; absent, the API key's or signed-in user.
+StaffName = Annotated[
+    str | None,
+    Field(
+        None,
+        min_length=1,
+        max_length=150,
+        description="Who did it, for commissions: a staff user name of the merchant (active, "
+        "working at this store); absent: the signed-in user or the API key's",
+    ),
+]

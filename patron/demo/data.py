@@ -250,6 +250,13 @@ DEMO_ACTIVITIES = {
         "makeup_cards": {"window_days": 7},
     },
     "referral": {"referrer_points": 300, "referee_coupon": "dish50", "monthly_cap": 10},
+    # The hotel's staff incentives (API.md §12): 8 yuan a card, 8 yuan per whole 500 yuan of a
+    # top-up, 30 yuan for 3 members recruited in a month, 80 for 6.
+    "commissions": {
+        "per_card": 800,
+        "per_topup": {"every": 50000, "amount": 800},
+        "ladder": [{"members": 3, "bonus": 3000}, {"members": 6, "bonus": 8000}],
+    },
 }
 # (code, name, days from now, hour, place, store code, capacity, tiers, description)
 DEMO_EVENTS = [

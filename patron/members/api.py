@@ -10,6 +10,7 @@ from patron.core.apitypes import PathId
 from patron.core.problems import Problem
 from patron.members import selectors, services
 from patron.members.schemas import MemberIn, MemberOut, MemberPage, MemberPatch
+from patron.tenancy.selectors import acting_for
 
 router = Router(tags=["members"])
 ERRORS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
@@ -36,7 +37,9 @@ class MemberFilters(Schema):
 
 @router.post("", response={201: MemberOut, **ERRORS}, summary="Register a member")
 def create_member(request: HttpRequest, payload: MemberIn):
-    member = services.register_member(request.actor, service_input(payload))
+    data = service_input(payload)
+    actor = acting_for(request.actor, data.pop("staff", None), data.get("store"))
+    member = services.register_member(actor, data)
     return Status(201, selectors.present_member(request.actor, member))
 
 

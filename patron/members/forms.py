@@ -18,6 +18,7 @@ from patron.members import hooks
 from patron.members.models import Channel, CustomField, Gender, IncomeBand, Member, MemberStatus
 from patron.members.services import custom_field_definitions
 from patron.tenancy.actor import Actor
+from patron.tenancy.forms import check_named_staff, staff_choice_field
 from patron.tenancy.selectors import active_stores
 
 CUSTOM_PREFIX = "custom_"
@@ -25,7 +26,7 @@ PERSONAL_INPUTS = ("mobile", "id_number")
 CONSENT_FIELDS = ("consent_sms", "consent_wechat", "consent_email")
 SECTIONS = (
     (_("Contact"), ("mobile", "name", "gender", "birthday", "lunar_birthday", "email")),
-    (_("Membership"), ("store", "source_channel", "referrer_code", "tags")),
+    (_("Membership"), ("store", "staff", "source_channel", "referrer_code", "tags")),
     (_("Profile"), ("id_number", "region", "occupation", "income_band", "address")),
     (_("Marketing consent"), CONSENT_FIELDS),
 )
@@ -149,6 +150,7 @@ class MemberForm(ServiceErrorsMixin, forms.Form):
             self.initial.setdefault("source_channel", default_channel_for(actor))
             if actor.store_bound is not None:
                 self.initial.setdefault("store", actor.store_bound.code)
+            self.fields["staff"] = staff_choice_field(actor)  # who recruited (commissions)
         else:
             # Where a member came from and who referred them are facts, not editable fields.
             del self.fields["source_channel"], self.fields["referrer_code"]
@@ -188,7 +190,17 @@ class MemberForm(ServiceErrorsMixin, forms.Form):
     # --- what the service receives -----------------------------------------------------------
 
     def plain_field_names(self) -> list[str]:
-        return [name for name in self.fields if not name.startswith(CUSTOM_PREFIX)]
+        return [
+            name for name in self.fields if not name.startswith(CUSTOM_PREFIX) and name != "staff"
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "staff" in self.fields:
+            code = cleaned.get("store") or ""
+            store = active_stores(self.actor.merchant).filter(code=code).first() if code else None
+            check_named_staff(self, self.actor, store)
+        return cleaned
 
     def service_data(self) -> dict[str, Any]:
         """Raw input for register_member (everything) or update_member (what changed)."""

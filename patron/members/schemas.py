@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from patron.core.apitypes import documented
+from patron.core.apitypes import StaffName, documented
 from patron.members.validation import MAX_TAGS, MOBILE_PATTERN, TAG_LENGTH, TEXT_LIMITS
 
 # Django's EmailValidator, narrowed to the plain dot-atom addresses programs send.
@@ -135,6 +135,7 @@ class MemberIn(MemberPatch):
         max_length=50,
         description="Anonymous sales that meet the recruitment rule; they become the member's",
     )
+    staff: StaffName = None
 
 
 class ConsentOut(Schema):

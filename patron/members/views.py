@@ -25,7 +25,7 @@ from patron.members.models import ConsentRecord, CustomField, Member, Tag
 from patron.tenancy.actor import Actor
 from patron.tenancy.audit_display import ShownEntry, present_entries
 from patron.tenancy.permissions import console_view, may_read_audit
-from patron.tenancy.selectors import audit_entries, scoped
+from patron.tenancy.selectors import acting_for, audit_entries, scoped
 
 PAGE_SIZE = 50
 HISTORY_SIZE = 50
@@ -178,7 +178,10 @@ def member_create(request: HttpRequest) -> HttpResponse:
     form = MemberForm(request.POST or None, actor=actor)
     if request.method == "POST" and form.is_valid():
         try:
-            member = services.register_member(actor, form.service_data())
+            recruiter = acting_for(
+                actor, form.cleaned_data.get("staff"), form.cleaned_data["store"]
+            )
+            member = services.register_member(recruiter, form.service_data())
         except DomainError as problem:
             form.add_service_errors(problem)
         else:

@@ -1,5 +1,8 @@
-"""Registrations the commission part makes with the floors below (program sections, hooks)."""
+"""Registrations the commission part makes with the floors below: the `commissions` program
+section."""
 
 
 def register() -> None:
-    """Nothing yet."""
+    from patron.network import commission_program
+
+    commission_program.register()

@@ -14,7 +14,7 @@ import json
 import uuid
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
-from typing import Any, NoReturn
+from typing import Any
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
@@ -66,6 +66,7 @@ from patron.sales.models import (
 from patron.sales.program import checkout_policy
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Role, Staff, Store
+from patron.tenancy.selectors import named_staff
 from patron.tenancy.services import audit
 
 MAX_LINES = 200
@@ -667,34 +668,10 @@ def price(actor: Actor, request: SaleRequest, *, refused: dict[str, str] | None 
         request=request,
         settings=settings,
         overrides=resolved.overrides,
-        seller=_seller(actor, request.staff, store),
+        seller=named_staff(actor, request.staff, store),
         limits=state,
         limit_scopes=promotion_limits.scopes(program) if limited else {},
     )
-
-
-def _seller(actor: Actor, username: str | None, store: Store) -> Staff | None:
-    """The staff a POS names as the seller (API.md §3 `staff`): one of the merchant's active
-    staff who may sell at this store. A cashier signed in may name only themselves."""
-    if not username:
-        return None
-    staff = (
-        Staff.objects.select_related("user")
-        .filter(merchant=actor.merchant, user__username=username, is_active=True)
-        .first()
-    )
-    if staff is None or not staff.user.is_active:
-        _refuse_seller(_("No active staff named %(name)r.") % {"name": username}, "unknown_staff")
-    if staff.is_store_bound and staff.store_id != store.pk:
-        message = _("%(name)s works at another store, not at %(store)s.")
-        _refuse_seller(message % {"name": username, "store": store.name}, "staff_not_at_store")
-    if actor.store_bound is not None and actor.staff is not None and actor.staff.pk != staff.pk:
-        raise PermissionDenied(_("You can only record your own sales."))
-    return staff
-
-
-def _refuse_seller(message: str, code: str) -> NoReturn:
-    raise DomainError(message, code, 422, [FieldError("staff", message)])
 
 
 def ensure_payable(priced: Priced) -> None:

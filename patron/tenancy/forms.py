@@ -10,9 +10,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from patron.core.errors import DomainError
 from patron.core.forms import ConsoleForm, DayField, ServiceErrorsMixin, YuanField
-from patron.tenancy.models import AuditEntry, Merchant, Role
-from patron.tenancy.selectors import active_stores
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import AuditEntry, Merchant, Role, Staff, Store
+from patron.tenancy.selectors import active_stores, merchant_staff, named_staff
 from patron.tenancy.services import MAX_REFUND_APPROVAL
 
 
@@ -25,6 +27,39 @@ def store_choice_field(merchant: Merchant, *, required: bool = False) -> forms.M
         empty_label=_("— No store (HQ) —"),
         help_text=_("Store managers and cashiers work at one store."),
     )
+
+
+def staff_choice_field(actor: Actor) -> forms.ChoiceField:
+    """The "staff" (经办人) of a console form: who is credited with the top-up, the card or
+    the member recruited (API.md §12, commissions). The signed-in user by default; a store
+    manager or cashier only themselves, HQ any active staff."""
+    me = actor.user.get_username() if actor.user else ""
+    if actor.store_bound is not None or actor.staff is None:
+        staff = [actor.staff] if actor.staff is not None else []
+    else:
+        staff = list(merchant_staff(actor).filter(is_active=True, user__is_active=True))
+    choices = [(s.user.get_username(), _staff_label(s)) for s in staff]
+    return forms.ChoiceField(
+        label=pgettext_lazy("credited staff", "Staff"),
+        choices=choices,
+        initial=me,
+        required=False,
+        help_text=_("Who is credited with it (staff commissions)."),
+    )
+
+
+def _staff_label(staff: Staff) -> str:
+    name = staff.user.get_full_name() or staff.user.get_username()
+    where = staff.store.name if staff.store_id else staff.get_role_display()
+    return f"{name} · {where}"
+
+
+def check_named_staff(form: forms.Form, actor: Actor, store: Store | None) -> None:
+    """A form's clean(): the staff named may work at `store` (else an error on the field)."""
+    try:
+        named_staff(actor, form.cleaned_data.get("staff"), store)
+    except DomainError as problem:
+        form.add_error("staff", str(problem.detail))
 
 
 class StoreForm(ServiceErrorsMixin, forms.Form):

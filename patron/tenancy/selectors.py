@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from dataclasses import replace
+from typing import NoReturn
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from patron.core import rawsql
-from patron.core.errors import NotFound
+from patron.core.errors import DomainError, FieldError, NotFound, PermissionDenied
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import ApiKey, AuditEntry, Merchant, Staff, Store
 
@@ -136,6 +139,43 @@ def store_join(merchant_id: rawsql.Column) -> rawsql.Join:
         ),
         width=rawsql.width(Store),
     )
+
+
+def named_staff(actor: Actor, username: str | None, store: Store | None) -> Staff | None:
+    """The staff a call names as who sold, issued, topped up or recruited (API.md §3 and §12
+    `staff`): one of the merchant's active staff who may work at `store` (any store when the
+    call names none). A store-bound staff signed in may name only themselves. None when the
+    call names nobody (the actor's own user then stands for it)."""
+    if not username:
+        return None
+    staff = (
+        Staff.objects.select_related("user", "store")
+        .filter(merchant=actor.merchant, user__username=username, is_active=True)
+        .first()
+    )
+    if staff is None or not staff.user.is_active:
+        _refuse_staff(_("No active staff named %(name)r.") % {"name": username}, "unknown_staff")
+    if store is not None and staff.is_store_bound and staff.store_id != store.pk:
+        message = _("%(name)s works at another store, not at %(store)s.")
+        _refuse_staff(message % {"name": username, "store": store.name}, "staff_not_at_store")
+    if actor.store_bound is not None and actor.staff is not None and actor.staff.pk != staff.pk:
+        raise PermissionDenied(_("You can only record your own sales."))
+    return staff
+
+
+def _refuse_staff(message: str, code: str) -> NoReturn:
+    raise DomainError(message, code, 422, [FieldError("staff", message)])
+
+
+def acting_for(actor: Actor, username: str | None, store: Store | str | None = None) -> Actor:
+    """The actor a call stands for when it names its staff: what it writes is theirs (a card's
+    issued_by, a ledger transaction's user, a member's recruited_by) and audited with their
+    name; the API key, channel and address stay the caller's. `store` may be a code (one the
+    merchant has not is the service's to refuse)."""
+    if isinstance(store, str):
+        store = Store.objects.filter(merchant=actor.merchant, code=store).first()
+    staff = named_staff(actor, username, store)
+    return actor if staff is None else replace(actor, staff=staff)
 
 
 def staff_for_user(user) -> Staff | None:

@@ -9,7 +9,7 @@ from patron.core.problems import Problem
 from patron.ledger import payments, selectors, services
 from patron.ledger.models import Asset
 from patron.members.selectors import member_for
-from patron.tenancy.selectors import store_by_code
+from patron.tenancy.selectors import acting_for, store_by_code
 from patron.wallet import services as wallet
 from patron.wallet.schemas import (
     AdjustmentIn,
@@ -30,16 +30,16 @@ def stored_value(balances: dict) -> dict:
 
 @router.post("/topups", response={201: TopUpOut, **ERRORS}, summary="Top up stored value")
 def create_topup(request: HttpRequest, payload: TopUpIn):
-    actor = request.actor
-    member = member_for(actor, payload.member)
-    store = store_by_code(actor.merchant, payload.store) if payload.store else None
+    member = member_for(request.actor, payload.member)
+    store = store_by_code(request.actor.merchant, payload.store) if payload.store else None
+    actor = acting_for(request.actor, payload.staff, store)
     txn = wallet.top_up(
         actor,
         member,
         payload.amount,
         key=key_for(request, "topup"),
         payment_method=payments.canonical(payload.payment_method),
-        context=services.Context(store=store),
+        context=services.Context(store=store or actor.store_bound),
     )
     credited = {e.asset: e.amount for e in txn.entries.filter(member=member)}
     balances = selectors.member_balances(member)

@@ -30,6 +30,7 @@ from patron.ledger.models import Transaction
 from patron.members.models import Member
 from patron.members.selectors import members_for
 from patron.tenancy.actor import Actor
+from patron.tenancy.forms import check_named_staff, staff_choice_field
 from patron.tenancy.models import Store
 from patron.tenancy.selectors import active_stores
 
@@ -160,6 +161,12 @@ class TopUpForm(ServiceErrorsMixin, OneTimeTokenMixin, RefuseNulMixin, forms.For
             del self.fields["store"]  # store staff top up at their own store only
         else:
             self.fields["store"].choices = store_choices(actor)
+        self.fields["staff"] = staff_choice_field(actor)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        check_named_staff(self, self.actor, self.pay_in_store)
+        return cleaned
 
     def clean_member(self) -> Member:
         member = find_member(self.actor, self.cleaned_data["member"])

@@ -5,7 +5,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from patron.core.apitypes import NOT_BLANK, Id, counted, documented
+from patron.core.apitypes import NOT_BLANK, Id, StaffName, counted, documented
 from patron.ledger.models import MAX_ADJUST_POINTS, TOPUP_CEILING
 
 # Above the merchant's own limit (`stored_value.max_topup`, at most this) the server refuses.
@@ -29,6 +29,7 @@ class TopUpIn(Schema):
     # The tenders' methods (patron.ledger.payments); `bank_card`, the name an earlier version
     # took, still reads as `card`.
     payment_method: Literal["cash", "wechat", "alipay", "card", "other", "bank_card"] = "cash"
+    staff: StaffName = None
 
 
 class StoredValueOut(Schema):

@@ -39,6 +39,7 @@ from patron.members.validation import mask_mobile
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
 from patron.tenancy.permissions import console_view, require_role
+from patron.tenancy.selectors import acting_for
 from patron.wallet import services as wallet
 from patron.wallet.forms import AdjustPointsForm, HistoryFilterForm, PaymentMethod, TopUpForm
 
@@ -354,7 +355,7 @@ def render_top_up(request: HttpRequest, context: dict[str, Any]) -> HttpResponse
 
 def entry_form_again(request: HttpRequest) -> TopUpForm:
     """'Change' on the preview: the entry form with what was typed, not yet checked."""
-    fields = ("member", "amount", "payment_method", "store")
+    fields = ("member", "amount", "payment_method", "store", "staff")
     initial = {name: request.POST.get(name, "") for name in fields}
     return TopUpForm(actor=request.actor, initial=initial)
 
@@ -385,7 +386,7 @@ def top_up(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             txn = wallet.top_up(
-                actor,
+                acting_for(actor, data.get("staff"), form.pay_in_store),
                 data["member"],
                 data["amount"],
                 key=f"console-topup:{data['token']}",

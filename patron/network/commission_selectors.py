@@ -1,0 +1,210 @@
+"""The monthly commission statement (API.md §12; docs/network.md "Staff commissions").
+
+Read from what happened, never stored: for a month of the merchant's local calendar, per staff
+and store (the store of the card, top-up or member),
+- cards sold: cards issued with a card product in the month, replacements not counted, a card
+  refunded in the same month not counted (refunded later: still counted in its month);
+- top-ups: each ledger top-up's principal in the month, less what reversals in the same month
+  took back (a top-up reversed whole is not counted); each top-up earns per whole step;
+- recruited: members whose recruited_by is the staff, joined in the month (imports not counted).
+The rules are the program's `commissions` section as it is now; the arithmetic is
+patron.engine.commissions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field, replace
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from patron.cards.models import Card
+from patron.core.errors import FieldError, ValidationFailed
+from patron.engine import commissions as engine
+from patron.ledger.models import Asset, Entry, OwnerType, Transaction
+from patron.members.models import Channel, Member
+from patron.network.commission_program import rules_of
+from patron.tenancy.actor import Actor
+from patron.tenancy.models import Role, Store
+
+MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+Key = tuple[int, int | None]  # (user id, store id)
+
+
+@dataclass(frozen=True)
+class Row(engine.Commission):
+    """One staff at one store: the engine's figures and who and where."""
+
+    user_id: int
+    staff: str  # the user name
+    name: str
+    store_id: int | None
+    store: str | None  # the store's code
+    store_name: str
+    rank: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        names = ("staff", "name", "store", "cards", "topup_amount", "recruited")
+        money = ("card_amount", "topup_commission", "ladder_bonus", "amount")
+        return {key: getattr(self, key) for key in (*names, *money)}
+
+
+@dataclass
+class Facts:
+    cards: int = 0
+    topups: list[int] = field(default_factory=list)
+    recruited: int = 0
+
+
+def parse_month(text: str | None, merchant_zone: str) -> dt.date:
+    """'2027-03' -> 2027-03-01; none: this month in the merchant's zone; else 422."""
+    if not text:
+        return timezone.now().astimezone(ZoneInfo(merchant_zone)).date().replace(day=1)
+    found = MONTH.match(text)
+    if found and 2000 <= int(found[1]) <= 2100 and 1 <= int(found[2]) <= 12:
+        return dt.date(int(found[1]), int(found[2]), 1)
+    message = _("A month is written YYYY-MM, e.g. 2027-03.")
+    raise ValidationFailed([FieldError("month", message)], message)
+
+
+def month_bounds(first: dt.date, merchant_zone: str) -> tuple[dt.datetime, dt.datetime]:
+    """The month's start and the next month's, in the merchant's zone."""
+    zone = ZoneInfo(merchant_zone)
+    following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    start = dt.datetime.combine(first, dt.time(), tzinfo=zone)
+    return start, dt.datetime.combine(following, dt.time(), tzinfo=zone)
+
+
+def _cards(merchant_id: int, start: dt.datetime, end: dt.datetime, facts: dict[Key, Facts]):
+    sold = (
+        Card.objects.filter(
+            merchant_id=merchant_id,
+            product__isnull=False,
+            issued_by__isnull=False,
+            issued_at__gte=start,
+            issued_at__lt=end,
+            replaces__isnull=True,  # a replacement is not a sale
+        )
+        .exclude(closed_at__gte=start, closed_at__lt=end)  # refunded within the month
+        .values("issued_by_id", "store_id")
+        .annotate(n=Count("id"))
+    )
+    for row in sold:
+        facts[(row["issued_by_id"], row["store_id"])].cards += row["n"]
+
+
+def _topups(merchant_id: int, start: dt.datetime, end: dt.datetime, facts: dict[Key, Facts]):
+    principal = Entry.objects.filter(
+        transaction__merchant_id=merchant_id,
+        asset=Asset.PRINCIPAL,
+        account__owner_type=OwnerType.MEMBER,
+    )
+    paid = principal.filter(
+        transaction__kind=Transaction.Kind.TOPUP,
+        transaction__user__isnull=False,
+        transaction__occurred_at__gte=start,
+        transaction__occurred_at__lt=end,
+    ).values_list("transaction_id", "transaction__user_id", "transaction__store_id", "amount")
+    topups = list(paid)
+    taken_back = dict(
+        principal.filter(
+            transaction__kind=Transaction.Kind.REVERSAL,
+            transaction__reverses_id__in=[row[0] for row in topups],
+            transaction__occurred_at__lt=end,
+        )
+        .values_list("transaction__reverses_id")
+        .annotate(total=Sum("amount"))
+    )
+    for txn_id, user_id, store_id, amount in topups:
+        left = amount + taken_back.get(txn_id, 0)  # reversal entries are negative
+        if left > 0:
+            facts[(user_id, store_id)].topups.append(left)
+
+
+def _recruits(merchant_id: int, start: dt.datetime, end: dt.datetime, facts: dict[Key, Facts]):
+    joined = (
+        Member.objects.filter(
+            merchant_id=merchant_id,
+            recruited_by__isnull=False,
+            joined_at__gte=start,
+            joined_at__lt=end,
+        )
+        .exclude(source_channel=Channel.IMPORT)
+        .values("recruited_by_id", "store_id")
+        .annotate(n=Count("id"))
+    )
+    for row in joined:
+        facts[(row["recruited_by_id"], row["store_id"])].recruited += row["n"]
+
+
+def statement(
+    actor: Actor, first: dt.date, *, staff: str = "", store: str = "", everyone: bool = False
+) -> list[Row]:
+    """The month's rows the actor may see (HQ and marketers: all; a store manager: their
+    store's; a cashier: their own; `everyone`: all, for a store's leaderboard on the till),
+    by store code then amount (highest first)."""
+    merchant = actor.merchant
+    start, end = month_bounds(first, merchant.timezone)
+    facts: dict[Key, Facts] = defaultdict(Facts)
+    for part in (_cards, _topups, _recruits):
+        part(merchant.pk, start, end, facts)
+    rules = engine.rules_from(rules_of(merchant.pk))
+    users = get_user_model().objects.in_bulk({user_id for user_id, _store in facts})
+    stores = Store.objects.filter(merchant=merchant).in_bulk()
+    rows = []
+    for (user_id, store_id), found in facts.items():
+        user = users.get(user_id)
+        place = stores.get(store_id) if store_id else None
+        if user is None or not (everyone or _visible(actor, user_id, store_id)):
+            continue
+        if staff and user.get_username() != staff:
+            continue
+        if store and (place is None or place.code != store):
+            continue
+        result = engine.commission(
+            rules, engine.Facts(found.cards, tuple(found.topups), found.recruited)
+        )
+        rows.append(
+            Row(
+                **asdict(result),
+                user_id=user_id,
+                staff=user.get_username(),
+                name=user.get_full_name() or user.get_username(),
+                store_id=store_id,
+                store=place.code if place else None,
+                store_name=place.name if place else "",
+            )
+        )
+    rows.sort(key=lambda row: (row.store or "", -row.amount, row.staff))
+    return rows
+
+
+def _visible(actor: Actor, user_id: int, store_id: int | None) -> bool:
+    if actor.staff is None or actor.role in (Role.HQ_ADMIN, Role.MARKETER):
+        return True
+    if actor.role == Role.STORE_MANAGER:
+        return store_id == actor.staff.store_id
+    return user_id == actor.staff.user_id
+
+
+def leaderboard(rows: list[Row]) -> list[Row]:
+    """Ranked by amount (ties share a rank), then by user name."""
+    ranked: list[Row] = []
+    for position, row in enumerate(
+        sorted(rows, key=lambda row: (-row.amount, row.staff, row.store or "")), start=1
+    ):
+        tied = ranked and ranked[-1].amount == row.amount
+        ranked.append(replace(row, rank=ranked[-1].rank if tied else position))
+    return ranked
+
+
+def totals(rows: list[Row]) -> dict[str, int]:
+    keys = ("cards", "topup_amount", "recruited", "card_amount", "topup_commission")
+    keys += ("ladder_bonus", "amount")
+    return {key: sum(getattr(row, key) for row in rows) for key in keys}
