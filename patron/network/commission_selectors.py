@@ -14,18 +14,14 @@ patron.engine.commissions.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Sum
-from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from patron.cards.models import Card
-from patron.core.errors import FieldError, ValidationFailed
+from patron.core import months
 from patron.engine import commissions as engine
 from patron.ledger.models import Asset, Entry, OwnerType, Transaction
 from patron.members.models import Channel, Member
@@ -33,7 +29,6 @@ from patron.network.commission_program import rules_of
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role, Store
 
-MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 Key = tuple[int, int | None]  # (user id, store id)
 
 
@@ -64,21 +59,12 @@ class Facts:
 
 def parse_month(text: str | None, merchant_zone: str) -> dt.date:
     """'2027-03' -> 2027-03-01; none: this month in the merchant's zone; else 422."""
-    if not text:
-        return timezone.now().astimezone(ZoneInfo(merchant_zone)).date().replace(day=1)
-    found = MONTH.match(text)
-    if found and 2000 <= int(found[1]) <= 2100 and 1 <= int(found[2]) <= 12:
-        return dt.date(int(found[1]), int(found[2]), 1)
-    message = _("A month is written YYYY-MM, e.g. 2027-03.")
-    raise ValidationFailed([FieldError("month", message)], message)
+    return months.first_day(months.parse_month(text) if text else months.this_month(merchant_zone))
 
 
 def month_bounds(first: dt.date, merchant_zone: str) -> tuple[dt.datetime, dt.datetime]:
     """The month's start and the next month's, in the merchant's zone."""
-    zone = ZoneInfo(merchant_zone)
-    following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    start = dt.datetime.combine(first, dt.time(), tzinfo=zone)
-    return start, dt.datetime.combine(following, dt.time(), tzinfo=zone)
+    return months.month_bounds(first.strftime("%Y-%m"), merchant_zone)
 
 
 def _cards(merchant_id: int, start: dt.datetime, end: dt.datetime, facts: dict[Key, Facts]):
