@@ -98,3 +98,14 @@ def test_a_row_opens_the_cards_top_ups_and_recruits_behind_it(month, hq, system,
     manager = staff_actor(system, "manager2", Role.STORE_MANAGER, stores["S2"])
     other = logged_in(manager).get("/network/commissions/staff/cashier1/?month=2027-03&store=S1")
     assert other.status_code == 404  # not their store's row
+
+
+def test_hq_home_shows_the_month_in_the_chain(month, hq, system, stores, monkeypatch):
+    with at(monkeypatch, MARCH):
+        html = page(logged_in(hq, "zh-hans"), "/")
+        manager = staff_actor(system, "manager1", Role.STORE_MANAGER, stores["S1"])
+        theirs = page(logged_in(manager), "/")
+    card = html[html.index('id="home-network"') :]
+    assert 'data-fen="11800"' in card  # 88 + 30 yuan of commissions
+    assert "/network/settlements/?month=2027-03" in card
+    assert 'id="home-network"' not in theirs
