@@ -151,12 +151,8 @@ CAFE_NAME = "湖畔咖啡"
 CAFE_PROGRAM = {
     "stores": [{"code": "C1", "name": "湖畔咖啡北山街店", "address": "杭州市西湖区北山街 9 号"}],
     "categories": ["drinks", "bakery"],
-    "points": {
-        "earn": {"per_amount": 100, "points": 1},
-        "redeem_cash": {"points": 100, "value": 100, "max_share_percent": 50},
-        "expiry": {"policy": "never"},
-        "pending_days": 0,
-    },
+    # The hotel's points, kept for good (a café's points do not expire).
+    "points": {**DEMO_PROGRAM["points"], "expiry": {"policy": "never"}},
 }
 # (username, role, store code, full name)
 CAFE_STAFF = [
