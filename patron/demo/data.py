@@ -145,6 +145,20 @@ STAFF = [
     ("s3.manager", Role.STORE_MANAGER, "S3", "城西店长"),
     ("s3.cashier", Role.CASHIER, "S3", "城西收银"),
 ]
+# The partner café of the alliance (patron/demo/network.py).
+CAFE_SLUG = "demo-cafe"
+CAFE_NAME = "湖畔咖啡"
+CAFE_PROGRAM = {
+    "stores": [{"code": "C1", "name": "湖畔咖啡北山街店", "address": "杭州市西湖区北山街 9 号"}],
+    "categories": ["drinks", "bakery"],
+    # The hotel's points, kept for good (a café's points do not expire).
+    "points": {**DEMO_PROGRAM["points"], "expiry": {"policy": "never"}},
+}
+# (username, role, store code, full name)
+CAFE_STAFF = [
+    ("cafe", Role.HQ_ADMIN, None, "咖啡馆店主"),
+    ("cafe.cashier", Role.CASHIER, "C1", "咖啡馆收银"),
+]
 TAGS = ["商务", "亲子", "美食家", "高频", "价格敏感", "VIP候选", "外地游客"]
 OCCUPATIONS = ["教师", "工程师", "医生", "设计师", "销售", "公务员", "自由职业", "学生", "企业主"]
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from patron.demo.data import DEMO_PASSWORD, DEMO_PIN, DEMO_SLUG, STAFF
+from patron.demo.data import CAFE_SLUG, CAFE_STAFF, DEMO_PASSWORD, DEMO_PIN, DEMO_SLUG, STAFF
 from patron.ledger.services import quick_balances
 from patron.members.validation import mask_mobile
 from patron.sales.models import MemberPin
 from patron.tenancy.models import Merchant
 
 
-def demo_logins() -> list[tuple[str, str, str, str]]:
-    """(user name, password, role, store code) for each demo login."""
+def demo_logins(staff: list = STAFF) -> list[tuple[str, str, str, str]]:
+    """(user name, password, role, store code) for each demo login (`CAFE_STAFF`: the
+    partner café's)."""
     return [
         (username, DEMO_PASSWORD, str(role.label), store or "HQ")
-        for username, role, store, _name in STAFF
+        for username, role, store, _name in staff
     ]
 
 
@@ -39,6 +40,9 @@ def print_logins(out: TextIO, url: str) -> None:
     out.write(f"Console: {url}")
     out.write("Logins (user / password — role, store):")
     for username, password, role, store in demo_logins():
+        out.write(f"  {username:<12} / {password} — {role}, {store}")
+    out.write(f"The partner café {CAFE_SLUG} (alliance with the demo):")
+    for username, password, role, store in demo_logins(CAFE_STAFF):
         out.write(f"  {username:<12} / {password} — {role}, {store}")
     members = pin_members()
     if members:

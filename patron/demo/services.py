@@ -37,6 +37,7 @@ from patron.demo.data import (
     TAGS,
 )
 from patron.demo.feedback import seed_feedback
+from patron.demo.network import seed_network
 from patron.demo.selectors import demo_exists
 from patron.insight.refresh import refresh
 from patron.ledger import services as ledger
@@ -161,6 +162,7 @@ def create_demo(members: int = 2000) -> DemoResult:
     # After the sales: today's offers do not price the history.
     cashiers = {code: crew.cashier for code, crew in store_crews(actor).items()}
     seed_activities(actor, created, cashiers)
+    seed_network(actor, cashiers, created)  # last: its months' figures come after the history
     return DemoResult(merchant, True, members)
 
 

@@ -7,7 +7,8 @@ from django.db.models import Q, QuerySet
 
 from patron.core.errors import NotFound
 from patron.core.text import INT64_MAX
-from patron.network.models import Alliance, AllianceExchange
+from patron.members.models import Member
+from patron.network.models import Alliance, AllianceExchange, MemberTwin
 from patron.tenancy.actor import Actor
 
 
@@ -43,3 +44,19 @@ def recent_exchanges(actor: Actor, alliance: Alliance) -> QuerySet[AllianceExcha
     """Exchanges of this alliance, both ways (what each side's members moved)."""
     exchanges = AllianceExchange.objects.filter(alliance=alliance)
     return exchanges.select_related("source", "destination", "member", "member_at_destination")
+
+
+def member_exchanges(member: Member) -> QuerySet[AllianceExchange]:
+    """Points the member moved to a partner or received from one, newest first."""
+    return (
+        AllianceExchange.objects.filter(Q(member=member) | Q(member_at_destination=member))
+        .select_related("source", "destination")
+        .order_by("-pk")
+    )
+
+
+def member_twins(member: Member) -> dict[int, Member]:
+    """The member's twin at each partner (by the partner merchant's id)."""
+    mine = MemberTwin.objects.filter(member=member).select_related("twin")
+    theirs = MemberTwin.objects.filter(twin=member).select_related("member")
+    return {t.twin_merchant_id: t.twin for t in mine} | {t.merchant_id: t.member for t in theirs}

@@ -14,13 +14,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from patron.core import months
 from patron.core.errors import Conflict, DomainError, FieldError, PermissionDenied, ValidationFailed
 from patron.engine import alliances as engine
 from patron.ledger import clearing
@@ -36,7 +36,7 @@ Status = Alliance.Status
 SLUG_SHAPE = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 MAX_RATE_SIDE = 1_000_000
 MAX_POINTS = 10**9
-MONTH_PATTERN = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = months.MONTH_PATTERN
 EXCHANGE_ROLES = {Role.HQ_ADMIN, Role.STORE_MANAGER, Role.CASHIER}
 
 # action: (statuses it may start from, status it leads to, who may do it)
@@ -388,18 +388,8 @@ def exchange(
 def month_bounds(alliance: Alliance, month: Any) -> tuple[str, dt.datetime, dt.datetime]:
     """("YYYY-MM", start, end) of a month in the proposer's zone: both sides count the same
     exchanges in the same month."""
-    text = str(month or "").strip()
-    try:
-        year, number = (int(part) for part in text.split("-"))
-        first = dt.date(year, number, 1)
-    except (TypeError, ValueError):
-        raise ValidationFailed([FieldError("month", _("A month as YYYY-MM."))]) from None
-    if not 1900 <= year <= 2199 or len(text) != 7:
-        raise ValidationFailed([FieldError("month", _("A month as YYYY-MM."))])
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    zone = ZoneInfo(alliance.proposer.timezone)
-    start = dt.datetime.combine(first, dt.time(), zone)
-    end = dt.datetime.combine(following, dt.time(), zone)
+    text = months.parse_month(str(month or "").strip())
+    start, end = months.month_bounds(text, alliance.proposer.timezone)
     return text, start, end
 
 

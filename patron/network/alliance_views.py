@@ -10,14 +10,17 @@ from io import BytesIO
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from patron.core.errors import DomainError, NotFound
 from patron.ledger.services import quick_balances
+from patron.members.models import Member
 from patron.members.selectors import shown_mobile
 from patron.network import alliance_selectors as selectors
 from patron.network import alliance_services as services
@@ -273,7 +276,9 @@ def alliance_exchange(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     alliance = _alliance_or_404(actor, pk)
     other = services.other_side(alliance, actor.merchant)
-    form = ExchangeForm(request.POST or None, initial={"nonce": uuid.uuid4().hex})
+    # ?member= from the member page's alliance panel fills the member in.
+    asked = request.GET.get("member", "")[:40]
+    form = ExchangeForm(request.POST or None, initial={"nonce": uuid.uuid4().hex, "member": asked})
     context: dict = {"alliance": alliance, "other": other, "form": form}
     context["rate"] = rate_in_words(alliance, actor)
     if request.method == "POST" and form.is_valid():
@@ -317,3 +322,24 @@ def alliance_exchange(request: HttpRequest, pk: int) -> HttpResponse:
             "preview": preview,
         }
     return render(request, "network/alliances/exchange.html", context)
+
+
+def member_panel(request: HttpRequest, member: Member) -> SafeString | str:
+    """The member page's "Alliance partners" card (a members.profile panel): their card at each
+    active partner, the points moved each way, and the counter's exchange for this member."""
+    actor: Actor = request.actor
+    if actor.role not in VIEW_ROLES:
+        return ""
+    partners = list(
+        selectors.active_partners(actor.merchant.pk).select_related("proposer", "partner")
+    )
+    exchanges = list(selectors.member_exchanges(member)[:5])
+    if not partners and not exchanges:
+        return ""
+    twins = selectors.member_twins(member)
+    rows = []
+    for alliance in partners:
+        other = services.other_side(alliance, actor.merchant)
+        rows.append({"alliance": alliance, "other": other, "twin": twins.get(other.pk)})
+    context = {"member": member, "rows": rows, "exchanges": exchanges, "here": actor.merchant.pk}
+    return render_to_string("network/alliances/_member.html", context, request=request)

@@ -49,4 +49,8 @@ def identify_partner_card(merchant: Merchant, text: str) -> Member | None:
 
 
 def register() -> None:
+    from patron.members import profile
+    from patron.network.alliance_views import member_panel
+
     hooks.add_identifier(identify_partner_card)
+    profile.add_panel(profile.Panel("side", member_panel, order=30))

@@ -14,18 +14,14 @@ patron.engine.commissions.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Sum
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.db.models import Count, QuerySet, Sum
 
 from patron.cards.models import Card
-from patron.core.errors import FieldError, ValidationFailed
+from patron.core import months
 from patron.engine import commissions as engine
 from patron.ledger.models import Asset, Entry, OwnerType, Transaction
 from patron.members.models import Channel, Member
@@ -33,7 +29,6 @@ from patron.network.commission_program import rules_of
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role, Store
 
-MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 Key = tuple[int, int | None]  # (user id, store id)
 
 
@@ -64,34 +59,29 @@ class Facts:
 
 def parse_month(text: str | None, merchant_zone: str) -> dt.date:
     """'2027-03' -> 2027-03-01; none: this month in the merchant's zone; else 422."""
-    if not text:
-        return timezone.now().astimezone(ZoneInfo(merchant_zone)).date().replace(day=1)
-    found = MONTH.match(text)
-    if found and 2000 <= int(found[1]) <= 2100 and 1 <= int(found[2]) <= 12:
-        return dt.date(int(found[1]), int(found[2]), 1)
-    message = _("A month is written YYYY-MM, e.g. 2027-03.")
-    raise ValidationFailed([FieldError("month", message)], message)
+    return months.first_day(months.parse_month(text) if text else months.this_month(merchant_zone))
 
 
 def month_bounds(first: dt.date, merchant_zone: str) -> tuple[dt.datetime, dt.datetime]:
     """The month's start and the next month's, in the merchant's zone."""
-    zone = ZoneInfo(merchant_zone)
-    following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    start = dt.datetime.combine(first, dt.time(), tzinfo=zone)
-    return start, dt.datetime.combine(following, dt.time(), tzinfo=zone)
+    return months.month_bounds(first.strftime("%Y-%m"), merchant_zone)
+
+
+def cards_sold(merchant_id: int, start: dt.datetime, end: dt.datetime) -> QuerySet[Card]:
+    """Cards sold by staff in the month that count (not replacements, not refunded in it)."""
+    return Card.objects.filter(
+        merchant_id=merchant_id,
+        product__isnull=False,
+        issued_by__isnull=False,
+        issued_at__gte=start,
+        issued_at__lt=end,
+        replaces__isnull=True,  # a replacement is not a sale
+    ).exclude(closed_at__gte=start, closed_at__lt=end)  # refunded within the month
 
 
 def _cards(merchant_id: int, start: dt.datetime, end: dt.datetime, facts: dict[Key, Facts]):
     sold = (
-        Card.objects.filter(
-            merchant_id=merchant_id,
-            product__isnull=False,
-            issued_by__isnull=False,
-            issued_at__gte=start,
-            issued_at__lt=end,
-            replaces__isnull=True,  # a replacement is not a sale
-        )
-        .exclude(closed_at__gte=start, closed_at__lt=end)  # refunded within the month
+        cards_sold(merchant_id, start, end)
         .values("issued_by_id", "store_id")
         .annotate(n=Count("id"))
     )
@@ -99,7 +89,11 @@ def _cards(merchant_id: int, start: dt.datetime, end: dt.datetime, facts: dict[K
         facts[(row["issued_by_id"], row["store_id"])].cards += row["n"]
 
 
-def _topups(merchant_id: int, start: dt.datetime, end: dt.datetime, facts: dict[Key, Facts]):
+def topups_left(
+    merchant_id: int, start: dt.datetime, end: dt.datetime, **only: object
+) -> list[tuple[Transaction, int]]:
+    """Top-ups taken by staff in the month with the principal left after reversals within it
+    (those reversed whole left out); `only`: more filters on the transaction."""
     principal = Entry.objects.filter(
         transaction__merchant_id=merchant_id,
         asset=Asset.PRINCIPAL,
@@ -110,37 +104,81 @@ def _topups(merchant_id: int, start: dt.datetime, end: dt.datetime, facts: dict[
         transaction__user__isnull=False,
         transaction__occurred_at__gte=start,
         transaction__occurred_at__lt=end,
-    ).values_list("transaction_id", "transaction__user_id", "transaction__store_id", "amount")
+        **{f"transaction__{name}": value for name, value in only.items()},
+    ).select_related("transaction", "transaction__member")
     topups = list(paid)
     taken_back = dict(
         principal.filter(
             transaction__kind=Transaction.Kind.REVERSAL,
-            transaction__reverses_id__in=[row[0] for row in topups],
+            transaction__reverses_id__in=[entry.transaction_id for entry in topups],
             transaction__occurred_at__lt=end,
         )
         .values_list("transaction__reverses_id")
         .annotate(total=Sum("amount"))
     )
-    for txn_id, user_id, store_id, amount in topups:
-        left = amount + taken_back.get(txn_id, 0)  # reversal entries are negative
+    found = []
+    for entry in topups:
+        left = entry.amount + taken_back.get(entry.transaction_id, 0)  # reversals are negative
         if left > 0:
-            facts[(user_id, store_id)].topups.append(left)
+            found.append((entry.transaction, left))
+    return found
+
+
+def _topups(merchant_id: int, start: dt.datetime, end: dt.datetime, facts: dict[Key, Facts]):
+    for txn, left in topups_left(merchant_id, start, end):
+        facts[(txn.user_id, txn.store_id)].topups.append(left)
+
+
+def recruits(merchant_id: int, start: dt.datetime, end: dt.datetime) -> QuerySet[Member]:
+    """Members recruited by staff who joined in the month (imports do not count)."""
+    return Member.objects.filter(
+        merchant_id=merchant_id,
+        recruited_by__isnull=False,
+        joined_at__gte=start,
+        joined_at__lt=end,
+    ).exclude(source_channel=Channel.IMPORT)
 
 
 def _recruits(merchant_id: int, start: dt.datetime, end: dt.datetime, facts: dict[Key, Facts]):
     joined = (
-        Member.objects.filter(
-            merchant_id=merchant_id,
-            recruited_by__isnull=False,
-            joined_at__gte=start,
-            joined_at__lt=end,
-        )
-        .exclude(source_channel=Channel.IMPORT)
+        recruits(merchant_id, start, end)
         .values("recruited_by_id", "store_id")
         .annotate(n=Count("id"))
     )
     for row in joined:
         facts[(row["recruited_by_id"], row["store_id"])].recruited += row["n"]
+
+
+@dataclass(frozen=True)
+class Behind:
+    """What is behind one staff's row at one store: the cards, top-ups and recruits."""
+
+    row: Row
+    cards: list[Card]
+    topups: list[tuple[Transaction, int]]
+    recruits: list[Member]
+
+
+def behind(actor: Actor, first: dt.date, staff: str, store: str) -> Behind | None:
+    """The row of `staff` at `store` ("" for none) the actor may see, and what makes it."""
+    rows = [r for r in statement(actor, first, staff=staff) if (r.store or "") == store]
+    if not rows:
+        return None
+    row = rows[0]
+    merchant_id = actor.merchant.pk
+    start, end = month_bounds(first, actor.merchant.timezone)
+    where = {"store_id": row.store_id}
+    sold = cards_sold(merchant_id, start, end).filter(issued_by_id=row.user_id, **where)
+    joined = recruits(merchant_id, start, end).filter(recruited_by_id=row.user_id, **where)
+    return Behind(
+        row=row,
+        cards=list(sold.select_related("member", "product").order_by("issued_at")),
+        topups=sorted(
+            topups_left(merchant_id, start, end, user_id=row.user_id, **where),
+            key=lambda pair: pair[0].occurred_at,
+        ),
+        recruits=list(joined.order_by("joined_at")),
+    )
 
 
 def statement(

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", views.statement, name="statement"),
     path("leaderboard/", views.leaderboard, name="leaderboard"),
     path("till/", views.till, name="till"),
+    path("staff/<str:username>/", views.staff_detail, name="staff"),
 ]

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -69,6 +69,21 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     context = _context(request, "leaderboard")
     context["rows"] = selectors.leaderboard(context["rows"])
     return render(request, "network/commissions/leaderboard.html", context)
+
+
+@require_GET
+@console_view
+def staff_detail(request: HttpRequest, username: str) -> HttpResponse:
+    """What is behind one staff's row: the cards they sold, the top-ups they took and the
+    members they recruited in the month, each linked to its page."""
+    first, problem = _month(request)
+    found = selectors.behind(
+        request.actor, first, username[:150], request.GET.get("store", "")[:32]
+    )
+    if found is None:
+        raise Http404(_("Not found"))
+    context = {"first": first, "month": first.strftime("%Y-%m"), "problem": problem, "found": found}
+    return render(request, "network/commissions/staff.html", context)
 
 
 @require_GET

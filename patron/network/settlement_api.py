@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Path, Router, Schema
 from pydantic import Field
 
+from patron.core import months
 from patron.core.apitypes import documented
 from patron.core.downloads import XLSX_TYPE
 from patron.core.idempotency import key_for
@@ -22,7 +23,7 @@ router = Router(tags=["network"])
 ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
 # The months `settlement_selectors.parse_month` takes (2000-01 to 2100-12); it refuses others
 # with its own message, so the pattern is for the document only.
-MONTH_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = months.MONTH_PATTERN
 Month = Annotated[
     str,
     Field(description="A month, YYYY-MM", json_schema_extra=documented(pattern=MONTH_PATTERN)),

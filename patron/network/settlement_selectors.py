@@ -30,7 +30,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patron.core.errors import FieldError, ValidationFailed
+from patron.core import months
+from patron.core.months import next_month, parse_month, previous_month
 from patron.engine import settlement as engine
 from patron.ledger.models import Asset, Entry, OwnerType
 from patron.members.validation import mask_mobile
@@ -42,30 +43,10 @@ from patron.tenancy.models import Merchant, Store
 from patron.tenancy.permissions import merchant_zone
 
 HQ = engine.HQ
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 # --- months ----------------------------------------------------------------------------------
-
-
-def parse_month(text: str | None) -> str:
-    """A month "YYYY-MM" (2000..2100), or 422 validation_error naming the field."""
-    found = MONTH.match(text or "")
-    if not found or not 2000 <= int(found[1]) <= 2100 or not 1 <= int(found[2]) <= 12:
-        raise ValidationFailed(
-            [FieldError("month", _("Give the month as YYYY-MM, for example 2027-03."))]
-        )
-    return text  # type: ignore[return-value]
-
-
-def next_month(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:])
-    return f"{year + number // 12}-{number % 12 + 1:02d}"
-
-
-def previous_month(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:])
-    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+# parse_month, next_month and previous_month are the shared ones (patron.core.months).
 
 
 def month_of(moment: dt.datetime, zone) -> str:
@@ -74,8 +55,7 @@ def month_of(moment: dt.datetime, zone) -> str:
 
 def month_end(merchant: Merchant, month: str) -> dt.datetime:
     """The first instant after `month` in the merchant's zone."""
-    after = next_month(month)
-    return dt.datetime(int(after[:4]), int(after[5:]), 1, tzinfo=merchant_zone(merchant.timezone))
+    return months.month_bounds(month, merchant_zone(merchant.timezone))[1]
 
 
 def last_month(merchant: Merchant, now: dt.datetime | None = None) -> str:

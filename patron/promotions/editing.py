@@ -126,6 +126,13 @@ def _guard(
     return row
 
 
+def within_store_limits(actor: Actor, section: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The row as saving would apply it for `actor` (a store manager's automatic promotion at
+    their store only), or RowRefused / NotYourStore / StoreActivitiesOff as saving would: the
+    editor's preview prices only what may be saved."""
+    return _guard(actor, section, None, row, new=False) or row
+
+
 def create_row(actor: Actor, section: str, row: dict[str, Any]) -> list[Change]:
     """Add a promotion or coupon template; a code already in the section is refused."""
     _check_section(section)

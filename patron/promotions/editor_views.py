@@ -223,8 +223,16 @@ def preview_draft(request: HttpRequest, section: str) -> HttpResponse:
         if example is None:
             result.errors = [_("Add a line with a SKU and a price to the example basket.")]
         else:
-            result = preview.preview(actor, kind.section, form.to_row(), example, editing=code)
-            result.errors += [labelled(form, path, message) for path, message in result.refusals]
+            try:  # a store manager's draft beyond HQ's limits is refused here as on saving
+                row = editing.within_store_limits(actor, kind.section, form.to_row())
+            except editing.RowRefused as refused:
+                result.errors = [labelled(form, e.path, e.message) for e in refused.row_errors]
+                result.errors += refused.other_errors
+            except DomainError as refused:
+                result.errors = [str(refused.detail)]
+            else:
+                result = preview.preview(actor, kind.section, row, example, editing=code)
+                result.errors += [labelled(form, p, message) for p, message in result.refusals]
     return render(request, "promotions/_preview.html", {"result": result, "kind": kind})
 
 

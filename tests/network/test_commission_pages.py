@@ -85,3 +85,27 @@ def test_the_till_panel_shows_my_month_and_the_store_top(api, system, stores, ca
     assert 'data-staff="cashier2"' not in html
     till = page(logged_in(cashier), "/cashier/")
     assert "/network/commissions/till/" in till
+
+
+def test_a_row_opens_the_cards_top_ups_and_recruits_behind_it(month, hq, system, stores):
+    client = logged_in(hq, "zh-hans")
+    link = "/network/commissions/staff/cashier1/?month=2027-03&amp;store=S1"
+    assert link in page(client)
+    html = page(client, link.replace("&amp;", "&"))
+    behind = html[html.index('id="staff-cards"') :]
+    assert behind.count('href="/members/') == 6 + 1  # six recruits, the card's holder
+    assert 'id="staff-cards"' in html and 'href="/cards/' in html and "¥88.00" in html
+    manager = staff_actor(system, "manager2", Role.STORE_MANAGER, stores["S2"])
+    other = logged_in(manager).get("/network/commissions/staff/cashier1/?month=2027-03&store=S1")
+    assert other.status_code == 404  # not their store's row
+
+
+def test_hq_home_shows_the_month_in_the_chain(month, hq, system, stores, monkeypatch):
+    with at(monkeypatch, MARCH):
+        html = page(logged_in(hq, "zh-hans"), "/")
+        manager = staff_actor(system, "manager1", Role.STORE_MANAGER, stores["S1"])
+        theirs = page(logged_in(manager), "/")
+    card = html[html.index('id="home-network"') :]
+    assert 'data-fen="11800"' in card  # 88 + 30 yuan of commissions
+    assert "/network/settlements/?month=2027-03" in card
+    assert 'id="home-network"' not in theirs

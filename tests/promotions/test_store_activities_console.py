@@ -17,6 +17,7 @@ from patron.promotions.models import CouponTemplate, Promotion
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
 from tests.conftest import staff_actor
+from tests.promotions.test_editor import example
 
 pytestmark = [pytest.mark.django_db]
 
@@ -229,3 +230,15 @@ def test_hq_sees_and_changes_every_one_with_an_owner_filter(limited, hq):
     assert response.status_code == 302
     assert exported(limited, "promotions", "s2own")["benefit"]["value"] == 30
     assert exported(limited, "promotions", "s2own")["owner"] == "S2"
+
+
+def test_the_preview_refuses_what_saving_would_refuse(limited, manager_client):
+    """A store manager's draft beyond HQ's limits shows the refusal, not a discount."""
+    lines = [("DISH-1", "dishes", 3, "100")]
+    beyond = {**OWN, "amount": "80"}  # HQ allows at most ¥50 off
+    response = manager_client.post("/promotions/promotions/preview/", {**beyond, **example(lines)})
+    result = response.context["result"]
+    assert result.after is None and not result.draft_applied
+    assert any("¥50.00" in error for error in result.errors), result.errors
+    within = manager_client.post("/promotions/promotions/preview/", {**OWN, **example(lines)})
+    assert within.context["result"].draft_amount == 3000
