@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema, Status
 
 from patron.activities import events_service as service
 from patron.activities.models import EventSignup, MemberOnlyEvent
-from patron.core.apitypes import NOT_BLANK, Id, counted
+from patron.core.apitypes import NOT_BLANK, Id, LocalMoment, counted
 from patron.core.problems import Problem
 from patron.members.selectors import member_for
 from patron.members.validation import mask_mobile
@@ -29,8 +29,9 @@ class MemberOnlyEventIn(Schema):
         description="Code of the event, e.g. TEA-0612",
     )
     name: str = Field(..., min_length=1, max_length=100, pattern=NOT_BLANK)
-    starts_at: dt.datetime = Field(..., description="ISO 8601; without offset: merchant's zone")
-    ends_at: dt.datetime | None = None
+    # LocalMoment bounds the year: a year-1 start used to reach the service and fail there (500).
+    starts_at: LocalMoment = Field(..., description="ISO 8601; without offset: merchant's zone")
+    ends_at: LocalMoment | None = None
     place: str = Field(..., min_length=1, max_length=200, pattern=NOT_BLANK)
     capacity: counted(1, 100_000, "Places; beyond them sign-ups wait in line")
     store: str | None = Field(None, max_length=32, description="Store code")

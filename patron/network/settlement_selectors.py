@@ -306,7 +306,12 @@ class Statement:
         return rows
 
     def net(self) -> dict[str, int]:
-        return engine.net_by_party(self.rows())
+        net = engine.net_by_party(self.rows())
+        if self.store is not None:
+            # A store manager sees the pairs of their own store only: the other stores' nets
+            # built from those would be partial figures, so only their own (complete) one shows.
+            net = {code: amount for code, amount in net.items() if code == self.store}
+        return net
 
     def late(self) -> list[Line]:
         return [line for line in self.lines if line.late and self._sees(line)]

@@ -174,6 +174,7 @@ STATE_CODES = {
     "duplicate_barcode",
     "unknown_staff",  # the sale's `staff` names no active staff of the merchant
     "staff_not_at_store",
+    "physical_id_taken",  # a physical card id already bound to another card (a stored fact)
     # Tenders add up to what the server prices the basket at (its program), and the cash
     # handed over must cover the cash part: a rule across fields JSON Schema cannot state.
     "tenders_mismatch",

@@ -43,6 +43,8 @@ def test_a_store_manager_sees_only_their_store_and_cannot_close(system, chain, m
     client = logged_in(manager)
     html = client.get(f"/network/settlements/?month={month}").content.decode()
     assert 'data-pair="S2-S3"' in html and 'data-pair="S1-S2"' not in html
+    # Only their own net: S2's, built from the S2-S3 pair alone, would be a partial figure.
+    assert '<tr data-store="S3">' in html and '<tr data-store="S2">' not in html
     assert "Settlement between stores" in html and "Who owes whom" in html  # in English
     assert 'id="settlement-close"' not in html
     assert client.post(f"/network/settlements/{month}/close/").status_code == 403
