@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from patron.core.downloads import XLSX_TYPE
 from patron.core.errors import DomainError
+from patron.core.templatetags.months import month_label
 from patron.network import settlement_exports as exports
 from patron.network import settlement_selectors as selectors
 from patron.network import settlement_services as services
@@ -48,7 +49,11 @@ def chart_spec(found: selectors.Statement) -> dict[str, Any]:
         "labels": [found.name(code) for code in net],
         "series": [{"key": "net", "name": _("Net (owed + / owes −)")}],
         "views": [
-            {"key": "all", "label": found.month, "values": {"net": [v / 100 for v in net.values()]}}
+            {
+                "key": "all",
+                "label": month_label(found.month),
+                "values": {"net": [v / 100 for v in net.values()]},
+            }
         ],
     }
 
