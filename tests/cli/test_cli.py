@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from tests.cli_support import PATRON, patron_env, run_patron
+from tests.demo.test_demo_consistency import NETWORK_RECRUITS
 
 COUNTS = """
 import json
@@ -198,8 +199,8 @@ def test_demo_creates_a_chain_once_and_prints_logins(patron_cli):
     assert created == {
         "stores": ["S1", "S2", "S3"],
         "staff": 8,
-        "members": 50,
-        "members_with_store": 50,
+        "members": 50 + NETWORK_RECRUITS,
+        "members_with_store": 50 + NETWORK_RECRUITS,
         "cashier_logs_in": True,
     }
 
