@@ -24,7 +24,7 @@ from patron.activities.models import EngagePolicy
 from patron.core.errors import FieldError, ValidationFailed
 from patron.program.fields import Code, MultiplierPercent, Whole
 from patron.program.schema import ItemList, ProgramModel, Refusal, mappings, repeats
-from patron.program.services import Change, Plan, register_section
+from patron.program.services import Plan, register_section
 from patron.promotions import selectors as promotion_selectors
 from patron.promotions.models import CouponTemplate
 from patron.promotions.program import multiplier_number
@@ -150,13 +150,7 @@ def _save(actor: Actor, field: str, value: dict[str, Any]) -> None:
 
 def _plan(actor: Actor, section: str, cleaned: dict[str, Any], plan: Plan) -> None:
     current = getattr(policy(actor.merchant.pk), section)
-    if current == cleaned:
-        return
-    for key in sorted(set(current) | set(cleaned)):
-        if current.get(key) != cleaned.get(key):
-            detail = f"{current.get(key)!r} -> {cleaned.get(key)!r}"
-            plan.changes.append(Change(section, "change", key, detail))
-    plan.steps.append(lambda: _save(actor, section, cleaned))
+    plan.settings(section, current, cleaned, lambda: _save(actor, section, cleaned))
 
 
 def plan_checkin(actor: Actor, cleaned: dict[str, Any], plan: Plan) -> None:

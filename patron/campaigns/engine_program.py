@@ -18,7 +18,7 @@ from patron.campaigns.models import CampaignDefaults, Channel
 from patron.campaigns.services import caps_errors, defaults_for, quiet_hours_errors
 from patron.program.fields import Whole
 from patron.program.schema import ProgramModel, Refusal
-from patron.program.services import Change, Plan, register_section
+from patron.program.services import Plan, register_section
 from patron.tenancy.actor import Actor
 
 KEYS = ("caps", "quiet_hours", "holdout_percent", "message_cost_fen")
@@ -63,17 +63,15 @@ def export_campaigns(actor: Actor) -> dict[str, Any]:
 
 def plan_campaigns(actor: Actor, cleaned: dict[str, Any], plan: Plan) -> None:
     current = {key: getattr(defaults_for(actor.merchant), key) for key in KEYS}
-    for key in KEYS:
-        if current[key] != cleaned[key]:
-            plan.changes.append(
-                Change("campaigns", "change", key, f"{current[key]!r} -> {cleaned[key]!r}")
-            )
-    if current != cleaned:
-        plan.steps.append(
-            lambda: CampaignDefaults.objects.update_or_create(
-                merchant=actor.merchant, defaults=cleaned
-            )
-        )
+    plan.settings(
+        "campaigns",
+        current,
+        cleaned,
+        lambda: CampaignDefaults.objects.update_or_create(
+            merchant=actor.merchant, defaults=cleaned
+        ),
+        KEYS,
+    )
 
 
 def register() -> None:

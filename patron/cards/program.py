@@ -17,7 +17,7 @@ from patron.cards.models import CardProduct, RecruitmentPolicy
 from patron.core.errors import FieldError, ValidationFailed
 from patron.program.fields import MAX_FEN, Bool, Code, Fen, Name, Shaped, Whole
 from patron.program.schema import CodedList, ProgramModel
-from patron.program.services import Change, Plan, register_section
+from patron.program.services import Plan, register_section
 from patron.promotions.models import Tier
 from patron.promotions.program import plan_rows
 from patron.tenancy.actor import Actor
@@ -179,17 +179,15 @@ def export_recruitment(actor: Actor) -> dict[str, Any]:
 def plan_recruitment(actor: Actor, cleaned: dict[str, Any], plan: Plan) -> None:
     policy = recruitment_policy(actor.merchant)
     current = {key: getattr(policy, key) for key in RECRUITMENT_KEYS}
-    for key in RECRUITMENT_KEYS:
-        if current[key] != cleaned[key]:
-            plan.changes.append(
-                Change("recruitment", "change", key, f"{current[key]!r} -> {cleaned[key]!r}")
-            )
-    if current != cleaned:
-        plan.steps.append(
-            lambda: RecruitmentPolicy.objects.update_or_create(
-                merchant=actor.merchant, defaults=cleaned
-            )
-        )
+    plan.settings(
+        "recruitment",
+        current,
+        cleaned,
+        lambda: RecruitmentPolicy.objects.update_or_create(
+            merchant=actor.merchant, defaults=cleaned
+        ),
+        RECRUITMENT_KEYS,
+    )
 
 
 def register() -> None:

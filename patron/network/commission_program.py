@@ -23,7 +23,7 @@ from patron.engine.commissions import ladder_problems
 from patron.network.models import CommissionPolicy
 from patron.program.fields import Count, Fen, PositiveFen
 from patron.program.schema import ItemList, ProgramModel, Refusal, mappings
-from patron.program.services import Change, Plan, register_section
+from patron.program.services import Plan, register_section
 from patron.tenancy.actor import Actor
 
 
@@ -87,20 +87,14 @@ def rules_of(merchant_id: int) -> dict[str, Any]:
 
 
 def plan_commissions(actor: Actor, cleaned: dict[str, Any], plan: Plan) -> None:
-    current = rules_of(actor.merchant.pk)
-    if current == cleaned:
-        return
-    for key in sorted(set(current) | set(cleaned)):
-        if current.get(key) != cleaned.get(key):
-            detail = f"{current.get(key)!r} -> {cleaned.get(key)!r}"
-            plan.changes.append(Change("commissions", "change", key, detail))
-
-    def save() -> None:
-        CommissionPolicy.objects.update_or_create(
+    plan.settings(
+        "commissions",
+        rules_of(actor.merchant.pk),
+        cleaned,
+        lambda: CommissionPolicy.objects.update_or_create(
             merchant=actor.merchant, defaults={"rules": cleaned}
-        )
-
-    plan.steps.append(save)
+        ),
+    )
 
 
 def export_commissions(actor: Actor) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NamedTuple
 
@@ -63,7 +63,25 @@ class Change:
 @dataclass
 class Plan:
     changes: list[Change] = field(default_factory=list)
-    steps: list[Callable[[], None]] = field(default_factory=list)
+    steps: list[Callable[[], object]] = field(default_factory=list)
+
+    def settings(
+        self,
+        section: str,
+        current: dict[str, Any],
+        wanted: dict[str, Any],
+        save: Callable[[], object],
+        keys: Iterable[str] | None = None,
+    ) -> None:
+        """Plan a section kept as one row of settings: a `change` for each key that differs
+        (in the order of `keys`, else sorted) and one step that saves the row."""
+        if current == wanted:
+            return
+        for key in sorted(set(current) | set(wanted)) if keys is None else keys:
+            if current.get(key) != wanted.get(key):
+                detail = f"{current.get(key)!r} -> {wanted.get(key)!r}"
+                self.changes.append(Change(section, "change", key, detail))
+        self.steps.append(save)
 
 
 def parse_document(text: str) -> dict[str, Any]:

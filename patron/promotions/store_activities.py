@@ -26,7 +26,7 @@ from patron.core.money import yuan
 from patron.engine.pricing import BENEFIT_TYPES
 from patron.program.fields import Bool, Count, Fen, OneOf, Percent
 from patron.program.schema import ProgramModel, Refusal
-from patron.program.services import Change, Plan, register_section
+from patron.program.services import Plan, register_section
 from patron.promotions.models import CouponTemplate, Promotion, StoreActivityLimits
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Merchant, Role, Store
@@ -100,17 +100,15 @@ def export_store_activities(actor: Actor) -> dict[str, Any]:
 def plan_store_activities(actor: Actor, cleaned: dict[str, Any], plan: Plan) -> None:
     limits = limits_for(actor.merchant)
     current = {key: getattr(limits, key) for key in KEYS}
-    for key in KEYS:
-        if current[key] != cleaned[key]:
-            plan.changes.append(
-                Change("store_activities", "change", key, f"{current[key]!r} -> {cleaned[key]!r}")
-            )
-    if current != cleaned:
-        plan.steps.append(
-            lambda: StoreActivityLimits.objects.update_or_create(
-                merchant=actor.merchant, defaults=cleaned
-            )
-        )
+    plan.settings(
+        "store_activities",
+        current,
+        cleaned,
+        lambda: StoreActivityLimits.objects.update_or_create(
+            merchant=actor.merchant, defaults=cleaned
+        ),
+        KEYS,
+    )
 
 
 # --- who may change what ---------------------------------------------------------------------

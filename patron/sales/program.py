@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from patron.program.fields import OneOf, Whole
 from patron.program.schema import ProgramModel
-from patron.program.services import Change, Plan, register_section
+from patron.program.services import Plan, register_section
 from patron.sales.models import CheckoutPolicy
 from patron.tenancy.actor import Actor
 
@@ -47,18 +47,13 @@ def export_checkout(actor: Actor) -> dict[str, Any]:
 
 def plan_checkout(actor: Actor, cleaned: dict[str, Any], plan: Plan) -> None:
     wanted = {**DEFAULTS, **cleaned}
-    current = export_checkout(actor)
-    for key in DEFAULTS:
-        if current[key] != wanted[key]:
-            plan.changes.append(
-                Change("checkout", "change", key, f"{current[key]!r} -> {wanted[key]!r}")
-            )
-    if current != wanted:
-        plan.steps.append(
-            lambda: CheckoutPolicy.objects.update_or_create(
-                merchant=actor.merchant, defaults=wanted
-            )
-        )
+    plan.settings(
+        "checkout",
+        export_checkout(actor),
+        wanted,
+        lambda: CheckoutPolicy.objects.update_or_create(merchant=actor.merchant, defaults=wanted),
+        DEFAULTS,
+    )
 
 
 def register() -> None:
