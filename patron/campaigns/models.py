@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from patron.core.fields import EncryptedCharField
+from patron.tenancy.models import run_by_store
 
 
 class Purpose(models.TextChoices):
@@ -81,15 +82,7 @@ class Campaign(models.Model):
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE)
     name = models.CharField(_("name"), max_length=100)
-    # The store that runs and pays for it (F-41); None: HQ's, for the whole chain.
-    owner_store = models.ForeignKey(
-        "tenancy.Store",
-        verbose_name=_("run by store"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    owner_store = run_by_store()
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     purpose = models.CharField(
         _("purpose"), max_length=12, choices=Purpose.choices, default=Purpose.CARE

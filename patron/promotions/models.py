@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from patron.tenancy.models import run_by_store
+
 
 class Stacking(models.TextChoices):
     STACKABLE = "stackable", _("Stackable")
@@ -108,15 +110,7 @@ class Promotion(models.Model):
     )
     code = models.CharField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
-    # The store that runs and pays for it (F-41); None: HQ's, for the whole chain.
-    owner_store = models.ForeignKey(
-        "tenancy.Store",
-        verbose_name=_("run by store"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    owner_store = run_by_store()
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     members_only = models.BooleanField(_("members only"), default=False)
     condition = models.JSONField(_("condition"), default=dict, blank=True)
@@ -157,15 +151,7 @@ class CouponTemplate(models.Model):
     )
     code = models.CharField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
-    # The store that runs and pays for it (F-41); None: HQ's, for the whole chain.
-    owner_store = models.ForeignKey(
-        "tenancy.Store",
-        verbose_name=_("run by store"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    owner_store = run_by_store()
     condition = models.JSONField(_("condition"), default=dict, blank=True)
     benefit = models.JSONField(_("benefit"))
     stacking = models.CharField(

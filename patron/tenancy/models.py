@@ -49,6 +49,19 @@ class Store(models.Model):
         return f"{self.name} ({self.code})"
 
 
+def run_by_store() -> models.ForeignKey:
+    """The field naming the store that runs and pays for an activity (a promotion, a coupon
+    template, a campaign; F-41); None: HQ's, for the whole chain."""
+    return models.ForeignKey(
+        Store,
+        verbose_name=_("run by store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+
 class Role(models.TextChoices):
     HQ_ADMIN = "hq_admin", _("HQ admin")
     STORE_MANAGER = "store_manager", _("Store manager")
