@@ -29,7 +29,7 @@ def network_figures(actor: Actor) -> dict[str, object] | None:
     rows = commission_selectors.statement(actor, commission_selectors.parse_month(None, zone))
     return {
         "month": month,
-        "between_stores": sum(row.amount for row in statement.rows()),
+        "between_stores": sum(row.amount for row in statement.rows),
         "commissions": commission_selectors.totals(rows)["amount"],
     }
 

@@ -47,14 +47,14 @@ def workbook(found: Statement) -> bytes:
         book,
         _("Pairs"),
         [_("Payer"), _("Payee"), _("Amount (yuan)")],
-        [[name(r.payer), name(r.payee), r.amount] for r in found.rows()],
+        [[name(r.payer), name(r.payee), r.amount] for r in found.rows],
         {2},
     )
     _sheet(
         book,
         _("Net per store"),
         [_("Store"), _("Net (yuan)")],
-        [[name(code), amount] for code, amount in found.net().items()],
+        [[name(code), amount] for code, amount in found.net.items()],
         {1},
     )
     _sheet(

@@ -24,6 +24,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Q
@@ -296,6 +297,8 @@ class Statement:
     store: str | None = None  # the store a store manager is limited to
     names: dict[str, str] = field(default_factory=dict)  # store code -> name
 
+    # Computed once per statement: the page, its chart, the workbook and the API read them.
+    @cached_property
     def rows(self) -> list[engine.Row]:
         rows = engine.net_rows(
             engine.Flow(0, 0, 0, line.payer, line.payee, line.amount, line.kind)
@@ -305,8 +308,9 @@ class Statement:
             rows = [row for row in rows if self.store in (row.payer, row.payee)]
         return rows
 
+    @cached_property
     def net(self) -> dict[str, int]:
-        net = engine.net_by_party(self.rows())
+        net = engine.net_by_party(self.rows)
         if self.store is not None:
             # A store manager sees the pairs of their own store only: the other stores' nets
             # built from those would be partial figures, so only their own (complete) one shows.
@@ -340,10 +344,9 @@ class Statement:
             "closed_at": self.closed_at,
             "closed_by": self.closed_by or None,
             "rows": [
-                {"payer": row.payer, "payee": row.payee, "amount": row.amount}
-                for row in self.rows()
+                {"payer": row.payer, "payee": row.payee, "amount": row.amount} for row in self.rows
             ],
-            "net": self.net(),
+            "net": self.net,
             "late": [
                 {
                     "kind": line.kind,

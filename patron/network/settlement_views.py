@@ -41,7 +41,7 @@ def _month(request: HttpRequest) -> tuple[str, str]:
 
 def chart_spec(found: selectors.Statement) -> dict[str, Any]:
     """The nets per store as a bar chart for patron/home's charts.js."""
-    net = found.net()
+    net = found.net
     return {
         "type": "bar",
         "title": _("Net per store"),
@@ -69,9 +69,9 @@ def statement(request: HttpRequest) -> HttpResponse:
         return response
     rows = [
         {"row": row, "payer": found.name(row.payer), "payee": found.name(row.payee)}
-        for row in found.rows()
+        for row in found.rows
     ]
-    net = [{"code": code, "name": found.name(code), "amount": v} for code, v in found.net().items()]
+    net = [{"code": code, "name": found.name(code), "amount": v} for code, v in found.net.items()]
     return render(
         request,
         "network/settlement/statement.html",

@@ -33,7 +33,7 @@ def test_racing_closes_freeze_once(system, stores):
     def close(index: int):
         actor = Actor.system(Merchant.objects.get(pk=merchant_id))
         found = services.close_month(actor, month, key=f"race-{index}")
-        return [(found.status, sum(row.amount for row in found.rows()))]
+        return [(found.status, sum(row.amount for row in found.rows))]
 
     outcomes = in_processes(RACERS, close)
     assert outcomes == [("closed", 15000)] * RACERS

@@ -50,13 +50,13 @@ class Command(PatronCommand):
             at = timezone.localtime(found.closed_at).strftime("%Y-%m-%d %H:%M")
             status += f" (closed {at} by {found.closed_by or 'the command line'})"
         out(f"settlement {found.month}: {status}")
-        rows = found.rows()
+        rows = found.rows
         if not rows:
             out("  no store owes another anything this month")
         for row in rows:
             out(f"  {row.payer} owes {row.payee}\t{yuan(row.amount)}")
         out("net per store (+ is owed, - owes):")
-        for code, amount in found.net().items():
+        for code, amount in found.net.items():
             out(f"  {code}\t{signed_yuan(amount)}")
         for activity in found.activities():
             out(
