@@ -49,6 +49,11 @@ def month_bounds(month: str, zone: str | dt.tzinfo) -> tuple[dt.datetime, dt.dat
     return start, end
 
 
-def this_month(zone: str | dt.tzinfo, now: dt.datetime | None = None) -> str:
+def month_of(moment: dt.datetime, zone: str | dt.tzinfo) -> str:
+    """The month a moment falls in, in `zone`."""
     tz = ZoneInfo(zone) if isinstance(zone, str) else zone
-    return (now or timezone.now()).astimezone(tz).strftime("%Y-%m")
+    return moment.astimezone(tz).strftime("%Y-%m")
+
+
+def this_month(zone: str | dt.tzinfo, now: dt.datetime | None = None) -> str:
+    return month_of(now or timezone.now(), zone)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from patron.core import months
 from patron.core.errors import DomainError, NotFound
 from patron.ledger.services import quick_balances
 from patron.members.models import Member
@@ -159,7 +160,7 @@ def alliance_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 def _this_month(actor: Actor) -> str:
-    return timezone.localtime(timezone.now()).strftime("%Y-%m")
+    return months.this_month(timezone.get_current_timezone())
 
 
 @require_GET

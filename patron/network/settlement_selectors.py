@@ -28,11 +28,10 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.core import months
-from patron.core.months import next_month, parse_month, previous_month
+from patron.core.months import month_of, next_month, parse_month, previous_month
 from patron.engine import settlement as engine
 from patron.ledger.models import Asset, Entry, OwnerType
 from patron.members.validation import mask_mobile
@@ -50,17 +49,13 @@ HQ = engine.HQ
 # parse_month, next_month and previous_month are the shared ones (patron.core.months).
 
 
-def month_of(moment: dt.datetime, zone) -> str:
-    return timezone.localtime(moment, zone).strftime("%Y-%m")
-
-
 def month_end(merchant: Merchant, month: str) -> dt.datetime:
     """The first instant after `month` in the merchant's zone."""
     return months.month_bounds(month, merchant_zone(merchant.timezone))[1]
 
 
 def last_month(merchant: Merchant, now: dt.datetime | None = None) -> str:
-    return previous_month(month_of(now or timezone.now(), merchant_zone(merchant.timezone)))
+    return previous_month(months.this_month(merchant_zone(merchant.timezone), now))
 
 
 # --- flows -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from patron.network import settlement_selectors as selectors
@@ -45,7 +46,7 @@ def test_close_answers_the_frozen_statement_and_again_the_same(api, last_month):
 
 
 def test_bad_months_are_problems_and_write_nothing(api, chain, merchant):
-    this = selectors.month_of(selectors.timezone.now(), selectors.merchant_zone(merchant.timezone))
+    this = selectors.month_of(timezone.now(), selectors.merchant_zone(merchant.timezone))
     response = api.post(f"/api/v1/settlements/{this}/close")
     assert response.status_code == 422 and response.json()["code"] == "month_not_ended"
     assert response["Content-Type"].startswith("application/problem+json")

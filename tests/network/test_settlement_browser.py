@@ -4,6 +4,7 @@ chart, a pair's sales and top-ups, closing the month, and a late upload in the n
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from patron.network import settlement_selectors as selectors
@@ -54,7 +55,7 @@ def test_hq_reads_closes_and_sees_the_late_upload(
     page.screenshot(path=str(screenshot_dir / "settlement-closed.png"), full_page=True)
 
     spend(system, ann, "S3", [8800], at=day)  # a till uploads last month's sale late
-    this = selectors.month_of(selectors.timezone.now(), selectors.merchant_zone(merchant.timezone))
+    this = selectors.month_of(timezone.now(), selectors.merchant_zone(merchant.timezone))
     page.goto(f"{live_server.url}/network/settlements/?month={this}")
     expect(page.locator("#settlement-late-note")).to_contain_text("上传晚于结算关账，计入本月")
     expect(page.locator("#settlement-close")).to_have_count(0)  # this month has not ended

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from patron.network import settlement_selectors as selectors
@@ -79,7 +80,7 @@ def test_close_asks_then_freezes_and_refuses_an_open_month(hq, month, merchant):
     done = client.post(f"/network/settlements/{month}/close/", {"key": "x"}, follow=True)
     assert "is closed" in done.content.decode()
     assert SettlementMonth.objects.filter(month=month).exists()
-    this = selectors.month_of(selectors.timezone.now(), selectors.merchant_zone(merchant.timezone))
+    this = selectors.month_of(timezone.now(), selectors.merchant_zone(merchant.timezone))
     refused = client.post(f"/network/settlements/{this}/close/", {"key": "y"})
     assert refused.status_code == 422 and "has not ended" in refused.content.decode()
     assert SettlementMonth.objects.count() == 1
