@@ -1,0 +1,155 @@
+"""Keyset paging: a page starts after (or before) the row a cursor names, never at an OFFSET.
+
+OFFSET makes the database read and throw away every row before the page, so page 2,000 of a
+million members costs as much as reading them all; a keyset page seeks in the ordering's index
+to the cursor's row and reads one page (docs/scale.md). A cursor is an opaque URL-safe token
+holding the ordering values of the row it points at and the direction to read.
+
+The ordering must end in a unique, non-null field (the primary key) and its fields must not be
+NULL (wrap nullable ones in Coalesce as an annotation and order by the annotation).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from patron.core.errors import FieldError, ValidationFailed
+
+T = TypeVar("T")
+
+AFTER, BEFORE = "a", "b"
+
+
+@dataclass(frozen=True)
+class KeysetPage(Generic[T]):
+    items: list[T]
+    next_cursor: str | None  # the page after this one, None on the last page
+    previous_cursor: str | None  # the page before, None on the first page
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+
+@dataclass(frozen=True)
+class Key:
+    """One field of an ordering: its name and whether it sorts descending."""
+
+    name: str
+    descending: bool
+
+    @classmethod
+    def parse(cls, term: str) -> Key:
+        return cls(term.lstrip("-"), term.startswith("-"))
+
+    def term(self, *, flipped: bool = False) -> str:
+        descending = self.descending != flipped
+        return f"-{self.name}" if descending else self.name
+
+
+def encode_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"n": str(value)}
+    return value
+
+
+def decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "t" in value:
+            return dt.datetime.fromisoformat(value["t"])
+        if "d" in value:
+            return dt.date.fromisoformat(value["d"])
+        if "n" in value:
+            return Decimal(value["n"])
+    return value
+
+
+def make_cursor(direction: str, values: Sequence[Any]) -> str:
+    raw = json.dumps([direction, [encode_value(v) for v in values]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def bad_cursor() -> ValidationFailed:
+    message = _("This page link is not valid; start again from the first page.")
+    return ValidationFailed([FieldError("cursor", message)], message)
+
+
+def read_cursor(cursor: str, width: int) -> tuple[str, list[Any]]:
+    """The direction and values a cursor holds; a cursor that was not made here (or for
+    another ordering) is a 422, not a traceback."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        direction, values = json.loads(raw)
+        values = [decode_value(v) for v in values]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise bad_cursor() from None
+    if direction not in (AFTER, BEFORE) or len(values) != width:
+        raise bad_cursor()
+    return direction, values
+
+
+def beyond(keys: Sequence[Key], values: Sequence[Any], *, forward: bool) -> Q:
+    """Rows strictly past `values` in the ordering (`forward`) or strictly before it.
+
+    (a, b, id) > (x, y, z) is `a > x OR (a = x AND b > y) OR (a = x AND b = y AND id > z)`;
+    the first field's bound (`a >= x`) is added on its own so the database seeks to it in the
+    index instead of filtering every row from the start."""
+    condition = Q()
+    equal = Q()
+    for key, value in zip(keys, values, strict=True):
+        op = "lt" if key.descending == forward else "gt"  # descending, forward: smaller next
+        condition |= equal & Q(**{f"{key.name}__{op}": value})
+        equal &= Q(**{key.name: value})
+    first = keys[0]
+    bound = "lte" if first.descending == forward else "gte"
+    return Q(**{f"{first.name}__{bound}": values[0]}) & condition
+
+
+def row_values(row: Any, keys: Sequence[Key]) -> list[Any]:
+    if isinstance(row, dict):
+        return [row[key.name] for key in keys]
+    return [getattr(row, key.name.replace("__", "_")) for key in keys]
+
+
+def keyset_page(
+    rows: QuerySet, ordering: Sequence[str], size: int, cursor: str | None = None
+) -> KeysetPage:
+    """One page of `rows` in `ordering` (its last field unique), starting at `cursor`."""
+    keys = [Key.parse(term) for term in ordering]
+    direction, values = read_cursor(cursor, len(keys)) if cursor else (AFTER, None)
+    forward = direction == AFTER
+    ordered = rows.order_by(*(key.term(flipped=not forward) for key in keys))
+    if values is not None:
+        ordered = ordered.filter(beyond(keys, values, forward=forward))
+    fetched = list(ordered[: size + 1])
+    more = len(fetched) > size
+    items = fetched[:size]
+    if not forward:
+        items.reverse()
+    if not items:
+        return KeysetPage(items, None, None)
+    first, last = row_values(items[0], keys), row_values(items[-1], keys)
+    if forward:
+        next_cursor = make_cursor(AFTER, last) if more else None
+        previous_cursor = make_cursor(BEFORE, first) if cursor else None
+    else:
+        next_cursor = make_cursor(AFTER, last)
+        previous_cursor = make_cursor(BEFORE, first) if more else None
+    return KeysetPage(items, next_cursor, previous_cursor)
