@@ -168,6 +168,8 @@ class Entry(AppendOnlyModel):
         indexes = [
             models.Index(fields=["account", "occurred_at"]),
             models.Index(fields=["member", "asset", "-occurred_at"]),
+            # A member's history of every asset, newest first, paged by (occurred_at, id).
+            models.Index(fields=["member", "-occurred_at", "-id"], name="entry_member_newest"),
         ]
 
     def __str__(self) -> str:

@@ -95,6 +95,9 @@ def member_balances(member: Member, as_of: dt.datetime | None = None) -> dict[st
     }
 
 
+MEMBER_ENTRIES_ORDERING = ("-occurred_at", "-id")  # the entry_member_newest index
+
+
 def member_entries(member: Member, asset: str | None = None) -> QuerySet[Entry]:
     """The member's side of every movement, newest first."""
     entries = (
@@ -102,7 +105,7 @@ def member_entries(member: Member, asset: str | None = None) -> QuerySet[Entry]:
         .select_related(
             "transaction", "transaction__store", "transaction__user", "transaction__api_key"
         )
-        .order_by("-occurred_at", "-id")
+        .order_by(*MEMBER_ENTRIES_ORDERING)
     )
     if asset == "stored_value":
         entries = entries.filter(asset__in=STORED_VALUE_ASSETS)
