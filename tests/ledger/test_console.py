@@ -732,6 +732,15 @@ def test_liabilities_per_store_and_in_total(hq_client, movements):
     assert "100 points = ¥1.00" in page
 
 
+def test_liabilities_now_are_the_balances_every_entry_adds_up_to(hq, member, movements, merchant):
+    """Now reads the accounts' cached balances; a moment after the last movement sums the
+    entries: both must agree (docs/scale.md)."""
+    later = timezone.now() + dt.timedelta(minutes=1)
+    services.spend_points(hq, member, 50, key="s1")
+    assert selectors.liabilities(merchant) == selectors.liabilities(merchant, later)
+    assert selectors.liabilities(merchant)[0].points == 200
+
+
 def test_liabilities_as_of_a_past_date_exclude_later_movements(hq, hq_client, member):
     now = timezone.now().astimezone(SHANGHAI)
     ten_days_ago = now - dt.timedelta(days=10)
