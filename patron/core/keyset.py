@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -142,7 +143,11 @@ def keyset_page(
     forward = direction == AFTER
     ordered = rows.order_by(*(key.term(flipped=not forward) for key in keys))
     if values is not None:
-        ordered = ordered.filter(beyond(keys, values, forward=forward))
+        try:
+            ordered = ordered.filter(beyond(keys, values, forward=forward))
+        except (ValueError, TypeError, ValidationError):
+            # A cursor edited by hand: well-formed, but its values do not fit the fields.
+            raise bad_cursor() from None
     fetched = list(ordered[: size + 1])
     more = len(fetched) > size
     items = fetched[:size]

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from patron.core.keyset import AFTER, make_cursor
 from patron.members.services import register_member
 from patron.wallet.views import HISTORY_PAGE_SIZE
 from tests.scale_lists_support import NEXT_LINK, PREVIOUS_LINK, add_movements, link, walk_pages
@@ -97,10 +98,12 @@ def test_api_cursor_is_not_moved_by_new_entries(api, member):
     assert ledger(api, member, page_size=10, cursor=first["next_cursor"])["items"] == before
 
 
-def test_api_rejects_a_cursor_it_did_not_make(api, member):
-    response = api.get(f"/api/v1/members/{member.pk}/ledger", {"cursor": "garbage!"})
+@pytest.mark.parametrize("cursor", ["garbage!", make_cursor(AFTER, ["yesterday", 1])])
+def test_api_rejects_a_cursor_it_did_not_make(api, member, cursor):
+    response = api.get(f"/api/v1/members/{member.pk}/ledger", {"cursor": cursor})
     assert response.status_code == 422
     assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["errors"][0]["field"] == "cursor"
 
 
 def test_past_a_thousand_the_count_is_an_estimate(api, hq_client, member):

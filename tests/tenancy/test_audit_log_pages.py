@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from patron.core.keyset import AFTER, make_cursor
 from patron.tenancy.models import AuditEntry, Role
 from patron.tenancy.selectors import audit_object_types
 from patron.tenancy.views import PAGE_SIZE
@@ -124,6 +125,17 @@ def test_a_cursor_that_is_not_ours_shows_the_first_page_and_says_so(hq_client, m
     html = response.content.decode()
     assert "data-cursor-ignored" in html and "此分页链接无效" in html
     assert entry_ids(html) == ids[::-1]
+
+
+@pytest.mark.parametrize(
+    "values", [["abc", 5], [{"t": "2026-01-01T00:00:00+08:00"}, "x"], [None, None], [[1], {"a": 1}]]
+)
+def test_a_hand_made_cursor_whose_values_do_not_fit_is_ignored_too(hq_client, merchant, values):
+    ids = add_audit_entries(merchant, 3)
+    response = hq_client.get("/audit/", {"cursor": make_cursor(AFTER, values)})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "data-cursor-ignored" in html and entry_ids(html)[:3] == ids[::-1]
 
 
 def test_the_count_is_exact_when_small(hq_client, merchant):
