@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -128,6 +129,11 @@ def row_values(row: Any, keys: Sequence[Key]) -> list[Any]:
     return [getattr(row, key.name.replace("__", "_")) for key in keys]
 
 
+def page_cursor(row: Any, ordering: Sequence[str]) -> str:
+    """The cursor of the page after `row` (for a page read some other way, e.g. by number)."""
+    return make_cursor(AFTER, row_values(row, [Key.parse(term) for term in ordering]))
+
+
 def keyset_page(
     rows: QuerySet, ordering: Sequence[str], size: int, cursor: str | None = None
 ) -> KeysetPage:
@@ -137,7 +143,11 @@ def keyset_page(
     forward = direction == AFTER
     ordered = rows.order_by(*(key.term(flipped=not forward) for key in keys))
     if values is not None:
-        ordered = ordered.filter(beyond(keys, values, forward=forward))
+        try:
+            ordered = ordered.filter(beyond(keys, values, forward=forward))
+        except (ValueError, TypeError, ValidationError):
+            # A cursor edited by hand: well-formed, but its values do not fit the fields.
+            raise bad_cursor() from None
     fetched = list(ordered[: size + 1])
     more = len(fetched) > size
     items = fetched[:size]
@@ -153,3 +163,21 @@ def keyset_page(
         next_cursor = make_cursor(AFTER, last)
         previous_cursor = make_cursor(BEFORE, first) if more else None
     return KeysetPage(items, next_cursor, previous_cursor)
+
+
+@dataclass(frozen=True)
+class ConsolePage(Generic[T]):
+    """A console list's page, and why the cursor was ignored when it was (a link edited by
+    hand or kept from another filter): the first page then, with the reason above it."""
+
+    page: KeysetPage[T]
+    ignored: str = ""
+
+
+def console_page(
+    rows: QuerySet, ordering: Sequence[str], size: int, cursor: str | None
+) -> ConsolePage:
+    try:
+        return ConsolePage(keyset_page(rows, ordering, size, cursor or None))
+    except ValidationFailed as problem:
+        return ConsolePage(keyset_page(rows, ordering, size), problem.detail)

@@ -167,7 +167,12 @@ class Entry(AppendOnlyModel):
     class Meta:
         indexes = [
             models.Index(fields=["account", "occurred_at"]),
-            models.Index(fields=["member", "asset", "-occurred_at"]),
+            # A member's history, of every asset or of one, newest first, paged by
+            # (occurred_at, id): the id in the index spares a sort of all the member's entries.
+            models.Index(fields=["member", "-occurred_at", "-id"], name="entry_member_newest"),
+            models.Index(
+                fields=["member", "asset", "-occurred_at", "-id"], name="entry_member_asset_newest"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,8 @@
 """What sales adds to a member's console pages (through `members.profile`) and to the ledger's
 movements (through `ledger.references`).
 
-- the purchase history card of the member page: the member's sales, newest first, paged, each
+- the purchase history card of the member page: the member's sales, newest first, paged by
+  keyset, each
   linking to its receipt, with store, cashier, the items in a few words and refunds marked;
 - the purchase figures card: visits, spend, average ticket, first and last visit (in the
   merchant's time zone, as the console renders), favourite categories by their names;
@@ -14,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet, Sum
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -25,6 +25,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from patron.core.counting import row_count
+from patron.core.keyset import console_page
 from patron.ledger.models import Transaction
 from patron.ledger.references import Reference, add_resolver, refs_as_ids
 from patron.members import profile
@@ -36,7 +38,8 @@ from patron.tenancy.models import Role
 from patron.tenancy.selectors import scoped
 
 HISTORY_PAGE_SIZE = 10
-HISTORY_PAGE_PARAM = "sales_page"
+HISTORY_CURSOR_PARAM = "sales_cursor"  # beside the member page's other lists' parameters
+HISTORY_ORDERING = ("-occurred_at", "-id")  # the (member, occurred_at) index, read backwards
 ITEMS_NAMED = 3  # lines named in a sale's summary; the rest are counted
 FAVOURITES = 3
 # Who may open a receipt (the till's roles); others see the sale number without a link.
@@ -52,10 +55,20 @@ def member_sales(actor: Actor, member: Member) -> QuerySet[Sale]:
     sales = scoped(Sale.objects.filter(member=member), actor)
     return (
         sales.select_related("store", "user", "api_key")
-        .annotate(refunded=Sum("refunds__amount"))
         .prefetch_related("lines")
-        .order_by("-occurred_at", "-pk")
+        .order_by(*HISTORY_ORDERING)
     )
+
+
+def refunded_amounts(sales: list[Sale]) -> dict[int, int]:
+    """What was refunded of each sale on a page: summed for these sales only (a SUM joined
+    into the history's query would group every sale the member ever made)."""
+    refunded = (
+        Refund.objects.filter(sale__in=[sale.pk for sale in sales])
+        .values("sale")
+        .annotate(amount=Sum("amount"))
+    )
+    return {row["sale"]: row["amount"] or 0 for row in refunded}
 
 
 def person_name(sale: Sale) -> str:
@@ -106,17 +119,18 @@ class HistoryRow:
     receipt_url: str
 
 
-def history_rows(actor: Actor, page: Page) -> list[HistoryRow]:
+def history_rows(actor: Actor, sales: list[Sale]) -> list[HistoryRow]:
     may_open = actor.role in RECEIPT_ROLES
+    refunded = refunded_amounts(sales)
     return [
         HistoryRow(
             sale=sale,
             staff=person_name(sale),
             items=items_summary(sorted(sale.lines.all(), key=lambda line: line.position)),
-            refunded=sale.refunded or 0,
+            refunded=refunded.get(sale.pk, 0),
             receipt_url=reverse("sales:receipt", args=[sale.pk]) if may_open else "",
         )
-        for sale in page.object_list
+        for sale in sales
     ]
 
 
@@ -135,14 +149,16 @@ def member_figures(member: Member) -> dict[str, Any]:
 
 
 def purchase_history_panel(request: HttpRequest, member: Member) -> SafeString:
-    page = Paginator(member_sales(request.actor, member), HISTORY_PAGE_SIZE).get_page(
-        request.GET.get(HISTORY_PAGE_PARAM)
-    )
+    sales = member_sales(request.actor, member)
+    cursor = request.GET.get(HISTORY_CURSOR_PARAM)
+    shown = console_page(sales, HISTORY_ORDERING, HISTORY_PAGE_SIZE, cursor)
     context = {
         "member": member,
-        "page": page,
-        "rows": history_rows(request.actor, page),
-        "page_param": HISTORY_PAGE_PARAM,
+        "page": shown.page,
+        "cursor_ignored": shown.ignored,
+        "count": row_count(sales),
+        "rows": history_rows(request.actor, shown.page.items),
+        "cursor_param": HISTORY_CURSOR_PARAM,
     }
     return render_to_string("sales/_member_sales.html", context, request=request)
 

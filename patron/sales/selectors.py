@@ -379,15 +379,16 @@ def start_of_today() -> dt.datetime:
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+TODAYS_ORDERING = ("-occurred_at", "-id")
+
+
 def todays_sales(actor: Actor, store: Store | None) -> QuerySet[Sale]:
     """Today's sales, newest first: a store-bound role's own store's, else `store`'s, or every
     store's when it is None."""
     sales = scoped(Sale.objects.filter(occurred_at__gte=start_of_today()), actor)
     if actor.store_bound is None and store is not None:
         sales = sales.filter(store=store)
-    return sales.select_related("store", "member", "user", "api_key").order_by(
-        "-occurred_at", "-pk"
-    )
+    return sales.select_related("store", "member", "user", "api_key").order_by(*TODAYS_ORDERING)
 
 
 def sales_figures(sales: QuerySet[Sale]) -> dict[str, int | None]:

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from patron.core.errors import DomainError, NotFound
 from patron.core.htmx import htmx_redirect, wants_fragment
+from patron.core.keyset import console_page
 from patron.core.money import yuan
 from patron.ledger import payments
 from patron.members.validation import mask_mobile
@@ -41,6 +42,7 @@ from patron.tenancy.permissions import require_role
 from patron.tenancy.selectors import active_stores
 
 SELLING_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.CASHIER)
+TODAY_PAGE_SIZE = 100  # a busy store sells thousands a day: read them a page at a time
 may_sell = require_role(*SELLING_ROLES)
 
 STORE_CHOICE = "sales.store"  # session: the store an HQ admin sells in
@@ -294,11 +296,15 @@ def sales_today(request: HttpRequest) -> HttpResponse:
     everywhere = actor.store_bound is None and query.store_code() == "all"
     store = None if everywhere else chosen_store(request, query)
     sales = selectors.todays_sales(actor, store)
-    shown = list(sales[:500])
-    for sale in shown:
+    shown = console_page(
+        sales, selectors.TODAYS_ORDERING, TODAY_PAGE_SIZE, request.GET.get("cursor")
+    )
+    for sale in shown.page.items:
         sale.cashier = cashier_of(sale)  # a name, never a user name like `cli` or `api`
     context = {
-        "sales": shown,
+        "sales": shown.page.items,
+        "page": shown.page,
+        "cursor_ignored": shown.ignored,
         "figures": selectors.sales_figures(sales),
         "refunded": selectors.refunds_today(actor, None if everywhere else store),
         "store": store,

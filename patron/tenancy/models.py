@@ -163,7 +163,17 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["merchant", "object_type", "object_id"])]
+        # The log's pages read newest first, all of it or one store, object type or action:
+        # each has an index in that order, so a page is a seek, not a sort of the whole log.
+        indexes = [
+            models.Index(fields=["merchant", "object_type", "object_id"]),
+            models.Index(fields=["merchant", "-at", "-id"], name="audit_newest"),
+            models.Index(fields=["merchant", "store", "-at", "-id"], name="audit_store_newest"),
+            models.Index(
+                fields=["merchant", "object_type", "-at", "-id"], name="audit_type_newest"
+            ),
+            models.Index(fields=["merchant", "action", "-at", "-id"], name="audit_action_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id}"

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from patron.core.apitypes import LocalMoment, PathId
+from patron.core.counting import row_count
 from patron.core.idempotency import key_for
+from patron.core.keyset import keyset_page, page_cursor
 from patron.core.problems import Problem
 from patron.ledger import payments, selectors, services
 from patron.ledger.models import Asset
@@ -79,6 +82,11 @@ class LedgerFilters(Schema):
     )
     page: int = Field(1, ge=1, le=100000)
     page_size: int = Field(50, ge=1, le=200)
+    cursor: str = Field(
+        "",
+        max_length=500,
+        description="`next_cursor` of the page before: the page after it (`page` is then ignored)",
+    )
 
 
 @router.get(
@@ -89,7 +97,8 @@ class LedgerFilters(Schema):
 def member_ledger(request: HttpRequest, member_id: PathId, filters: Query[LedgerFilters]):
     member = member_for(request.actor, member_id)
     entries = selectors.member_entries(member, filters.asset or None)
-    start = (filters.page - 1) * filters.page_size
+    items, next_cursor = ledger_page(entries, filters)
+    count = row_count(entries)
     return {
         "items": [
             {
@@ -103,12 +112,30 @@ def member_ledger(request: HttpRequest, member_id: PathId, filters: Query[Ledger
                 "reason": e.transaction.reason,
                 "source": e.transaction.source,
             }
-            for e in entries[start : start + filters.page_size]
+            for e in items
         ],
-        "count": entries.count(),
+        "count": count.value,
+        "count_exact": count.exact,
         "page": filters.page,
         "page_size": filters.page_size,
+        "next_cursor": next_cursor,
     }
+
+
+def ledger_page(entries: QuerySet, filters: LedgerFilters) -> tuple[list, str | None]:
+    """The entries a cursor (or a page number) asks for and the cursor of the page after.
+    A member's history is short enough for `page` to stay, but a cursor never re-reads the
+    pages before it."""
+    ordering = selectors.MEMBER_ENTRIES_ORDERING
+    if filters.cursor or filters.page == 1:
+        page = keyset_page(entries, ordering, filters.page_size, filters.cursor or None)
+        return page.items, page.next_cursor
+    start = (filters.page - 1) * filters.page_size
+    fetched = list(entries[start : start + filters.page_size + 1])
+    items = fetched[: filters.page_size]
+    more = len(fetched) > filters.page_size
+    next_cursor = page_cursor(items[-1], ordering) if more else None
+    return items, next_cursor
 
 
 @router.post(

@@ -80,9 +80,11 @@ class EntryOut(Schema):
 
 class EntryPage(Schema):
     items: list[EntryOut]
-    count: int
+    count: int = Field(..., description="exact up to 1,000; past it an estimate (`count_exact`)")
+    count_exact: bool
     page: int
     page_size: int
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page")
 
 
 class AdjustmentIn(Schema):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -27,9 +26,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
+from patron.core.counting import row_count
 from patron.core.dates import end_of_day, start_of_day
 from patron.core.errors import DomainError
 from patron.core.htmx import htmx_redirect, wants_fragment
+from patron.core.keyset import console_page
 from patron.engine.stored_value import BonusRow, topup_bonus
 from patron.ledger import references, selectors, services
 from patron.ledger.models import Asset, Entry, PointsHold, PointsLot, Shortfall, Transaction
@@ -44,6 +45,7 @@ from patron.wallet import services as wallet
 from patron.wallet.forms import AdjustPointsForm, HistoryFilterForm, PaymentMethod, TopUpForm
 
 HISTORY_PAGE_SIZE = 50
+HISTORY_ORDERING = selectors.MEMBER_ENTRIES_ORDERING
 EXPIRING_SOON_DAYS = 30
 LOTS_SHOWN = 200
 RECENT_SHOWN = 5  # movements on the member page's card
@@ -209,7 +211,7 @@ def member_page_context(
     actor = request.actor
     filters = HistoryFilterForm(request.GET or None)
     entries = history_entries(member, filters.valid_filters())
-    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = console_page(entries, HISTORY_ORDERING, HISTORY_PAGE_SIZE, request.GET.get("cursor"))
     balances = selectors.member_balances(member)
     may_adjust_points = actor.role in ADJUSTING_ROLES
     if may_adjust_points and adjust_form is None:
@@ -230,8 +232,10 @@ def member_page_context(
         "shortfalls": shortfalls,
         "shortfall_rows": shortfall_rows(actor, list(shortfalls)),
         "filters": filters,
-        "page": page,
-        "rows": history_rows(actor, list(page.object_list)),
+        "page": shown.page,
+        "cursor_ignored": shown.ignored,
+        "count": row_count(entries),
+        "rows": history_rows(actor, shown.page.items),
         "hx_target": "#ledger-history",
         "adjust_form": adjust_form if may_adjust_points else None,
         "may_top_up": actor.role in TOP_UP_ROLES,

@@ -272,11 +272,12 @@ def test_history_pages_by_fifty(hq, hq_client, member):
     url = f"/ledger/members/{member.pk}/"
 
     first = hq_client.get(url)
-    second = hq_client.get(url, {"page": 2})
+    second = hq_client.get(url, {"cursor": first.context["page"].next_cursor})
 
     assert len(first.context["rows"]) == 50
     assert len(second.context["rows"]) == 5
-    assert b"Page 1 of 2" in first.content
+    assert b'rel="next"' in first.content and b'rel="next"' not in second.content
+    assert b"55 movements" in first.content
 
 
 def test_htmx_history_request_returns_only_the_table(hq, hq_client, member):
@@ -729,6 +730,15 @@ def test_liabilities_per_store_and_in_total(hq_client, movements):
     assert 'data-figure="stored_value">¥614.00<' in page
     assert 'data-figure="total">¥616.50<' in page
     assert "100 points = ¥1.00" in page
+
+
+def test_liabilities_now_are_the_balances_every_entry_adds_up_to(hq, member, movements, merchant):
+    """Now reads the accounts' cached balances; a moment after the last movement sums the
+    entries: both must agree (docs/scale.md)."""
+    later = timezone.now() + dt.timedelta(minutes=1)
+    services.spend_points(hq, member, 50, key="s1")
+    assert selectors.liabilities(merchant) == selectors.liabilities(merchant, later)
+    assert selectors.liabilities(merchant)[0].points == 200
 
 
 def test_liabilities_as_of_a_past_date_exclude_later_movements(hq, hq_client, member):
