@@ -77,6 +77,8 @@ def test_bench_scale_runs_at_a_tiny_size(server, tmp_path):
     # The members searched for exist: an exact mobile and a card number find their member.
     assert lines["exact mobile (mobile=)"]["found"] == "3/3"
     assert lines["card number"]["found"] == "3/3"
+    # The member list draws a full first page (50 members and its header).
+    assert int(lines["member list"]["rows"]) > 50
     # Every page "misses" a target of 0 ms: each prints its slowest statement's plan.
     assert out.count("Execution Time:") >= len(scale.pages(0, sample, 1, stores={})), out
     assert not database_exists(server, database)
