@@ -10,7 +10,7 @@ PATRON := .venv/bin/patron
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
-.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-flash-sale bench-clv bench-segments bench-import-sales bench-rfm bench-campaigns messages compile-messages
+.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-flash-sale bench-clv bench-segments bench-import-sales bench-rfm bench-campaigns bench-scale messages compile-messages
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -109,3 +109,10 @@ bench-reports: install
 # 1,000,000 members on PostgreSQL (its own database, dropped at the end): docs/lifecycle-rfm.md.
 bench-rfm: install
 	$(PY) bench/rfm.py
+
+# A million members on PostgreSQL (issue 21): built through `patron import members` (its time
+# and peak memory), then p50/p95 of each member search and console list against plain SQL in
+# the same run, and the plans of those that miss (docs/scale.md). BENCH_SCALE_ARGS=--reuse
+# keeps the database for the next run (building it takes minutes).
+bench-scale: install
+	$(PY) bench/scale.py $(BENCH_SCALE_ARGS)
