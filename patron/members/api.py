@@ -10,7 +10,6 @@ from ninja import Field as NinjaField
 from ninja import Query, Router, Schema, Status
 
 from patron.core.apitypes import PathId
-from patron.core.counting import row_count
 from patron.core.errors import FieldError, ValidationFailed
 from patron.core.keyset import AFTER, BEFORE, Key, KeysetPage, make_cursor, row_values
 from patron.core.problems import Problem
@@ -71,7 +70,7 @@ def list_members(request: HttpRequest, filters: Query[MemberFilters]):
         page = selectors.member_page(members, ordering, filters.page_size, filters.cursor or None)
     else:
         page = offset_page(members, ordering, filters.page_size, filters.page)
-    count = row_count(members)
+    count = selectors.member_count(members)
     return {
         "items": [selectors.present_member(request.actor, m, listing=True) for m in page.items],
         "count": count.value,

@@ -12,6 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.counting import RowCount, row_count
 from patron.core.dates import end_of_day, local_day, start_of_day
 from patron.core.errors import DomainError, NotFound
 from patron.core.keyset import Key, KeysetPage, keyset_page
@@ -94,6 +95,12 @@ def member_page(
         page.next_cursor,
         page.previous_cursor,
     )
+
+
+def member_count(members: QuerySet[Member]) -> RowCount:
+    """How many members `members` holds (estimated past 1,000 on PostgreSQL), counted on the
+    member table alone: the facts' joins and subqueries change no count."""
+    return row_count(members.select_related(None).prefetch_related(None).values("id"))
 
 
 def in_order(members: QuerySet[Member], ids: list[int]) -> list[Member]:

@@ -16,7 +16,6 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
-from patron.core.counting import row_count
 from patron.core.errors import DomainError, ValidationFailed
 from patron.core.keyset import Key, KeysetPage, keyset_page
 from patron.members import profile, selectors, services
@@ -144,7 +143,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     context = {
         "filters": filters,
         "page": page,
-        "count": row_count(found),
+        "count": selectors.member_count(found),
         "cursor_error": cursor_error,
         "rows": [(with_cells(member), selectors.shown_mobile(actor, member)) for member in members],
         "sort_headers": sort_headers(
