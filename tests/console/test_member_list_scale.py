@@ -30,9 +30,10 @@ def test_the_first_page_shows_fifty_and_an_estimated_count(hq_client, crowd):
     assert len(rows(response)) == 50
     assert 'rel="next"' in html and 'rel="prev"' not in html
     if connection.vendor == "postgresql":
-        assert re.search(r"约\s*[\d,]+", html), "the count is shown as an estimate"
+        assert response.context["count"].exact is False
+        assert re.search(r"about [\d,]+ members", html), "the count is shown as an estimate"
     else:
-        assert "1,500" in html
+        assert "1,500 members" in html
 
 
 def test_next_and_previous_links_walk_the_pages(hq_client, crowd):
