@@ -154,21 +154,5 @@ def with_sort_value(members: QuerySet, column: Column) -> QuerySet:
     return members.annotate(sort_value=Coalesce(F(column.sort_key), floor, output_field=field))
 
 
-def sort_by(members: QuerySet, sort: str) -> tuple[QuerySet, str]:
-    """Members ordered by the column `sort` names ("points", "-points"), with the member id
-    breaking ties so pages never repeat or skip anyone; ("", members) when it names none."""
-    descending = sort.startswith("-")
-    column = _columns.get(sort.removeprefix("-"))
-    if column is None:
-        return members, ""
-    members = column.prepare(members)
-    key = F(column.sort_key)
-    if descending:
-        ordered = members.order_by(key.desc(nulls_last=True), "-pk")
-    else:
-        ordered = members.order_by(key.asc(nulls_first=True), "pk")
-    return ordered, sort
-
-
 def cells(member: Member) -> list[tuple[Column, SafeString | str]]:
     return [(column, column.cell(member)) for column in columns()]
