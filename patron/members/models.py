@@ -198,6 +198,9 @@ class Member(models.Model):
             models.Index(fields=["merchant", "store", "id"], name="member_store_ids"),
             models.Index(fields=["merchant", "joined_at"]),
             models.Index(fields=["merchant", "name"]),
+            # The list filtered by a rare status (frozen, closed) without reading every member.
+            # Search's PostgreSQL-only indexes are in migration 0008 (docs/scale.md).
+            models.Index(fields=["merchant", "status", "joined_at"], name="member_status_joined"),
         ]
 
     def __str__(self) -> str:
