@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -12,11 +13,12 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.bulk import values_among
 from patron.core.dates import local_day
 from patron.core.errors import NotFound
 from patron.core.text import ascii_digits
 from patron.members import profile
-from patron.members.models import ImportBatch, Member
+from patron.members.models import ImportBatch, ImportStatus, Member
 from patron.members.pinyin import pinyin_query
 from patron.members.validation import mask_id_number, mask_mobile
 from patron.tenancy.actor import Actor
@@ -228,11 +230,11 @@ def daily_new_members(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list
     ]
 
 
-def registered_mobiles(actor: Actor) -> set[str]:
-    """The mobiles of all the merchant's members, whatever store the actor is bound to."""
-    # Merchant-wide even for store-bound staff: a mobile is unique per merchant.
+def registered_among(actor: Actor, mobiles: Sequence[str]) -> set[str]:
+    """Which of these mobiles are the merchant's members' already (an import's chunk): looked
+    up on the unique (merchant, mobile) index instead of loading every member's mobile."""
     members = scoped(Member.objects.all(), actor, store_field=None)
-    return set(members.values_list("mobile", flat=True))
+    return values_among(members, "mobile", mobiles)
 
 
 def import_batches_for(actor: Actor) -> QuerySet[ImportBatch]:
@@ -258,8 +260,9 @@ def recent_imports(actor: Actor, count: int) -> QuerySet[ImportBatch]:
 
 
 def import_confirmation(preview: ImportBatch) -> ImportBatch | None:
-    """The import that confirmed this dry run, if any (the first, should there be more)."""
-    return preview.confirmations.order_by("id").first()
+    """The import that confirmed this dry run, if any (the first, should there be more); one
+    that stopped part way does not count: the file can be confirmed again to finish it."""
+    return preview.confirmations.exclude(status=ImportStatus.FAILED).order_by("id").first()
 
 
 def import_store_choices(actor: Actor) -> QuerySet[Store]:
