@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from patron.core.bulk import refresh_statistics
+from patron.core.bulk import commit_without_waiting_for_disk, refresh_statistics
 from patron.core.errors import Conflict, DomainError, PermissionDenied
 from patron.members.importing.checks import (
     EXTENSION_VALUES,
@@ -202,6 +202,7 @@ def take_chunk(
         tally.imported += len(chunk.valid)
         return
     with transaction.atomic():
+        commit_without_waiting_for_disk()  # a re-run brings back what a crash might lose
         imported, raced, extension_seconds, notes = insert_chunk(actor, ctx, chunk, tally)
     tally.imported += imported
     tally.skipped_existing += raced
