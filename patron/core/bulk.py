@@ -103,7 +103,9 @@ def unhashable_value(
 
 def copy_rows(statement: str, rows: Iterable[list[Any]]) -> None:
     """PostgreSQL's COPY FROM STDIN through psycopg 3, in the caller's transaction."""
-    with connection.cursor() as cursor:
+    # psycopg's own cursor does the COPY: its errors are made Django's (an IntegrityError for
+    # a unique index) as they would be through Django's cursor.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         # Queued: a thread hands the data to the server while the next rows are prepared,
         # so that PostgreSQL (index upkeep) and Python work at the same time on two cores.
         writer = QueuedLibpqWriter(cursor.cursor)

@@ -15,6 +15,7 @@ from patron.core.progress import ProgressBar
 from patron.members.importing import checks, import_members, service
 from patron.members.importing.reading import MAX_UPLOAD_BYTES
 from patron.members.models import ImportBatch, Member
+from patron.members.services import register_member
 from patron.tenancy.models import AuditEntry
 from tests.cli_support import cli_in_process
 
@@ -203,3 +204,20 @@ def test_cli_report_streams_every_error_past_what_the_batch_keeps(
     with report.open(encoding="utf-8-sig") as stream:
         assert [line[0] for line in list(csv.reader(stream))[1:]] == [str(n) for n in range(2, 9)]
     assert len(ImportBatch.objects.get().errors) == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_mobile_registered_after_its_chunk_was_checked_is_skipped_not_doubled(
+    system, stores, tmp_path, monkeypatch
+):
+    """A till registers a member between the chunk's look-up and its insert: the unique index
+    refuses the insert (through COPY on PostgreSQL), the chunk goes in again without it."""
+    path = write_rows(tmp_path / "m.csv", [["手机号"], *([mobile(n)] for n in range(3))])
+    register_member(system, {"mobile": mobile(1)})
+    monkeypatch.setattr(checks, "registered_among", lambda actor, mobiles: set())
+
+    result = import_members(system, path, file_name=path.name, dry_run=False)
+
+    assert (result.imported, result.skipped_existing) == (2, 1)
+    assert sorted(Member.objects.values_list("mobile", flat=True)) == [mobile(n) for n in range(3)]
