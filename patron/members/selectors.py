@@ -12,12 +12,13 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.bulk import values_among
 from patron.core.counting import RowCount, row_count
 from patron.core.dates import end_of_day, local_day, start_of_day
 from patron.core.errors import DomainError, NotFound
 from patron.core.keyset import Key, KeysetPage, keyset_page
 from patron.members import hooks, profile, search
-from patron.members.models import ImportBatch, Member
+from patron.members.models import ImportBatch, ImportStatus, Member
 from patron.members.validation import mask_id_number, mask_mobile
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
@@ -260,11 +261,11 @@ def daily_new_members(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list
     ]
 
 
-def registered_mobiles(actor: Actor) -> set[str]:
-    """The mobiles of all the merchant's members, whatever store the actor is bound to."""
-    # Merchant-wide even for store-bound staff: a mobile is unique per merchant.
+def registered_among(actor: Actor, mobiles: Sequence[str]) -> set[str]:
+    """Which of these mobiles are the merchant's members' already (an import's chunk): looked
+    up on the unique (merchant, mobile) index instead of loading every member's mobile."""
     members = scoped(Member.objects.all(), actor, store_field=None)
-    return set(members.values_list("mobile", flat=True))
+    return values_among(members, "mobile", mobiles)
 
 
 def import_batches_for(actor: Actor) -> QuerySet[ImportBatch]:
@@ -290,8 +291,9 @@ def recent_imports(actor: Actor, count: int) -> QuerySet[ImportBatch]:
 
 
 def import_confirmation(preview: ImportBatch) -> ImportBatch | None:
-    """The import that confirmed this dry run, if any (the first, should there be more)."""
-    return preview.confirmations.order_by("id").first()
+    """The import that confirmed this dry run, if any (the first, should there be more); one
+    that stopped part way does not count: the file can be confirmed again to finish it."""
+    return preview.confirmations.exclude(status=ImportStatus.FAILED).order_by("id").first()
 
 
 def import_store_choices(actor: Actor) -> QuerySet[Store]:
