@@ -337,8 +337,8 @@ def issue_at_registration(actor: Actor, member: Member, data: dict[str, Any]) ->
 
 
 def registration_errors(actor: Actor, data: Any, fields: Any) -> list[FieldError]:
-    """Registration check: an unknown product, a bad tender or a taken physical id stop the
-    registration before anything is written."""
+    """Registration check: an unknown product, a bad tender or a malformed physical id stop
+    the registration before anything is written (a taken physical id raises its conflict)."""
     errors: list[FieldError] = []
     if data.get("card_product"):
         try:
@@ -352,9 +352,12 @@ def registration_errors(actor: Actor, data: Any, fields: Any) -> list[FieldError
             errors += problem.errors
     try:
         physical_id = clean_physical_id(data.get("physical_id"))
-        ensure_physical_id_free(actor, physical_id)
     except DomainError as problem:
         errors += problem.errors
+    else:
+        # A card already holding it is a stored fact, not bad input: 409 physical_id_taken,
+        # as when binding, so an integrator can tell "ask for another card" from a typo.
+        ensure_physical_id_free(actor, physical_id)
     return errors
 
 

@@ -183,13 +183,16 @@ class TestIssue:
         assert [c["card_no"] for c in cards] == [member["card_no"]]
 
     @pytest.mark.parametrize(
-        ("extra", "field"),
+        ("extra", "field", "status"),
         [
-            ({"card_product": "nope"}, "card_product"),
-            ({"card_product": "silver_card", "physical_id": "MAG-1"}, "physical_id"),
+            ({"card_product": "nope"}, "card_product", 422),
+            # another card holds it: a conflict with what is stored, as when binding
+            ({"card_product": "silver_card", "physical_id": "MAG-1"}, "physical_id", 409),
         ],
     )
-    def test_registration_with_a_bad_card_writes_nothing(self, api, system, program, extra, field):
+    def test_registration_with_a_bad_card_writes_nothing(
+        self, api, system, program, extra, field, status
+    ):
         other = register_member(system, {"mobile": "13900139000"})
         post(
             api,
@@ -198,7 +201,7 @@ class TestIssue:
         )
         members, before = Member.objects.count(), counts()
         answer = post(api, "/api/v1/members", {"mobile": "13700137000", **extra})
-        assert answer.status_code == 422
+        assert answer.status_code == status
         assert field in {error["field"] for error in answer.json()["errors"]}
         assert (Member.objects.count(), counts()) == (members, before)
 
@@ -343,6 +346,9 @@ class TestReplace:
         other = register_member(system, {"mobile": "13900139000"})
         taken = post(api, f"/api/v1/cards/{other.card_no}/bind", {"physical_id": "MAG-3"})
         assert (taken.status_code, taken.json()["code"]) == (409, "physical_id_taken")
+        joining = post(api, "/api/v1/members", {"mobile": "13900139001", "physical_id": "MAG-3"})
+        assert (joining.status_code, joining.json()["code"]) == (409, "physical_id_taken")
+        assert not Member.objects.filter(mobile="13900139001").exists()
 
     def test_replacing_a_closed_card_is_409(self, api, issued):
         post(api, f"/api/v1/cards/{issued.card_no}/refund", {"identity_checked": True})
