@@ -28,10 +28,14 @@ import re
 import zoneinfo
 
 import pytest
+from django.core.cache import cache
 
+from patron.core.settled import settled_then_live
 from patron.home.figures import home_figures
 from patron.ledger import services as ledger
+from patron.ledger.models import Entry
 from patron.members.models import Member
+from patron.members.selectors import members_in_all
 from patron.members.services import register_member
 from patron.program.services import apply_program
 from patron.sales import services as sales
@@ -294,3 +298,53 @@ def test_the_home_page_is_in_chinese_by_default(hq, sold_today):
     page = logged_in(hq, language="zh-hans").get("/").content.decode()
     assert "会员消费占比" in page and "本周" in page
     assert "Member share" not in page
+
+
+# --- at a million: settled days, estimated totals (docs/scale.md) ------------------------------
+
+
+def test_a_second_read_from_the_settled_days_matches_a_cold_read_and_sees_a_late_entry(
+    hq, system, stores, scripted, monday
+):
+    first = home_figures(hq, now=scripted)  # Monday is two days ago or more: settled, cached
+    again = home_figures(hq, now=scripted)
+    assert by_store(again.periods["month"]) == by_store(first.periods["month"])
+
+    # A top-up dated Monday posted after the days were settled still counts (id past the mark).
+    member = Member.objects.get(mobile="13800138003")
+    when = ledger.Context(store=stores["S1"], occurred_at=at(monday, 14))
+    ledger.top_up(system, member, 10000, key="t-late", context=when)
+    late = home_figures(hq, now=scripted)
+    assert by_store(late.periods["today"])["S1"] == S1_TODAY | {"topups": 60000}
+
+    cache.clear()
+    cold = home_figures(hq, now=scripted)
+    for key in ("today", "week", "month"):
+        assert by_store(cold.periods[key]) == by_store(late.periods[key])
+    assert cold.chart == late.chart
+
+
+def test_the_days_before_yesterday_are_summed_once_a_day(scripted):
+    asked: list[str] = []
+
+    def sums(rows):
+        asked.append(str(rows.query))
+        return [{"n": rows.count()}]
+
+    entries = Entry.objects.all()
+    today = dt.datetime.now(SHANGHAI).date()
+    first = settled_then_live(entries, "occurred_at", SHANGHAI, today, sums)
+    second = settled_then_live(entries, "occurred_at", SHANGHAI, today, sums)
+
+    assert len(asked) == 3  # settled + live, then live only
+    assert sum(row["n"] for row in first) == Entry.objects.count()
+    assert second == first
+    tomorrow = settled_then_live(entries, "occurred_at", SHANGHAI, today + dt.timedelta(1), sums)
+    assert len(asked) == 5 and tomorrow == first  # a new day settles again
+
+
+def test_members_in_all_are_counted_exactly_when_few(hq, sold_today):
+    counted = members_in_all(hq)
+    assert (counted.value, counted.exact) == (1, True)
+    page = logged_in(hq, language="zh-hans").get("/").content.decode()
+    assert "共 1 人" in page
