@@ -19,11 +19,16 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
 
 from patron.core.dates import start_of_day
 
 # Long enough for a day's reads; the key changes with the day anyway.
 KEPT_SECONDS = 26 * 3600
+
+# A change is looked for from this long before the sums: one made by a transaction still
+# open while they ran (stamped before, committed after) is not missed.
+IN_FLIGHT = dt.timedelta(minutes=10)
 
 Rows = list[dict[str, Any]]
 
@@ -34,18 +39,26 @@ def settled_then_live(
     zone: dt.tzinfo,
     today: dt.date,
     sums: Callable[[QuerySet], Rows],
+    changed_since: Callable[[dt.datetime], bool] | None = None,
 ) -> Rows:
     """`sums(rows)` as one list (a key may come twice: the caller adds rows with equal keys),
-    the days before yesterday from the cache when they were summed before today."""
+    the days before yesterday from the cache when they were summed before today.
+    `changed_since(moment)` says whether a row summed may have changed since `moment` (for a
+    table that is append-only but for a known change, e.g. a walk-in sale given to a member):
+    the settled days are then summed again."""
     live_from = start_of_day(today - dt.timedelta(days=1), zone)
     key = _cache_key(rows, moment_field, zone, today)
     kept = cache.get(key)
+    if kept is not None and changed_since is not None and changed_since(kept[2] - IN_FLIGHT):
+        kept = None
     if kept is None:
+        # Taken before the sums: a change made while they run is seen again next time.
+        summed_at = timezone.now()
         watermark = rows.model.objects.aggregate(newest=Max("pk"))["newest"] or 0
         before = {f"{moment_field}__lt": live_from}
-        kept = (watermark, sums(rows.filter(pk__lte=watermark, **before)))
+        kept = (watermark, sums(rows.filter(pk__lte=watermark, **before)), summed_at)
         cache.set(key, kept, KEPT_SECONDS)
-    watermark, settled = kept
+    watermark, settled, _summed_at = kept
     recent = Q(**{f"{moment_field}__gte": live_from}) | Q(pk__gt=watermark)
     return settled + sums(rows.filter(recent))
 

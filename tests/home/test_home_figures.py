@@ -30,6 +30,7 @@ import zoneinfo
 import pytest
 from django.core.cache import cache
 
+from patron.cards.enrolment import attach_sales
 from patron.core.settled import settled_then_live
 from patron.home.figures import home_figures
 from patron.ledger import services as ledger
@@ -39,7 +40,7 @@ from patron.members.selectors import members_in_all
 from patron.members.services import register_member
 from patron.program.services import apply_program
 from patron.sales import services as sales
-from patron.sales.models import Refund
+from patron.sales.models import Refund, Sale
 from patron.tenancy.models import Role
 from tests.conftest import staff_actor
 from tests.console.conftest import logged_in
@@ -348,3 +349,19 @@ def test_members_in_all_are_counted_exactly_when_few(hq, sold_today):
     assert (counted.value, counted.exact) == (1, True)
     page = logged_in(hq, language="zh-hans").get("/").content.decode()
     assert "共 1 人" in page
+
+
+def test_a_past_walk_in_sale_given_to_a_member_counts_as_a_members_sale_again(hq, system, scripted):
+    before = home_figures(hq, now=scripted)  # Sunday's sums settled and cached
+    assert by_store(before.periods["month"])["S2"] == S2_MONTH
+
+    walk_in = Sale.objects.get(idempotency_key="s4")  # Sunday, 2 x 10.00, one refunded
+    attach_sales(system, Member.objects.get(mobile="13800138002"), [walk_in.pk])
+    after = home_figures(hq, now=scripted)
+    # 80.00 + the walk-in's 20.00 - its 10.00 refunded (the refund is a member's too now)
+    assert by_store(after.periods["month"])["S2"] == S2_MONTH | {"member_sales": 9000}
+
+    cache.clear()
+    assert by_store(home_figures(hq, now=scripted).periods["month"]) == by_store(
+        after.periods["month"]
+    )
