@@ -29,9 +29,9 @@ from patron.program.models import Category
 from patron.promotions import selectors as promotions
 from patron.promotions.codes import display_code
 from patron.sales import sql
-from patron.sales.models import Refund, Sale, SaleDiscount, SaleLine
+from patron.sales.models import PastSalesRevision, Refund, Sale, SaleDiscount, SaleLine
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import AuditEntry, Store
+from patron.tenancy.models import Store
 from patron.tenancy.selectors import scoped
 
 COUPONS_SHOWN = 12  # on the till's member panel
@@ -415,24 +415,18 @@ def daily_sales(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list[dict[
             .order_by()
         )
 
-    def given_to_a_member_since(moment: dt.datetime) -> bool:
-        # The one change to a sale these sums read: a walk-in's sale made a new member's
-        # (cards.enrolment.attach_sales, audited as an update of the sale).
-        return AuditEntry.objects.filter(
-            merchant=actor.merchant,
-            object_type="sale",
-            action=AuditEntry.Action.UPDATE,
-            at__gte=moment,
-        ).exists()
-
-    # Sales are not edited but for that: the days before yesterday are summed once a day.
+    # Sales are not edited but for a walk-in's sale given to a member, which bumps the
+    # merchant's revision: the days before yesterday are summed once a day and revision.
+    revision = PastSalesRevision.objects.filter(merchant=actor.merchant).values_list(
+        "revision", flat=True
+    )
     sold = settled_then_live(
         scoped(Sale.objects.filter(occurred_at__gte=since), actor),
         "occurred_at",
         zone,
         timezone.now().astimezone(zone).date(),
         sums,
-        given_to_a_member_since,
+        version=revision.first() or 0,
     )
     refunded = (
         scoped(Refund.objects.filter(created_at__gte=since), actor, store_field="sale__store")

@@ -365,3 +365,8 @@ def test_a_past_walk_in_sale_given_to_a_member_counts_as_a_members_sale_again(hq
     assert by_store(home_figures(hq, now=scripted).periods["month"]) == by_store(
         after.periods["month"]
     )
+
+
+def test_a_merchant_with_no_ledger_accounts_yet_has_an_empty_home(hq):
+    figures = home_figures(hq)
+    assert figures_of(figures.periods["month"].total) == dict.fromkeys(S1_TODAY, 0)
