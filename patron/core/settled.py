@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
+from django.db import connections, transaction
 from django.db.models import Max, Q, QuerySet
 
 from patron.core.dates import start_of_day
@@ -54,7 +56,22 @@ def settled_then_live(
         cache.set(key, kept, KEPT_SECONDS)
     watermark, settled = kept
     recent = Q(**{f"{moment_field}__gte": live_from}) | Q(pk__gt=watermark)
-    return settled + sums(rows.filter(recent))
+    with planned_for_these_values(rows.db):
+        return settled + sums(rows.filter(recent))
+
+
+@contextmanager
+def planned_for_these_values(using: str) -> Iterator[None]:
+    """PostgreSQL plans the statements inside for their values: statements are prepared after
+    their third use (settings.py), and the generic plan of the recent rows' sums, not knowing
+    that the days are two and the ids past the mark few, joined every ledger transaction
+    (0.1 s at a million instead of 5 ms)."""
+    if connections[using].vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield
 
 
 def _cache_key(
