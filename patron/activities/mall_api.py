@@ -19,7 +19,7 @@ ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
 MAX_FEN = 10**12
 
 
-class TenderIn(Schema):
+class MallTenderIn(Schema):
     method: Literal["cash", "wechat", "alipay", "card", "other"]
     amount: Annotated[int, Field(gt=0, le=MAX_FEN, description="Fen paid this way")]
 
@@ -27,7 +27,7 @@ class TenderIn(Schema):
 class RedeemIn(Schema):
     reward: str = Field(..., min_length=1, max_length=32, description="The reward's code")
     store: str | None = Field(None, max_length=32, description="Where it is redeemed")
-    tenders: list[TenderIn] | None = Field(
+    tenders: list[MallTenderIn] | None = Field(
         None,
         description="How the cash part is paid now (adding up to it); left out, it stays due "
         "until fulfilment",
@@ -37,7 +37,7 @@ class RedeemIn(Schema):
 class FulfilIn(Schema):
     tracking_no: str | None = Field(None, max_length=64, pattern=r"^[^\x00]*$")
     store: str | None = Field(None, max_length=32)
-    tenders: list[TenderIn] | None = None
+    tenders: list[MallTenderIn] | None = None
 
 
 class RedemptionOut(Schema):
@@ -77,7 +77,7 @@ def shown(redemption: Redemption) -> dict[str, Any]:
     }
 
 
-def tenders_of(given: list[TenderIn] | None) -> list[mall.Tender] | None:
+def tenders_of(given: list[MallTenderIn] | None) -> list[mall.Tender] | None:
     if given is None:
         return None
     return [mall.Tender(t.method, t.amount) for t in given]

@@ -159,6 +159,12 @@ class FileState:
     physical_ids: set[str]
     cards_seen: dict[str, int] = field(default_factory=dict)  # number -> first row
     physical_seen: dict[str, int] = field(default_factory=dict)
+    # What the file's chunks wrote, for the summary once the whole file is in.
+    totals: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("cards", "tiers", "posted", "points", "principal", "bonus"), 0
+        )
+    )
 
 
 def tier_index(merchant_id: int) -> dict[str, Tier]:
@@ -360,8 +366,8 @@ def preview(values: Mapping[str, Any]) -> dict[str, str]:
 
 
 def after_insert(actor: Actor, state: FileState, imported: list[Imported]) -> list[str]:
-    """Cards, tier changes and opening balances of the new members (the caller's transaction);
-    returns the lines the import's summary shows."""
+    """Cards, tier changes and opening balances of a chunk's new members (the caller's
+    transaction); the totals go to `summary`."""
     now = timezone.now()
     cards = [i for i in imported if "card_no" in i.values or "physical_id" in i.values]
     tiers = [i for i in imported if "tier_id" in i.values]
@@ -379,18 +385,31 @@ def after_insert(actor: Actor, state: FileState, imported: list[Imported]) -> li
     ]
     openings = [o for o in openings if o.points or o.principal or o.bonus]
     posted = post_openings(actor, openings, occurred_at=now)
+    totals = state.totals
+    totals["cards"] += len(cards)
+    totals["tiers"] += len(tiers)
+    totals["posted"] += posted
+    totals["points"] += sum(o.points for o in openings)
+    totals["principal"] += sum(o.principal for o in openings)
+    totals["bonus"] += sum(o.bonus for o in openings)
+    return []
+
+
+def summary(state: FileState) -> list[str]:
+    """The lines the import's summary shows, once the whole file is in."""
+    totals = state.totals
     return [
         _("Cards brought in: %(cards)d; tiers set: %(tiers)d.")
-        % {"cards": len(cards), "tiers": len(tiers)},
+        % {"cards": totals["cards"], "tiers": totals["tiers"]},
         _(
             "Opening balances: %(count)d migration transactions (points %(points)s, "
             "principal ¥%(principal)s, bonus ¥%(bonus)s)."
         )
         % {
-            "count": posted,
-            "points": f"{sum(o.points for o in openings):,}",
-            "principal": f"{sum(o.principal for o in openings) / 100:,.2f}",
-            "bonus": f"{sum(o.bonus for o in openings) / 100:,.2f}",
+            "count": totals["posted"],
+            "points": f"{totals['points']:,}",
+            "principal": f"{totals['principal'] / 100:,.2f}",
+            "bonus": f"{totals['bonus'] / 100:,.2f}",
         },
     ]
 
@@ -535,4 +554,5 @@ EXTENSION = ImportExtension(
     clean=clean,
     after_insert=after_insert,
     preview=preview,
+    summary=summary,
 )

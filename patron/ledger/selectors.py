@@ -171,7 +171,7 @@ def liabilities(
 
     Now, they are the member accounts' cached balances (kept with every posting, checked by
     `patron reconcile`): one row per account instead of every entry the merchant ever posted
-    (1.3 s at 2,000,000 entries, docs/scale.md). A past moment sums the entries up to it."""
+    (docs/scale.md). A past moment sums the entries up to it."""
     if as_of is None:
         rows = current_liabilities(merchant, store_ids)
     else:

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field as NinjaField
 from ninja import Query, Router, Schema, Status
 
 from patron.core.apitypes import PathId
+from patron.core.errors import FieldError, ValidationFailed
+from patron.core.keyset import AFTER, BEFORE, Key, KeysetPage, make_cursor, row_values
 from patron.core.problems import Problem
 from patron.members import selectors, services
 from patron.members.schemas import MemberIn, MemberOut, MemberPage, MemberPatch
 from patron.tenancy.selectors import acting_for
 
 router = Router(tags=["members"])
+# `page` reads and skips every member before the page: past this many it is refused (use
+# `cursor`, which seeks; docs/scale.md).
+MAX_OFFSET = 10_000
 ERRORS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
 
 
@@ -31,7 +39,12 @@ class MemberFilters(Schema):
     mobile: str = NinjaField("", max_length=20)
     card_no: str = NinjaField("", max_length=20)
     store: str = NinjaField("", max_length=32)
-    page: int = NinjaField(1, ge=1, le=100000)
+    cursor: str = NinjaField(
+        "", max_length=500, description="next_cursor or previous_cursor of an earlier page"
+    )
+    page: int = NinjaField(
+        1, ge=1, le=100000, description=f"Deprecated: use cursor (offsets up to {MAX_OFFSET:,})"
+    )
     page_size: int = NinjaField(50, ge=1, le=200)
 
 
@@ -52,14 +65,42 @@ def list_members(request: HttpRequest, filters: Query[MemberFilters]):
         card_no=filters.card_no,
         store=filters.store,
     ).prefetch_related("tags")
-    start = (filters.page - 1) * filters.page_size
-    page = list(members[start : start + filters.page_size])
+    ordering = selectors.member_ordering(filters.q)
+    if filters.cursor or filters.page == 1:
+        page = selectors.member_page(members, ordering, filters.page_size, filters.cursor or None)
+    else:
+        page = offset_page(members, ordering, filters.page_size, filters.page)
+    count = selectors.member_count(members)
     return {
-        "items": [selectors.present_member(request.actor, m, listing=True) for m in page],
-        "count": members.count(),
-        "page": filters.page,
+        "items": [selectors.present_member(request.actor, m, listing=True) for m in page.items],
+        "count": count.value,
+        "count_exact": count.exact,
+        "page": 1 if filters.cursor else filters.page,
         "page_size": filters.page_size,
+        "next_cursor": page.next_cursor,
+        "previous_cursor": page.previous_cursor,
     }
+
+
+def offset_page(members: QuerySet, ordering: Sequence[str], size: int, number: int) -> KeysetPage:
+    """Page `number` the old way (an OFFSET), for integrators that still send `page`, with the
+    cursors that continue from it; refused past MAX_OFFSET members."""
+    start = (number - 1) * size
+    if start > MAX_OFFSET:
+        message = _("Pages this far need the cursor: pass next_cursor as cursor.")
+        raise ValidationFailed([FieldError("page", message)], message)
+    keys = [Key.parse(term) for term in ordering]
+    fetched = list(members.order_by(*ordering)[start : start + size + 1])
+    items = fetched[:size]
+    if not items:
+        return KeysetPage(items, None, None)
+    more = len(fetched) > size
+    last, first = row_values(items[-1], keys), row_values(items[0], keys)
+    return KeysetPage(
+        items,
+        make_cursor(AFTER, last) if more else None,
+        make_cursor(BEFORE, first),
+    )
 
 
 @router.get("/{member_id}", response={200: MemberOut, **ERRORS}, summary="One member")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("template.xlsx", import_views.template, name="template"),
     path("<int:batch_id>/", import_views.batch, name="batch"),
     path("<int:batch_id>/confirm/", import_views.confirm, name="confirm"),
+    path("<int:batch_id>/progress/", import_views.progress, name="progress"),
     path("<int:batch_id>/errors.csv", import_views.error_report, name="errors"),
 ]

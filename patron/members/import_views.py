@@ -21,11 +21,11 @@ from django.views.decorators.http import require_GET, require_POST
 from patron.core.downloads import XLSX_TYPE
 from patron.core.errors import DomainError, NotFound
 from patron.members.importing.extensions import extension_columns
-from patron.members.importing.reading import MAX_FILE_BYTES, too_large_message
+from patron.members.importing.reading import MAX_UPLOAD_BYTES, too_large_message
 from patron.members.importing.report import write_report_csv
 from patron.members.importing.template import build_template
 from patron.members.importing.uploads import confirm_import, preview_upload
-from patron.members.models import ImportBatch
+from patron.members.models import ImportBatch, ImportStatus
 from patron.members.selectors import (
     import_batch_for,
     import_confirmation,
@@ -69,7 +69,7 @@ class UploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_FILE_BYTES:
+        if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(too_large_message())
         return upload
 
@@ -138,12 +138,27 @@ def confirm(request: HttpRequest, batch_id: int) -> HttpResponse:
     except DomainError as problem:
         messages.error(request, str(problem.detail))
         return redirect("imports:batch", batch_id=preview.pk)
-    messages.success(
-        request,
-        _("%(count)d members imported from %(file)s.")
-        % {"count": done.imported, "file": done.file_name},
-    )
+    if done.status == ImportStatus.DONE:
+        messages.success(
+            request,
+            _("%(count)d members imported from %(file)s.")
+            % {"count": done.imported, "file": done.file_name},
+        )
+    elif done.in_progress:
+        messages.info(request, _("The import has started: this page shows how far it has got."))
     return redirect("imports:batch", batch_id=done.pk)
+
+
+@may_import
+@require_GET
+def progress(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The progress line an import's page polls; once the import is over the page reloads
+    to show its result and errors."""
+    found = batch_or_404(request.actor, batch_id)
+    response = render(request, "members/_import_progress.html", {"batch": found})
+    if not found.in_progress and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @may_import

@@ -198,6 +198,9 @@ class Member(models.Model):
             models.Index(fields=["merchant", "store", "id"], name="member_store_ids"),
             models.Index(fields=["merchant", "joined_at"]),
             models.Index(fields=["merchant", "name"]),
+            # The list filtered by a rare status (frozen, closed) without reading every member.
+            # Search's PostgreSQL-only indexes are in migration 0008 (docs/scale.md).
+            models.Index(fields=["merchant", "status", "joined_at"], name="member_status_joined"),
         ]
 
     def __str__(self) -> str:
@@ -238,6 +241,13 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic}={'yes' if self.granted else 'no'} via {self.method}"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Finished")
+    FAILED = "failed", _("Stopped")
 
 
 class ImportBatch(models.Model):
@@ -282,6 +292,14 @@ class ImportBatch(models.Model):
         related_name="confirmations",
     )
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    # A big file imports for minutes (in a job when confirmed on the console): its state and
+    # how far it has read, in bytes of the file, so a page can show a progress line.
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.DONE
+    )
+    bytes_read = models.BigIntegerField(_("bytes read"), default=0)
+    bytes_total = models.BigIntegerField(_("file size"), default=0)
+    failure = models.TextField(_("why it stopped"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -303,3 +321,13 @@ class ImportBatch(models.Model):
     @property
     def errors_truncated(self) -> bool:
         return self.error_count > len(self.errors)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def percent_read(self) -> int:
+        if not self.bytes_total:
+            return 0
+        return min(100, self.bytes_read * 100 // self.bytes_total)

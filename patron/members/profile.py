@@ -18,11 +18,22 @@ its AppConfig.ready():
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F, QuerySet
+from django.db.models import (
+    CharField,
+    DateField,
+    DateTimeField,
+    F,
+    Field,
+    QuerySet,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
@@ -118,20 +129,29 @@ def with_columns(members: QuerySet) -> QuerySet:
     return members
 
 
-def sort_by(members: QuerySet, sort: str) -> tuple[QuerySet, str]:
-    """Members ordered by the column `sort` names ("points", "-points"), with the member id
-    breaking ties so pages never repeat or skip anyone; ("", members) when it names none."""
-    descending = sort.startswith("-")
-    column = _columns.get(sort.removeprefix("-"))
-    if column is None:
-        return members, ""
+def column_named(sort: str) -> Column | None:
+    """The column `sort` names ("points" or "-points"), None when it names none."""
+    return _columns.get(sort.removeprefix("-")) if sort else None
+
+
+def lowest_value(field: Field) -> Any:
+    """A value below every real one of the field's type: empty cells sort as it (first going
+    up, last going down) and keyset pages need a value, never NULL, to seek past."""
+    if isinstance(field, DateTimeField):
+        return dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+    if isinstance(field, DateField):
+        return dt.date(1, 1, 1)
+    if isinstance(field, CharField | TextField):
+        return ""
+    return -(2**62)
+
+
+def with_sort_value(members: QuerySet, column: Column) -> QuerySet:
+    """`sort_value`: the column's sort key with empty cells as `lowest_value`."""
     members = column.prepare(members)
-    key = F(column.sort_key)
-    if descending:
-        ordered = members.order_by(key.desc(nulls_last=True), "-pk")
-    else:
-        ordered = members.order_by(key.asc(nulls_first=True), "pk")
-    return ordered, sort
+    field = F(column.sort_key).resolve_expression(members.query).output_field
+    floor = Value(lowest_value(field), output_field=field)
+    return members.annotate(sort_value=Coalesce(F(column.sort_key), floor, output_field=field))
 
 
 def cells(member: Member) -> list[tuple[Column, SafeString | str]]:

@@ -192,6 +192,14 @@ class MemberOut(Schema):
 
 class MemberPage(Schema):
     items: list[MemberOut]
+    # Exact up to 1,000 matches; past that PostgreSQL's estimate (`count_exact` false).
     count: int
+    count_exact: bool
     page: int
     page_size: int
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last page"
+    )
+    previous_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the page before; null on the first page"
+    )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -12,17 +12,20 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.bulk import values_among
 from patron.core.counting import RowCount, row_count
-from patron.core.dates import local_day
-from patron.core.errors import NotFound
-from patron.core.text import ascii_digits
-from patron.members import profile
-from patron.members.models import ImportBatch, Member
-from patron.members.pinyin import pinyin_query
+from patron.core.dates import end_of_day, local_day, start_of_day
+from patron.core.errors import DomainError, NotFound
+from patron.core.keyset import Key, KeysetPage, keyset_page
+from patron.members import hooks, profile, search
+from patron.members.models import ImportBatch, ImportStatus, Member
 from patron.members.validation import mask_id_number, mask_mobile
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 from patron.tenancy.selectors import active_stores, scoped
+
+# Shorter text is a name or part of a number, never a card's physical id or a member code.
+IDENTIFIER_MIN_LENGTH = 4
 
 
 def members_for(actor: Actor) -> QuerySet[Member]:
@@ -48,40 +51,62 @@ def member_or_404(actor: Actor, member_id: Any) -> Member:
         raise Http404(_("Member not found")) from None
 
 
-# A typed query splits into words at spaces and where digits meet letters ("zs 1380", "zs1380").
-QUERY_TERMS = re.compile(r"[0-9０-９]+|[^\s0-9０-９]+")
+def identified(actor: Actor, q: str) -> Member | None:
+    """The member a physical card id (or another app's identifier) names, for search: a lost
+    card or a stale code names nobody here (the till says why), never an error."""
+    if len(q) < IDENTIFIER_MIN_LENGTH or any(c.isspace() for c in q):
+        return None
+    try:
+        return hooks.identify(actor.merchant, q)
+    except DomainError:
+        return None
 
 
-def term_condition(term: str) -> Q:
-    """What one word of a search matches: digits the mobile (start or end) or the card number;
-    letters the name or its pinyin (`wang` finds 王, `zs` 张三); anything else the name."""
-    digits = ascii_digits(term)
-    if digits is not None:
-        return (
-            Q(mobile__startswith=digits)
-            | Q(card_no__startswith=digits)
-            | Q(mobile__endswith=digits)
-        )
-    condition = Q(name__icontains=term)
-    if (letters := pinyin_query(term)) is not None:
-        condition |= Q(name_pinyin__contains=letters)
-    return condition
+def matching(actor: Actor, members: QuerySet[Member], q: str) -> QuerySet[Member]:
+    """Members `q` finds, ranked (`search_rank`: exact, then prefix, then the rest) and in
+    that order, the newest first within a rank."""
+    condition = search.query_condition(q)
+    named = identified(actor, q)
+    if named is not None:
+        condition |= Q(pk=named.pk)
+    ranked = members.filter(condition).annotate(
+        search_rank=search.rank(q, also_exact=None if named is None else named.pk)
+    )
+    return ranked.order_by(*search.RANKED_ORDERING)
 
 
-def query_condition(q: str) -> Q:
-    """Every word must match (`zs 8000`: a 张三 whose mobile ends in 8000); the whole query may
-    also be a referral code (letters and digits together) or a full name with spaces."""
-    if (digits := ascii_digits(q.replace(" ", ""))) is not None:
-        return term_condition(digits)  # a mobile typed in groups: "138 0013 8000"
-    terms = QUERY_TERMS.findall(q)
-    condition = Q()
-    for term in terms:
-        condition &= term_condition(term)
-    if len(terms) > 1:
-        condition |= Q(name__icontains=q)
-        if (letters := pinyin_query(q)) is not None:  # "zhang san"
-            condition |= Q(name_pinyin__contains=letters)
-    return condition | Q(referral_code=q.replace(" ", "").upper())
+def member_ordering(q: str) -> tuple[str, ...]:
+    """The order `search_members` answers in: ranked with a query, else the newest first."""
+    return search.RANKED_ORDERING if q.strip() else search.LIST_ORDERING
+
+
+def member_page(
+    members: QuerySet[Member], ordering: Sequence[str], size: int, cursor: str | None = None
+) -> KeysetPage:
+    """A keyset page of `members` whose rows are loaded whole only for the page.
+
+    The ordering is read from the member table alone (ids and ordering values): sorting the
+    whole rows made the database join every fact's table (store, tier, insight …) for each of
+    10,000 members named 王 before keeping 50 (docs/scale.md)."""
+    fields = dict.fromkeys(["id", *(Key.parse(term).name for term in ordering)])
+    lean = members.select_related(None).prefetch_related(None).values(*fields)
+    page = keyset_page(lean, ordering, size, cursor)
+    return KeysetPage(
+        in_order(members, [row["id"] for row in page.items]),
+        page.next_cursor,
+        page.previous_cursor,
+    )
+
+
+def member_count(members: QuerySet[Member]) -> RowCount:
+    """How many members `members` holds (estimated past 1,000 on PostgreSQL), counted on the
+    member table alone: the facts' joins and subqueries change no count."""
+    return row_count(members.select_related(None).prefetch_related(None).values("id"))
+
+
+def in_order(members: QuerySet[Member], ids: list[int]) -> list[Member]:
+    by_id = {member.pk: member for member in members.filter(pk__in=ids).order_by()}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def search_members(
@@ -98,16 +123,21 @@ def search_members(
     joined_from: dt.date | None = None,
     joined_to: dt.date | None = None,
 ) -> QuerySet[Member]:
-    """Search by mobile / name / card number, then narrow with filters."""
+    """Search by mobile / name / card number / physical card id, then narrow with filters;
+    with `q`, ranked best match first (`patron.members.search`)."""
     members = profile.prepared(members_for(actor))
     if q := q.strip():
-        members = members.filter(query_condition(q))
+        members = matching(actor, members, q)
     if mobile:
         members = members.filter(mobile=mobile.strip())
     if card_no:
         members = members.filter(card_no=card_no.strip())
     if store:
-        members = members.filter(store__code=store)
+        # By the store's id, not a join on its code: the planner then knows from the column's
+        # statistics how many members a store has (a fair estimated count, the right index).
+        stores = Store.objects.filter(merchant=actor.merchant, code=store)
+        store_id = stores.values_list("pk", flat=True).first()
+        members = members.none() if store_id is None else members.filter(store_id=store_id)
     if gender:
         members = members.filter(gender=gender)
     if source_channel:
@@ -116,10 +146,12 @@ def search_members(
         members = members.filter(tags__name=tag)
     if status:
         members = members.filter(status=status)
+    # Ranges of the merchant's days, not joined_at::date: a function of the column uses no index.
+    zone = zoneinfo.ZoneInfo(actor.merchant.timezone)
     if joined_from:
-        members = members.filter(joined_at__date__gte=joined_from)
+        members = members.filter(joined_at__gte=start_of_day(joined_from, zone))
     if joined_to:
-        members = members.filter(joined_at__date__lte=joined_to)
+        members = members.filter(joined_at__lte=end_of_day(joined_to, zone))
     return members
 
 
@@ -235,11 +267,11 @@ def daily_new_members(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list
     ]
 
 
-def registered_mobiles(actor: Actor) -> set[str]:
-    """The mobiles of all the merchant's members, whatever store the actor is bound to."""
-    # Merchant-wide even for store-bound staff: a mobile is unique per merchant.
+def registered_among(actor: Actor, mobiles: Sequence[str]) -> set[str]:
+    """Which of these mobiles are the merchant's members' already (an import's chunk): looked
+    up on the unique (merchant, mobile) index instead of loading every member's mobile."""
     members = scoped(Member.objects.all(), actor, store_field=None)
-    return set(members.values_list("mobile", flat=True))
+    return values_among(members, "mobile", mobiles)
 
 
 def import_batches_for(actor: Actor) -> QuerySet[ImportBatch]:
@@ -265,8 +297,9 @@ def recent_imports(actor: Actor, count: int) -> QuerySet[ImportBatch]:
 
 
 def import_confirmation(preview: ImportBatch) -> ImportBatch | None:
-    """The import that confirmed this dry run, if any (the first, should there be more)."""
-    return preview.confirmations.order_by("id").first()
+    """The import that confirmed this dry run, if any (the first, should there be more); one
+    that stopped part way does not count: the file can be confirmed again to finish it."""
+    return preview.confirmations.exclude(status=ImportStatus.FAILED).order_by("id").first()
 
 
 def import_store_choices(actor: Actor) -> QuerySet[Store]:

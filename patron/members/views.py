@@ -10,15 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
-from patron.core.errors import DomainError
+from patron.core.errors import DomainError, ValidationFailed
+from patron.core.keyset import Key, KeysetPage, keyset_page
 from patron.members import profile, selectors, services
 from patron.members.forms import MemberFilterForm, MemberForm
 from patron.members.models import ConsentRecord, CustomField, Member, Tag
@@ -67,21 +66,6 @@ def wants_results_only(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.history_restore_request
 
 
-class CountedPaginator(Paginator):
-    """Pages of `object_list`, counted on `counted`: the same members without the sorting
-    column's join. Columns join on unique keys (one account per asset, one stats row, one
-    tier), so they never change how many rows there are, but the database would still make
-    the join for the count (docs/members.md)."""
-
-    def __init__(self, object_list, per_page: int, *, counted: QuerySet) -> None:
-        super().__init__(object_list, per_page)
-        self.counted = counted
-
-    @cached_property
-    def count(self) -> int:
-        return self.counted.count()
-
-
 @dataclass(frozen=True)
 class SortHeader:
     """A sortable column's header: its label, how it is sorted now, and the link's sort."""
@@ -113,7 +97,7 @@ def page_rows(found: QuerySet[Member], ids: list[int]) -> list[Member]:
     The list orders the member ids alone (with only the sorting column's join), then loads
     these few rows whole: ordering whole rows made the database compute every column's joins
     and subqueries for all members before sorting (seconds on 100,000 members)."""
-    members = profile.with_columns(found.filter(pk__in=ids)).prefetch_related("tags")
+    members = profile.with_columns(found.filter(pk__in=ids).order_by()).prefetch_related("tags")
     by_id = {member.pk: member for member in members}
     return [by_id[pk] for pk in ids if pk in by_id]
 
@@ -124,20 +108,47 @@ def with_cells(member: Member) -> Member:
     return member
 
 
+def list_ordering(found: QuerySet[Member], q: str, sort: str) -> tuple[QuerySet, list[str]]:
+    """The members with what their order needs, and that order: a sorted column (empty values
+    first going up: `profile.sort_key`), else the search's ranking, else the newest first."""
+    column = profile.column_named(sort)
+    if column is None:
+        return found, list(selectors.member_ordering(q))
+    keyed = profile.with_sort_value(found, column)
+    descending = sort.startswith("-")
+    return keyed, ["-sort_value", "-id"] if descending else ["sort_value", "id"]
+
+
+def ordered_page(found: QuerySet[Member], ordering: list[str], cursor: str | None) -> KeysetPage:
+    """One page of member ids (and the ordering values its cursors need), from `cursor`."""
+    fields = [Key.parse(term).name for term in ordering]
+    return keyset_page(found.values(*dict.fromkeys(["id", *fields])), ordering, PAGE_SIZE, cursor)
+
+
 @console_view
 def member_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     filters = MemberFilterForm(request.GET or None, actor=actor, tags=tag_names(actor))
-    found = selectors.search_members(actor, **filters.criteria())
-    ordered, sort = profile.sort_by(found, filters.sort())
-    paginator = CountedPaginator(ordered.values_list("pk", flat=True), PAGE_SIZE, counted=found)
-    page = paginator.get_page(request.GET.get("page"))
-    members = page_rows(found, list(page.object_list))
+    criteria = filters.criteria()
+    found = selectors.search_members(actor, **criteria)
+    sort = filters.sort() if profile.column_named(filters.sort()) else ""
+    keyed, ordering = list_ordering(found, criteria.get("q", ""), sort)
+    cursor_error = ""
+    try:
+        page = ordered_page(keyed, ordering, request.GET.get("cursor") or None)
+    except ValidationFailed as problem:  # a stale or edited link: start again at the top
+        cursor_error = str(problem)
+        page = ordered_page(keyed, ordering, None)
+    members = page_rows(found, [row["id"] for row in page.items])
     context = {
         "filters": filters,
         "page": page,
+        "count": selectors.member_count(found),
+        "cursor_error": cursor_error,
         "rows": [(with_cells(member), selectors.shown_mobile(actor, member)) for member in members],
-        "sort_headers": sort_headers(sort),
+        "sort_headers": sort_headers(
+            filters.sort() if profile.column_named(filters.sort()) else ""
+        ),
         "hx_target": "#member-results",
     }
     template = "members/_results.html" if wants_results_only(request) else "members/list.html"

@@ -225,6 +225,9 @@ CROSS_FIELD_RULES = {
     # (tests/activities/test_events_api.py covers each refusal).
     ("POST", "/api/v1/events"),
     ("PUT", "/api/v1/events/{code}"),
+    # The member list's `page` times `page_size` skips at most 10,000 members, and a `cursor`
+    # is one the server made (tests/api/test_members_paging.py covers both refusals).
+    ("GET", "/api/v1/members"),
 }
 
 

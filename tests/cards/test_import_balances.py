@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import zoneinfo
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -387,7 +388,19 @@ def upload(name: str, rows: list[list[object]]) -> io.BytesIO:
     return stream
 
 
-def test_console_upload_previews_and_imports_the_columns(hq, program, data_dir):
+@pytest.fixture
+def jobs_now() -> Iterator[None]:
+    """The confirmed import is a background job: run it when queued, in this process."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    try:
+        yield
+    finally:
+        HUEY.immediate = False
+
+
+def test_console_upload_previews_and_imports_the_columns(hq, program, data_dir, jobs_now):
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(hq.staff.user)
     number = card("6200000000000045")

@@ -104,3 +104,6 @@ def test_counts_are_exact_when_small_and_estimated_past_the_limit(merchant):
     assert count_label(RowCount(15, True)) == "15"
     with translation.override("en"):
         assert count_label(RowCount(987_654, False)) == "about 990,000"
+    with translation.override("zh-hans"):
+        assert count_label(RowCount(987_654, False)) == "约 99万"
+        assert count_label(RowCount(1_234, False)) == "约 1200"

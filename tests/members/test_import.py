@@ -7,12 +7,14 @@ import csv
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
 import pytest
 from django.test import Client
 from django.utils import timezone, translation
+from huey.contrib.djhuey import HUEY
 from stdnum.cn import ric
 
 from patron.core.errors import PermissionDenied, ValidationFailed
@@ -400,15 +402,17 @@ def test_a_zip_that_is_not_a_workbook_is_refused(system, tmp_path):
         run(system, file)
 
 
-def test_stored_errors_are_capped_but_the_result_keeps_them_all(
+def test_stored_errors_are_capped_but_every_error_streams_to_the_sink(
     system, stores, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(service, "MAX_STORED_ERRORS", 3)
     file = write_csv(tmp_path / "m.csv", [["手机号"], *([f"bad{n}"] for n in range(5))])
+    seen = []
 
-    result = run(system, file)
+    result = run(system, file, on_error=seen.append)
 
-    assert len(result.errors) == 5
+    assert [error.row for error in seen] == [2, 3, 4, 5, 6]
+    assert len(result.errors) == 3 and result.error_count == 5
     assert len(result.batch.errors) == 3 and result.batch.error_count == 5
     assert result.batch.errors_truncated
 
@@ -719,6 +723,26 @@ def data_dir(settings, tmp_path) -> Path:
     return settings.DATA_DIR
 
 
+@pytest.fixture
+def jobs_now() -> Iterator[None]:
+    """Background jobs (the confirmed import) run when queued, in this process."""
+    HUEY.immediate = True
+    try:
+        yield
+    finally:
+        HUEY.immediate = False
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[int]:
+    """Confirmed imports wait in the queue (no worker): the ids of the batches queued."""
+    from patron.members import tasks
+
+    ids: list[int] = []
+    monkeypatch.setattr(tasks, "import_confirmed_upload", ids.append)
+    return ids
+
+
 def upload_file(name: str, rows: list[list[object]]) -> io.BytesIO:
     text = io.StringIO()
     csv.writer(text).writerows(rows)
@@ -731,7 +755,7 @@ def stored_files(data_dir: Path) -> list[Path]:
     return [p for p in (data_dir / "imports").rglob("*") if p.is_file()]
 
 
-def test_console_upload_preview_confirm_and_result(hq, stores, data_dir):
+def test_console_upload_preview_confirm_and_result(hq, stores, data_dir, jobs_now):
     client = client_for(hq)
     page = client.get("/members/import/")
     assert page.status_code == 200
@@ -771,6 +795,67 @@ def test_console_upload_preview_confirm_and_result(hq, stores, data_dir):
     assert Member.objects.count() == 1 and ImportBatch.objects.filter(dry_run=False).count() == 1
 
 
+def test_console_confirm_queues_the_import_and_its_page_polls_a_progress_line(
+    hq, stores, data_dir, queued
+):
+    client = client_for(hq)
+    rows = [["手机号", "姓名"], *([mobile(n), "张三"] for n in range(1, 6))]
+    client.post("/members/import/", {"file": upload_file("m.csv", rows)})
+    preview = ImportBatch.objects.get()
+
+    response = client.post(f"/members/import/{preview.pk}/confirm/", follow=True)
+
+    done = ImportBatch.objects.get(dry_run=False)
+    assert queued == [done.pk] and done.status == "queued" and Member.objects.count() == 0
+    page = response.content.decode()
+    assert "Importing m.csv" in page and "The import has started" in page
+    assert f'hx-get="/members/import/{done.pk}/progress/"' in page and 'data-polling="1"' in page
+    assert "0% of the file read: 0 rows, 0 members imported" in page
+    # Confirming again while it waits does not queue it twice.
+    client.post(f"/members/import/{preview.pk}/confirm/")
+    assert queued == [done.pk]
+
+    uploads.run_confirmed_import(done.pk)  # what the worker does with the queued job
+
+    line = client.get(f"/members/import/{done.pk}/progress/", headers={"HX-Request": "true"})
+    assert line["HX-Refresh"] == "true" and "data-polling" not in line.content.decode()
+    assert "100% of the file read: 5 rows, 5 members imported" in line.content.decode()
+    done.refresh_from_db()
+    assert (done.status, done.imported, done.bytes_read) == ("done", 5, done.bytes_total)
+    assert Member.objects.count() == 5 and stored_files(data_dir) == []
+    assert "Imported m.csv" in client.get(f"/members/import/{done.pk}/").content.decode()
+
+
+def test_console_import_that_stops_says_why_and_can_be_confirmed_again(
+    hq, stores, data_dir, queued
+):
+    client = client_for(hq)
+    client.post("/members/import/", {"file": upload_file("m.csv", [["手机号"], [mobile(1)]])})
+    preview = ImportBatch.objects.get()
+    client.post(f"/members/import/{preview.pk}/confirm/")
+    first = ImportBatch.objects.get(dry_run=False)
+    path = uploads.stored_path(first)
+    kept = path.read_bytes()
+    path.write_text("星座\n金\n", encoding="utf-8")  # spoilt between the confirm and the job
+
+    uploads.run_confirmed_import(first.pk)
+
+    first.refresh_from_db()
+    assert first.status == "failed" and "columns of the file are not right" in first.failure
+    page = client.get(f"/members/import/{first.pk}/").content.decode()
+    assert 'id="import-failure"' in page and "Confirm the file again to finish" in page
+    preview.refresh_from_db()
+    assert (
+        preview.stored_file
+        and "Confirm import" in client.get(f"/members/import/{preview.pk}/").content.decode()
+    )
+    path.write_bytes(kept)
+    client.post(f"/members/import/{preview.pk}/confirm/")
+    second = ImportBatch.objects.get(dry_run=False, status="queued")
+    uploads.run_confirmed_import(second.pk)
+    assert Member.objects.count() == 1
+
+
 def test_console_bad_columns_show_on_the_form_and_leave_no_file(hq, stores, data_dir):
     client = client_for(hq)
 
@@ -797,7 +882,7 @@ def importing_xlsx_type() -> str:
 
 
 def test_console_store_manager_imports_into_their_store_and_sees_only_their_imports(
-    hq, manager, stores, data_dir
+    hq, manager, stores, data_dir, jobs_now
 ):
     client = client_for(manager)
     page = client.get("/members/import/").content.decode()
@@ -972,8 +1057,8 @@ def test_excel_saved_workbooks_read_the_same_fast_and_slow(system, stores, tmp_p
     file = excel_like_xlsx(tmp_path / "excel.xlsx", EXCEL_ROWS, EXCEL_SHARED)
     data = file.read_bytes()
 
-    fast = list(xlsx.xlsx_rows(data, file.name))
-    slow = list(xlsx.openpyxl_rows(data, file.name))
+    fast = list(xlsx.xlsx_rows(io.BytesIO(data), file.name).rows)
+    slow = list(xlsx.openpyxl_rows(io.BytesIO(data), file.name))
 
     assert fast[0] == ("手机号", "姓名", "生日", "入会时间", "短信营销", "门店")
     assert fast[1] == (
@@ -1006,7 +1091,8 @@ def test_mac_1904_dates(tmp_path):
     file = excel_like_xlsx(tmp_path / "mac.xlsx", rows, [], date1904=True)
 
     # Serial 366 is 1900-12-31 in the Windows calendar, a year later in the Mac one.
-    assert list(xlsx.xlsx_rows(file.read_bytes(), file.name)) == [(dt.datetime(1905, 1, 1),)]
+    rows = xlsx.xlsx_rows(io.BytesIO(file.read_bytes()), file.name).rows
+    assert list(rows) == [(dt.datetime(1905, 1, 1),)]
 
 
 def test_a_damaged_sheet_is_unreadable(system, tmp_path):

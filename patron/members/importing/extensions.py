@@ -40,9 +40,12 @@ class ImportExtension:
       fields written on the member row itself (only `card_no` and `Member` columns such as
       `tier_id`) and values kept for `after_insert`; it reports each problem with
       `problem(field, message)`;
-    - `after_insert(actor, state, imported)` runs in the import's transaction with the
-      members just inserted (never on a dry run, never for skipped or rejected rows) and
-      returns lines for the import's summary ("opening balances: …");
+    - `after_insert(actor, state, imported)` runs in the transaction of each chunk of the
+      file (up to 10,000 rows) with the members just inserted (never on a dry run, never for
+      skipped or rejected rows) and may return lines for the import's summary; a file has
+      many chunks, so totals are better kept in `state` and told by `summary`;
+    - `summary(state)` returns the lines for the import's summary once the whole file is in
+      ("opening balances: …");
     - `preview(values)` shows a row's values on the console's preview (column field -> text).
     """
 
@@ -52,6 +55,7 @@ class ImportExtension:
     clean: Callable[[Any, int, dict[str, Any], Problem], tuple[dict[str, Any], dict[str, Any]]]
     after_insert: Callable[[Actor, Any, list[Imported]], list[str]]
     preview: Callable[[Mapping[str, Any]], dict[str, str]] = field(default=lambda values: {})
+    summary: Callable[[Any], list[str]] = field(default=lambda state: [])
 
 
 _extensions: dict[str, ImportExtension] = {}

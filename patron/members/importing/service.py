@@ -1,18 +1,20 @@
 """The import itself: check a members file, record its batch and, unless a dry run, insert it.
 
 `import_members` is the one service the CLI, the console and the API share. A dry run records
-its batch too (the console previews a dry run and the operator confirms that very batch). A
-real run inserts the good rows with `bulk_insert_members` (then what the columns registered from
-above carry, `extensions`) in one transaction with the batch and its
-audit entry; rows whose mobile is already a member's are skipped, so re-running a file is safe.
+its batch too (the console previews a dry run and the operator confirms that very batch). The
+file streams through in chunks of `CHUNK_ROWS`: each chunk is checked, and on a real run its
+good rows are inserted with `bulk_insert_members` (then what the columns registered from above
+carry, `extensions`) and the batch's counts moved on, in one transaction per chunk. Memory
+stays bounded whatever the file's size and the batch shows how far the import has got; an
+import that stops part way keeps the chunks it committed, and running the file again skips
+those members (rows whose mobile is already a member's are skipped) and finishes the job.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,25 +22,34 @@ from typing import Any, BinaryIO
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from patron.core.errors import Conflict, PermissionDenied
-from patron.members.importing.checks import EXTENSION_VALUES, CheckedRows, check_file
+from patron.core.bulk import commit_without_waiting_for_disk, refresh_statistics
+from patron.core.errors import Conflict, DomainError, PermissionDenied
+from patron.members.importing.checks import (
+    EXTENSION_VALUES,
+    CheckedChunk,
+    ImportContext,
+    check_chunks,
+    prepare_file,
+)
 from patron.members.importing.errors import RowError
-from patron.members.importing.extensions import Imported
-from patron.members.importing.reading import read_bytes
-from patron.members.models import Channel, Gender, ImportBatch
-from patron.members.selectors import registered_mobiles
+from patron.members.importing.extensions import Imported, ImportExtension
+from patron.members.importing.reading import OpenedFile, open_rows, open_source
+from patron.members.models import Channel, Gender, ImportBatch, ImportStatus, Member
+from patron.members.selectors import registered_among
 from patron.members.services import bulk_insert_members
 from patron.members.validation import mask_mobile
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Role, Store
 from patron.tenancy.services import audit
 
-MAX_STORED_ERRORS = 10_000  # the batch keeps this many; the CLI report gets every one
+MAX_STORED_ERRORS = 10_000  # the batch keeps this many; the CLI report streams every one
 PREVIEW_ROWS = 20
-INSERT_CHUNK = 10_000  # rows per bulk_register call: bounds memory, same transaction
 INSERT_ATTEMPTS = 3  # a random referral code may collide with an existing one: retry
 IMPORT_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER)
 SQLITE_CACHE_KIB = 256 * 1024  # while writing a file (see sqlite_cache); grown only as used
+
+Progress = Callable[[int, int, int], None]  # (bytes read, bytes in all, rows read so far)
+ErrorSink = Callable[[RowError], None]  # every row error, as it is found
 
 
 @dataclass
@@ -49,10 +60,37 @@ class ImportResult:
     imported: int
     skipped_existing: int
     rejected: int
-    errors: list[RowError]  # every error, in row order (the batch keeps the first 10,000)
+    errors: list[RowError]  # the first 10,000 errors in row order (as the batch keeps them)
+    error_count: int  # every error; `on_error` saw each of them
     preview: list[dict[str, Any]]
-    seconds: dict[str, float]  # read+check / write / total, for the benchmark and the logs
+    seconds: dict[str, float]  # check / write / extensions / total, for the benchmark
     notes: list[str] = field(default_factory=list)  # what the registered columns wrote
+
+
+@dataclass
+class Tally:
+    """What an import has done so far, kept as the chunks go by."""
+
+    rows_read: int = 0
+    imported: int = 0
+    skipped_existing: int = 0
+    rejected: int = 0
+    error_count: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extensions_written: set[str] = field(default_factory=set)  # names, for their summaries
+    write_seconds: float = 0.0
+    extension_seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows_read": self.rows_read,
+            "imported": self.imported,
+            "skipped_existing": self.skipped_existing,
+            "rejected": self.rejected,
+            "error_count": self.error_count,
+        }
 
 
 def may_import(actor: Actor) -> bool:
@@ -69,59 +107,108 @@ def import_members(
     default_store: Store | str | None = None,
     stored_file: str = "",
     source: ImportBatch | None = None,
+    batch: ImportBatch | None = None,
+    progress: Progress | None = None,
+    on_error: ErrorSink | None = None,
 ) -> ImportResult:
-    """Check a members file and, unless `dry_run`, import its good rows in one transaction.
+    """Check a members file and, unless `dry_run`, import its good rows chunk by chunk.
 
-    Raises UnreadableFile or BadColumns (nothing imported, nothing recorded) when the file as a
-    whole cannot be used; problems in single rows are reported in the result instead.
+    Raises UnreadableFile or BadColumns when the file as a whole cannot be used (nothing
+    imported; nothing recorded unless `batch`, a batch queued beforehand, is given: it is
+    marked failed); problems in single rows are reported in the result and to `on_error`.
     """
     if not may_import(actor):
         raise PermissionDenied(_("Only HQ admins and store managers may import members."))
     started = time.perf_counter()
-    data = read_bytes(path_or_file)
-    ctx, checked = check_file(actor, data, file_name, default_store)
-    checked_at = time.perf_counter()
-    preview = [
-        preview_row(number, row, checked)
-        for number, row in zip(checked.valid_rows[:PREVIEW_ROWS], checked.valid, strict=False)
-    ]
-    common = {
-        "actor": actor,
-        "file_name": file_name,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "default_store": ctx.default_store,
-        "checked": checked,
-        "preview": preview,
-        "stored_file": stored_file,
-        "source": source,
-    }
-    extension_seconds, notes = 0.0, []
-    if dry_run:
-        imported = len(checked.valid)
-        batch = record_batch(**common, dry_run=True, imported=imported, started=started)
-    else:
-        with transaction.atomic(), sqlite_cache():
-            imported, extension_seconds, notes = insert_members(actor, checked)
-            batch = record_batch(**common, dry_run=False, imported=imported, started=started)
-            audit(actor, AuditEntry.Action.IMPORT, batch, batch_summary(batch), label=file_name)
-    finished = time.perf_counter()
+    try:
+        with open_source(path_or_file) as stream:
+            opened = open_rows(stream, file_name)
+            ctx, plan, first_row = prepare_file(actor, opened.rows, default_store)
+            batch = start_batch(
+                batch,
+                actor=actor,
+                file_name=file_name,
+                dry_run=dry_run,
+                default_store=ctx.default_store,
+                stored_file=stored_file,
+                source=source,
+                total=opened.total,
+            )
+            tally = Tally()
+            with sqlite_cache():
+                chunks = check_chunks(opened.rows, first_row, plan, ctx)
+                for number, chunk in enumerate(chunks, start=1):
+                    take_chunk(actor, ctx, chunk, tally, dry_run, on_error)
+                    save_progress(batch, tally, opened)
+                    if not dry_run and number & (number - 1) == 0:
+                        # After chunks 1, 2, 4, 8...: the planner keeps up with the table's
+                        # growth for a handful of ANALYZEs.
+                        refresh_statistics(Member)
+                    if progress is not None:
+                        progress(opened.position(), opened.total, tally.rows_read)
+    except BaseException as problem:
+        if batch is not None and batch.pk:
+            fail_batch(batch, problem)
+        raise
+    for name in sorted(tally.extensions_written):
+        extension, state = ctx.extensions[name]
+        tally.notes += extension.summary(state)
+    finish_batch(actor, batch, tally, opened, started)
     return ImportResult(
         batch=batch,
         dry_run=dry_run,
-        rows_read=checked.rows_read,
-        imported=imported,
-        skipped_existing=batch.skipped_existing,
-        rejected=checked.rejected,
-        errors=checked.errors,
-        preview=preview,
-        notes=notes,
+        rows_read=tally.rows_read,
+        imported=tally.imported,
+        skipped_existing=tally.skipped_existing,
+        rejected=tally.rejected,
+        errors=tally.errors,
+        error_count=tally.error_count,
+        preview=tally.preview,
+        notes=tally.notes,
         seconds={
-            "check": checked_at - started,
-            "write": finished - checked_at,
-            "extensions": extension_seconds,  # part of write: what registered columns wrote
-            "total": finished - started,
+            "check": time.perf_counter() - started - tally.write_seconds,
+            "write": tally.write_seconds,
+            "extensions": tally.extension_seconds,  # part of write: what registered columns wrote
+            "total": time.perf_counter() - started,
         },
     )
+
+
+def take_chunk(
+    actor: Actor,
+    ctx: ImportContext,
+    chunk: CheckedChunk,
+    tally: Tally,
+    dry_run: bool,
+    on_error: ErrorSink | None,
+) -> None:
+    """Count a checked chunk and, on a real run, insert its good rows (its own transaction)."""
+    written = time.perf_counter()
+    tally.rows_read += chunk.rows_read
+    tally.skipped_existing += chunk.skipped_existing
+    tally.rejected += chunk.rejected
+    tally.error_count += len(chunk.errors)
+    room = MAX_STORED_ERRORS - len(tally.errors)
+    if room > 0:
+        tally.errors += chunk.errors[:room]
+    if on_error is not None:
+        for error in chunk.errors:
+            on_error(error)
+    for number, row in zip(chunk.valid_rows, chunk.valid, strict=True):
+        if len(tally.preview) >= PREVIEW_ROWS:
+            break
+        tally.preview.append(preview_row(number, row, ctx))
+    if dry_run:
+        tally.imported += len(chunk.valid)
+        return
+    with transaction.atomic():
+        commit_without_waiting_for_disk()  # a re-run brings back what a crash might lose
+        imported, raced, extension_seconds, notes = insert_chunk(actor, ctx, chunk, tally)
+    tally.imported += imported
+    tally.skipped_existing += raced
+    tally.extension_seconds += extension_seconds
+    tally.notes += notes
+    tally.write_seconds += time.perf_counter() - written
 
 
 @contextlib.contextmanager
@@ -143,14 +230,14 @@ def sqlite_cache(kib: int = SQLITE_CACHE_KIB) -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def preview_row(number: int, row: dict[str, Any], checked: CheckedRows) -> dict[str, Any]:
+def preview_row(number: int, row: dict[str, Any], ctx: ImportContext) -> dict[str, Any]:
     """A valid row as the console preview shows it: the mobile masked (F-45); `extra` holds
     what the registered columns show (label -> text)."""
     store = row.get("store")
     birthday = row.get("birthday")
     extra: dict[str, str] = {}
     for name, values in row.get(EXTENSION_VALUES, {}).items():
-        extra.update(checked.extensions[name][0].preview(values))
+        extra.update(ctx.extensions[name][0].preview(values))
     return {
         "extra": extra,
         "row": number,
@@ -163,95 +250,129 @@ def preview_row(number: int, row: dict[str, Any], checked: CheckedRows) -> dict[
     }
 
 
-def insert_members(actor: Actor, checked: CheckedRows) -> tuple[int, float, list[str]]:
-    """Insert the valid rows; the caller holds the transaction. Returns how many were new, the
-    seconds the registered columns' writes took and their lines for the summary.
+def insert_chunk(
+    actor: Actor, ctx: ImportContext, chunk: CheckedChunk, tally: Tally
+) -> tuple[int, int, float, list[str]]:
+    """Insert a chunk's valid rows; the caller holds the transaction. Returns how many were
+    new, how many were registered meanwhile (skipped), the seconds the registered columns'
+    writes took and their lines for the summary.
 
-    Checking ran outside the transaction (so a big file does not hold SQLite's write lock
-    while it is parsed); members registered meanwhile are skipped here, not duplicated.
+    A mobile registered on a till since the chunk was checked fails the insert on the unique
+    index: those rows are skipped and the rest inserted again. A fresh random referral code
+    that meets an existing one heals on the next attempt too.
     """
-    taken = registered_mobiles(actor)
-    fresh = [row for row in checked.valid if row["mobile"] not in taken]
-    checked.skipped_existing += len(checked.valid) - len(fresh)
-    numbers = {id(row): n for row, n in zip(checked.valid, checked.valid_rows, strict=True)}
+    rows = list(zip(chunk.valid_rows, chunk.valid, strict=True))
+    raced = 0
     for attempt in range(1, INSERT_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                member_ids: list[int] = []
-                for start in range(0, len(fresh), INSERT_CHUNK):
-                    ids, _cards = bulk_insert_members(
-                        actor, fresh[start : start + INSERT_CHUNK], channel=Channel.IMPORT
-                    )
-                    member_ids += ids
+                member_ids, _cards = bulk_insert_members(
+                    actor, [row for _number, row in rows], channel=Channel.IMPORT
+                )
                 extensions_started = time.perf_counter()
-                notes = run_extensions(actor, checked, fresh, member_ids, numbers)
-            return len(fresh), time.perf_counter() - extensions_started, notes
+                notes, written = run_extensions(actor, ctx.extensions, rows, member_ids)
+            tally.extensions_written |= written
+            return len(rows), raced, time.perf_counter() - extensions_started, notes
         except IntegrityError:
-            # Either a mobile was registered on a till after our re-check (PostgreSQL allows
-            # it), or a fresh random referral code met an existing one: only the latter heals.
-            raced = registered_mobiles(actor) & {row["mobile"] for row in fresh}
-            if raced or attempt == INSERT_ATTEMPTS:
+            taken = registered_among(actor, [row["mobile"] for _number, row in rows])
+            if attempt == INSERT_ATTEMPTS:
                 raise Conflict(
                     _("Members were registered while the file was being imported; run it again."),
                     "import_conflict",
                 ) from None
-    return 0, 0.0, []  # unreachable: the loop returns or raises
+            raced += sum(1 for _number, row in rows if row["mobile"] in taken)
+            rows = [(number, row) for number, row in rows if row["mobile"] not in taken]
+    return 0, raced, 0.0, []  # unreachable: the loop returns or raises
 
 
 def run_extensions(
     actor: Actor,
-    checked: CheckedRows,
-    rows: list[dict[str, Any]],
+    extensions: dict[str, tuple[ImportExtension, Any]],
+    rows: list[tuple[int, dict[str, Any]]],
     member_ids: list[int],
-    numbers: dict[int, int],
-) -> list[str]:
-    """Each registered extension writes what its columns carry for the new members, in the
-    import's transaction (cards, tiers, opening balances); returns their summary lines."""
+) -> tuple[list[str], set[str]]:
+    """Each registered extension writes what its columns carry for the chunk's new members,
+    in the chunk's transaction (cards, tiers, opening balances); returns their lines and the
+    names of those that wrote."""
     notes: list[str] = []
-    for name, (extension, state) in checked.extensions.items():
+    written: set[str] = set()
+    for name, (extension, state) in extensions.items():
         imported = [
-            Imported(member_id, numbers[id(row)], row[EXTENSION_VALUES][name])
-            for row, member_id in zip(rows, member_ids, strict=True)
+            Imported(member_id, number, row[EXTENSION_VALUES][name])
+            for (number, row), member_id in zip(rows, member_ids, strict=True)
             if name in row.get(EXTENSION_VALUES, {})
         ]
         if imported:
             notes += extension.after_insert(actor, state, imported)
-    return notes
+            written.add(name)
+    return notes, written
 
 
-def record_batch(
+def start_batch(
+    batch: ImportBatch | None,
     *,
     actor: Actor,
     file_name: str,
-    sha256: str,
+    dry_run: bool,
     default_store: Store | None,
-    checked: CheckedRows,
-    preview: list[dict[str, Any]],
     stored_file: str,
     source: ImportBatch | None,
-    dry_run: bool,
-    imported: int,
-    started: float,
+    total: int,
 ) -> ImportBatch:
+    """The batch the import records its progress on: the one queued for it, or a new one."""
+    if batch is not None:
+        batch.status, batch.bytes_total = ImportStatus.RUNNING, total
+        batch.default_store = default_store
+        batch.save(update_fields=["status", "bytes_total", "default_store"])
+        return batch
     return ImportBatch.objects.create(
         merchant=actor.merchant,
         file_name=file_name[:255],
-        sha256=sha256,
         dry_run=dry_run,
         channel=actor.channel,
         default_store=default_store,
-        rows_read=checked.rows_read,
-        imported=imported,
-        skipped_existing=checked.skipped_existing,
-        rejected=checked.rejected,
-        error_count=len(checked.errors),
-        errors=[e.as_dict() for e in checked.errors[:MAX_STORED_ERRORS]],
-        preview=preview,
         stored_file=stored_file,
         source=source,
-        duration_ms=int((time.perf_counter() - started) * 1000),
+        status=ImportStatus.RUNNING,
+        bytes_total=total,
         created_by=actor.user,
     )
+
+
+def save_progress(batch: ImportBatch, tally: Tally, opened: OpenedFile) -> None:
+    """The counts so far, for the page that polls them (committed with the chunk's rows)."""
+    ImportBatch.objects.filter(pk=batch.pk).update(bytes_read=opened.position(), **tally.counts())
+
+
+def finish_batch(
+    actor: Actor, batch: ImportBatch, tally: Tally, opened: OpenedFile, started: float
+) -> None:
+    """The batch's final counts, first errors and preview, with the audit entry of a real run."""
+    for name, value in tally.counts().items():
+        setattr(batch, name, value)
+    batch.sha256 = opened.digest()
+    batch.errors = [error.as_dict() for error in tally.errors]
+    batch.preview = tally.preview
+    batch.bytes_read = opened.total
+    batch.status = ImportStatus.DONE
+    batch.duration_ms = int((time.perf_counter() - started) * 1000)
+    with transaction.atomic():
+        batch.save()
+        if not batch.dry_run:
+            summary = batch_summary(batch)
+            audit(actor, AuditEntry.Action.IMPORT, batch, summary, label=batch.file_name)
+
+
+def fail_batch(batch: ImportBatch, problem: BaseException) -> None:
+    """Mark an import that stopped part way: what it committed stays, re-running finishes."""
+    if isinstance(problem, DomainError):
+        why = str(problem.detail)
+    elif isinstance(problem, KeyboardInterrupt):
+        why = _("The import was interrupted.")
+    else:
+        why = _("The import stopped on an unexpected problem: %s") % type(problem).__name__
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.FAILED, failure=why)
+    batch.status, batch.failure = ImportStatus.FAILED, why
 
 
 def batch_summary(batch: ImportBatch) -> dict[str, list[Any]]:

@@ -19,14 +19,14 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patron.core.errors import Conflict, PermissionDenied
+from patron.core.errors import Conflict, DomainError, PermissionDenied
 from patron.members.importing.errors import UnreadableFile
-from patron.members.importing.reading import MAX_FILE_BYTES, too_large_message
+from patron.members.importing.reading import MAX_UPLOAD_BYTES, too_large_message
 from patron.members.importing.service import ImportResult, import_members, may_import
-from patron.members.models import ImportBatch
+from patron.members.models import ImportBatch, ImportStatus
 from patron.members.selectors import import_confirmation
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import Store
+from patron.tenancy.models import Staff, Store
 
 UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".tsv")
 # How long a previewed upload waits for its confirmation before it is deleted.
@@ -43,7 +43,7 @@ def stored_path(batch: ImportBatch) -> Path:
 
 def save_upload(actor: Actor, upload: Any) -> str:
     """Save an uploaded file under DATA_DIR/imports/<merchant>/; returns its relative path."""
-    if upload.size > MAX_FILE_BYTES:
+    if upload.size > MAX_UPLOAD_BYTES:
         raise UnreadableFile(too_large_message())
     suffix = Path(upload.name or "").suffix.lower()
     # The stored name is ours: an uploaded name must never choose where a file is written.
@@ -99,12 +99,19 @@ def preview_upload(actor: Actor, upload: Any, default_store: Store | None) -> Im
 
 
 def confirm_import(actor: Actor, preview: ImportBatch) -> ImportBatch:
-    """Import the file a dry run checked; confirming twice returns the first import."""
+    """Queue the import of the file a dry run checked and return its batch, whose page shows
+    how far it has got; confirming twice returns the first import.
+
+    A big file takes minutes, longer than a request should: the job `run_confirmed_import`
+    imports it (members.tasks), recording its progress on the batch.
+    """
     done = import_confirmation(preview)
     if done is not None:
         return done
     if not preview.dry_run:
         raise Conflict(_("This import has already run."), "import_done")
+    if not may_import(actor):
+        raise PermissionDenied(_("Only HQ admins and store managers may import members."))
     relative = preview.stored_file
     # Claim the file atomically so a double-clicked confirm cannot import it twice at once.
     claimed = bool(relative) and ImportBatch.objects.filter(
@@ -116,26 +123,88 @@ def confirm_import(actor: Actor, preview: ImportBatch) -> ImportBatch:
             "import_unavailable",
         )
     path = upload_dir() / relative
-    try:
-        if not path.is_file() or file_sha256(path) != preview.sha256:
-            raise Conflict(
-                _("The uploaded file is no longer the one checked: upload it again."),
-                "import_unavailable",
-            )
-        result = import_members(
-            actor,
-            path,
-            file_name=preview.file_name,
-            dry_run=False,
-            default_store=preview.default_store,
-            source=preview,
+    if not path.is_file() or file_sha256(path) != preview.sha256:
+        give_back(preview, relative)
+        raise Conflict(
+            _("The uploaded file is no longer the one checked: upload it again."),
+            "import_unavailable",
         )
+    # The new batch holds the file now (the purge only looks at dry runs).
+    batch = ImportBatch.objects.create(
+        merchant=preview.merchant,
+        file_name=preview.file_name,
+        sha256=preview.sha256,
+        dry_run=False,
+        channel=actor.channel,
+        default_store=preview.default_store,
+        stored_file=relative,
+        source=preview,
+        status=ImportStatus.QUEUED,
+        bytes_total=path.stat().st_size,
+        created_by=actor.user,
+    )
+    from patron.members.tasks import import_confirmed_upload  # the job module imports this one
+
+    import_confirmed_upload(batch.pk)
+    batch.refresh_from_db()  # the job may have run already (a worker, or jobs run inline)
+    return batch
+
+
+def run_confirmed_import(batch_id: int) -> ImportBatch | None:
+    """The job's work: import a confirmed upload as the staff member who confirmed it. On
+    success the file is deleted; when the import stops part way the file goes back to the
+    preview, so the operator can confirm again and finish (imported rows are skipped)."""
+    batch = ImportBatch.objects.select_related("source", "default_store").get(pk=batch_id)
+    if batch.status != ImportStatus.QUEUED:
+        return None  # run already (a job delivered twice)
+    relative, path = batch.stored_file, upload_dir() / batch.stored_file
+    try:
+        import_members(
+            confirming_actor(batch),
+            path,
+            file_name=batch.file_name,
+            dry_run=False,
+            default_store=batch.default_store,
+            source=batch.source,
+            batch=batch,
+        )
+    except DomainError:
+        # Recorded on the batch (its page says why); the job itself did its work.
+        stop_holding(batch, relative)
+        batch.refresh_from_db()
+        return batch
     except BaseException:
-        # Give the file back, so the operator can confirm again after a passing problem.
-        ImportBatch.objects.filter(pk=preview.pk).update(stored_file=relative)
+        stop_holding(batch, relative)
         raise
+    ImportBatch.objects.filter(pk=batch.pk).update(stored_file="")
     path.unlink(missing_ok=True)
-    return result.batch
+    batch.refresh_from_db()
+    return batch
+
+
+def confirming_actor(batch: ImportBatch) -> Actor:
+    """The staff member who confirmed the import, as the console knows them (their role and
+    store still decide what they may import)."""
+    staff = (
+        Staff.objects.select_related("user", "store", "merchant")
+        .filter(merchant=batch.merchant, user=batch.created_by)
+        .first()
+    )
+    if staff is None or not staff.user.is_active:
+        raise PermissionDenied(_("Only HQ admins and store managers may import members."))
+    return Actor(merchant=staff.merchant, staff=staff, channel=batch.channel)
+
+
+def stop_holding(batch: ImportBatch, relative: str) -> None:
+    """An import that stopped part way hands its file back to the preview it confirmed."""
+    ImportBatch.objects.filter(pk=batch.pk).update(stored_file="")
+    if batch.source is not None:
+        give_back(batch.source, relative)
+
+
+def give_back(preview: ImportBatch, relative: str) -> None:
+    """Return the file to its preview, so the operator can confirm again after a problem."""
+    ImportBatch.objects.filter(pk=preview.pk).update(stored_file=relative)
 
 
 def file_sha256(path: Path) -> str:

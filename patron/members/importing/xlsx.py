@@ -10,12 +10,11 @@ find goes to openpyxl's reader instead.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import posixpath
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
 from xml.etree import ElementTree
 from xml.parsers import expat
 
@@ -48,21 +47,37 @@ XML_NAMES = {
 }
 
 
-def xlsx_rows(data: bytes, file_name: str) -> Iterator[tuple[Any, ...]]:
+@dataclass
+class SheetRows:
+    """The data sheet's rows as they stream, and how many of its bytes were parsed so far."""
+
+    rows: Iterator[tuple[Any, ...]]
+    total: int = 0  # the sheet's uncompressed size; 0 when unknown (openpyxl's reader)
+    parsed: list[int] = field(default_factory=lambda: [0])
+
+    def position(self) -> int:
+        return self.parsed[0]
+
+
+def xlsx_rows(stream: BinaryIO, file_name: str) -> SheetRows:
     """Rows of the data sheet: streamed by `fast_xlsx_rows`, else by openpyxl's reader."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(stream)
         sheet = locate_sheet(archive)
+        total = archive.getinfo(sheet.path).file_size
     except Exception:
         # Parts we did not expect (odd producers): openpyxl copes with more, slowly.
-        return openpyxl_rows(data, file_name)
-    return fast_xlsx_rows(archive, sheet, file_name)
+        stream.seek(0)
+        return SheetRows(openpyxl_rows(stream, file_name))
+    found = SheetRows(iter(()), total)
+    found.rows = fast_xlsx_rows(archive, sheet, file_name, found.parsed)
+    return found
 
 
-def openpyxl_rows(data: bytes, file_name: str) -> Iterator[tuple[Any, ...]]:
+def openpyxl_rows(stream: BinaryIO, file_name: str) -> Iterator[tuple[Any, ...]]:
     # Any failure inside openpyxl means the workbook is damaged or not a workbook at all.
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
     except Exception:
         raise UnreadableFile(_("%s is not a readable Excel workbook.") % file_name) from None
     try:
@@ -286,7 +301,7 @@ def parse_iso(text: str) -> dt.datetime | str:
 
 
 def fast_xlsx_rows(
-    archive: zipfile.ZipFile, sheet: SheetParts, file_name: str
+    archive: zipfile.ZipFile, sheet: SheetParts, file_name: str, parsed: list[int]
 ) -> Iterator[tuple[Any, ...]]:
     try:
         stream = SheetStream(
@@ -301,6 +316,7 @@ def fast_xlsx_rows(
         with archive.open(sheet.path) as source:
             while chunk := source.read(256 * 1024):
                 parser.Parse(chunk, False)
+                parsed[0] += len(chunk)
                 yield from stream.ready
                 stream.ready.clear()
             parser.Parse(b"", True)

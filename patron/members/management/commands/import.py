@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from django.core.management.base import CommandError
 
 from patron.core.commands import IMPORT_KINDS, PatronCommand
+from patron.core.progress import ProgressBar
 from patron.members import importing
+from patron.members.importing.report import report_writer
 from patron.tenancy.actor import Actor
 from patron.tenancy.selectors import merchant_by_slug
 
@@ -60,18 +63,28 @@ class Command(PatronCommand):
             if report.suffix.lower() not in REPORT_SUFFIXES:
                 raise CommandError("--report must name a .csv or .xlsx file")
             writable_parent(report)
-        result = importing.import_members(
-            actor,
-            path,
-            file_name=path.name,
-            dry_run=options["dry_run"],
-            default_store=options["store"],
-        )
+        with contextlib.ExitStack() as stack:
+            on_error = stack.enter_context(report_writer(report)) if report else None
+            # The raw stream: the bar redraws its line with "\r", which OutputWrapper would end.
+            bar = ProgressBar(f"Importing {path.name}", stream=self.stderr._out)
+            try:
+                result = importing.import_members(
+                    actor,
+                    path,
+                    file_name=path.name,
+                    dry_run=options["dry_run"],
+                    default_store=options["store"],
+                    progress=bar,
+                    on_error=on_error,
+                )
+            except BaseException:
+                bar.finish(complete=False)
+                raise
+            bar.finish()
         self.print_summary(result)
         self.print_errors(result, report)
         if report is not None:
-            importing.write_report(result.errors, report)
-            self.stdout.write(f"Error report ({len(result.errors)} errors) written to {report}")
+            self.stdout.write(f"Error report ({result.error_count} errors) written to {report}")
 
     def print_summary(self, result: importing.ImportResult) -> None:
         if result.dry_run:
@@ -90,7 +103,7 @@ class Command(PatronCommand):
         self.stdout.write("Errors:")
         for error in result.errors[:ERRORS_SHOWN]:
             self.stdout.write(f"  row {error.row}, {error.column}: {error.message}")
-        hidden = len(result.errors) - ERRORS_SHOWN
+        hidden = result.error_count - ERRORS_SHOWN
         if hidden > 0:
             hint = "" if report else " (use --report FILE.csv to get them all)"
             self.stdout.write(f"  … and {hidden} more{hint}")
