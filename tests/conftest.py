@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
@@ -19,6 +20,13 @@ pytest_plugins = ["tests.cli_support", "tests.browser_support"]
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache, as a fresh process does: SQLite reuses the ids a
+    rolled-back test used, and the home's settled sums (core.settled) are keyed by them."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,7 @@ from patron.members.models import AgreementUnit, Member
 from patron.members.services import register_member
 from patron.sales import sql as sales_sql
 from patron.sales.models import MemberStats, Refund, Sale
+from patron.sales.services import note_past_sales_changed
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import AuditEntry, Merchant
 from patron.tenancy.services import audit
@@ -239,6 +240,8 @@ def attach_sales(actor: Actor, member: Member, ids: list[int]) -> list[Qualifyin
             {"member": [None, member.card_no]},
             label=_("Sale %(number)s") % {"number": sale.pk},
         )
+    if chosen:  # their days' sums on the console home now hold members' sales
+        note_past_sales_changed(actor.merchant)
     for item in chosen:
         # Tiers move on the spend as after any sale (F-10).
         hooks.member_activity(actor, member, "sale", {"sale": item.sale})

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from patron.campaigns.report import dashboard_rows
 from patron.core import months
 from patron.home.figures import PERIODS, home_figures
-from patron.members.selectors import member_figures
+from patron.members.selectors import members_in_all
 from patron.network import commission_selectors, settlement_selectors
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
@@ -46,7 +46,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "figures": figures,
             "period": period,
             "periods": figures.periods.values(),
-            "members": member_figures(request.actor),
+            "members_in_all": members_in_all(request.actor),
             "network": network_figures(request.actor),
             # Chain-wide figures: a store-bound manager sees only their store's.
             "campaigns": []

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.core.dates import local_day
+from patron.core.settled import settled_then_live
 from patron.engine.money import div_round_half_up
 from patron.ledger.models import (
     STORED_VALUE_ASSETS,
@@ -363,11 +364,18 @@ def daily_movements(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list[d
     )
     if actor.store_bound is not None:
         entries = entries.filter(transaction__store=actor.store_bound)
-    totals = (
-        entries.annotate(day=local_day("occurred_at", zone, since))
-        .values("transaction__store_id", "account_id", "day")
-        .annotate(total=Sum("amount"))
-    )
+
+    def sums(chosen: QuerySet[Entry]) -> list[dict[str, Any]]:
+        return list(
+            chosen.annotate(day=local_day("occurred_at", zone, since))
+            .values("transaction__store_id", "account_id", "day")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        )
+
+    # Entries are append-only: the days before yesterday are summed once a day (core.settled).
+    today = timezone.now().astimezone(zone).date()
+    totals = settled_then_live(entries, "occurred_at", zone, today, sums)
     sign_of = {code: (name, sign) for name, (_asset, code, sign) in DAILY_FIGURES.items()}
     rows: dict[tuple[int | None, dt.date], dict[str, Any]] = {}
     for found in totals:

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from patron.core import months
 from patron.core.months import month_of, next_month, parse_month, previous_month
 from patron.engine import settlement as engine
-from patron.ledger.models import Asset, Entry, OwnerType
+from patron.ledger.models import Account, Asset, Entry, OwnerType
 from patron.members.validation import mask_mobile
 from patron.network.models import SettlementLine, SettlementMonth
 from patron.promotions.models import Promotion
@@ -99,7 +99,13 @@ class _Txn:
 
 
 def _principal_movements(merchant: Merchant, codes: dict[int, str]) -> dict[int, _Txn]:
+    # The merchant's principal accounts first (their unique index): entries have no index on
+    # the asset, and filtering them by it scanned every entry of the ledger (docs/scale.md).
+    accounts = Account.objects.filter(
+        merchant=merchant, asset=Asset.PRINCIPAL, owner_type=OwnerType.MEMBER
+    ).values("pk")
     rows = Entry.objects.filter(
+        account_id__in=accounts,
         transaction__merchant=merchant,
         asset=Asset.PRINCIPAL,
         account__owner_type=OwnerType.MEMBER,

@@ -239,6 +239,20 @@ class MemberStats(models.Model):
         return f"stats of member {self.member_id}"
 
 
+class PastSalesRevision(models.Model):
+    """How many times a merchant's sales already summed by day were changed (a walk-in's sale
+    given to a new member): the console home keeps the sums of past days under this number
+    (core.settled), so a change sums them again."""
+
+    merchant = models.OneToOneField(
+        "tenancy.Merchant", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    revision = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"sales revision {self.revision} of merchant {self.merchant_id}"
+
+
 class SaleTender(models.Model):
     """How the part of a sale not paid by stored value or points was paid (API.md §3
     `tenders`): one row per method, their amounts adding up to the sale's `cash_due`. A sale

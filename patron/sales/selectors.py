@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from patron.core.dates import local_day
 from patron.core.errors import NotFound
+from patron.core.settled import settled_then_live
 from patron.engine import pricing
 from patron.ledger import payments
 from patron.ledger import selectors as ledger
@@ -28,7 +29,7 @@ from patron.program.models import Category
 from patron.promotions import selectors as promotions
 from patron.promotions.codes import display_code
 from patron.sales import sql
-from patron.sales.models import Refund, Sale, SaleDiscount, SaleLine
+from patron.sales.models import PastSalesRevision, Refund, Sale, SaleDiscount, SaleLine
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
 from patron.tenancy.selectors import scoped
@@ -405,11 +406,27 @@ def daily_sales(actor: Actor, since: dt.datetime, zone: dt.tzinfo) -> list[dict[
     """Sales net of refunds per store and local day (in `zone`) from `since`: rows of
     {store, day, sales, member_sales} in fen. A refund counts on the day it was made, against
     the store of the sale it refunds; member sales are those of sales with a member."""
-    sold = (
-        scoped(Sale.objects.filter(occurred_at__gte=since), actor)
-        .annotate(day=local_day("occurred_at", zone, since))
-        .values("store_id", "day")
-        .annotate(sales=Sum("total"), member_sales=Sum("total", filter=Q(member__isnull=False)))
+
+    def sums(chosen: QuerySet[Sale]) -> list[dict[str, Any]]:
+        return list(
+            chosen.annotate(day=local_day("occurred_at", zone, since))
+            .values("store_id", "day")
+            .annotate(sales=Sum("total"), member_sales=Sum("total", filter=Q(member__isnull=False)))
+            .order_by()
+        )
+
+    # Sales are not edited but for a walk-in's sale given to a member, which bumps the
+    # merchant's revision: the days before yesterday are summed once a day and revision.
+    revision = PastSalesRevision.objects.filter(merchant=actor.merchant).values_list(
+        "revision", flat=True
+    )
+    sold = settled_then_live(
+        scoped(Sale.objects.filter(occurred_at__gte=since), actor),
+        "occurred_at",
+        zone,
+        timezone.now().astimezone(zone).date(),
+        sums,
+        version=revision.first() or 0,
     )
     refunded = (
         scoped(Refund.objects.filter(created_at__gte=since), actor, store_field="sale__store")

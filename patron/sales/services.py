@@ -57,6 +57,7 @@ from patron.sales import selectors, sql, unit_prices
 from patron.sales.models import (
     MemberPin,
     MemberStats,
+    PastSalesRevision,
     Refund,
     RefundLine,
     RefundTender,
@@ -65,7 +66,7 @@ from patron.sales.models import (
 )
 from patron.sales.program import checkout_policy
 from patron.tenancy.actor import Actor
-from patron.tenancy.models import AuditEntry, Role, Staff, Store
+from patron.tenancy.models import AuditEntry, Merchant, Role, Staff, Store
 from patron.tenancy.selectors import named_staff
 from patron.tenancy.services import audit
 
@@ -1488,3 +1489,11 @@ def _update_sale_after_refund(actor: Actor, sale: Sale, refund: Refund) -> None:
             average_ticket=(F("total_spend") - refund.amount) / Greatest(F("visits"), 1),
             points_earned=F("points_earned") - refund.points_reversed,
         )
+
+
+def note_past_sales_changed(merchant: Merchant) -> None:
+    """A sale already made was changed (given to a member): the per-day sums kept for the
+    console home are summed again (sales.selectors.daily_sales). Call it in the change's
+    transaction, so whoever reads the new number also reads the change."""
+    PastSalesRevision.objects.get_or_create(merchant=merchant)
+    PastSalesRevision.objects.filter(merchant=merchant).update(revision=F("revision") + 1)

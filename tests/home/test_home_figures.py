@@ -28,14 +28,19 @@ import re
 import zoneinfo
 
 import pytest
+from django.core.cache import cache
 
+from patron.cards.enrolment import attach_sales
+from patron.core.settled import settled_then_live
 from patron.home.figures import home_figures
 from patron.ledger import services as ledger
+from patron.ledger.models import Entry
 from patron.members.models import Member
+from patron.members.selectors import members_in_all
 from patron.members.services import register_member
 from patron.program.services import apply_program
 from patron.sales import services as sales
-from patron.sales.models import Refund
+from patron.sales.models import Refund, Sale
 from patron.tenancy.models import Role
 from tests.conftest import staff_actor
 from tests.console.conftest import logged_in
@@ -294,3 +299,74 @@ def test_the_home_page_is_in_chinese_by_default(hq, sold_today):
     page = logged_in(hq, language="zh-hans").get("/").content.decode()
     assert "会员消费占比" in page and "本周" in page
     assert "Member share" not in page
+
+
+# --- at a million: settled days, estimated totals (docs/scale.md) ------------------------------
+
+
+def test_a_second_read_from_the_settled_days_matches_a_cold_read_and_sees_a_late_entry(
+    hq, system, stores, scripted, monday
+):
+    first = home_figures(hq, now=scripted)  # Monday is two days ago or more: settled, cached
+    again = home_figures(hq, now=scripted)
+    assert by_store(again.periods["month"]) == by_store(first.periods["month"])
+
+    # A top-up dated Monday posted after the days were settled still counts (id past the mark).
+    member = Member.objects.get(mobile="13800138003")
+    when = ledger.Context(store=stores["S1"], occurred_at=at(monday, 14))
+    ledger.top_up(system, member, 10000, key="t-late", context=when)
+    late = home_figures(hq, now=scripted)
+    assert by_store(late.periods["today"])["S1"] == S1_TODAY | {"topups": 60000}
+
+    cache.clear()
+    cold = home_figures(hq, now=scripted)
+    for key in ("today", "week", "month"):
+        assert by_store(cold.periods[key]) == by_store(late.periods[key])
+    assert cold.chart == late.chart
+
+
+def test_the_days_before_yesterday_are_summed_once_a_day(scripted):
+    asked: list[str] = []
+
+    def sums(rows):
+        asked.append(str(rows.query))
+        return [{"n": rows.count()}]
+
+    entries = Entry.objects.all()
+    today = dt.datetime.now(SHANGHAI).date()
+    first = settled_then_live(entries, "occurred_at", SHANGHAI, today, sums)
+    second = settled_then_live(entries, "occurred_at", SHANGHAI, today, sums)
+
+    assert len(asked) == 3  # settled + live, then live only
+    assert sum(row["n"] for row in first) == Entry.objects.count()
+    assert second == first
+    tomorrow = settled_then_live(entries, "occurred_at", SHANGHAI, today + dt.timedelta(1), sums)
+    assert len(asked) == 5 and tomorrow == first  # a new day settles again
+
+
+def test_members_in_all_are_counted_exactly_when_few(hq, sold_today):
+    counted = members_in_all(hq)
+    assert (counted.value, counted.exact) == (1, True)
+    page = logged_in(hq, language="zh-hans").get("/").content.decode()
+    assert "共 1 人" in page
+
+
+def test_a_past_walk_in_sale_given_to_a_member_counts_as_a_members_sale_again(hq, system, scripted):
+    before = home_figures(hq, now=scripted)  # Sunday's sums settled and cached
+    assert by_store(before.periods["month"])["S2"] == S2_MONTH
+
+    walk_in = Sale.objects.get(idempotency_key="s4")  # Sunday, 2 x 10.00, one refunded
+    attach_sales(system, Member.objects.get(mobile="13800138002"), [walk_in.pk])
+    after = home_figures(hq, now=scripted)
+    # 80.00 + the walk-in's 20.00 - its 10.00 refunded (the refund is a member's too now)
+    assert by_store(after.periods["month"])["S2"] == S2_MONTH | {"member_sales": 9000}
+
+    cache.clear()
+    assert by_store(home_figures(hq, now=scripted).periods["month"]) == by_store(
+        after.periods["month"]
+    )
+
+
+def test_a_merchant_with_no_ledger_accounts_yet_has_an_empty_home(hq):
+    figures = home_figures(hq)
+    assert figures_of(figures.periods["month"].total) == dict.fromkeys(S1_TODAY, 0)
