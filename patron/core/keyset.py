@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -134,6 +134,35 @@ def page_cursor(row: Any, ordering: Sequence[str]) -> str:
     return make_cursor(AFTER, row_values(row, [Key.parse(term) for term in ordering]))
 
 
+def seek(rows: QuerySet, keys: Sequence[Key], values: Sequence[Any], forward: bool) -> QuerySet:
+    try:
+        return rows.filter(beyond(keys, values, forward=forward))
+    except (ValueError, TypeError, ValidationError):
+        # A cursor edited by hand: well-formed, but its values do not fit the fields.
+        raise bad_cursor() from None
+
+
+def assembled(
+    fetched: list, values_of: Callable[[Any], list[Any]], size: int, forward: bool, cursor: Any
+) -> KeysetPage:
+    """The page among `fetched` (read in reading order, one row more than a page if there is
+    more), in display order, with the cursors on either side."""
+    more = len(fetched) > size
+    items = fetched[:size]
+    if not forward:
+        items.reverse()
+    if not items:
+        return KeysetPage(items, None, None)
+    first, last = values_of(items[0]), values_of(items[-1])
+    if forward:
+        next_cursor = make_cursor(AFTER, last) if more else None
+        previous_cursor = make_cursor(BEFORE, first) if cursor else None
+    else:
+        next_cursor = make_cursor(AFTER, last)
+        previous_cursor = make_cursor(BEFORE, first) if more else None
+    return KeysetPage(items, next_cursor, previous_cursor)
+
+
 def keyset_page(
     rows: QuerySet, ordering: Sequence[str], size: int, cursor: str | None = None
 ) -> KeysetPage:
@@ -143,26 +172,39 @@ def keyset_page(
     forward = direction == AFTER
     ordered = rows.order_by(*(key.term(flipped=not forward) for key in keys))
     if values is not None:
-        try:
-            ordered = ordered.filter(beyond(keys, values, forward=forward))
-        except (ValueError, TypeError, ValidationError):
-            # A cursor edited by hand: well-formed, but its values do not fit the fields.
-            raise bad_cursor() from None
+        ordered = seek(ordered, keys, values, forward)
     fetched = list(ordered[: size + 1])
-    more = len(fetched) > size
-    items = fetched[:size]
-    if not forward:
-        items.reverse()
-    if not items:
-        return KeysetPage(items, None, None)
-    first, last = row_values(items[0], keys), row_values(items[-1], keys)
-    if forward:
-        next_cursor = make_cursor(AFTER, last) if more else None
-        previous_cursor = make_cursor(BEFORE, first) if cursor else None
-    else:
-        next_cursor = make_cursor(AFTER, last)
-        previous_cursor = make_cursor(BEFORE, first) if more else None
-    return KeysetPage(items, next_cursor, previous_cursor)
+    return assembled(fetched, lambda row: row_values(row, keys), size, forward, cursor)
+
+
+def tiered_page(
+    tiers: Sequence[QuerySet], ordering: Sequence[str], size: int, cursor: str | None = None
+) -> KeysetPage:
+    """One page of the rows of `tiers` one tier after the other (a search's exact matches,
+    then the prefix matches, then the rest), each tier in `ordering`.
+
+    The same page as ordering all rows by (tier, *ordering), but each tier is read with its
+    own LIMIT: a first page of 10,000 prefix matches reads 51 of them in the ordering's index
+    instead of sorting all 10,000 by a computed rank (docs/scale.md). A cursor holds the tier
+    and the ordering values."""
+    keys = [Key.parse(term) for term in ordering]
+    direction, values = read_cursor(cursor, len(keys) + 1) if cursor else (AFTER, None)
+    forward = direction == AFTER
+    start = (0 if forward else len(tiers) - 1) if values is None else values[0]
+    if not isinstance(start, int) or not 0 <= start < len(tiers):
+        raise bad_cursor()
+    fetched: list[tuple[int, Any]] = []
+    for tier in range(start, len(tiers)) if forward else range(start, -1, -1):
+        rows = tiers[tier].order_by(*(key.term(flipped=not forward) for key in keys))
+        if values is not None and tier == start:
+            rows = seek(rows, keys, values[1:], forward)
+        fetched += [(tier, row) for row in rows[: size + 1 - len(fetched)]]
+        if len(fetched) > size:
+            break
+    page = assembled(
+        fetched, lambda pair: [pair[0], *row_values(pair[1], keys)], size, forward, cursor
+    )
+    return KeysetPage([row for _, row in page.items], page.next_cursor, page.previous_cursor)
 
 
 @dataclass(frozen=True)

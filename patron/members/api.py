@@ -58,16 +58,18 @@ def create_member(request: HttpRequest, payload: MemberIn):
 
 @router.get("", response={200: MemberPage, **ERRORS}, summary="Find members")
 def list_members(request: HttpRequest, filters: Query[MemberFilters]):
-    members = selectors.search_members(
-        request.actor,
-        filters.q,
-        mobile=filters.mobile,
-        card_no=filters.card_no,
-        store=filters.store,
-    ).prefetch_related("tags")
-    ordering = selectors.member_ordering(filters.q)
+    q = filters.q.strip()
+    unsearched = selectors.search_members(
+        request.actor, "", mobile=filters.mobile, card_no=filters.card_no, store=filters.store
+    )
+    members = selectors.matching(request.actor, unsearched, q) if q else unsearched
+    members = members.prefetch_related("tags")
+    ordering = selectors.member_ordering(q)
     if filters.cursor or filters.page == 1:
-        page = selectors.member_page(members, ordering, filters.page_size, filters.cursor or None)
+        tiers = selectors.ranked_tiers(request.actor, unsearched, q) if q else None
+        page = selectors.member_page(
+            members, ordering, filters.page_size, filters.cursor or None, tiers=tiers
+        )
     else:
         page = offset_page(members, ordering, filters.page_size, filters.page)
     count = selectors.member_count(members)

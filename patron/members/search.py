@@ -54,9 +54,12 @@ class HasCharacters(Func):
         return "1", ()
 
 
+def characters_of(text: str) -> list[str]:
+    return sorted({c for c in text.lower() if not c.isspace()})
+
+
 def name_contains(text: str) -> Q:
-    characters = sorted({c for c in text.lower() if not c.isspace()})
-    return Q(HasCharacters("name", characters)) & Q(name__icontains=text)
+    return Q(HasCharacters("name", characters_of(text))) & Q(name__icontains=text)
 
 
 def mobile_ends_with(digits: str) -> Q:
@@ -102,23 +105,49 @@ def query_condition(q: str) -> Q:
     return condition | Q(referral_code=q.replace(" ", "").upper())
 
 
-def rank(q: str, *, also_exact: int | None = None) -> Case:
-    """0 for an exact mobile, card number, name or referral code (or the member with id
-    `also_exact`: a physical card id named them); 1 when the mobile, card number, name or
-    pinyin starts with the query; 2 for the rest."""
+def rank_conditions(q: str, also_exact: int | None = None) -> tuple[Q, Q]:
+    """What makes a match exact (an exact mobile, card number, name or referral code, or the
+    member with id `also_exact`: a physical card id named them) and what makes it a prefix
+    match (the mobile, card number, name or pinyin starts with the query). Each implies
+    `query_condition(q)`, so the tiers need not repeat it (docs/scale.md)."""
     if (digits := ascii_digits(q.replace(" ", ""))) is not None:
         exact = Q(mobile=digits) | Q(card_no=digits)
         prefix = Q(mobile__startswith=digits) | Q(card_no__startswith=digits)
     else:
         exact = Q(name=q) | Q(referral_code=q.replace(" ", "").upper())
-        prefix = Q(name__startswith=q)
+        # With its characters, so an index can answer it alone (a tier has no other condition).
+        prefix = Q(HasCharacters("name", characters_of(q))) & Q(name__startswith=q)
         if (letters := pinyin_query(q)) is not None:
             prefix |= Q(name_pinyin__startswith=letters)
+            if len(letters) < PINYIN_TRIGRAM:  # initials match at a word's start: all prefixes
+                prefix |= pinyin_matches(letters)
     if also_exact is not None:
         exact |= Q(pk=also_exact)
+    return exact, prefix
+
+
+def rank(q: str, *, also_exact: int | None = None) -> Case:
+    """0 for an exact match, 1 for a prefix match, 2 for the rest (`rank_conditions`)."""
+    exact, prefix = rank_conditions(q, also_exact)
     return Case(
         When(exact, then=Value(EXACT)),
         When(prefix, then=Value(PREFIX)),
         default=Value(OTHER),
         output_field=IntegerField(),
     )
+
+
+def tiers(q: str, *, also_exact: int | None = None) -> list[Q]:
+    """The matches of each rank apart, for `core.keyset.tiered_page`: a page of common prefix
+    matches (王, wang) then reads the newest in the join-date index instead of ranking them all."""
+    exact, prefix = rank_conditions(q, also_exact)
+    if (digits := ascii_digits(q.replace(" ", ""))) is not None:
+        # Digits match a mobile's or card's start (the first tiers) or a mobile's end: naming
+        # the end alone lets the planner read it from its index instead of walking every member.
+        if len(digits) < SUFFIX_MIN_DIGITS:
+            return [exact, prefix & ~exact]
+        return [exact, prefix & ~exact, mobile_ends_with(digits) & ~prefix & ~exact]
+    everything = query_condition(q)
+    if also_exact is not None:
+        everything |= Q(pk=also_exact)
+    return [exact, prefix & ~exact, everything & ~prefix & ~exact]

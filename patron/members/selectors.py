@@ -16,7 +16,7 @@ from patron.core.bulk import values_among
 from patron.core.counting import RowCount, row_count
 from patron.core.dates import end_of_day, local_day, start_of_day
 from patron.core.errors import DomainError, NotFound
-from patron.core.keyset import Key, KeysetPage, keyset_page
+from patron.core.keyset import Key, KeysetPage, keyset_page, tiered_page
 from patron.members import hooks, profile, search
 from patron.members.models import ImportBatch, ImportStatus, Member
 from patron.members.validation import mask_id_number, mask_mobile
@@ -80,17 +80,43 @@ def member_ordering(q: str) -> tuple[str, ...]:
     return search.RANKED_ORDERING if q.strip() else search.LIST_ORDERING
 
 
+def ranked_tiers(actor: Actor, unsearched: QuerySet[Member], q: str) -> list[QuerySet[Member]]:
+    """The members `q` finds among `unsearched` (the filters without the query), one queryset
+    per rank (`search.tiers`), for `member_page`."""
+    named = identified(actor, q)
+    conditions = search.tiers(q, also_exact=None if named is None else named.pk)
+    return [unsearched.filter(condition) for condition in conditions]
+
+
+def lean(members: QuerySet[Member], fields: Sequence[str]) -> QuerySet:
+    return members.select_related(None).prefetch_related(None).values(*fields)
+
+
 def member_page(
-    members: QuerySet[Member], ordering: Sequence[str], size: int, cursor: str | None = None
+    members: QuerySet[Member],
+    ordering: Sequence[str],
+    size: int,
+    cursor: str | None = None,
+    *,
+    tiers: list[QuerySet[Member]] | None = None,
+    whole: bool = True,
 ) -> KeysetPage:
-    """A keyset page of `members` whose rows are loaded whole only for the page.
+    """A keyset page of `members` whose rows are loaded whole only for the page; a search
+    passes its `ranked_tiers` and is then read rank by rank (`core.keyset.tiered_page`).
 
     The ordering is read from the member table alone (ids and ordering values): sorting the
     whole rows made the database join every fact's table (store, tier, insight …) for each of
-    10,000 members named 王 before keeping 50 (docs/scale.md)."""
-    fields = dict.fromkeys(["id", *(Key.parse(term).name for term in ordering)])
-    lean = members.select_related(None).prefetch_related(None).values(*fields)
-    page = keyset_page(lean, ordering, size, cursor)
+    10,000 members named 王 before keeping 50 (docs/scale.md). With `whole=False` the page
+    holds the lean rows ({id, ordering values}) for the caller to load."""
+    if tiers is not None:
+        ordering = search.LIST_ORDERING
+        lean_tiers = [lean(tier, ["id", "joined_at"]) for tier in tiers]
+        page = tiered_page(lean_tiers, ordering, size, cursor)
+    else:
+        fields = dict.fromkeys(["id", *(Key.parse(term).name for term in ordering)])
+        page = keyset_page(lean(members, list(fields)), ordering, size, cursor)
+    if not whole:
+        return page
     return KeysetPage(
         in_order(members, [row["id"] for row in page.items]),
         page.next_cursor,

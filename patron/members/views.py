@@ -119,8 +119,16 @@ def list_ordering(found: QuerySet[Member], q: str, sort: str) -> tuple[QuerySet,
     return keyed, ["-sort_value", "-id"] if descending else ["sort_value", "id"]
 
 
-def ordered_page(found: QuerySet[Member], ordering: list[str], cursor: str | None) -> KeysetPage:
-    """One page of member ids (and the ordering values its cursors need), from `cursor`."""
+def ordered_page(
+    found: QuerySet[Member],
+    ordering: list[str],
+    cursor: str | None,
+    tiers: list[QuerySet[Member]] | None = None,
+) -> KeysetPage:
+    """One page of member ids (and the ordering values its cursors need), from `cursor`; a
+    search in its ranking is read rank by rank (`selectors.ranked_tiers`)."""
+    if tiers is not None:
+        return selectors.member_page(found, ordering, PAGE_SIZE, cursor, tiers=tiers, whole=False)
     fields = [Key.parse(term).name for term in ordering]
     return keyset_page(found.values(*dict.fromkeys(["id", *fields])), ordering, PAGE_SIZE, cursor)
 
@@ -132,13 +140,18 @@ def member_list(request: HttpRequest) -> HttpResponse:
     criteria = filters.criteria()
     found = selectors.search_members(actor, **criteria)
     sort = filters.sort() if profile.column_named(filters.sort()) else ""
-    keyed, ordering = list_ordering(found, criteria.get("q", ""), sort)
+    q = criteria.get("q", "").strip()
+    keyed, ordering = list_ordering(found, q, sort)
+    tiers = None
+    if q and not sort:
+        unsearched = selectors.search_members(actor, **{**criteria, "q": ""})
+        tiers = selectors.ranked_tiers(actor, unsearched, q)
     cursor_error = ""
     try:
-        page = ordered_page(keyed, ordering, request.GET.get("cursor") or None)
+        page = ordered_page(keyed, ordering, request.GET.get("cursor") or None, tiers)
     except ValidationFailed as problem:  # a stale or edited link: start again at the top
         cursor_error = str(problem)
-        page = ordered_page(keyed, ordering, None)
+        page = ordered_page(keyed, ordering, None, tiers)
     members = page_rows(found, [row["id"] for row in page.items])
     context = {
         "filters": filters,

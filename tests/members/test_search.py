@@ -168,3 +168,33 @@ def test_postgresql_answers_each_search_from_its_index(system, thousands, q, ind
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+def tiered_ids(system, q: str, size: int) -> tuple[list[int], list[int]]:
+    """Every page forwards by the rank tiers, then back from the last page."""
+    unsearched = selectors.search_members(system, "")
+    tiers = selectors.ranked_tiers(system, unsearched, q)
+    found = selectors.search_members(system, q)
+    forwards, pages, cursor = [], [], None
+    while True:
+        page = selectors.member_page(found, (), size, cursor, tiers=tiers)
+        pages.append([m.pk for m in page.items])
+        forwards += pages[-1]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    backwards, cursor = list(pages[-1]), page.previous_cursor
+    while cursor is not None:
+        page = selectors.member_page(found, (), size, cursor, tiers=tiers)
+        backwards = [m.pk for m in page.items] + backwards
+        cursor = page.previous_cursor
+    return forwards, backwards
+
+
+@pytest.mark.parametrize("q", ["王", "wang", "zs", "芳", "1380", "5678"])
+@pytest.mark.parametrize("size", [1, 2, 50])
+def test_read_rank_by_rank_the_pages_are_the_ranked_order(system, people, q, size):
+    ranked = [m.pk for m in selectors.search_members(system, q)]
+    forwards, backwards = tiered_ids(system, q, size)
+    assert forwards == ranked
+    assert backwards == ranked
