@@ -146,6 +146,9 @@ def import_members(
                         refresh_statistics(Member)
                     if progress is not None:
                         progress(opened.position(), opened.total, tally.rows_read)
+                if not dry_run and tally.imported:
+                    # The searches' plans read the statistics at once (docs/scale.md, "Search").
+                    refresh_statistics(Member)
     except BaseException as problem:
         if batch is not None and batch.pk:
             fail_batch(batch, problem)
