@@ -3,11 +3,14 @@ PostgreSQL when PATRON_TEST_POSTGRES is set (see Makefile)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
+from huey.contrib.djhuey import HUEY
 
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
@@ -20,6 +23,17 @@ pytest_plugins = ["tests.cli_support", "tests.browser_support"]
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def jobs_now() -> Iterator[None]:
+    """Background jobs (a confirmed import, a campaign's sends) run when queued, in this
+    process, as a worker would run them."""
+    HUEY.immediate = True
+    try:
+        yield
+    finally:
+        HUEY.immediate = False
 
 
 @pytest.fixture(autouse=True)

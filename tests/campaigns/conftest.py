@@ -4,10 +4,9 @@ quickly, a campaign defined and launched, background jobs run at once."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from huey.contrib.djhuey import HUEY
 
 from patron.campaigns import services
 from patron.campaigns.models import Campaign
@@ -40,16 +39,6 @@ def members_of(merchant) -> Callable[..., list[Member]]:
         return make_members(merchant, count, start, **fields)
 
     return made
-
-
-@pytest.fixture
-def jobs_now() -> Iterator[None]:
-    """Background jobs run when queued, in this process."""
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = False
 
 
 def spec(**changes) -> dict:

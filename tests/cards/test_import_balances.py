@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import io
 import zoneinfo
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -386,18 +385,6 @@ def upload(name: str, rows: list[list[object]]) -> io.BytesIO:
     stream = io.BytesIO(text.getvalue().encode("utf-8-sig"))
     stream.name = name
     return stream
-
-
-@pytest.fixture
-def jobs_now() -> Iterator[None]:
-    """The confirmed import is a background job: run it when queued, in this process."""
-    from huey.contrib.djhuey import HUEY
-
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = False
 
 
 def test_console_upload_previews_and_imports_the_columns(hq, program, data_dir, jobs_now):

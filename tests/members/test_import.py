@@ -7,14 +7,12 @@ import csv
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
 import pytest
 from django.test import Client
 from django.utils import timezone, translation
-from huey.contrib.djhuey import HUEY
 from stdnum.cn import ric
 
 from patron.core.errors import PermissionDenied, ValidationFailed
@@ -721,16 +719,6 @@ def client_for(actor: Actor) -> Client:
 def data_dir(settings, tmp_path) -> Path:
     settings.DATA_DIR = tmp_path / "data"
     return settings.DATA_DIR
-
-
-@pytest.fixture
-def jobs_now() -> Iterator[None]:
-    """Background jobs (the confirmed import) run when queued, in this process."""
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = False
 
 
 @pytest.fixture
