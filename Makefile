@@ -8,6 +8,10 @@ endif
 PY := .venv/bin/python
 PATRON := .venv/bin/patron
 PORT ?= 8000
+# Keep compiled bytecode (machines here may set PYTHONDONTWRITEBYTECODE): every `patron`
+# process, and the tests start hundreds, otherwise compiles Django and the apps afresh —
+# 7 s instead of 3.5 s per start.
+export PYTHONDONTWRITEBYTECODE :=
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
 .PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-flash-sale bench-clv bench-segments bench-import-sales bench-rfm bench-campaigns bench-scale messages compile-messages
