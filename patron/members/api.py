@@ -11,7 +11,7 @@ from ninja import Query, Router, Schema, Status
 
 from patron.core.apitypes import PathId
 from patron.core.errors import FieldError, ValidationFailed
-from patron.core.keyset import AFTER, BEFORE, Key, KeysetPage, make_cursor, row_values
+from patron.core.keyset import Key, KeysetPage, assembled, row_values
 from patron.core.problems import Problem
 from patron.members import selectors, services
 from patron.members.schemas import MemberIn, MemberOut, MemberPage, MemberPatch
@@ -93,16 +93,8 @@ def offset_page(members: QuerySet, ordering: Sequence[str], size: int, number: i
         raise ValidationFailed([FieldError("page", message)], message)
     keys = [Key.parse(term) for term in ordering]
     fetched = list(members.order_by(*ordering)[start : start + size + 1])
-    items = fetched[:size]
-    if not items:
-        return KeysetPage(items, None, None)
-    more = len(fetched) > size
-    last, first = row_values(items[-1], keys), row_values(items[0], keys)
-    return KeysetPage(
-        items,
-        make_cursor(AFTER, last) if more else None,
-        make_cursor(BEFORE, first),
-    )
+    # Reached past earlier pages, as a cursor would be: a page before it always exists.
+    return assembled(fetched, lambda row: row_values(row, keys), size, True, cursor=number)
 
 
 @router.get("/{member_id}", response={200: MemberOut, **ERRORS}, summary="One member")

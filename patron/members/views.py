@@ -17,7 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from patron.core.errors import DomainError, ValidationFailed
-from patron.core.keyset import Key, KeysetPage, keyset_page
+from patron.core.keyset import KeysetPage
 from patron.members import profile, selectors, services
 from patron.members.forms import MemberFilterForm, MemberForm
 from patron.members.models import ConsentRecord, CustomField, Member, Tag
@@ -127,10 +127,7 @@ def ordered_page(
 ) -> KeysetPage:
     """One page of member ids (and the ordering values its cursors need), from `cursor`; a
     search in its ranking is read rank by rank (`selectors.ranked_tiers`)."""
-    if tiers is not None:
-        return selectors.member_page(found, ordering, PAGE_SIZE, cursor, tiers=tiers, whole=False)
-    fields = [Key.parse(term).name for term in ordering]
-    return keyset_page(found.values(*dict.fromkeys(["id", *fields])), ordering, PAGE_SIZE, cursor)
+    return selectors.member_page(found, ordering, PAGE_SIZE, cursor, tiers=tiers, whole=False)
 
 
 @console_view
