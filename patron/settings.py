@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "patron.insight",
     "patron.campaigns",
     "patron.network",
+    "patron.whatif",
     "patron.activities",
     "patron.portal",
     "patron.shifts",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from argparse import ArgumentParser
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +33,30 @@ IMPORT_KINDS: dict[str, tuple[AddArguments, RunImport]] = {}
 
 def register_import(kind: str, add_arguments: AddArguments, run: RunImport) -> None:
     IMPORT_KINDS[kind] = (add_arguments, run)
+
+
+# Verbs of a command that an app above its owner adds (`patron program simulate`, the what-if
+# app's): {command: {verb: (help, add_arguments, run)}}, registered from AppConfig.ready().
+SUBCOMMANDS: dict[str, dict[str, tuple[str, AddArguments, RunImport]]] = {}
+
+
+def register_subcommand(
+    command: str, verb: str, help_text: str, add_arguments: AddArguments, run: RunImport
+) -> None:
+    SUBCOMMANDS.setdefault(command, {})[verb] = (help_text, add_arguments, run)
+
+
+def read_text_file(name: str) -> str:
+    """A file named on the command line (`-`: standard input) as UTF-8 text."""
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name)
+    if not path.is_file():
+        raise CommandError(f"No such file: {name}")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CommandError(f"{name} is not UTF-8 text") from None
 
 
 def as_of_for(zone_name: str, text: str | None) -> dt.datetime:

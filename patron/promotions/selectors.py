@@ -336,20 +336,24 @@ def engine_program(
     )
 
 
+def engine_promotion_of_template(template: CouponTemplate, code: str = "") -> pricing.Promotion:
+    """What a coupon of `template` does, as the engine takes it (`code`: the coupon's)."""
+    return pricing.Promotion(
+        code=code or template.code,
+        kind="coupon",
+        benefit=engine_benefit(template.benefit),
+        condition=engine_condition(template.condition),
+        name=template.name,
+        stacking=template.stacking,
+        priority=template.priority,
+    )
+
+
 def engine_coupon(coupon: Coupon) -> pricing.Coupon:
-    template = coupon.template
     usable = coupon.status != CouponStatus.ENDED
     return pricing.Coupon(
         code=coupon.code,
-        promotion=pricing.Promotion(
-            code=coupon.code,
-            kind="coupon",
-            benefit=engine_benefit(template.benefit),
-            condition=engine_condition(template.condition),
-            name=template.name,
-            stacking=template.stacking,
-            priority=template.priority,
-        ),
+        promotion=engine_promotion_of_template(coupon.template, coupon.code),
         member_id=str(coupon.member_id),
         valid_from=coupon.valid_from if usable else None,
         valid_until=coupon.valid_until if usable else LONG_AGO,

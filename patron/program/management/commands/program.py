@@ -1,10 +1,6 @@
 import json
-import sys
-from pathlib import Path
 
-from django.core.management.base import CommandError
-
-from patron.core.commands import PatronCommand
+from patron.core.commands import SUBCOMMANDS, PatronCommand, read_text_file
 from patron.program import services
 from patron.tenancy.actor import Actor
 from patron.tenancy.selectors import merchant_by_slug
@@ -12,7 +8,8 @@ from patron.tenancy.selectors import merchant_by_slug
 
 class Command(PatronCommand):
     help = (
-        "Program-as-code: `patron program apply FILE --merchant S [--dry-run]`, `export`, `schema`."
+        "Program-as-code: `patron program apply FILE --merchant S [--dry-run]`, `export`, `schema`,"
+        " `simulate FILE --merchant S --from DATE --to DATE [--store S]`."
     )
 
     def add_arguments(self, parser):
@@ -25,8 +22,14 @@ class Command(PatronCommand):
         export.add_argument("--merchant", required=True)
         export.add_argument("--json", action="store_true", help="print JSON instead")
         sub.add_parser("schema", help="print the JSON Schema of program files (for editors)")
+        for verb, (help_text, add, _run) in SUBCOMMANDS.get("program", {}).items():
+            add(sub.add_parser(verb, help=help_text))
 
     def handle(self, *args, action, **options):
+        added = SUBCOMMANDS.get("program", {}).get(action)
+        if added is not None:
+            added[2](self, options)
+            return
         if action == "schema":
             schema = services.program_json_schema()
             self.stdout.write(json.dumps(schema, ensure_ascii=False, indent=2))
@@ -39,21 +42,10 @@ class Command(PatronCommand):
             else:
                 self.stdout.write(services.dump_yaml(program), ending="")
             return
-        text = self._read(options["file"])
+        text = read_text_file(options["file"])
         document = services.parse_document(text)
         changes = services.apply_program(actor, document, dry_run=options["dry_run"])
         for change in changes:
             self.stdout.write(str(change))
         verb = "would change" if options["dry_run"] else "changed"
         self.stdout.write(f"{len(changes)} change(s) {verb}" if changes else "no changes")
-
-    def _read(self, name: str) -> str:
-        if name == "-":
-            return sys.stdin.read()
-        path = Path(name)
-        if not path.is_file():
-            raise CommandError(f"No such file: {name}")
-        try:
-            return path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise CommandError(f"{name} is not UTF-8 text") from None

@@ -1,0 +1,514 @@
+"""What the replay walks: the range's sales as they were recorded, each member's tier figures
+before and around them, and the tiers set by other means (docs/whatif.md).
+
+Reads only, in large batches: rows come back as tuples (`values_list`, `iterator`) and become
+the replay's plain values (`replay.SaleRecord`, `replay.Fact`, ...), grouped by member.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Min, Q, Sum
+
+from patron.cards.models import Membership
+from patron.engine import pricing
+from patron.engine import tiers as tier_rules
+from patron.ledger.models import Asset, Entry, Transaction
+from patron.members.models import Member, MemberStatus
+from patron.promotions.models import LimitTake, TierChange
+from patron.sales.models import Refund, Sale, SaleDiscount, SaleLine
+from patron.tenancy.models import Merchant, Store
+from patron.whatif import replay
+
+BATCH = 20_000
+IMPORTED = "import"  # Sale.channel of history brought in by `patron import sales`
+BIRTHDAY_SOURCE = "birthday"  # birthday points are not tier figures (docs/tiers.md)
+# Tier changes the replay re-derives from each program's rules; any other is set as recorded.
+RULE_REASONS = (TierChange.Reason.UPGRADE, TierChange.Reason.DOWNGRADE)
+
+
+@dataclass
+class History:
+    members: list[replay.MemberHistory]
+    walk_ins: list[replay.SaleRecord]
+    sales: int
+    imported: int  # of them, history brought in by `patron import sales`
+    points_outstanding: int  # every member's points at the end of the range, as recorded
+    usage: replay.Usage = field(default_factory=lambda: replay.Usage())
+    # Members with no figure, sale or set: how many start on each tier (they move alike).
+    idle: dict[str | None, int] = field(default_factory=dict)
+
+
+def read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store | None) -> History:
+    """Everything the replay of [start, end) needs (`store`: only its sales are replayed)."""
+    sales = _sales(merchant, start, end, store)
+    ids = list(sales)
+    lines = _lines(ids)
+    coupons = _coupons(ids)
+    refunds = _refunds(ids, end)
+    firsts = _first_sales(merchant, end)
+    records: dict[int | None, list[replay.SaleRecord]] = defaultdict(list)
+    earn_ids: set[int] = set()
+    for sale_id, row in sales.items():
+        record = _record(
+            sale_id, row, lines.get(sale_id, ()), coupons.get(sale_id, {}), refunds, firsts
+        )
+        records[record.member_id].append(record)
+        if row.points_earn_id is not None:
+            earn_ids.add(row.points_earn_id)
+    window = tier_rules.window_start(start, _zone(merchant))
+    members = _members(merchant, start, end, window, records, set(sales), earn_ids)
+    walk_ins = records.get(None, [])
+    return History(
+        members=members.moving,
+        walk_ins=walk_ins,
+        sales=len(sales),
+        imported=sum(1 for row in sales.values() if row.channel == IMPORTED),
+        points_outstanding=_points_at(merchant, end),
+        idle=members.idle,
+        usage=_usage_before(merchant, start),
+    )
+
+
+def _usage_before(merchant: Merchant, start: dt.datetime) -> replay.Usage:
+    """What sales before the range took from limited promotions (less what refunds gave
+    back): the replay counts on from there."""
+    usage = replay.Usage()
+    before = Sale.objects.filter(merchant=merchant, occurred_at__lt=start).values("pk")
+    rows = LimitTake.objects.filter(merchant=merchant, sale_id__in=before).values_list(
+        "promotion__code", "member_id", "period", "units", "returned"
+    )
+    for code, member_id, period, units, returned in rows.iterator(chunk_size=BATCH):
+        usage.count(code, member_id, dt.date.fromisoformat(period), units - returned)
+    return usage
+
+
+def _zone(merchant: Merchant):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(merchant.timezone)
+
+
+# --- the sales replayed ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SaleRow:
+    member_id: int | None
+    store: str
+    at: dt.datetime
+    channel: str
+    codes: list
+    status: str
+    recorded: replay.Recorded
+    stored_value: int
+    points_earn_id: int | None
+
+
+def _sales(
+    merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store | None
+) -> dict[int, _SaleRow]:
+    found = Sale.objects.filter(merchant=merchant, occurred_at__gte=start, occurred_at__lt=end)
+    if store is not None:
+        found = found.filter(store=store)
+    rows = found.order_by("occurred_at", "id").values_list(
+        "id",
+        "member_id",
+        "store__code",
+        "occurred_at",
+        "channel",
+        "codes",
+        "status",
+        "subtotal",
+        "member_discount",
+        "discount",
+        "points_redeemed",
+        "points_value",
+        "total",
+        "points_earned",
+        "stored_value_paid",
+        "points_earn_id",
+    )
+    result = {}
+    for row in rows.iterator(chunk_size=BATCH):
+        result[row[0]] = _SaleRow(
+            member_id=row[1],
+            store=row[2],
+            at=row[3],
+            channel=row[4],
+            codes=row[5] or [],
+            status=row[6],
+            recorded=replay.Recorded(*row[7:14]),
+            stored_value=row[14],
+            points_earn_id=row[15],
+        )
+    return result
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for at in range(0, len(ids), BATCH):
+        yield ids[at : at + BATCH]
+
+
+def _lines(ids: list[int]) -> dict[int, tuple[pricing.Line, ...]]:
+    """The lines as asked for: the engine's gift lines are left out, and a member price below
+    the unit price is kept as the line's member price (the replay decides whether it was the
+    till's own or the tier's: replay.given_lines)."""
+    found: dict[int, list[pricing.Line]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        rows = (
+            SaleLine.objects.filter(sale_id__in=chunk, gift=False)
+            .order_by("sale_id", "position")
+            .values_list("sale_id", "sku", "category", "quantity", "unit_price", "member_price")
+        )
+        for sale_id, sku, category, quantity, unit_price, member_price in rows.iterator(
+            chunk_size=BATCH
+        ):
+            found[sale_id].append(
+                pricing.Line(
+                    sku=sku,
+                    category=category,
+                    quantity=quantity,
+                    unit_price=unit_price,
+                    member_price=member_price if member_price < unit_price else None,
+                )
+            )
+    return {sale_id: tuple(lines) for sale_id, lines in found.items()}
+
+
+def _coupons(ids: list[int]) -> dict[int, dict[str, replay.CouponUse]]:
+    found: dict[int, dict[str, replay.CouponUse]] = defaultdict(dict)
+    for chunk in _chunks(ids):
+        rows = SaleDiscount.objects.filter(sale_id__in=chunk, coupon__isnull=False).values_list(
+            "sale_id",
+            "coupon__code",
+            "coupon__template__code",
+            "coupon__member_id",
+            "coupon__valid_from",
+            "coupon__valid_until",
+        )
+        for sale_id, code, template, member_id, valid_from, valid_until in rows:
+            found[sale_id][code] = replay.CouponUse(template, member_id, valid_from, valid_until)
+    return found
+
+
+def _refunds(ids: list[int], end: dt.datetime) -> dict[int, list[tuple]]:
+    """Refunds made up to the end of the range, by sale, in order."""
+    found: dict[int, list[tuple]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        rows = (
+            Refund.objects.filter(sale_id__in=chunk, created_at__lt=end)
+            .order_by("created_at", "id")
+            .values_list("sale_id", "created_at", "amount", "points_reversed")
+        )
+        for sale_id, created_at, amount, points_reversed in rows:
+            found[sale_id].append((created_at, amount, points_reversed))
+    return found
+
+
+def _first_sales(merchant: Merchant, end: dt.datetime) -> dict[int, dt.datetime]:
+    """When each member first bought (a sale before it makes the next no first purchase)."""
+    rows = (
+        Sale.objects.filter(merchant=merchant, member__isnull=False, occurred_at__lt=end)
+        .values("member_id")
+        .annotate(first=Min("occurred_at"))
+        .values_list("member_id", "first")
+    )
+    return dict(rows.iterator(chunk_size=BATCH))
+
+
+def _record(
+    sale_id: int,
+    row: _SaleRow,
+    lines: tuple[pricing.Line, ...],
+    coupons: dict[str, replay.CouponUse],
+    refunds: dict[int, list[tuple]],
+    firsts: dict[int, dt.datetime],
+) -> replay.SaleRecord:
+    return replay.SaleRecord(
+        id=sale_id,
+        member_id=row.member_id,
+        store=row.store,
+        at=row.at,
+        lines=lines,
+        codes=tuple(code for code in row.codes if isinstance(code, str)),
+        coupons=_given_coupons(row.codes, coupons),
+        points_to_redeem=row.recorded.points_redeemed,
+        stored_value=row.stored_value,
+        first_purchase=row.member_id is not None and firsts.get(row.member_id) == row.at,
+        imported=row.channel == IMPORTED,
+        recorded=row.recorded,
+        refunds=_refunded(refunds.get(sale_id, ()), row),
+    )
+
+
+def _given_coupons(codes: list, found: dict[str, replay.CouponUse]) -> dict[str, replay.CouponUse]:
+    """The coupons keyed by the code as the till typed it (the engine matches on that)."""
+    given = {}
+    for code in codes:
+        if isinstance(code, str):
+            use = found.get(pricing.normalize_code(code))
+            if use is not None:
+                given[code] = use
+    return given
+
+
+def _refunded(rows: Iterable[tuple], row: _SaleRow) -> tuple[replay.Refunded, ...]:
+    rows = list(rows)
+    last = len(rows) - 1
+    return tuple(
+        replay.Refunded(
+            at=created_at,
+            amount=amount,
+            points_reversed=points_reversed,
+            in_full=index == last and row.status == Sale.Status.REFUNDED,
+        )
+        for index, (created_at, amount, points_reversed) in enumerate(rows)
+    )
+
+
+# --- the members: start tiers, figures around the range, tiers set otherwise -----------------
+
+
+@dataclass
+class _Members:
+    moving: list[replay.MemberHistory]
+    idle: dict[str | None, int]
+
+
+def _members(
+    merchant: Merchant,
+    start: dt.datetime,
+    end: dt.datetime,
+    window: dt.datetime,
+    records: dict[int | None, list[replay.SaleRecord]],
+    replayed: set[int],
+    earn_ids: set[int],
+) -> _Members:
+    """Every member not closed: those the replay must walk (a sale, a figure, a tier set, a
+    tier above the lowest), and how many of the rest sit on each tier (nothing moves them)."""
+    start_tiers = _start_tiers(merchant, start)
+    facts = _facts(merchant, window, end, replayed, earn_ids)
+    sets = _sets(merchant, start, end)
+    floors = _floors(merchant, start, end)
+    before = _lifetime_before(merchant, window)
+    moving: list[replay.MemberHistory] = []
+    idle: dict[str | None, int] = defaultdict(int)
+    members = Member.objects.filter(merchant=merchant).exclude(status=MemberStatus.CLOSED)
+    for member_id, tier_code in members.values_list("pk", "tier__code").iterator(chunk_size=BATCH):
+        tier = start_tiers.get(member_id, tier_code)
+        sales = records.get(member_id)
+        history_facts = facts.get(member_id)
+        member_sets = sets.get(member_id, []) + topups_in(history_facts or [], start)
+        member_floors = floors.get(member_id)
+        spend_before, points_before = before.get(member_id, (0, 0))
+        moved = sales or history_facts or member_sets or member_floors
+        if not (moved or spend_before or points_before):
+            idle[tier] += 1  # members alike: the replay walks one for all of them
+            continue
+        moving.append(
+            replay.MemberHistory(
+                member_id=member_id,
+                start_tier=tier,
+                spend_before=spend_before,
+                points_before=points_before,
+                facts=sorted(history_facts or [], key=lambda fact: fact.at),
+                sets=sorted(member_sets or [], key=lambda change: change.at),
+                floors=member_floors or [],
+                sales=sales or [],
+            )
+        )
+    return _Members(moving, dict(idle))
+
+
+def _start_tiers(merchant: Merchant, start: dt.datetime) -> dict[int, str | None]:
+    """The tier each member held when the range starts, from the tier history: the last change
+    before it, else (changes only after it) the first change's starting tier. Members without
+    changes hold the tier they have now."""
+    found: dict[int, str | None] = {}
+    rows = (
+        TierChange.objects.filter(merchant=merchant)
+        .order_by("member_id", "created_at", "id")
+        .values_list("member_id", "created_at", "from_tier__code", "to_tier__code")
+    )
+    for member_id, created_at, from_code, to_code in rows.iterator(chunk_size=BATCH):
+        if created_at < start:
+            found[member_id] = to_code
+        elif member_id not in found:
+            found[member_id] = from_code
+    return found
+
+
+def _sets(merchant: Merchant, start: dt.datetime, end: dt.datetime) -> dict[int, list]:
+    """Tiers set in the range by anything but the rules (by hand, a paid membership, a card
+    product, a first deposit, an import): set at their moment in both replays."""
+    found: dict[int, list[replay.TierSet]] = defaultdict(list)
+    rows = (
+        TierChange.objects.filter(merchant=merchant, created_at__gte=start, created_at__lt=end)
+        .exclude(reason__in=RULE_REASONS)
+        .values_list("member_id", "created_at", "to_tier__code")
+    )
+    for member_id, created_at, code in rows.iterator(chunk_size=BATCH):
+        found[member_id].append(replay.TierSet(at=created_at, code=code))
+    return found
+
+
+def _floors(merchant: Merchant, start: dt.datetime, end: dt.datetime) -> dict[int, list]:
+    """Paid memberships that cover part of the range: the review never goes below them."""
+    found: dict[int, list[replay.TierSet]] = defaultdict(list)
+    rows = Membership.objects.filter(
+        merchant=merchant, valid_from__lt=end, valid_until__gt=start
+    ).values_list("member_id", "valid_from", "valid_until", "tier_code")
+    for member_id, valid_from, valid_until, code in rows.iterator(chunk_size=BATCH):
+        found[member_id].append(
+            replay.TierSet(at=valid_from, code=code, floor=True, until=valid_until)
+        )
+    return found
+
+
+_EARNED = Q(transaction__kind=Transaction.Kind.EARN) | Q(
+    transaction__kind=Transaction.Kind.REVERSAL,
+    transaction__reverses__kind=Transaction.Kind.EARN,
+)
+
+
+def _facts(
+    merchant: Merchant,
+    window: dt.datetime,
+    end: dt.datetime,
+    replayed: set[int],
+    earn_ids: set[int],
+) -> dict[int, list[replay.Fact]]:
+    """The recorded figures from the first window the range needs to its end, but what the
+    replay prices itself: sales not replayed (other stores, before the range) with their
+    refunds, points earned otherwise, top-ups (which also move tiers right after them)."""
+    found: dict[int, list[replay.Fact]] = defaultdict(list)
+    sales = (
+        Sale.objects.filter(
+            merchant=merchant, member__isnull=False, occurred_at__gte=window, occurred_at__lt=end
+        )
+        .exclude(channel=IMPORTED)
+        .values_list("id", "member_id", "occurred_at", "total", "status")
+    )
+    kept: dict[int, tuple[int, dt.datetime, str]] = {}
+    for sale_id, member_id, occurred_at, total, status in sales.iterator(chunk_size=BATCH):
+        if sale_id in replayed:
+            continue
+        kept[sale_id] = (member_id, occurred_at, status)
+        found[member_id].append(replay.Fact("spend", occurred_at, total, sale_id=sale_id))
+    refunds = (
+        Refund.objects.filter(
+            sale__merchant=merchant, sale__occurred_at__gte=window, created_at__lt=end
+        )
+        .order_by("created_at", "id")
+        .values_list("sale_id", "created_at", "amount")
+    )
+    last: dict[int, replay.Fact] = {}
+    for sale_id, created_at, amount in refunds.iterator(chunk_size=BATCH):
+        if sale_id not in kept:
+            continue
+        member_id, occurred_at, _status = kept[sale_id]
+        fact = replay.Fact("spend", created_at, -amount, window_at=occurred_at, sale_id=sale_id)
+        found[member_id].append(fact)
+        last[sale_id] = fact
+    for sale_id, fact in last.items():
+        member_id, _at, status = kept[sale_id]
+        if status == Sale.Status.REFUNDED:
+            facts = found[member_id]
+            facts[facts.index(fact)] = replay.Fact(
+                "spend", fact.at, fact.amount, fact.window_at, sale_id, in_full=True
+            )
+    entries = (
+        Entry.objects.filter(
+            transaction__merchant=merchant,
+            member__isnull=False,
+            occurred_at__gte=window,
+            occurred_at__lt=end,
+        )
+        .filter(
+            (Q(asset=Asset.POINTS) & _EARNED & ~Q(transaction__source=BIRTHDAY_SOURCE))
+            | Q(asset=Asset.PRINCIPAL, transaction__kind=Transaction.Kind.TOPUP)
+        )
+        .values_list(
+            "member_id",
+            "occurred_at",
+            "amount",
+            "asset",
+            "transaction_id",
+            "transaction__reverses_id",
+        )
+    )
+    for member_id, occurred_at, amount, asset, transaction_id, reverses in entries.iterator(
+        chunk_size=BATCH
+    ):
+        if asset == Asset.PRINCIPAL:
+            found[member_id].append(replay.Fact("topup", occurred_at, amount))
+        elif transaction_id not in earn_ids and reverses not in earn_ids:
+            found[member_id].append(replay.Fact("points", occurred_at, amount))
+    return found
+
+
+def topups_in(facts: list[replay.Fact], start: dt.datetime) -> list[replay.TierSet]:
+    return [
+        replay.TierSet(at=fact.at, code=None, activity=True)
+        for fact in facts
+        if fact.kind == "topup" and fact.at >= start
+    ]
+
+
+def _lifetime_before(merchant: Merchant, window: dt.datetime) -> dict[int, tuple[int, int]]:
+    """Lifetime spend (net of refunds made before it) and points earned before `window`."""
+    found: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    spend = (
+        Sale.objects.filter(merchant=merchant, member__isnull=False, occurred_at__lt=window)
+        .exclude(channel=IMPORTED)
+        .values("member_id")
+        .annotate(total=Sum("total"))
+        .values_list("member_id", "total")
+    )
+    for member_id, total in spend.iterator(chunk_size=BATCH):
+        found[member_id][0] += total or 0
+    back = (
+        Refund.objects.filter(
+            sale__merchant=merchant,
+            sale__member__isnull=False,
+            sale__occurred_at__lt=window,
+            created_at__lt=window,
+        )
+        .exclude(sale__channel=IMPORTED)
+        .values("sale__member_id")
+        .annotate(total=Sum("amount"))
+        .values_list("sale__member_id", "total")
+    )
+    for member_id, total in back.iterator(chunk_size=BATCH):
+        found[member_id][0] -= total or 0
+    earned = (
+        Entry.objects.filter(
+            transaction__merchant=merchant,
+            member__isnull=False,
+            asset=Asset.POINTS,
+            occurred_at__lt=window,
+        )
+        .filter(_EARNED & ~Q(transaction__source=BIRTHDAY_SOURCE))
+        .values("member_id")
+        .annotate(total=Sum("amount"))
+        .values_list("member_id", "total")
+    )
+    for member_id, total in earned.iterator(chunk_size=BATCH):
+        found[member_id][1] += total or 0
+    return {member_id: (pair[0], pair[1]) for member_id, pair in found.items()}
+
+
+def _points_at(merchant: Merchant, end: dt.datetime) -> int:
+    """Every member's points as the ledger holds them at the end of the range."""
+    total = Entry.objects.filter(
+        account__merchant=merchant,
+        account__owner_type="member",
+        asset=Asset.POINTS,
+        occurred_at__lt=end,
+    ).aggregate(total=Sum("amount"))["total"]
+    return int(total or 0)

@@ -1,0 +1,718 @@
+"""The replay itself: recorded sales walked through time and priced under one program.
+
+Pure Python (no Django, no database): the history and the rules come in as plain values
+(`history.py` and `rules.py` read them), figures come out. So the walk runs the same in the
+web process, in a job and in worker processes (`services.py` splits the members between them).
+
+For each member the walk keeps their tier as the program's rules move it (docs/whatif.md):
+- right after each sale and top-up the member goes up to the highest tier their figures earn
+  (`engine.tiers.upgrade`, as `cards.tiers.on_activity` does);
+- every night at 03:30 in the merchant's zone the review runs (`engine.tiers.review`:
+  upgrades, grace periods, one rank down after grace), as the nightly job does; nights on which
+  nothing can change are skipped (figures only fall between events, when a sale leaves the
+  rolling 12 months, and a grace period ends on a known night);
+- a tier set by other means (by hand, a paid membership, a card product, a first deposit, an
+  import) is set at its recorded moment in both replays.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo
+
+from patron.engine import pricing
+from patron.engine import tiers as tier_rules
+from patron.engine.money import div_round_half_up
+
+REVIEW_HOUR, REVIEW_MINUTE = 3, 30  # cards.review_tiers_nightly reviews at 03:30 local
+RECORDED_FIELDS = (
+    "subtotal",
+    "member_discount",
+    "discount",
+    "points_redeemed",
+    "points_value",
+    "total",
+    "points_earned",
+)
+
+
+# --- what comes in ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rules:
+    """One program as the replay needs it: the engine's program, the tier rules, the coupon
+    templates (by template code) and the cash value of a point."""
+
+    program: pricing.Program
+    tiers: tuple[tier_rules.TierRule, ...]
+    templates: Mapping[str, pricing.Promotion]
+    redeem_points: int = 100
+    redeem_value: int = 0
+
+    def points_value(self, points: int) -> int:
+        if not self.redeem_points:
+            return 0
+        return div_round_half_up(points * self.redeem_value, self.redeem_points)
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(rule.code for rule in self.tiers)
+
+
+@dataclass(frozen=True)
+class CouponUse:
+    """A coupon named on a recorded sale: whose, from which template, valid when."""
+
+    template: str
+    member_id: int | None
+    valid_from: dt.datetime | None
+    valid_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    subtotal: int
+    member_discount: int
+    discount: int
+    points_redeemed: int
+    points_value: int
+    total: int
+    points_earned: int
+
+
+@dataclass(frozen=True)
+class Refunded:
+    at: dt.datetime
+    amount: int
+    points_reversed: int
+    in_full: bool  # the sale had nothing left after this refund
+
+
+@dataclass(frozen=True)
+class SaleRecord:
+    id: int
+    member_id: int | None
+    store: str
+    at: dt.datetime
+    lines: tuple[pricing.Line, ...]
+    codes: tuple[str, ...] = ()
+    coupons: Mapping[str, CouponUse] = field(default_factory=dict)
+    points_to_redeem: int = 0
+    stored_value: int = 0
+    first_purchase: bool = False
+    imported: bool = False  # history brought in by `patron import sales`: no tier figures
+    recorded: Recorded | None = None
+    refunds: tuple[Refunded, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A recorded movement of a member's tier figures that the replay does not re-price:
+    `kind` spend (a sale's total, or a refund against it: `window_at` is the sale's moment),
+    points (earned), topup (a top-up's principal)."""
+
+    kind: str
+    at: dt.datetime
+    amount: int
+    window_at: dt.datetime | None = None
+    sale_id: int | None = None
+    in_full: bool = False  # a refund that left nothing of its sale
+
+
+@dataclass(frozen=True)
+class TierSet:
+    at: dt.datetime
+    code: str | None
+    floor: bool = False  # a paid membership: the review never goes below it while it lasts
+    until: dt.datetime | None = None
+    activity: bool = False  # not a tier set: a top-up or purchase, after which tiers may move
+
+
+@dataclass
+class MemberHistory:
+    member_id: int
+    start_tier: str | None
+    spend_before: int = 0  # spend_total before the facts' window (lifetime, net of refunds)
+    points_before: int = 0
+    facts: list[Fact] = field(default_factory=list)  # sorted by `at`
+    sets: list[TierSet] = field(default_factory=list)  # and top-ups (activity), by `at`
+    floors: list[TierSet] = field(default_factory=list)  # paid memberships
+    sales: list[SaleRecord] = field(default_factory=list)  # the ones replayed, by `at`
+
+
+# --- what comes out --------------------------------------------------------------------------
+
+MONEY = ("revenue", "discount", "member_discount", "points_earned", "points_redeemed")
+
+
+@dataclass
+class Totals:
+    sales: int = 0
+    revenue: int = 0
+    discount: int = 0
+    member_discount: int = 0
+    points_earned: int = 0
+    points_redeemed: int = 0
+
+    def add(self, result: pricing.Quote) -> None:
+        self.sales += 1
+        self.revenue += result.total
+        self.discount += result.discount - result.member_discount
+        self.member_discount += result.member_discount
+        self.points_earned += result.points_earned
+        self.points_redeemed += result.points_redeemed
+
+    def merge(self, other: Totals) -> None:
+        self.sales += other.sales
+        for name in MONEY:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class Outcome:
+    """One program's figures over the replayed sales."""
+
+    totals: Totals = field(default_factory=Totals)
+    by_promotion: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_month: dict[str, Totals] = field(default_factory=lambda: defaultdict(Totals))
+    by_store: dict[str, Totals] = field(default_factory=lambda: defaultdict(Totals))
+    end_tiers: dict[int, str | None] = field(default_factory=dict)
+    # points earned less redeemed (and less reversed) beyond what was recorded
+    points_delta: int = 0
+
+    def merge(self, other: Outcome) -> None:
+        self.totals.merge(other.totals)
+        for code, amount in other.by_promotion.items():
+            self.by_promotion[code] += amount
+        for month, totals in other.by_month.items():
+            self.by_month[month].merge(totals)
+        for store, totals in other.by_store.items():
+            self.by_store[store].merge(totals)
+        self.end_tiers.update(other.end_tiers)
+        self.points_delta += other.points_delta
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A recorded sale the current program's replay prices otherwise."""
+
+    sale_id: int
+    field: str
+    recorded: int
+    replayed: int
+
+
+@dataclass
+class Part:
+    """What one walk over some members gives: both outcomes and the faithfulness check."""
+
+    current: Outcome = field(default_factory=Outcome)
+    draft: Outcome = field(default_factory=Outcome)
+    compared: int = 0  # recorded (not imported) sales checked against the current replay
+    differences: list[Difference] = field(default_factory=list)
+    differing_sales: int = 0
+
+    def merge(self, other: Part) -> None:
+        self.current.merge(other.current)
+        self.draft.merge(other.draft)
+        self.compared += other.compared
+        self.differences.extend(other.differences)
+        self.differing_sales += other.differing_sales
+
+
+# --- the rolling figures ---------------------------------------------------------------------
+
+
+@dataclass
+class _Figures:
+    """A member's tier figures as events in time; read as of any moment."""
+
+    zone: ZoneInfo
+    spend_before: int
+    points_before: int
+    facts: list[Fact]
+
+    def add(self, fact: Fact) -> None:
+        if self.facts and fact.at < self.facts[-1].at:
+            bisect.insort(self.facts, fact, key=lambda f: f.at)
+        else:
+            self.facts.append(fact)
+
+    def at(self, moment: dt.datetime) -> dict[str, int]:
+        start = tier_rules.window_start(moment, self.zone)
+        figures = dict.fromkeys(tier_rules.KEYS, 0)
+        spend_total, points_total = self.spend_before, self.points_before
+        sales: dict[int, int] = {}  # sale id -> its total, while in the window and not refunded
+        for fact in self.facts:
+            if fact.at > moment:
+                break
+            in_window = (fact.window_at or fact.at) >= start
+            if fact.kind == "spend":
+                spend_total += fact.amount
+                if in_window:
+                    figures["spend_12m"] += fact.amount
+                    if fact.amount >= 0 and fact.sale_id is not None:
+                        sales[fact.sale_id] = fact.amount
+                    elif fact.in_full and fact.sale_id is not None:
+                        sales.pop(fact.sale_id, None)
+            elif fact.kind == "points":
+                points_total += fact.amount
+                if in_window:
+                    figures["points_12m"] += fact.amount
+            elif fact.kind == "topup" and in_window:
+                figures["single_topup"] = max(figures["single_topup"], fact.amount)
+        figures["spend_total"] = spend_total
+        figures["points_total"] = points_total
+        figures["visits_12m"] = len(sales)
+        figures["single_sale"] = max(sales.values(), default=0)
+        return figures
+
+    def leaving(self, after: dt.datetime) -> dt.datetime | None:
+        """The first moment after `after` at which a fact leaves the rolling window (the
+        figures can only fall then); None when none will."""
+        found = None
+        for fact in self.facts:
+            if fact.at > after:
+                break
+            # A fact at t is out of the window of every moment whose window starts after t:
+            # from local midnight of the day a year after t's day, plus one day.
+            local = (fact.window_at or fact.at).astimezone(self.zone).date()
+            try:
+                year_after = local.replace(year=local.year + 1)
+            except ValueError:
+                year_after = dt.date(local.year + 1, 3, 1)
+            out = dt.datetime(year_after.year, year_after.month, year_after.day, tzinfo=self.zone)
+            out += dt.timedelta(days=1)
+            if out > after and (found is None or out < found):
+                found = out
+        return found
+
+
+def _night_after(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """The first review (03:30 local) strictly after `moment`."""
+    local = moment.astimezone(zone)
+    night = local.replace(hour=REVIEW_HOUR, minute=REVIEW_MINUTE, second=0, microsecond=0)
+    if night <= local:
+        night += dt.timedelta(days=1)
+    return dt.datetime(night.year, night.month, night.day, REVIEW_HOUR, REVIEW_MINUTE, tzinfo=zone)
+
+
+def _night_at_or_after(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    return _night_after(moment - dt.timedelta(microseconds=1), zone)
+
+
+# --- one member's tier under one program -----------------------------------------------------
+
+
+class _TierWalk:
+    """A member's tier under one program as the replay goes forward in time."""
+
+    def __init__(
+        self,
+        rules: Rules,
+        zone: ZoneInfo,
+        start_tier: str | None,
+        start: dt.datetime,
+        floors: Sequence[TierSet] = (),
+    ) -> None:
+        self.rules = rules
+        self.engine = list(rules.tiers)
+        self.by_code = {rule.code: rule for rule in self.engine}
+        self.zone = zone
+        self.tier = self.by_code.get(start_tier) if start_tier else None
+        if self.tier is None:
+            self.tier = tier_rules.base_rule(self.engine)
+        self.below_since: dt.datetime | None = None
+        self.next_night = _night_at_or_after(start, zone)
+        self.floors: list[TierSet] = list(floors)
+
+    @property
+    def code(self) -> str | None:
+        return self.tier.code if self.tier is not None else None
+
+    @property
+    def moves(self) -> bool:
+        return len(self.engine) >= 2
+
+    def set(self, change: TierSet) -> None:
+        rule = self.by_code.get(change.code) if change.code else None
+        if change.floor:
+            self.floors.append(change)
+        if rule is not None or change.code is None:
+            self.tier = rule or tier_rules.base_rule(self.engine)
+            self.below_since = None
+
+    def floor_rank(self, at: dt.datetime) -> int:
+        ranks = [
+            self.by_code[f.code].rank
+            for f in self.floors
+            if f.code in self.by_code and f.at <= at and (f.until is None or at < f.until)
+        ]
+        return max(ranks, default=0)
+
+    def after_activity(self, figures: Mapping[str, int]) -> None:
+        if not self.moves:
+            return
+        rank = self.tier.rank if self.tier is not None else 0
+        up = tier_rules.upgrade(self.engine, rank, figures)
+        if up is not None:
+            self.tier = up[0]
+
+    def review_until(self, moment: dt.datetime, figures: _Figures) -> None:
+        """Run the nightly reviews due up to `moment`, skipping nights that change nothing."""
+        if not self.moves:
+            self.next_night = max(self.next_night, _night_after(moment, self.zone))
+            return
+        while self.next_night <= moment:
+            night = self.next_night
+            decision = tier_rules.review(
+                self.engine,
+                self.tier,
+                figures.at(night),
+                below_since=self.below_since,
+                floor_rank=self.floor_rank(night),
+                as_of=night,
+            )
+            self._decide(decision, night)
+            self.next_night = self._next_change(night, figures, moment)
+
+    def _decide(self, decision: tier_rules.Decision, night: dt.datetime) -> None:
+        if decision.action == "start_grace":
+            self.below_since = night
+        elif decision.action == "clear_grace":
+            self.below_since = None
+        elif decision.action in ("upgrade", "downgrade"):
+            self.tier = decision.tier
+            self.below_since = None
+
+    def _next_change(
+        self, night: dt.datetime, figures: _Figures, moment: dt.datetime
+    ) -> dt.datetime:
+        """The next night whose review could decide differently; past `moment` when none
+        before it can (the next activity reviews again)."""
+        following = night + dt.timedelta(days=1)
+        tier = self.tier
+        if tier is None or tier.rank == 0 or not tier.keep_when:
+            return max(following, _night_after(moment, self.zone))
+        candidates = []
+        if self.below_since is not None:
+            ends = self.below_since + dt.timedelta(days=tier.grace_days)
+            candidates.append(_night_at_or_after(ends, self.zone))
+        else:
+            leaving = figures.leaving(night)
+            if leaving is not None:
+                candidates.append(_night_at_or_after(leaving, self.zone))
+        for change in self.floors:
+            if change.until is not None and change.until > night:
+                candidates.append(_night_at_or_after(change.until, self.zone))
+        if not candidates:
+            return max(following, _night_after(moment, self.zone))
+        return max(following, min(candidates))
+
+
+# --- pricing one sale ------------------------------------------------------------------------
+
+
+def _coupons(sale: SaleRecord, rules: Rules) -> dict[str, pricing.Coupon]:
+    found = {}
+    for given, use in sale.coupons.items():
+        template = rules.templates.get(use.template)
+        if template is None:
+            continue
+        code = pricing.normalize_code(given)
+        found[given] = pricing.Coupon(
+            code=code,
+            promotion=pricing.Promotion(
+                code=code,
+                kind="coupon",
+                benefit=template.benefit,
+                condition=template.condition,
+                name=template.name,
+                stacking=template.stacking,
+                priority=template.priority,
+            ),
+            member_id=str(use.member_id) if use.member_id is not None else None,
+            valid_from=use.valid_from,
+            valid_until=use.valid_until,
+        )
+    return found
+
+
+@dataclass
+class Usage:
+    """Limited promotions' applications so far in this replay (API.md §11)."""
+
+    sold: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    member: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    day: dict[tuple[str, int, dt.date], int] = field(default_factory=lambda: defaultdict(int))
+
+    def of(self, codes: Iterable[str], member_id: int | None, day: dt.date) -> dict:
+        if member_id is None:
+            return {code: pricing.LimitUsage(sold=self.sold[code]) for code in codes}
+        return {
+            code: pricing.LimitUsage(
+                sold=self.sold[code],
+                member=self.member[(code, member_id)],
+                member_today=self.day[(code, member_id, day)],
+            )
+            for code in codes
+        }
+
+    def take(self, result: pricing.Quote, member_id: int | None, day: dt.date) -> None:
+        for applied in result.applied:
+            if applied.applications:
+                self.count(applied.code, member_id, day, applied.applications)
+
+    def count(self, code: str, member_id: int | None, day: dt.date, units: int) -> None:
+        self.sold[code] += units
+        if member_id is not None:
+            self.member[(code, member_id)] += units
+            self.day[(code, member_id, day)] += units
+
+    def copy(self) -> Usage:
+        return Usage(
+            defaultdict(int, self.sold), defaultdict(int, self.member), defaultdict(int, self.day)
+        )
+
+
+class Pricer:
+    """Prices recorded sales under one program, as the till would have priced them."""
+
+    def __init__(self, rules: Rules, usage: Usage | None = None) -> None:
+        self.rules = rules
+        self.zone = ZoneInfo(rules.program.timezone)
+        self.limited = tuple(p.code for p in rules.program.promotions if p.limits is not None)
+        self.usage = usage if usage is not None else Usage()
+        self.tier_discounts = {tier.code: tier for tier in rules.program.tiers}
+
+    def price(self, sale: SaleRecord, tier: str | None) -> pricing.Quote:
+        member_id = str(sale.member_id) if sale.member_id is not None else None
+        day = sale.at.astimezone(self.zone).date()
+        usage = self.usage.of(self.limited, sale.member_id, day) if self.limited else {}
+        context = pricing.MemberContext(
+            member_id=member_id,
+            tier=tier,
+            points_available=sale.points_to_redeem,
+            stored_value=sale.stored_value,
+            first_purchase=sale.first_purchase,
+            coupons=_coupons(sale, self.rules) if sale.coupons else {},
+            usage=usage,
+        )
+        basket = pricing.Basket(
+            store=sale.store,
+            lines=sale.lines,
+            codes=sale.codes,
+            points_to_redeem=sale.points_to_redeem,
+            stored_value=sale.stored_value,
+        )
+        result = pricing.quote(basket, context, self.rules.program, sale.at)
+        if self.limited:
+            self.usage.take(result, sale.member_id, day)
+        return result
+
+
+# --- the walk --------------------------------------------------------------------------------
+
+
+def _month(moment: dt.datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m")
+
+
+def _record(outcome: Outcome, result: pricing.Quote, sale: SaleRecord, zone: ZoneInfo) -> None:
+    outcome.totals.add(result)
+    outcome.by_month[_month(sale.at, zone)].add(result)
+    outcome.by_store[sale.store].add(result)
+    for applied in result.applied:
+        if applied.amount:
+            outcome.by_promotion[_promotion_code(applied, sale)] += applied.amount
+    recorded = sale.recorded
+    earned = recorded.points_earned if recorded else 0
+    redeemed = recorded.points_redeemed if recorded else 0
+    refunds = sale.refunds
+    reversed_now = sum(_scaled(r.points_reversed, result.points_earned, earned) for r in refunds)
+    reversed_then = sum(r.points_reversed for r in refunds)
+    outcome.points_delta += (result.points_earned - earned) - (result.points_redeemed - redeemed)
+    outcome.points_delta -= reversed_now - reversed_then
+
+
+def _promotion_code(applied: pricing.Applied, sale: SaleRecord) -> str:
+    """Coupons count under their template's code (one figure per kind of coupon)."""
+    if applied.kind == "coupon":
+        for given, use in sale.coupons.items():
+            if pricing.normalize_code(given) == applied.code:
+                return use.template
+    return applied.code
+
+
+def _scaled(amount: int, now: int, then: int) -> int:
+    """A recorded refund's share of the sale, applied to the replayed figure."""
+    if not amount or then <= 0:
+        return 0
+    return min(now, div_round_half_up(amount * now, then))
+
+
+def compare(sale: SaleRecord, result: pricing.Quote) -> list[Difference]:
+    if sale.recorded is None:
+        return []
+    return [
+        Difference(sale.id, name, getattr(sale.recorded, name), getattr(result, name))
+        for name in RECORDED_FIELDS
+        if getattr(sale.recorded, name) != getattr(result, name)
+    ]
+
+
+class _MemberWalk:
+    """One member's sales replayed under one program, tiers moving as that program says."""
+
+    def __init__(self, history: MemberHistory, rules: Rules, start: dt.datetime) -> None:
+        zone = ZoneInfo(rules.program.timezone)
+        self.figures = _Figures(
+            zone, history.spend_before, history.points_before, list(history.facts)
+        )
+        self.tiers = _TierWalk(rules, zone, history.start_tier, start, history.floors)
+
+    def before_sale(self, sale: SaleRecord, sets: list[TierSet]) -> None:
+        self._until(sale.at, sets)
+
+    def after_sale(self, sale: SaleRecord, result: pricing.Quote) -> None:
+        if sale.imported:
+            return  # imported history earns no tier (cards.tiers.facts)
+        recorded_total = sale.recorded.total if sale.recorded else result.total
+        earned_then = sale.recorded.points_earned if sale.recorded else result.points_earned
+        self.figures.add(Fact("spend", sale.at, result.total, sale_id=sale.id))
+        if result.points_earned:
+            self.figures.add(Fact("points", sale.at, result.points_earned))
+        for refund in sale.refunds:
+            back = _scaled(refund.amount, result.total, recorded_total)
+            self.figures.add(
+                Fact(
+                    "spend",
+                    refund.at,
+                    -back,
+                    window_at=sale.at,
+                    sale_id=sale.id,
+                    in_full=refund.in_full,
+                )
+            )
+            taken = _scaled(refund.points_reversed, result.points_earned, earned_then)
+            if taken:
+                self.figures.add(Fact("points", refund.at, -taken, window_at=refund.at))
+        self.tiers.after_activity(self.figures.at(sale.at))
+
+    def finish(self, end: dt.datetime, sets: list[TierSet]) -> str | None:
+        self._until(end, sets)
+        return self.tiers.code
+
+    def _until(self, moment: dt.datetime, sets: list[TierSet]) -> None:
+        """Reviews, top-ups and tiers set otherwise, in time order, up to `moment`."""
+        while sets and sets[0].at <= moment:
+            change = sets.pop(0)
+            self.tiers.review_until(change.at, self.figures)
+            if change.activity:
+                self.tiers.after_activity(self.figures.at(change.at))
+            else:
+                self.tiers.set(change)
+        self.tiers.review_until(moment, self.figures)
+
+
+def idle_tiers(
+    idle: Mapping[str | None, int], rules: Rules, start: dt.datetime, end: dt.datetime
+) -> dict[str | None, int]:
+    """Where members with no figure, sale or set end up: one walk per starting tier (their
+    nightly reviews see the same empty figures), counted for all of them."""
+    zone = ZoneInfo(rules.program.timezone)
+    ends: dict[str | None, int] = defaultdict(int)
+    for tier, count in idle.items():
+        tiers = _TierWalk(rules, zone, tier, start)
+        tiers.review_until(end, _Figures(zone, 0, 0, []))
+        ends[tiers.code] += count
+    return dict(ends)
+
+
+def walk(
+    members: Sequence[MemberHistory],
+    walk_ins: Sequence[SaleRecord],
+    current: Rules,
+    draft: Rules,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    usage: Usage | None = None,
+    limit_differences: int = 1000,
+) -> Part:
+    """Replay the members' sales (each member's in time order) and the walk-in sales under
+    both programs; `start`/`end` bound the range (reviews run through `end`)."""
+    part = Part()
+    zone = ZoneInfo(current.program.timezone)
+    seed = usage or Usage()
+    pricers = (Pricer(current, seed.copy()), Pricer(draft, seed.copy()))
+    outcomes = (part.current, part.draft)
+    for history in members:
+        walks = [_MemberWalk(history, rules, start) for rules in (current, draft)]
+        pending = [list(history.sets) for _ in walks]
+        for recorded in history.sales:
+            for index, member_walk in enumerate(walks):
+                member_walk.before_sale(recorded, pending[index])
+            sale = given_lines(recorded, current.program, walks[0].tiers.code)
+            for index, member_walk in enumerate(walks):
+                result = pricers[index].price(sale, member_walk.tiers.code)
+                _record(outcomes[index], result, sale, zone)
+                member_walk.after_sale(sale, result)
+                if index == 0:
+                    _check(part, sale, result, limit_differences)
+        for index, member_walk in enumerate(walks):
+            outcomes[index].end_tiers[history.member_id] = member_walk.finish(end, pending[index])
+    for sale in walk_ins:
+        for index in (0, 1):
+            result = pricers[index].price(sale, None)
+            _record(outcomes[index], result, sale, zone)
+            if index == 0:
+                _check(part, sale, result, limit_differences)
+    return part
+
+
+def given_lines(sale: SaleRecord, program: pricing.Program, tier_code: str | None) -> SaleRecord:
+    """The sale with each line's member price as the till gave it. Sales keep the price a
+    member paid per unit, not what the till asked for: a price below what the tier gave
+    (under the current program, at the sale's tier) was the till's own or an agreement
+    unit's, and stays; one equal to the tier's came from the tier, and each program gives its
+    own."""
+    if sale.member_id is None or all(line.member_price is None for line in sale.lines):
+        return sale
+    tier = _tier_of(program, tier_code)
+    discount: Mapping[str, int] = tier.discount if tier is not None else {}
+    lines = []
+    for line in sale.lines:
+        given = line.member_price
+        if given is not None and line.category in discount:
+            tier_price = div_round_half_up(line.unit_price * discount[line.category], 100)
+            if given >= tier_price:
+                given = None
+        lines.append(line if given == line.member_price else replace(line, member_price=given))
+    return replace(sale, lines=tuple(lines))
+
+
+def _tier_of(program: pricing.Program, code: str | None) -> pricing.Tier | None:
+    if not program.tiers:
+        return None
+    for tier in program.tiers:
+        if tier.code == code:
+            return tier
+    return min(program.tiers, key=lambda tier: tier.rank)
+
+
+def _check(part: Part, sale: SaleRecord, result: pricing.Quote, limit: int) -> None:
+    if sale.imported or sale.recorded is None:
+        return
+    part.compared += 1
+    found = compare(sale, result)
+    if found:
+        part.differing_sales += 1
+        room = limit - len(part.differences)
+        if room > 0:
+            part.differences.extend(found[:room])
