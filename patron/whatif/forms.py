@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import timezone
@@ -43,9 +44,12 @@ def last_twelve_months(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def local_today(actor: Actor) -> dt.date:
-    from zoneinfo import ZoneInfo
-
     return timezone.now().astimezone(ZoneInfo(actor.merchant.timezone)).date()
+
+
+def iso_day() -> forms.DateInput:
+    """A date input given its value as the browser's date picker reads it, in any language."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class DraftForm(ServiceErrorsMixin, ConsoleForm):
@@ -79,9 +83,11 @@ class DraftForm(ServiceErrorsMixin, ConsoleForm):
             **kwargs["initial"],
         }
         super().__init__(*args, **kwargs)
-        self.fields["from"] = DayField(label=_("From"))
+        self.fields["from"] = DayField(label=_("From"), widget=iso_day())
         self.fields["to"] = DayField(
-            label=_("To"), help_text=_("Up to 31 days: at once; longer: in the background.")
+            label=_("To"),
+            widget=iso_day(),
+            help_text=_("Up to 31 days: at once; longer: in the background."),
         )
         stores = Store.objects.filter(merchant=actor.merchant).order_by("-is_active", "code")
         self.fields["store"] = forms.ChoiceField(

@@ -22,6 +22,7 @@ from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role, Store
 
 DIFFERENCES_SHOWN = 10  # sales; each with its fields
+MOVES_SHOWN = 50  # members listed; the rest counted
 POINTS_FIELDS = {"points_earned", "points_redeemed"}
 # Who may open a sale's page (the receipt): the selling roles.
 SALE_READERS = {Role.HQ_ADMIN, Role.STORE_MANAGER, Role.CASHIER}
@@ -127,7 +128,7 @@ def present(actor: Actor, answer: dict[str, Any], document: dict[str, Any]) -> S
         tiers=by_name(current["by_tier"], draft["by_tier"], tier_names, unit="count"),
         moves=tier_moves(actor, answer["tier_moves"]["sample"], tier_names),
         moves_count=answer["tier_moves"]["members"],
-        changes=[shown_change(line) for line in answer.get("changes", [])],
+        changes=named_changes(actor, answer.get("changes", []), document),
     )
 
 
@@ -244,6 +245,24 @@ def by_name(
     ]
 
 
+def named_changes(
+    actor: Actor, lines: list[str], document: dict[str, Any]
+) -> list[tuple[str, str, str, str]]:
+    """The draft's changes in words (`program.display.shown_change`), a tier, promotion or
+    coupon template by its name rather than its code."""
+    names = {
+        "tiers": names_of_tiers(actor, document),
+        "promotions": names_of_promotions(actor, document),
+    }
+    names["coupon_templates"] = names["promotions"]
+    shown = []
+    for line in lines:
+        op, section, key, detail = shown_change(line)
+        raw_section = (line.split(" ") + ["", ""])[1]
+        shown.append((op, section, names.get(raw_section, {}).get(key, key), detail))
+    return shown
+
+
 # --- members and sales -------------------------------------------------------------------------
 
 
@@ -251,6 +270,7 @@ def tier_moves(
     actor: Actor, sample: list[dict[str, Any]], tier_names: dict[str, str]
 ) -> list[dict[str, Any]]:
     """The members whose tier at the end differs, by name with the mobile masked by role."""
+    sample = sample[:MOVES_SHOWN]
     ids = [move["member"] for move in sample]
     members = Member.objects.filter(merchant=actor.merchant, pk__in=ids).in_bulk()
     shown = []

@@ -21,7 +21,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from patron.core.errors import DomainError, ValidationFailed
 from patron.core.text import INT64_MAX, parse_int
 from patron.program import services as program
-from patron.program.display import shown_change
 from patron.program.services import as_json
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Role
@@ -162,7 +161,9 @@ def apply(request: HttpRequest) -> HttpResponse:
             context = {
                 "draft": draft,
                 "token": request.POST.get("token", ""),
-                "changes": [shown_change(str(change)) for change in changes],
+                "changes": present.named_changes(
+                    actor, [str(change) for change in changes], draft.document
+                ),
             }
             return render(request, "whatif/confirm.html", context)
         changes = program.apply_program(actor, draft.document)
