@@ -74,15 +74,12 @@ class DraftForm(ServiceErrorsMixin, ConsoleForm):
 
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         self.actor = actor
-        first, last = last_twelve_months(local_today(actor))
-        kwargs.setdefault("initial", {})
-        kwargs["initial"] = {
-            "program": current_draft_text(actor),
-            "from": first,
-            "to": last,
-            **kwargs["initial"],
-        }
+        given = kwargs.pop("initial", None) or {}
         super().__init__(*args, **kwargs)
+        if not self.is_bound:  # a posted form shows what was posted: no export needed
+            first, last = last_twelve_months(local_today(actor))
+            self.initial = {"from": first, "to": last, **given}
+            self.initial.setdefault("program", current_draft_text(actor))
         self.fields["from"] = DayField(label=_("From"), widget=iso_day())
         self.fields["to"] = DayField(
             label=_("To"),
