@@ -108,6 +108,14 @@ class SaleRecord:
     imported: bool = False  # history brought in by `patron import sales`: no tier figures
     recorded: Recorded | None = None
     refunds: tuple[Refunded, ...] = ()
+    # When the till took it (Sale.created_at): a sale backdated to `at` was priced by the
+    # tier the member held when it was taken. None: at `at` (imported history).
+    taken_at: dt.datetime | None = None
+
+    @property
+    def clock(self) -> dt.datetime:
+        """Where the sale stands in the walk: when it was taken."""
+        return self.taken_at or self.at
 
 
 @dataclass(frozen=True)
@@ -577,16 +585,17 @@ class _MemberWalk:
         self.tiers = _TierWalk(rules, zone, history.start_tier, start, history.floors)
 
     def before_sale(self, sale: SaleRecord, sets: list[TierSet]) -> None:
-        self._until(sale.at, sets)
+        self._until(sale.clock, sets)
 
     def after_sale(self, sale: SaleRecord, result: pricing.Quote) -> None:
         if sale.imported:
             return  # imported history earns no tier (cards.tiers.facts)
         recorded_total = sale.recorded.total if sale.recorded else result.total
         earned_then = sale.recorded.points_earned if sale.recorded else result.points_earned
-        self.figures.add(Fact("spend", sale.at, result.total, sale_id=sale.id))
+        clock = sale.clock
+        self.figures.add(Fact("spend", clock, result.total, window_at=sale.at, sale_id=sale.id))
         if result.points_earned:
-            self.figures.add(Fact("points", sale.at, result.points_earned))
+            self.figures.add(Fact("points", clock, result.points_earned, window_at=sale.at))
         for refund in sale.refunds:
             back = _scaled(refund.amount, result.total, recorded_total)
             self.figures.add(
@@ -602,7 +611,7 @@ class _MemberWalk:
             taken = _scaled(refund.points_reversed, result.points_earned, earned_then)
             if taken:
                 self.figures.add(Fact("points", refund.at, -taken, window_at=refund.at))
-        self.tiers.after_activity(self.figures.at(sale.at))
+        self.tiers.after_activity(self.figures.at(clock))
 
     def finish(self, end: dt.datetime, sets: list[TierSet]) -> str | None:
         self._until(end, sets)

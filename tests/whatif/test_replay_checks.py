@@ -128,3 +128,37 @@ def test_nothing_is_written(shop):
     assert result.as_dict()["diff"]["member_discount"] > 0
     assert row_counts() == before
     assert export_program(shop)["tiers"][1]["discount"] == {"rooms": 88}
+
+
+def test_sales_keyed_in_late_are_priced_by_the_tier_held_when_they_were_taken(shop):
+    """A sale backdated before the one that lifted the member was still priced silver at the
+    till: the replay walks sales in the order they were taken (docs/whatif.md)."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    a = member(shop, "13800138051")
+    first = sales.commit_sale(
+        shop,
+        sales.SaleRequest(
+            lines=[sales.LineInput(sku="DISH", category="dishes", unit_price=100000)],
+            member=a.pk,
+            store="S1",
+            occurred_at=now - dt.timedelta(days=10),
+        ),
+        key="late1",
+    )
+    late = sales.commit_sale(
+        shop,
+        sales.SaleRequest(
+            lines=[sales.LineInput(sku="ROOM", category="rooms", unit_price=50000)],
+            member=a.pk,
+            store="S1",
+            occurred_at=now - dt.timedelta(days=20),
+        ),
+        key="late2",
+    )
+    assert first.member_discount == 0 and late.member_discount == 6000  # silver by then
+
+    result = run(shop, export_program(shop))
+    assert result.compared == 2
+    assert result.differences == []
