@@ -654,35 +654,57 @@ def walk(
     usage: Usage | None = None,
     limit_differences: int = 1000,
 ) -> Part:
-    """Replay the members' sales (each member's in time order) and the walk-in sales under
-    both programs; `start`/`end` bound the range (reviews run through `end`)."""
+    """Replay every sale under both programs in the order the till took them (limited
+    promotions count across members in that order); each member's tier moves as each
+    program's rules say. `start`/`end` bound the range (reviews run through `end`)."""
     part = Part()
     zone = ZoneInfo(current.program.timezone)
     seed = usage or Usage()
     pricers = (Pricer(current, seed.copy()), Pricer(draft, seed.copy()))
     outcomes = (part.current, part.draft)
-    for history in members:
-        walks = [_MemberWalk(history, rules, start) for rules in (current, draft)]
-        pending = [list(history.sets) for _ in walks]
-        for recorded in history.sales:
-            for index, member_walk in enumerate(walks):
-                member_walk.before_sale(recorded, pending[index])
-            sale = given_lines(recorded, current.program, walks[0].tiers.code)
-            for index, member_walk in enumerate(walks):
-                result = pricers[index].price(sale, member_walk.tiers.code)
-                _record(outcomes[index], result, sale, zone)
-                member_walk.after_sale(sale, result)
-                if index == 0:
-                    _check(part, sale, result, limit_differences)
-        for index, member_walk in enumerate(walks):
-            outcomes[index].end_tiers[history.member_id] = member_walk.finish(end, pending[index])
-    for sale in walk_ins:
+    walkers = {history.member_id: _Walker(history, current, draft, start) for history in members}
+    for recorded in _in_order(members, walk_ins):
+        walker = walkers.get(recorded.member_id) if recorded.member_id is not None else None
+        sale = recorded
+        if walker is not None:
+            walker.before_sale(recorded)
+            sale = given_lines(recorded, current.program, walker.walks[0].tiers.code)
         for index in (0, 1):
-            result = pricers[index].price(sale, None)
+            tier = walker.walks[index].tiers.code if walker is not None else None
+            result = pricers[index].price(sale, tier)
             _record(outcomes[index], result, sale, zone)
+            if walker is not None:
+                walker.walks[index].after_sale(sale, result)
             if index == 0:
                 _check(part, sale, result, limit_differences)
+    for member_id, walker in walkers.items():
+        for index in (0, 1):
+            outcomes[index].end_tiers[member_id] = walker.finish(index, end)
     return part
+
+
+def _in_order(members: Sequence[MemberHistory], walk_ins: Sequence[SaleRecord]) -> list[SaleRecord]:
+    everything = [sale for history in members for sale in history.sales]
+    everything.extend(walk_ins)
+    everything.sort(key=lambda sale: (sale.clock, sale.id))
+    return everything
+
+
+class _Walker:
+    """One member under both programs: a walk each, and the tier sets still to come."""
+
+    def __init__(
+        self, history: MemberHistory, current: Rules, draft: Rules, start: dt.datetime
+    ) -> None:
+        self.walks = (_MemberWalk(history, current, start), _MemberWalk(history, draft, start))
+        self.pending = (list(history.sets), list(history.sets))
+
+    def before_sale(self, sale: SaleRecord) -> None:
+        for index in (0, 1):
+            self.walks[index].before_sale(sale, self.pending[index])
+
+    def finish(self, index: int, end: dt.datetime) -> str | None:
+        return self.walks[index].finish(end, self.pending[index])
 
 
 def given_lines(sale: SaleRecord, program: pricing.Program, tier_code: str | None) -> SaleRecord:
