@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Min, Q, Sum
+from django.db.models import Case, DateTimeField, F, Min, Q, Sum, When
 
 from patron.cards.models import Membership
 from patron.engine import pricing
@@ -50,7 +50,7 @@ def read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store 
     lines = _lines(ids)
     coupons = _coupons(ids)
     refunds = _refunds(ids, end)
-    firsts = _first_sales(merchant, end)
+    firsts = _first_sales(merchant)
     records: dict[int | None, list[replay.SaleRecord]] = defaultdict(list)
     earn_ids: set[int] = set()
     for sale_id, row in sales.items():
@@ -215,12 +215,18 @@ def _refunds(ids: list[int], end: dt.datetime) -> dict[int, list[tuple]]:
     return found
 
 
-def _first_sales(merchant: Merchant, end: dt.datetime) -> dict[int, dt.datetime]:
-    """When each member first bought (a sale before it makes the next no first purchase)."""
+def _first_sales(merchant: Merchant) -> dict[int, dt.datetime]:
+    """When each member's first sale was taken (imported history: when it happened); the
+    till prices a sale as a first purchase when the member has no visit yet."""
+    taken = Case(
+        When(channel=IMPORTED, then=F("occurred_at")),
+        default=F("created_at"),
+        output_field=DateTimeField(),
+    )
     rows = (
-        Sale.objects.filter(merchant=merchant, member__isnull=False, occurred_at__lt=end)
+        Sale.objects.filter(merchant=merchant, member__isnull=False)
         .values("member_id")
-        .annotate(first=Min("occurred_at"))
+        .annotate(first=Min(taken))
         .values_list("member_id", "first")
     )
     return dict(rows.iterator(chunk_size=BATCH))
@@ -244,7 +250,8 @@ def _record(
         coupons=_given_coupons(row.codes, coupons),
         points_to_redeem=row.recorded.points_redeemed,
         stored_value=row.stored_value,
-        first_purchase=row.member_id is not None and firsts.get(row.member_id) == row.at,
+        first_purchase=row.member_id is not None
+        and firsts.get(row.member_id) == (row.at if row.channel == IMPORTED else row.taken_at),
         imported=row.channel == IMPORTED,
         recorded=row.recorded,
         refunds=_refunded(refunds.get(sale_id, ()), row),
