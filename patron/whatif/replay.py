@@ -363,11 +363,13 @@ class _TierWalk:
         ]
         return max(ranks, default=0)
 
-    def after_activity(self, figures: Mapping[str, int]) -> None:
-        if not self.moves:
-            return
+    def after_activity(self, figures: _Figures, moment: dt.datetime) -> None:
+        """Up to the highest tier the figures earn right after a sale or top-up (the figures
+        are only read when some tier above could be reached)."""
         rank = self.tier.rank if self.tier is not None else 0
-        up = tier_rules.upgrade(self.engine, rank, figures)
+        if not any(rule.rank > rank and rule.upgrade_when for rule in self.engine):
+            return
+        up = tier_rules.upgrade(self.engine, rank, figures.at(moment))
         if up is not None:
             self.tier = up[0]
 
@@ -611,7 +613,7 @@ class _MemberWalk:
             taken = _scaled(refund.points_reversed, result.points_earned, earned_then)
             if taken:
                 self.figures.add(Fact("points", refund.at, -taken, window_at=refund.at))
-        self.tiers.after_activity(self.figures.at(clock))
+        self.tiers.after_activity(self.figures, clock)
 
     def finish(self, end: dt.datetime, sets: list[TierSet]) -> str | None:
         self._until(end, sets)
@@ -623,7 +625,7 @@ class _MemberWalk:
             change = sets.pop(0)
             self.tiers.review_until(change.at, self.figures)
             if change.activity:
-                self.tiers.after_activity(self.figures.at(change.at))
+                self.tiers.after_activity(self.figures, change.at)
             else:
                 self.tiers.set(change)
         self.tiers.review_until(moment, self.figures)
