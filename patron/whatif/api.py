@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from patron.core.apitypes import PathId
@@ -58,10 +58,9 @@ def simulate(request: HttpRequest, payload: SimulateIn):
     asked = services.question(actor, payload.first, payload.last, payload.store)
     document = payload.program.root
     if asked.days <= services.SHORT_RANGE_DAYS:
-        return 200, jobs.answer(services.simulate(actor, document, asked))
+        return Status(200, jobs.answer(services.simulate(actor, document, asked)))
     simulation = jobs.submit(actor, document, asked)
-    response_body = _job(request, simulation)
-    return 202, response_body
+    return Status(202, _job(request, simulation))
 
 
 @router.get(

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Min, Q, Sum
+from django.db.models import Case, DateTimeField, F, Min, Q, Sum, When
 
 from patron.cards.models import Membership
 from patron.engine import pricing
@@ -50,7 +50,7 @@ def read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store 
     lines = _lines(ids)
     coupons = _coupons(ids)
     refunds = _refunds(ids, end)
-    firsts = _first_sales(merchant, end)
+    firsts = _first_sales(merchant)
     records: dict[int | None, list[replay.SaleRecord]] = defaultdict(list)
     earn_ids: set[int] = set()
     for sale_id, row in sales.items():
@@ -60,6 +60,8 @@ def read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store 
         records[record.member_id].append(record)
         if row.points_earn_id is not None:
             earn_ids.add(row.points_earn_id)
+    for member_sales in records.values():
+        member_sales.sort(key=lambda record: (record.clock, record.id))
     window = tier_rules.window_start(start, _zone(merchant))
     members = _members(merchant, start, end, window, records, set(sales), earn_ids)
     walk_ins = records.get(None, [])
@@ -107,6 +109,7 @@ class _SaleRow:
     recorded: replay.Recorded
     stored_value: int
     points_earn_id: int | None
+    taken_at: dt.datetime
 
 
 def _sales(
@@ -132,6 +135,7 @@ def _sales(
         "points_earned",
         "stored_value_paid",
         "points_earn_id",
+        "created_at",
     )
     result = {}
     for row in rows.iterator(chunk_size=BATCH):
@@ -145,6 +149,7 @@ def _sales(
             recorded=replay.Recorded(*row[7:14]),
             stored_value=row[14],
             points_earn_id=row[15],
+            taken_at=row[16],
         )
     return result
 
@@ -210,12 +215,18 @@ def _refunds(ids: list[int], end: dt.datetime) -> dict[int, list[tuple]]:
     return found
 
 
-def _first_sales(merchant: Merchant, end: dt.datetime) -> dict[int, dt.datetime]:
-    """When each member first bought (a sale before it makes the next no first purchase)."""
+def _first_sales(merchant: Merchant) -> dict[int, dt.datetime]:
+    """When each member's first sale was taken (imported history: when it happened); the
+    till prices a sale as a first purchase when the member has no visit yet."""
+    taken = Case(
+        When(channel=IMPORTED, then=F("occurred_at")),
+        default=F("created_at"),
+        output_field=DateTimeField(),
+    )
     rows = (
-        Sale.objects.filter(merchant=merchant, member__isnull=False, occurred_at__lt=end)
+        Sale.objects.filter(merchant=merchant, member__isnull=False)
         .values("member_id")
-        .annotate(first=Min("occurred_at"))
+        .annotate(first=Min(taken))
         .values_list("member_id", "first")
     )
     return dict(rows.iterator(chunk_size=BATCH))
@@ -239,10 +250,12 @@ def _record(
         coupons=_given_coupons(row.codes, coupons),
         points_to_redeem=row.recorded.points_redeemed,
         stored_value=row.stored_value,
-        first_purchase=row.member_id is not None and firsts.get(row.member_id) == row.at,
+        first_purchase=row.member_id is not None
+        and firsts.get(row.member_id) == (row.at if row.channel == IMPORTED else row.taken_at),
         imported=row.channel == IMPORTED,
         recorded=row.recorded,
         refunds=_refunded(refunds.get(sale_id, ()), row),
+        taken_at=None if row.channel == IMPORTED else row.taken_at,
     )
 
 
@@ -392,14 +405,18 @@ def _facts(
             merchant=merchant, member__isnull=False, occurred_at__gte=window, occurred_at__lt=end
         )
         .exclude(channel=IMPORTED)
-        .values_list("id", "member_id", "occurred_at", "total", "status")
+        .values_list("id", "member_id", "occurred_at", "created_at", "total", "status")
     )
     kept: dict[int, tuple[int, dt.datetime, str]] = {}
-    for sale_id, member_id, occurred_at, total, status in sales.iterator(chunk_size=BATCH):
+    for sale_id, member_id, occurred_at, taken_at, total, status in sales.iterator(
+        chunk_size=BATCH
+    ):
         if sale_id in replayed:
             continue
         kept[sale_id] = (member_id, occurred_at, status)
-        found[member_id].append(replay.Fact("spend", occurred_at, total, sale_id=sale_id))
+        found[member_id].append(
+            replay.Fact("spend", taken_at, total, window_at=occurred_at, sale_id=sale_id)
+        )
     refunds = (
         Refund.objects.filter(
             sale__merchant=merchant, sale__occurred_at__gte=window, created_at__lt=end
@@ -436,19 +453,29 @@ def _facts(
         .values_list(
             "member_id",
             "occurred_at",
+            "transaction__created_at",
             "amount",
             "asset",
             "transaction_id",
             "transaction__reverses_id",
         )
     )
-    for member_id, occurred_at, amount, asset, transaction_id, reverses in entries.iterator(
-        chunk_size=BATCH
-    ):
+    for (
+        member_id,
+        occurred_at,
+        taken_at,
+        amount,
+        asset,
+        transaction_id,
+        reverses,
+    ) in entries.iterator(chunk_size=BATCH):
         if asset == Asset.PRINCIPAL:
-            found[member_id].append(replay.Fact("topup", occurred_at, amount))
+            fact = replay.Fact("topup", taken_at, amount, window_at=occurred_at)
         elif transaction_id not in earn_ids and reverses not in earn_ids:
-            found[member_id].append(replay.Fact("points", occurred_at, amount))
+            fact = replay.Fact("points", taken_at, amount, window_at=occurred_at)
+        else:
+            continue
+        found[member_id].append(fact)
     return found
 
 

@@ -182,3 +182,22 @@ def test_tiers_move_under_the_drafts_rules_as_the_replay_walks(shop):
     assert result.draft.figures["by_tier"] == {"normal": 0, "silver": 0, "gold": 1}
     assert result.tier_moves() == [(e.pk, "silver", "gold")]
     assert_faithful(result, 3)
+
+
+def test_a_first_purchase_offer_applies_to_the_first_sale_only(shop):
+    f = member(shop, "13800138006")
+    sell(shop, f, [("DISH", "dishes", 20000)], "s1")
+    sell(shop, f, [("DISH", "dishes", 30000)], "s2")
+    welcome = {
+        "code": "welcome",
+        "name": "首单八折",
+        "kind": "automatic",
+        "benefit": {"type": "percent", "value": 20},
+        "condition": {"first_purchase": True},
+    }
+    result = run(shop, draft(shop, promotions=[welcome]))
+    assert result.current.figures["discount"] == 0
+    assert result.draft.figures["by_promotion"] == {"welcome": 4000}
+    assert result.as_dict()["diff"]["revenue"] == -4000
+    assert result.as_dict()["diff"]["points_earned"] == -40
+    assert_faithful(result, 2)

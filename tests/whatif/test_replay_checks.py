@@ -128,3 +128,62 @@ def test_nothing_is_written(shop):
     assert result.as_dict()["diff"]["member_discount"] > 0
     assert row_counts() == before
     assert export_program(shop)["tiers"][1]["discount"] == {"rooms": 88}
+
+
+def test_sales_keyed_in_late_are_priced_by_the_tier_held_when_they_were_taken(shop):
+    """A sale backdated before the one that lifted the member was still priced silver at the
+    till: the replay walks sales in the order they were taken (docs/whatif.md)."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    a = member(shop, "13800138051")
+    first = sales.commit_sale(
+        shop,
+        sales.SaleRequest(
+            lines=[sales.LineInput(sku="DISH", category="dishes", unit_price=100000)],
+            member=a.pk,
+            store="S1",
+            occurred_at=now - dt.timedelta(days=10),
+        ),
+        key="late1",
+    )
+    late = sales.commit_sale(
+        shop,
+        sales.SaleRequest(
+            lines=[sales.LineInput(sku="ROOM", category="rooms", unit_price=50000)],
+            member=a.pk,
+            store="S1",
+            occurred_at=now - dt.timedelta(days=20),
+        ),
+        key="late2",
+    )
+    assert first.member_discount == 0 and late.member_discount == 6000  # silver by then
+
+    result = run(shop, export_program(shop))
+    assert result.compared == 2
+    assert result.differences == []
+
+
+def test_a_limited_offer_sells_out_in_the_order_the_sales_were_taken(shop):
+    flash = {
+        "code": "flash",
+        "name": "限量特价",
+        "kind": "automatic",
+        "benefit": {"type": "fixed_price", "value": 5000, "skus": ["TEA"]},
+        "limits": {"total": 2},
+    }
+    apply_program(shop, {"promotions": [flash]})
+    a, b = member(shop, "13800138061"), member(shop, "13800138062")
+    tea = [("TEA", "dishes", 16800)]
+    got = [
+        sell(shop, a, tea, "f1").discount,
+        sell(shop, None, tea, "f2").discount,  # a walk-in takes the second
+        sell(shop, b, tea, "f3").discount,  # sold out
+    ]
+    assert got == [11800, 11800, 0]
+
+    same = run(shop, export_program(shop))
+    assert same.compared == 3 and same.differences == []
+    more = run(shop, draft(shop, promotions=[{**flash, "limits": {"total": 3}}]))
+    assert more.as_dict()["diff"]["discount"] == 11800
+    assert more.draft.figures["by_promotion"] == {"flash": 3 * 11800}
