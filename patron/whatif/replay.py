@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -230,20 +231,96 @@ class Part:
 
 @dataclass
 class _Figures:
-    """A member's tier figures as events in time; read as of any moment."""
+    """A member's tier figures as events in time; read as of any moment.
+
+    The walk reads them forward in time, so `at` keeps the figures of its last read and moves
+    them on: facts up to the new moment come in, facts older than the new window go out of
+    the 12-month figures. A read before the last one, or a fact added at or before it, falls
+    back to adding everything up again (`_scan`), which gives the same figures."""
 
     zone: ZoneInfo
     spend_before: int
     points_before: int
     facts: list[Fact]
 
+    def __post_init__(self) -> None:
+        self._restart()
+
+    def _restart(self) -> None:
+        self._moment: dt.datetime | None = None  # of the last forward read
+        self._entered = 0  # facts[:_entered] are at or before it
+        self._inside: list[tuple[dt.datetime, int, Fact]] = []  # (window moment, n, fact)
+        self._spend_total = self.spend_before
+        self._points_total = self.points_before
+        self._spend_12m = 0
+        self._points_12m = 0
+        self._sales: dict[int, int] = {}  # sale id -> total, in the window, not refunded
+        self._topups: dict[int, int] = {}  # n -> a top-up's principal, in the window
+
     def add(self, fact: Fact) -> None:
+        if self._moment is not None and fact.at <= self._moment:
+            self._restart()  # it belongs before the last read: add up again
         if self.facts and fact.at < self.facts[-1].at:
             bisect.insort(self.facts, fact, key=lambda f: f.at)
         else:
             self.facts.append(fact)
 
     def at(self, moment: dt.datetime) -> dict[str, int]:
+        if self._moment is not None and moment < self._moment:
+            return self._scan(moment)
+        start = tier_rules.window_start(moment, self.zone)
+        self._moment = moment
+        facts, inside = self.facts, self._inside
+        while self._entered < len(facts) and facts[self._entered].at <= moment:
+            fact = facts[self._entered]
+            self._enter(fact, (fact.window_at or fact.at) >= start)
+            if (fact.window_at or fact.at) >= start:
+                heapq.heappush(inside, (fact.window_at or fact.at, self._entered, fact))
+            self._entered += 1
+        while inside and inside[0][0] < start:
+            _, number, fact = heapq.heappop(inside)
+            self._leave(fact, number)
+        figures = dict.fromkeys(tier_rules.KEYS, 0)
+        figures["spend_12m"] = self._spend_12m
+        figures["points_12m"] = self._points_12m
+        figures["single_topup"] = max(0, max(self._topups.values(), default=0))
+        figures["spend_total"] = self._spend_total
+        figures["points_total"] = self._points_total
+        figures["visits_12m"] = len(self._sales)
+        figures["single_sale"] = max(self._sales.values(), default=0)
+        return figures
+
+    def _enter(self, fact: Fact, in_window: bool) -> None:
+        """What `_scan` does with one fact, kept."""
+        if fact.kind == "spend":
+            self._spend_total += fact.amount
+            if in_window:
+                self._spend_12m += fact.amount
+                if fact.amount >= 0 and fact.sale_id is not None:
+                    self._sales[fact.sale_id] = fact.amount
+                elif fact.in_full and fact.sale_id is not None:
+                    self._sales.pop(fact.sale_id, None)
+        elif fact.kind == "points":
+            self._points_total += fact.amount
+            if in_window:
+                self._points_12m += fact.amount
+        elif fact.kind == "topup" and in_window:
+            self._topups[self._entered] = fact.amount
+
+    def _leave(self, fact: Fact, number: int) -> None:
+        """A fact out of the window: out of the 12-month figures. A sale's facts (the sale and
+        its refunds) share the sale's moment, so they leave together and take it along."""
+        if fact.kind == "spend":
+            self._spend_12m -= fact.amount
+            if fact.sale_id is not None:
+                self._sales.pop(fact.sale_id, None)
+        elif fact.kind == "points":
+            self._points_12m -= fact.amount
+        elif fact.kind == "topup":
+            self._topups.pop(number, None)
+
+    def _scan(self, moment: dt.datetime) -> dict[str, int]:
+        """The figures at `moment` from every fact, added up afresh."""
         start = tier_rules.window_start(moment, self.zone)
         figures = dict.fromkeys(tier_rules.KEYS, 0)
         spend_total, points_total = self.spend_before, self.points_before
@@ -481,7 +558,13 @@ class Usage:
 
 
 class Pricer:
-    """Prices recorded sales under one program, as the till would have priced them."""
+    """Prices recorded sales under one program, as the till would have priced them.
+
+    A sale without codes or coupons, under a program without limited promotions, prices the
+    same whenever its lines, store, buyer kind (member or walk-in), tier, first purchase,
+    points, stored value, local weekday and the promotion windows it falls in are the same:
+    `quote` reads nothing else then. Such quotes are kept and handed out again (a Quote is
+    frozen), which is most of a replay's sales."""
 
     def __init__(self, rules: Rules, usage: Usage | None = None) -> None:
         self.rules = rules
@@ -489,8 +572,44 @@ class Pricer:
         self.limited = tuple(p.code for p in rules.program.promotions if p.limits is not None)
         self.usage = usage if usage is not None else Usage()
         self.tier_discounts = {tier.code: tier for tier in rules.program.tiers}
+        edges = _window_edges(rules.program)
+        self.edges = edges or []
+        self.quotes: dict[tuple, tuple[tuple, pricing.Quote]] | None = (
+            {} if edges is not None and not self.limited else None
+        )
+        self.asked = 0
+        self.priced = 0  # quotes the engine computed (the rest came from `quotes`)
 
-    def price(self, sale: SaleRecord, tier: str | None) -> pricing.Quote:
+    def price(
+        self, sale: SaleRecord, tier: str | None, lines: tuple[pricing.Line, ...] | None = None
+    ) -> pricing.Quote:
+        """`sale` priced at `tier`, with `lines` instead of its own when given."""
+        lines = sale.lines if lines is None else lines
+        self.asked += 1
+        quotes = self.quotes
+        if quotes is None or sale.codes or sale.coupons:
+            return self._quote(sale, tier, lines)
+        at = sale.at
+        key = (
+            id(lines),  # the very tuple (kept with its quote: its id is not reused meanwhile)
+            sale.store,
+            sale.member_id is None,
+            tier,
+            sale.first_purchase,
+            sale.points_to_redeem,
+            sale.stored_value,
+            at.astimezone(self.zone).isoweekday(),
+            bisect.bisect_right(self.edges, at) if self.edges else 0,
+        )
+        found = quotes.get(key)
+        if found is None or found[0] is not lines:
+            found = quotes[key] = (lines, self._quote(sale, tier, lines))
+        return found[1]
+
+    def _quote(
+        self, sale: SaleRecord, tier: str | None, lines: tuple[pricing.Line, ...]
+    ) -> pricing.Quote:
+        self.priced += 1
         member_id = str(sale.member_id) if sale.member_id is not None else None
         day = sale.at.astimezone(self.zone).date()
         usage = self.usage.of(self.limited, sale.member_id, day) if self.limited else {}
@@ -505,7 +624,7 @@ class Pricer:
         )
         basket = pricing.Basket(
             store=sale.store,
-            lines=sale.lines,
+            lines=lines,
             codes=sale.codes,
             points_to_redeem=sale.points_to_redeem,
             stored_value=sale.stored_value,
@@ -516,11 +635,35 @@ class Pricer:
         return result
 
 
+def _window_edges(program: pricing.Program) -> list[dt.datetime] | None:
+    """The moments at which a promotion starts or ends, in order: two sales between the same
+    edges see the same promotions open. None when an edge has no time zone (`quote` then
+    fails as it always did, so nothing is kept)."""
+    edges = set()
+    for promotion in program.promotions:
+        for edge in (promotion.condition.starts_at, promotion.condition.ends_at):
+            if edge is None:
+                continue
+            if edge.tzinfo is None or edge.utcoffset() is None:
+                return None
+            edges.add(edge)
+    return sorted(edges)
+
+
 # --- the walk --------------------------------------------------------------------------------
 
 
 def _month(moment: dt.datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m")
+    local = moment.astimezone(zone)
+    return _MONTHS.get((local.year, local.month)) or _month_name(local)
+
+
+_MONTHS: dict[tuple[int, int], str] = {}
+
+
+def _month_name(local: dt.datetime) -> str:
+    name = _MONTHS[(local.year, local.month)] = local.strftime("%Y-%m")
+    return name
 
 
 def _record(outcome: Outcome, result: pricing.Quote, sale: SaleRecord, zone: ZoneInfo) -> None:
@@ -651,6 +794,7 @@ def walk(
     zone = ZoneInfo(current.program.timezone)
     seed = usage or Usage()
     pricers = (Pricer(current, seed.copy()), Pricer(draft, seed.copy()))
+    given = _GivenLines(current.program)
     outcomes = (part.current, part.draft)
     for history in members:
         walks = [_MemberWalk(history, rules, start) for rules in (current, draft)]
@@ -658,13 +802,13 @@ def walk(
         for recorded in history.sales:
             for index, member_walk in enumerate(walks):
                 member_walk.before_sale(recorded, pending[index])
-            sale = given_lines(recorded, current.program, walks[0].tiers.code)
+            lines = given.of(recorded, walks[0].tiers.code)
             for index, member_walk in enumerate(walks):
-                result = pricers[index].price(sale, member_walk.tiers.code)
-                _record(outcomes[index], result, sale, zone)
-                member_walk.after_sale(sale, result)
+                result = pricers[index].price(recorded, member_walk.tiers.code, lines)
+                _record(outcomes[index], result, recorded, zone)
+                member_walk.after_sale(recorded, result)
                 if index == 0:
-                    _check(part, sale, result, limit_differences)
+                    _check(part, recorded, result, limit_differences)
         for index, member_walk in enumerate(walks):
             outcomes[index].end_tiers[history.member_id] = member_walk.finish(end, pending[index])
     for sale in walk_ins:
@@ -676,25 +820,58 @@ def walk(
     return part
 
 
+class _GivenLines:
+    """`given_lines`' lines, worked out once per basket and tier (many sales share both)."""
+
+    def __init__(self, program: pricing.Program) -> None:
+        self.program = program
+        self.found: dict[tuple, tuple[tuple, tuple[pricing.Line, ...]]] = {}
+
+    def of(self, sale: SaleRecord, tier_code: str | None) -> tuple[pricing.Line, ...]:
+        if sale.member_id is None:
+            return sale.lines
+        key = (id(sale.lines), tier_code)  # the very tuple, kept beside what it gives
+        found = self.found.get(key)
+        if found is None or found[0] is not sale.lines:
+            found = self.found[key] = (sale.lines, _given(sale.lines, self.program, tier_code))
+        return found[1]
+
+
 def given_lines(sale: SaleRecord, program: pricing.Program, tier_code: str | None) -> SaleRecord:
     """The sale with each line's member price as the till gave it. Sales keep the price a
     member paid per unit, not what the till asked for: a price below what the tier gave
     (under the current program, at the sale's tier) was the till's own or an agreement
     unit's, and stays; one equal to the tier's came from the tier, and each program gives its
     own."""
-    if sale.member_id is None or all(line.member_price is None for line in sale.lines):
+    if sale.member_id is None:
         return sale
+    lines = _given(sale.lines, program, tier_code)
+    return sale if lines is sale.lines else replace(sale, lines=lines)
+
+
+def _given(
+    lines: tuple[pricing.Line, ...], program: pricing.Program, tier_code: str | None
+) -> tuple[pricing.Line, ...]:
+    """`lines` with the tier's member prices taken out (see `given_lines`); the very tuple
+    when there is none."""
+    if all(line.member_price is None for line in lines):
+        return lines
     tier = _tier_of(program, tier_code)
     discount: Mapping[str, int] = tier.discount if tier is not None else {}
-    lines = []
-    for line in sale.lines:
+    given_lines = []
+    changed = False
+    for line in lines:
         given = line.member_price
         if given is not None and line.category in discount:
             tier_price = div_round_half_up(line.unit_price * discount[line.category], 100)
             if given >= tier_price:
                 given = None
-        lines.append(line if given == line.member_price else replace(line, member_price=given))
-    return replace(sale, lines=tuple(lines))
+        if given == line.member_price:
+            given_lines.append(line)
+        else:
+            given_lines.append(replace(line, member_price=given))
+            changed = True
+    return tuple(given_lines) if changed else lines
 
 
 def _tier_of(program: pricing.Program, code: str | None) -> pricing.Tier | None:
