@@ -372,9 +372,11 @@ def register_routers() -> None:
     from patron.promotions.api import router as promotions_router
     from patron.sales.api import router as sales_router
     from patron.wallet.api import router as wallet_router
+    from patron.whatif.api import router as whatif_router
 
     api.add_router("/members", members_router)
     api.add_router("/program", program_router)
+    api.add_router("/program", whatif_router)
     api.add_router("/", wallet_router)
     api.add_router("/", promotions_router)
     api.add_router("/", sales_router)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Min, Q, Sum, TextField
+from django.db.models import Case, DateTimeField, F, Min, Q, Sum, TextField, When
 from django.db.models.functions import Cast
 
 from patron.cards.models import Membership
@@ -77,9 +77,11 @@ def _read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store
         _lines(in_range),
         _coupons(in_range),
         _refunds(in_range, end),
-        _first_sales(merchant, end),
+        _first_sales(merchant),
         dict(Store.objects.values_list("pk", "code")),
     )
+    for member_sales in found.records.values():
+        member_sales.sort(key=_by_clock)
     window = tier_rules.window_start(start, _zone(merchant))
     members = _members(merchant, in_range, window, found.records, found.ids, found.earn_ids)
     return History(
@@ -125,6 +127,10 @@ class _Sales:
     ids: set[int] = field(default_factory=set)
     earn_ids: set[int] = field(default_factory=set)  # their points' ledger transactions
     imported: int = 0
+
+
+def _by_clock(record: replay.SaleRecord) -> tuple[dt.datetime, int]:
+    return record.clock, record.id
 
 
 def _in_range(
@@ -177,6 +183,7 @@ def _sales(
             "points_earned",
             "stored_value_paid",
             "points_earn_id",
+            "created_at",
         )
     )
     found = _Sales()
@@ -197,10 +204,12 @@ def _sales(
                 coupons=_given_coupons(codes, coupons[sale_id]) if sale_id in coupons else {},
                 points_to_redeem=recorded.points_redeemed,
                 stored_value=row[14],
-                first_purchase=member_id is not None and firsts.get(member_id) == at,
+                first_purchase=member_id is not None
+                and firsts.get(member_id) == (at if imported else row[16]),
                 imported=imported,
                 recorded=recorded,
                 refunds=_refunded(refunds[sale_id], status) if sale_id in refunds else (),
+                taken_at=None if imported else row[16],
             )
         )
         ids.add(sale_id)
@@ -284,12 +293,18 @@ def _refunds(in_range: dict[str, Any], end: dt.datetime) -> dict[int, list[tuple
     return found
 
 
-def _first_sales(merchant: Merchant, end: dt.datetime) -> dict[int, dt.datetime]:
-    """When each member first bought (a sale before it makes the next no first purchase)."""
+def _first_sales(merchant: Merchant) -> dict[int, dt.datetime]:
+    """When each member's first sale was taken (imported history: when it happened); the
+    till prices a sale as a first purchase when the member has no visit yet."""
+    taken = Case(
+        When(channel=IMPORTED, then=F("occurred_at")),
+        default=F("created_at"),
+        output_field=DateTimeField(),
+    )
     rows = (
-        Sale.objects.filter(merchant=merchant, member__isnull=False, occurred_at__lt=end)
+        Sale.objects.filter(merchant=merchant, member__isnull=False)
         .values("member_id")
-        .annotate(first=Min("occurred_at"))
+        .annotate(first=Min(taken))
         .values_list("member_id", "first")
     )
     return dict(rows.iterator(chunk_size=BATCH))
@@ -443,14 +458,18 @@ def _facts(
         )
         .exclude(channel=IMPORTED)
         .exclude(**in_range)  # the replayed ones are left to the database to skip
-        .values_list("id", "member_id", "occurred_at", "total", "status")
+        .values_list("id", "member_id", "occurred_at", "created_at", "total", "status")
     )
     kept: dict[int, tuple[int, dt.datetime, str]] = {}
-    for sale_id, member_id, occurred_at, total, status in sales.iterator(chunk_size=BATCH):
+    for sale_id, member_id, occurred_at, taken_at, total, status in sales.iterator(
+        chunk_size=BATCH
+    ):
         if sale_id in replayed:
             continue
         kept[sale_id] = (member_id, occurred_at, status)
-        found[member_id].append(replay.Fact("spend", occurred_at, total, sale_id=sale_id))
+        found[member_id].append(
+            replay.Fact("spend", taken_at, total, window_at=occurred_at, sale_id=sale_id)
+        )
     refunds = (
         Refund.objects.filter(
             sale__merchant=merchant, sale__occurred_at__gte=window, created_at__lt=end
@@ -487,19 +506,29 @@ def _facts(
         .values_list(
             "member_id",
             "occurred_at",
+            "transaction__created_at",
             "amount",
             "asset",
             "transaction_id",
             "transaction__reverses_id",
         )
     )
-    for member_id, occurred_at, amount, asset, transaction_id, reverses in entries.iterator(
-        chunk_size=BATCH
-    ):
+    for (
+        member_id,
+        occurred_at,
+        taken_at,
+        amount,
+        asset,
+        transaction_id,
+        reverses,
+    ) in entries.iterator(chunk_size=BATCH):
         if asset == Asset.PRINCIPAL:
-            found[member_id].append(replay.Fact("topup", occurred_at, amount))
+            fact = replay.Fact("topup", taken_at, amount, window_at=occurred_at)
         elif transaction_id not in earn_ids and reverses not in earn_ids:
-            found[member_id].append(replay.Fact("points", occurred_at, amount))
+            fact = replay.Fact("points", taken_at, amount, window_at=occurred_at)
+        else:
+            continue
+        found[member_id].append(fact)
     return found
 
 

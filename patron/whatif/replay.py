@@ -109,6 +109,14 @@ class SaleRecord:
     imported: bool = False  # history brought in by `patron import sales`: no tier figures
     recorded: Recorded | None = None
     refunds: tuple[Refunded, ...] = ()
+    # When the till took it (Sale.created_at): a sale backdated to `at` was priced by the
+    # tier the member held when it was taken. None: at `at` (imported history).
+    taken_at: dt.datetime | None = None
+
+    @property
+    def clock(self) -> dt.datetime:
+        """Where the sale stands in the walk: when it was taken."""
+        return self.taken_at or self.at
 
 
 @dataclass(frozen=True)
@@ -432,11 +440,13 @@ class _TierWalk:
         ]
         return max(ranks, default=0)
 
-    def after_activity(self, figures: Mapping[str, int]) -> None:
-        if not self.moves:
-            return
+    def after_activity(self, figures: _Figures, moment: dt.datetime) -> None:
+        """Up to the highest tier the figures earn right after a sale or top-up (the figures
+        are only read when some tier above could be reached)."""
         rank = self.tier.rank if self.tier is not None else 0
-        up = tier_rules.upgrade(self.engine, rank, figures)
+        if not any(rule.rank > rank and rule.upgrade_when for rule in self.engine):
+            return
+        up = tier_rules.upgrade(self.engine, rank, figures.at(moment))
         if up is not None:
             self.tier = up[0]
 
@@ -720,16 +730,17 @@ class _MemberWalk:
         self.tiers = _TierWalk(rules, zone, history.start_tier, start, history.floors)
 
     def before_sale(self, sale: SaleRecord, sets: list[TierSet]) -> None:
-        self._until(sale.at, sets)
+        self._until(sale.clock, sets)
 
     def after_sale(self, sale: SaleRecord, result: pricing.Quote) -> None:
         if sale.imported:
             return  # imported history earns no tier (cards.tiers.facts)
         recorded_total = sale.recorded.total if sale.recorded else result.total
         earned_then = sale.recorded.points_earned if sale.recorded else result.points_earned
-        self.figures.add(Fact("spend", sale.at, result.total, sale_id=sale.id))
+        clock = sale.clock
+        self.figures.add(Fact("spend", clock, result.total, window_at=sale.at, sale_id=sale.id))
         if result.points_earned:
-            self.figures.add(Fact("points", sale.at, result.points_earned))
+            self.figures.add(Fact("points", clock, result.points_earned, window_at=sale.at))
         for refund in sale.refunds:
             back = _scaled(refund.amount, result.total, recorded_total)
             self.figures.add(
@@ -745,7 +756,7 @@ class _MemberWalk:
             taken = _scaled(refund.points_reversed, result.points_earned, earned_then)
             if taken:
                 self.figures.add(Fact("points", refund.at, -taken, window_at=refund.at))
-        self.tiers.after_activity(self.figures.at(sale.at))
+        self.tiers.after_activity(self.figures, clock)
 
     def finish(self, end: dt.datetime, sets: list[TierSet]) -> str | None:
         self._until(end, sets)
@@ -757,7 +768,7 @@ class _MemberWalk:
             change = sets.pop(0)
             self.tiers.review_until(change.at, self.figures)
             if change.activity:
-                self.tiers.after_activity(self.figures.at(change.at))
+                self.tiers.after_activity(self.figures, change.at)
             else:
                 self.tiers.set(change)
         self.tiers.review_until(moment, self.figures)
@@ -788,35 +799,33 @@ def walk(
     usage: Usage | None = None,
     limit_differences: int = 1000,
 ) -> Part:
-    """Replay the members' sales (each member's in time order) and the walk-in sales under
-    both programs; `start`/`end` bound the range (reviews run through `end`)."""
+    """Replay every sale under both programs in the order the till took them (limited
+    promotions count across members in that order); each member's tier moves as each
+    program's rules say. `start`/`end` bound the range (reviews run through `end`)."""
     part = Part()
     zone = ZoneInfo(current.program.timezone)
     seed = usage or Usage()
     pricers = (Pricer(current, seed.copy()), Pricer(draft, seed.copy()))
     given = _GivenLines(current.program)
     outcomes = (part.current, part.draft)
-    for history in members:
-        walks = [_MemberWalk(history, rules, start) for rules in (current, draft)]
-        pending = [list(history.sets) for _ in walks]
-        for recorded in history.sales:
-            for index, member_walk in enumerate(walks):
-                member_walk.before_sale(recorded, pending[index])
-            lines = given.of(recorded, walks[0].tiers.code)
-            for index, member_walk in enumerate(walks):
-                result = pricers[index].price(recorded, member_walk.tiers.code, lines)
-                _record(outcomes[index], result, recorded, zone)
-                member_walk.after_sale(recorded, result)
-                if index == 0:
-                    _check(part, recorded, result, limit_differences)
-        for index, member_walk in enumerate(walks):
-            outcomes[index].end_tiers[history.member_id] = member_walk.finish(end, pending[index])
-    for sale in walk_ins:
+    walkers = {history.member_id: _Walker(history, current, draft, start) for history in members}
+    for sale in _in_order(members, walk_ins):
+        walker = walkers.get(sale.member_id) if sale.member_id is not None else None
+        lines = sale.lines
+        if walker is not None:
+            walker.before_sale(sale)
+            lines = given.of(sale, walker.walks[0].tiers.code)
         for index in (0, 1):
-            result = pricers[index].price(sale, None)
+            tier = walker.walks[index].tiers.code if walker is not None else None
+            result = pricers[index].price(sale, tier, lines)
             _record(outcomes[index], result, sale, zone)
+            if walker is not None:
+                walker.walks[index].after_sale(sale, result)
             if index == 0:
                 _check(part, sale, result, limit_differences)
+    for member_id, walker in walkers.items():
+        for index in (0, 1):
+            outcomes[index].end_tiers[member_id] = walker.finish(index, end)
     return part
 
 
@@ -835,6 +844,30 @@ class _GivenLines:
         if found is None or found[0] is not sale.lines:
             found = self.found[key] = (sale.lines, _given(sale.lines, self.program, tier_code))
         return found[1]
+
+
+def _in_order(members: Sequence[MemberHistory], walk_ins: Sequence[SaleRecord]) -> list[SaleRecord]:
+    everything = [sale for history in members for sale in history.sales]
+    everything.extend(walk_ins)
+    everything.sort(key=lambda sale: (sale.clock, sale.id))
+    return everything
+
+
+class _Walker:
+    """One member under both programs: a walk each, and the tier sets still to come."""
+
+    def __init__(
+        self, history: MemberHistory, current: Rules, draft: Rules, start: dt.datetime
+    ) -> None:
+        self.walks = (_MemberWalk(history, current, start), _MemberWalk(history, draft, start))
+        self.pending = (list(history.sets), list(history.sets))
+
+    def before_sale(self, sale: SaleRecord) -> None:
+        for index in (0, 1):
+            self.walks[index].before_sale(sale, self.pending[index])
+
+    def finish(self, index: int, end: dt.datetime) -> str | None:
+        return self.walks[index].finish(end, self.pending[index])
 
 
 def given_lines(sale: SaleRecord, program: pricing.Program, tier_code: str | None) -> SaleRecord:

@@ -228,6 +228,9 @@ CROSS_FIELD_RULES = {
     # The member list's `page` times `page_size` skips at most 10,000 members, and a `cursor`
     # is one the server made (tests/api/test_members_paging.py covers both refusals).
     ("GET", "/api/v1/members"),
+    # A what-if replay takes a program file (as PUT /program), a range that is not backwards
+    # or in the future and a store code the merchant has (tests/whatif covers each refusal).
+    ("POST", "/api/v1/program/simulate"),
 }
 
 

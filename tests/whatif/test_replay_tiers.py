@@ -1,0 +1,117 @@
+"""The replay's tiers on their own (pure: no database): the nightly review's grace and
+downgrade as the rolling 12 months leave a member's spend behind, and paid-membership floors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from patron.engine import pricing
+from patron.engine import tiers as tier_rules
+from patron.engine.points import EarnRule
+from patron.whatif import replay
+
+SH = ZoneInfo("Asia/Shanghai")
+START = dt.datetime(2026, 1, 1, tzinfo=SH)
+END = dt.datetime(2026, 12, 1, tzinfo=SH)
+
+
+def rules(grace_days: int = 30) -> replay.Rules:
+    return replay.Rules(
+        program=pricing.Program(
+            tiers=(
+                pricing.Tier("normal", 0),
+                pricing.Tier("silver", 1, discount={"rooms": 88}),
+            ),
+            earn=EarnRule(per_amount=100, points=1),
+        ),
+        tiers=(
+            tier_rules.TierRule("normal", 0),
+            tier_rules.TierRule(
+                "silver",
+                1,
+                upgrade_when={"spend_12m": 100000},
+                keep_when={"spend_12m": 50000},
+                grace_days=grace_days,
+            ),
+        ),
+        templates={},
+    )
+
+
+def room(sale_id: int, at: dt.datetime) -> replay.SaleRecord:
+    return replay.SaleRecord(
+        id=sale_id,
+        member_id=1,
+        store="S1",
+        at=at,
+        lines=(pricing.Line("ROOM", "rooms", 1, 10000),),
+    )
+
+
+def history(*sales: replay.SaleRecord, floors=()) -> replay.MemberHistory:
+    # 600 yuan on 2025-03-01: enough to keep silver until it leaves the window on 2026-03-02.
+    spent = dt.datetime(2025, 3, 1, 12, tzinfo=SH)
+    return replay.MemberHistory(
+        member_id=1,
+        start_tier="silver",
+        facts=[replay.Fact("spend", spent, 60000, sale_id=99)],
+        sales=list(sales),
+        floors=list(floors),
+    )
+
+
+def member_discounts(part: replay.Part) -> int:
+    return part.current.totals.member_discount
+
+
+def test_silver_is_kept_through_grace_then_lost_one_night_after_it():
+    # The spend leaves the window at 2026-03-02 00:00; the review of 03:30 that night starts
+    # the grace period; 30 days later (2026-04-01 03:30) the member drops to normal.
+    in_grace = room(1, dt.datetime(2026, 3, 31, 12, tzinfo=SH))
+    after = room(2, dt.datetime(2026, 4, 1, 12, tzinfo=SH))
+    part = replay.walk([history(in_grace, after)], [], rules(), rules(), START, END)
+    assert member_discounts(part) == 1200  # the first room at 88, the second at full price
+    assert part.current.end_tiers == {1: "normal"}
+
+
+def test_a_sale_in_grace_that_meets_keep_clears_it():
+    back = replay.SaleRecord(
+        id=1,
+        member_id=1,
+        store="S1",
+        at=dt.datetime(2026, 3, 20, tzinfo=SH),
+        lines=(pricing.Line("DISH", "dishes", 1, 60000),),
+    )
+    later = room(2, dt.datetime(2026, 6, 1, tzinfo=SH))
+    part = replay.walk([history(back, later)], [], rules(), rules(), START, END)
+    assert member_discounts(part) == 1200  # still silver in June
+    assert part.current.end_tiers == {1: "silver"}
+
+
+def test_a_longer_grace_in_the_draft_keeps_silver_longer():
+    after = room(2, dt.datetime(2026, 4, 1, 12, tzinfo=SH))
+    part = replay.walk([history(after)], [], rules(30), rules(60), START, END)
+    assert part.current.totals.member_discount == 0
+    assert part.draft.totals.member_discount == 1200
+
+
+def test_a_paid_membership_floor_holds_the_tier():
+    paid = replay.TierSet(
+        at=dt.datetime(2026, 1, 1, tzinfo=SH),
+        code="silver",
+        floor=True,
+        until=dt.datetime(2026, 6, 1, tzinfo=SH),
+    )
+    may = room(1, dt.datetime(2026, 5, 30, tzinfo=SH))
+    july = room(2, dt.datetime(2026, 7, 15, tzinfo=SH))
+    part = replay.walk([history(may, july, floors=[paid])], [], rules(), rules(), START, END)
+    # Held while the membership lasts (its floor clears the grace period); from 1 June a new
+    # grace period of 30 days, so normal by mid-July.
+    assert member_discounts(part) == 1200
+    assert part.current.end_tiers == {1: "normal"}
+
+
+def test_members_with_nothing_move_alike():
+    ends = replay.idle_tiers({"silver": 5, None: 3}, rules(), START, END)
+    assert ends == {"normal": 8}  # silver without spend: grace, then down
