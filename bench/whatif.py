@@ -907,6 +907,29 @@ def bare_quotes(found: Any, processes: int) -> float:
         _bare = None
 
 
+def _spin(_: int) -> float:
+    """A fixed piece of pure-Python work; the CPU seconds it took."""
+    begun = time.process_time()
+    total = 0
+    for n in range(10_000_000):
+        total += n
+    return time.process_time() - begun
+
+
+def parallel_room(processes: int) -> tuple[float, float]:
+    """Wall seconds of one `_spin`, and of `processes` of them in forked processes at once:
+    on a machine shared with other work the second is well above the first (fewer free cores
+    than it has), and every parallel figure above is read against it."""
+    begun = time.perf_counter()
+    _spin(0)
+    one = time.perf_counter() - begun
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        begun = time.perf_counter()
+        pool.map(_spin, range(processes))
+        many = time.perf_counter() - begun
+    return one, many
+
+
 def peak_rss_mb() -> tuple[int, int]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
@@ -1003,6 +1026,11 @@ def main() -> None:
     print(
         f"replay / bare ({workers} processes): walk {walk / many:.2f}x, "
         f"end to end {total / many:.2f}x (the replay quotes each sale twice)"
+    )
+    one, many = parallel_room(workers)
+    print(
+        f"free cores now: the same pure-Python work takes {one:.2f} s in 1 process and "
+        f"{many:.2f} s in each of {workers} at once ({workers * one / many:.1f} cores' worth)"
     )
     if not args.reuse:
         scale.drop(args.pg, args.database)

@@ -23,6 +23,7 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from patron.engine import pricing
@@ -255,6 +256,8 @@ class _Figures:
         self._restart()
 
     def _restart(self) -> None:
+        self._day: dt.date | None = None  # the local day of the last forward read
+        self._start: dt.datetime | None = None  # and the start of its window
         self._moment: dt.datetime | None = None  # of the last forward read
         self._entered = 0  # facts[:_entered] are at or before it
         self._inside: list[tuple[dt.datetime, int, Fact]] = []  # (window moment, n, fact)
@@ -276,7 +279,10 @@ class _Figures:
     def at(self, moment: dt.datetime) -> dict[str, int]:
         if self._moment is not None and moment < self._moment:
             return self._scan(moment)
-        start = tier_rules.window_start(moment, self.zone)
+        day = moment.astimezone(self.zone).date()
+        if day != self._day:  # the window starts on the same night all day long
+            self._day, self._start = day, tier_rules.window_start(moment, self.zone)
+        start = self._start
         self._moment = moment
         facts, inside = self.facts, self._inside
         while self._entered < len(facts) and facts[self._entered].at <= moment:
@@ -676,9 +682,15 @@ def _month_name(local: dt.datetime) -> str:
     return name
 
 
-def _record(outcome: Outcome, result: pricing.Quote, sale: SaleRecord, zone: ZoneInfo) -> None:
+def _record(
+    outcome: Outcome,
+    result: pricing.Quote,
+    sale: SaleRecord,
+    zone: ZoneInfo,
+    month: str | None = None,
+) -> None:
     outcome.totals.add(result)
-    outcome.by_month[_month(sale.at, zone)].add(result)
+    outcome.by_month[month or _month(sale.at, zone)].add(result)
     outcome.by_store[sale.store].add(result)
     for applied in result.applied:
         if applied.amount:
@@ -686,11 +698,14 @@ def _record(outcome: Outcome, result: pricing.Quote, sale: SaleRecord, zone: Zon
     recorded = sale.recorded
     earned = recorded.points_earned if recorded else 0
     redeemed = recorded.points_redeemed if recorded else 0
-    refunds = sale.refunds
-    reversed_now = sum(_scaled(r.points_reversed, result.points_earned, earned) for r in refunds)
-    reversed_then = sum(r.points_reversed for r in refunds)
     outcome.points_delta += (result.points_earned - earned) - (result.points_redeemed - redeemed)
-    outcome.points_delta -= reversed_now - reversed_then
+    refunds = sale.refunds
+    if refunds:
+        reversed_now = sum(
+            _scaled(r.points_reversed, result.points_earned, earned) for r in refunds
+        )
+        reversed_then = sum(r.points_reversed for r in refunds)
+        outcome.points_delta -= reversed_now - reversed_then
 
 
 def _promotion_code(applied: pricing.Applied, sale: SaleRecord) -> str:
@@ -815,10 +830,11 @@ def walk(
         if walker is not None:
             walker.before_sale(sale)
             lines = given.of(sale, walker.walks[0].tiers.code)
+        month = _month(sale.at, zone)
         for index in (0, 1):
             tier = walker.walks[index].tiers.code if walker is not None else None
             result = pricers[index].price(sale, tier, lines)
-            _record(outcomes[index], result, sale, zone)
+            _record(outcomes[index], result, sale, zone, month)
             if walker is not None:
                 walker.walks[index].after_sale(sale, result)
             if index == 0:
@@ -916,10 +932,16 @@ def _tier_of(program: pricing.Program, code: str | None) -> pricing.Tier | None:
     return min(program.tiers, key=lambda tier: tier.rank)
 
 
+# A sale's recorded figures, or a quote's, as one tuple (compared in one go).
+_as_recorded = attrgetter(*RECORDED_FIELDS)
+
+
 def _check(part: Part, sale: SaleRecord, result: pricing.Quote, limit: int) -> None:
     if sale.imported or sale.recorded is None:
         return
     part.compared += 1
+    if _as_recorded(sale.recorded) == _as_recorded(result):
+        return  # the usual case: no difference to list
     found = compare(sale, result)
     if found:
         part.differing_sales += 1
