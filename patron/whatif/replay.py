@@ -256,8 +256,6 @@ class _Figures:
         self._restart()
 
     def _restart(self) -> None:
-        self._day: dt.date | None = None  # the local day of the last forward read
-        self._start: dt.datetime | None = None  # and the start of its window
         self._moment: dt.datetime | None = None  # of the last forward read
         self._entered = 0  # facts[:_entered] are at or before it
         self._inside: list[tuple[dt.datetime, int, Fact]] = []  # (window moment, n, fact)
@@ -279,10 +277,7 @@ class _Figures:
     def at(self, moment: dt.datetime) -> dict[str, int]:
         if self._moment is not None and moment < self._moment:
             return self._scan(moment)
-        day = moment.astimezone(self.zone).date()
-        if day != self._day:  # the window starts on the same night all day long
-            self._day, self._start = day, tier_rules.window_start(moment, self.zone)
-        start = self._start
+        start = _window_start(moment, self.zone)
         self._moment = moment
         facts, inside = self.facts, self._inside
         while self._entered < len(facts) and facts[self._entered].at <= moment:
@@ -294,14 +289,17 @@ class _Figures:
         while inside and inside[0][0] < start:
             _, number, fact = heapq.heappop(inside)
             self._leave(fact, number)
-        figures = dict.fromkeys(tier_rules.KEYS, 0)
-        figures["spend_12m"] = self._spend_12m
-        figures["points_12m"] = self._points_12m
-        figures["single_topup"] = max(0, max(self._topups.values(), default=0))
-        figures["spend_total"] = self._spend_total
-        figures["points_total"] = self._points_total
-        figures["visits_12m"] = len(self._sales)
-        figures["single_sale"] = max(self._sales.values(), default=0)
+        topup = max(self._topups.values(), default=0)
+        figures = dict.fromkeys(tier_rules.KEYS, 0)  # the keys in their order, then the values
+        figures.update(
+            spend_12m=self._spend_12m,
+            points_12m=self._points_12m,
+            single_topup=topup if topup > 0 else 0,
+            spend_total=self._spend_total,
+            points_total=self._points_total,
+            visits_12m=len(self._sales),
+            single_sale=max(self._sales.values(), default=0),
+        )
         return figures
 
     def _enter(self, fact: Fact, in_window: bool) -> None:
@@ -382,6 +380,18 @@ class _Figures:
             if out > after and (found is None or out < found):
                 found = out
         return found
+
+
+_WINDOWS: dict[tuple[dt.date, ZoneInfo], dt.datetime] = {}
+
+
+def _window_start(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """`tier_rules.window_start`, which depends only on the local day: worked out once a day."""
+    key = (moment.astimezone(zone).date(), zone)
+    start = _WINDOWS.get(key)
+    if start is None:
+        start = _WINDOWS[key] = tier_rules.window_start(moment, zone)
+    return start
 
 
 def _night_after(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
