@@ -12,6 +12,7 @@ urlpatterns = [
     path("ledger/", include("patron.ledger.urls")),
     path("promotions/", include("patron.promotions.urls")),
     path("program/", include("patron.program.urls")),
+    path("whatif/", include("patron.whatif.urls")),
     path("cashier/", include("patron.sales.urls")),
     path("catalogue/", include("patron.catalogue.urls")),
     path("shifts/", include("patron.shifts.urls")),

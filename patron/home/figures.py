@@ -145,7 +145,7 @@ def home_figures(actor: Actor, now: dt.datetime | None = None) -> HomeFigures:
 def sales_chart(
     rows: dict[tuple, dict], stores: list[Store | None], first_day: dt.date, today: dt.date
 ) -> dict[str, Any]:
-    """The chart spec (see home/static/home/charts.js): sales and member sales per day, one
+    """The chart spec (see core/static/core/charts.js): sales and member sales per day, one
     view for all the stores shown and one per store."""
     days = [first_day + dt.timedelta(days=n) for n in range((today - first_day).days + 1)]
     index = {day: n for n, day in enumerate(days)}

@@ -129,7 +129,7 @@ def scope_for(request: HttpRequest) -> tuple[ValueFilterForm, Scope]:
 
 
 def lorenz_chart(pareto: selectors.Pareto) -> dict[str, Any]:
-    """The spec home/charts.js draws: cumulative share of sales against share of members."""
+    """The spec core/charts.js draws: cumulative share of sales against share of members."""
     labels = [f"{m * 100:.0f}%" for m, _s in pareto.curve]
     return {
         "type": "line",

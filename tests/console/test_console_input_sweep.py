@@ -87,6 +87,7 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/api-keys/", ()),
     ("/api-keys/new/", ()),
     ("/audit/", ("object_type", "action", "date_from", "date_to", "page", "cursor")),
+    ("/whatif/", ()),
 ]
 
 
@@ -313,6 +314,19 @@ FORMS: list[tuple[str, dict[str, str]]] = [
     ("/promotions/members/{member}/tier/", {"tier": "gold", "reason": "VIP"}),
     ("/promotions/coupons/{coupon}/end/", {"reason": "发错了"}),
     ("/members/import/", {"store": "S1"}),
+    (
+        "/whatif/",
+        {
+            "program": "tiers:\n- {code: normal, name: 普通会员, rank: 0}\n",
+            "from": "2026-11-01",
+            "to": "2026-11-05",
+            "store": "S1",
+        },
+    ),
+    ("/whatif/apply/", {"token": "x", "simulation": "", "confirmed": "1"}),
+    ("/whatif/apply/", {"simulation": "1"}),
+    ("/whatif/draft/tiers/?editing=gold", {"name": "金卡会员", "discount_retail": "88"}),
+    ("/whatif/draft/coupon_templates/?editing=cash20", {"name": "满100减20", "amount": "20"}),
 ]
 
 

@@ -275,7 +275,7 @@ def test_the_home_page_shows_the_period_chosen_and_the_chart_spec(hq, sold_today
     assert card(page, "member_share") == "88.0%"
     assert card(page, "new_members") == "1"
     assert 'data-store="S1"' in page and 'data-store="S2"' in page
-    assert 'src="/static/home/vendor/echarts.min.js"' in page
+    assert 'src="/static/core/vendor/echarts.min.js"' in page
     assert "<script>" not in page  # the CSP allows no inline script: the spec is JSON only
     spec = chart_spec(page)
     assert [view["key"] for view in spec["views"]] == ["", "S1", "S2"]

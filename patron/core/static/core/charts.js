@@ -1,4 +1,4 @@
-// Charts from a JSON spec (the `{% chart %}` tag of patron/home/templatetags/charts.py).
+// Charts from a JSON spec (the `{% chart %}` tag of patron/core/templatetags/charts.py).
 // No inline script (the Content-Security-Policy forbids it): every [data-chart] element names
 // the json_script element that holds its spec; this file draws it with ECharts.
 //
@@ -10,6 +10,8 @@
 //   views: [{key: "S1", label: "西湖店", values: {sales: [1.5, …], …}}, …],
 //   view_label: "门店"                            // the picker's label when there are views
 // }
+// A view may carry its own `unit` (one chart of yuan and of points: the what-if page's
+// figures picker); without one the spec's unit holds.
 (function () {
   "use strict";
 
@@ -35,7 +37,8 @@
   }
 
   function option(spec, view) {
-    var format = formatter(spec.unit);
+    var unit = view.unit || spec.unit;
+    var format = formatter(unit);
     var colours = [cssColour("--primary", "#3056d3"), cssColour("--success", "#2f8a3b"), "#e8a317", "#d4380d"];
     return {
       color: colours,
@@ -47,7 +50,7 @@
         valueFormatter: format,
       },
       xAxis: { type: "category", boundaryGap: spec.type === "bar", data: spec.labels },
-      yAxis: { type: "value", axisLabel: { formatter: axisFormatter(spec.unit) } },
+      yAxis: { type: "value", axisLabel: { formatter: axisFormatter(unit) } },
       series: spec.series.map(function (s) {
         return {
           name: s.name,
