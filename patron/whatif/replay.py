@@ -30,6 +30,7 @@ from patron.engine import pricing
 from patron.engine import tiers as tier_rules
 from patron.engine.money import div_round_half_up
 
+NEVER = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)  # a review no change brings forward
 REVIEW_HOUR, REVIEW_MINUTE = 3, 30  # cards.review_tiers_nightly reviews at 03:30 local
 RECORDED_FIELDS = (
     "subtotal",
@@ -361,6 +362,14 @@ class _Figures:
         figures["single_sale"] = max(sales.values(), default=0)
         return figures
 
+    def next_fall(self, after: dt.datetime) -> dt.datetime | None:
+        """When the next movement against the figures comes in after `after` (a refund, points
+        taken back): they may fall below a keep condition then."""
+        for fact in self.facts:
+            if fact.at > after and fact.amount < 0:
+                return fact.at
+        return None
+
     def leaving(self, after: dt.datetime) -> dt.datetime | None:
         """The first moment after `after` at which a fact leaves the rolling window (the
         figures can only fall then); None when none will."""
@@ -420,6 +429,7 @@ class _TierWalk:
         start_tier: str | None,
         start: dt.datetime,
         floors: Sequence[TierSet] = (),
+        quiet: bool = False,
     ) -> None:
         self.rules = rules
         self.engine = list(rules.tiers)
@@ -431,6 +441,11 @@ class _TierWalk:
         self.below_since: dt.datetime | None = None
         self.next_night = _night_at_or_after(start, zone)
         self.floors: list[TierSet] = list(floors)
+        # Whether a review has run since the tier was last set, and whether the member's
+        # figures can only rise at the replay's own sales (no recorded movement after `start`):
+        # then a tier without keep_when has nothing more for the nightly review (_quiet_night).
+        self.reviewed = False
+        self.quiet = quiet
 
     @property
     def code(self) -> str | None:
@@ -447,6 +462,8 @@ class _TierWalk:
         if rule is not None or change.code is None:
             self.tier = rule or tier_rules.base_rule(self.engine)
             self.below_since = None
+            self.reviewed = False  # the next night's review may move them back up
+            self.touched(change.at)
 
     def floor_rank(self, at: dt.datetime) -> int:
         ranks = [
@@ -461,17 +478,23 @@ class _TierWalk:
         are only read when some tier above could be reached)."""
         rank = self.tier.rank if self.tier is not None else 0
         if not any(rule.rank > rank and rule.upgrade_when for rule in self.engine):
+            if self.below_since is not None:
+                self.touched(moment)
             return
         up = tier_rules.upgrade(self.engine, rank, figures.at(moment))
         if up is not None:
             self.tier = up[0]
+            self.touched(moment)
+        elif self.below_since is not None:
+            self.touched(moment)  # back above keep? the next night says
 
     def review_until(self, moment: dt.datetime, figures: _Figures) -> None:
         """Run the nightly reviews due up to `moment`, skipping nights that change nothing."""
-        if not self.moves:
+        if not self.moves or self._quiet_night():
             self.next_night = max(self.next_night, _night_after(moment, self.zone))
             return
         while self.next_night <= moment:
+            self.reviewed = True
             night = self.next_night
             decision = tier_rules.review(
                 self.engine,
@@ -482,7 +505,26 @@ class _TierWalk:
                 as_of=night,
             )
             self._decide(decision, night)
-            self.next_night = self._next_change(night, figures, moment)
+            if decision.action in ("upgrade", "downgrade"):
+                # On its new tier the member may already be below its keep conditions: the
+                # next night's review says (and starts the grace period), as the job would.
+                self.next_night = night + dt.timedelta(days=1)
+            else:
+                self.next_night = self._next_change(night, figures, moment)
+
+    def _quiet_night(self) -> bool:
+        """Whether no review can move the member now. On a tier without keep_when a review
+        can only upgrade, and after the first one the figures rise only at the replay's own
+        sales, each followed by the upgrade check: between them every figure only falls (a
+        sale and its refunds leave the window together, earned points before their
+        reversal), so no night can find more than the last check did."""
+        tier = self.tier
+        return (
+            self.reviewed
+            and self.quiet
+            and self.below_since is None
+            and (tier is None or tier.rank == 0 or not tier.keep_when)
+        )
 
     def _decide(self, decision: tier_rules.Decision, night: dt.datetime) -> None:
         if decision.action == "start_grace":
@@ -502,20 +544,26 @@ class _TierWalk:
         tier = self.tier
         if tier is None or tier.rank == 0 or not tier.keep_when:
             return max(following, _night_after(moment, self.zone))
-        candidates = []
+        candidates = [NEVER]
         if self.below_since is not None:
             ends = self.below_since + dt.timedelta(days=tier.grace_days)
             candidates.append(_night_at_or_after(ends, self.zone))
         else:
-            leaving = figures.leaving(night)
-            if leaving is not None:
-                candidates.append(_night_at_or_after(leaving, self.zone))
+            # Above keep: only a fact leaving the window or a movement against the figures
+            # can take the member below it (a sale only adds; `touched` brings the review
+            # forward when one adds a refund or moves the tier).
+            for moved in (figures.leaving(night), figures.next_fall(night)):
+                if moved is not None:
+                    candidates.append(_night_at_or_after(moved, self.zone))
         for change in self.floors:
             if change.until is not None and change.until > night:
                 candidates.append(_night_at_or_after(change.until, self.zone))
-        if not candidates:
-            return max(following, _night_after(moment, self.zone))
         return max(following, min(candidates))
+
+    def touched(self, at: dt.datetime) -> None:
+        """Something at `at` may change the next review's decision (a sale in a grace period,
+        a tier moved, a refund coming in): review the night after it at the latest."""
+        self.next_night = min(self.next_night, _night_at_or_after(at, self.zone))
 
 
 # --- pricing one sale ------------------------------------------------------------------------
@@ -752,7 +800,8 @@ class _MemberWalk:
         self.figures = _Figures(
             zone, history.spend_before, history.points_before, list(history.facts)
         )
-        self.tiers = _TierWalk(rules, zone, history.start_tier, start, history.floors)
+        quiet = all(fact.at < start for fact in history.facts)
+        self.tiers = _TierWalk(rules, zone, history.start_tier, start, history.floors, quiet)
 
     def before_sale(self, sale: SaleRecord, sets: list[TierSet]) -> None:
         self._until(sale.clock, sets)
@@ -781,6 +830,7 @@ class _MemberWalk:
             taken = _scaled(refund.points_reversed, result.points_earned, earned_then)
             if taken:
                 self.figures.add(Fact("points", refund.at, -taken, window_at=refund.at))
+            self.tiers.touched(refund.at)
         self.tiers.after_activity(self.figures, clock)
 
     def finish(self, end: dt.datetime, sets: list[TierSet]) -> str | None:
