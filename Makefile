@@ -14,7 +14,7 @@ PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE :=
 PG_URL ?= postgres://postgres@127.0.0.1:5432/patron
 
-.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-flash-sale bench-clv bench-segments bench-import-sales bench-rfm bench-campaigns bench-scale messages compile-messages
+.PHONY: run test install lint bench-import bench-import-balances bench-ledger bench-engine bench-sales bench-flash-sale bench-clv bench-segments bench-import-sales bench-rfm bench-campaigns bench-scale bench-whatif messages compile-messages
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -120,3 +120,9 @@ bench-rfm: install
 # keeps the database for the next run (building it takes minutes).
 bench-scale: install
 	$(PY) bench/scale.py $(BENCH_SCALE_ARGS)
+
+# What if (issue 22): 1,000,000 sales over 12 months replayed under the current program and a
+# draft (wall time by phase, sales/s, peak RSS) beside bare pricing.quote of the same baskets
+# in 1 and N processes (docs/whatif.md, "Speed"). BENCH_WHATIF_ARGS=--reuse keeps the database.
+bench-whatif: install
+	$(PY) bench/whatif.py $(BENCH_WHATIF_ARGS)

@@ -8,11 +8,16 @@ the replay's plain values (`replay.SaleRecord`, `replay.Fact`, ...), grouped by 
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Case, DateTimeField, F, Min, Q, Sum, When
+from django.db.models import Case, DateTimeField, F, Min, Q, Sum, TextField, When
+from django.db.models.functions import Cast
 
 from patron.cards.models import Membership
 from patron.engine import pricing
@@ -25,6 +30,7 @@ from patron.tenancy.models import Merchant, Store
 from patron.whatif import replay
 
 BATCH = 20_000
+NO_CODES = ("[]", "null")  # a sale's codes, as JSON text, when it has none
 IMPORTED = "import"  # Sale.channel of history brought in by `patron import sales`
 BIRTHDAY_SOURCE = "birthday"  # birthday points are not tier figures (docs/tiers.md)
 # Tier changes the replay re-derives from each program's rules; any other is set as recorded.
@@ -43,33 +49,46 @@ class History:
     idle: dict[str | None, int] = field(default_factory=dict)
 
 
+@contextmanager
+def without_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector off while millions of small objects are made (none of them
+    in cycles: reference counting frees them): each of its full passes walks every object
+    alive, and a replay's history is most of them, so it would spend more time than the work.
+    Back as it was afterwards."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store | None) -> History:
     """Everything the replay of [start, end) needs (`store`: only its sales are replayed)."""
-    sales = _sales(merchant, start, end, store)
-    ids = list(sales)
-    lines = _lines(ids)
-    coupons = _coupons(ids)
-    refunds = _refunds(ids, end)
-    firsts = _first_sales(merchant)
-    records: dict[int | None, list[replay.SaleRecord]] = defaultdict(list)
-    earn_ids: set[int] = set()
-    for sale_id, row in sales.items():
-        record = _record(
-            sale_id, row, lines.get(sale_id, ()), coupons.get(sale_id, {}), refunds, firsts
-        )
-        records[record.member_id].append(record)
-        if row.points_earn_id is not None:
-            earn_ids.add(row.points_earn_id)
-    for member_sales in records.values():
-        member_sales.sort(key=lambda record: (record.clock, record.id))
+    with without_cyclic_gc():
+        return _read(merchant, start, end, store)
+
+
+def _read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store | None) -> History:
+    in_range = _in_range(merchant, start, end, store)
+    found = _sales(
+        in_range,
+        _lines(in_range),
+        _coupons(in_range),
+        _refunds(in_range, end),
+        _first_sales(merchant),
+        dict(Store.objects.values_list("pk", "code")),
+    )
+    for member_sales in found.records.values():
+        member_sales.sort(key=_by_clock)
     window = tier_rules.window_start(start, _zone(merchant))
-    members = _members(merchant, start, end, window, records, set(sales), earn_ids)
-    walk_ins = records.get(None, [])
+    members = _members(merchant, in_range, window, found.records, found.ids, found.earn_ids)
     return History(
         members=members.moving,
-        walk_ins=walk_ins,
-        sales=len(sales),
-        imported=sum(1 for row in sales.values() if row.channel == IMPORTED),
+        walk_ins=found.records.get(None, []),
+        sales=len(found.ids),
+        imported=found.imported,
         points_outstanding=_points_at(merchant, end),
         idle=members.idle,
         usage=_usage_before(merchant, start),
@@ -98,120 +117,179 @@ def _zone(merchant: Merchant):
 # --- the sales replayed ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _SaleRow:
-    member_id: int | None
-    store: str
-    at: dt.datetime
-    channel: str
-    codes: list
-    status: str
-    recorded: replay.Recorded
-    stored_value: int
-    points_earn_id: int | None
-    taken_at: dt.datetime
+@dataclass
+class _Sales:
+    """The range's sales as the replay takes them, by member (None: walk-ins), in time order."""
 
-
-def _sales(
-    merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store | None
-) -> dict[int, _SaleRow]:
-    found = Sale.objects.filter(merchant=merchant, occurred_at__gte=start, occurred_at__lt=end)
-    if store is not None:
-        found = found.filter(store=store)
-    rows = found.order_by("occurred_at", "id").values_list(
-        "id",
-        "member_id",
-        "store__code",
-        "occurred_at",
-        "channel",
-        "codes",
-        "status",
-        "subtotal",
-        "member_discount",
-        "discount",
-        "points_redeemed",
-        "points_value",
-        "total",
-        "points_earned",
-        "stored_value_paid",
-        "points_earn_id",
-        "created_at",
+    records: dict[int | None, list[replay.SaleRecord]] = field(
+        default_factory=lambda: defaultdict(list)
     )
-    result = {}
-    for row in rows.iterator(chunk_size=BATCH):
-        result[row[0]] = _SaleRow(
-            member_id=row[1],
-            store=row[2],
-            at=row[3],
-            channel=row[4],
-            codes=row[5] or [],
-            status=row[6],
-            recorded=replay.Recorded(*row[7:14]),
-            stored_value=row[14],
-            points_earn_id=row[15],
-            taken_at=row[16],
-        )
-    return result
+    ids: set[int] = field(default_factory=set)
+    earn_ids: set[int] = field(default_factory=set)  # their points' ledger transactions
+    imported: int = 0
 
 
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for at in range(0, len(ids), BATCH):
-        yield ids[at : at + BATCH]
+def _by_clock(record: replay.SaleRecord) -> tuple[dt.datetime, int]:
+    return record.clock, record.id
 
 
-def _lines(ids: list[int]) -> dict[int, tuple[pricing.Line, ...]]:
-    """The lines as asked for: the engine's gift lines are left out, and a member price below
-    the unit price is kept as the line's member price (the replay decides whether it was the
-    till's own or the tier's: replay.given_lines)."""
-    found: dict[int, list[pricing.Line]] = defaultdict(list)
-    for chunk in _chunks(ids):
-        rows = (
-            SaleLine.objects.filter(sale_id__in=chunk, gift=False)
-            .order_by("sale_id", "position")
-            .values_list("sale_id", "sku", "category", "quantity", "unit_price", "member_price")
-        )
-        for sale_id, sku, category, quantity, unit_price, member_price in rows.iterator(
-            chunk_size=BATCH
-        ):
-            found[sale_id].append(
-                pricing.Line(
-                    sku=sku,
-                    category=category,
-                    quantity=quantity,
-                    unit_price=unit_price,
-                    member_price=member_price if member_price < unit_price else None,
-                )
-            )
-    return {sale_id: tuple(lines) for sale_id, lines in found.items()}
-
-
-def _coupons(ids: list[int]) -> dict[int, dict[str, replay.CouponUse]]:
-    found: dict[int, dict[str, replay.CouponUse]] = defaultdict(dict)
-    for chunk in _chunks(ids):
-        rows = SaleDiscount.objects.filter(sale_id__in=chunk, coupon__isnull=False).values_list(
-            "sale_id",
-            "coupon__code",
-            "coupon__template__code",
-            "coupon__member_id",
-            "coupon__valid_from",
-            "coupon__valid_until",
-        )
-        for sale_id, code, template, member_id, valid_from, valid_until in rows:
-            found[sale_id][code] = replay.CouponUse(template, member_id, valid_from, valid_until)
+def _in_range(
+    merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store | None
+) -> dict[str, Any]:
+    """The filter of the sales replayed, as field lookups on Sale (prefix them with `sale__`
+    to filter their lines, discounts and refunds by the same sales in one query)."""
+    found: dict[str, Any] = {
+        "merchant": merchant,
+        "occurred_at__gte": start,
+        "occurred_at__lt": end,
+    }
+    if store is not None:
+        found["store"] = store
     return found
 
 
-def _refunds(ids: list[int], end: dt.datetime) -> dict[int, list[tuple]]:
+def _on_sale(in_range: dict[str, Any]) -> dict[str, Any]:
+    return {f"sale__{lookup}": value for lookup, value in in_range.items()}
+
+
+def _sales(
+    in_range: dict[str, Any],
+    lines: dict[int, tuple[pricing.Line, ...]],
+    coupons: dict[int, dict[str, replay.CouponUse]],
+    refunds: dict[int, list[tuple]],
+    firsts: dict[int, dt.datetime],
+    stores: dict[int, str],
+) -> _Sales:
+    """The range's sales as records. Codes come as the database's JSON text, parsed only when
+    the sale has any (most have none)."""
+    rows = (
+        Sale.objects.filter(**in_range)
+        .order_by("occurred_at", "id")
+        .annotate(codes_text=Cast("codes", output_field=TextField()))
+        .values_list(
+            "id",
+            "member_id",
+            "store_id",
+            "occurred_at",
+            "channel",
+            "codes_text",
+            "status",
+            "subtotal",
+            "member_discount",
+            "discount",
+            "points_redeemed",
+            "points_value",
+            "total",
+            "points_earned",
+            "stored_value_paid",
+            "points_earn_id",
+            "created_at",
+        )
+    )
+    found = _Sales()
+    records, ids, earn_ids = found.records, found.ids, found.earn_ids
+    for row in rows.iterator(chunk_size=BATCH):
+        sale_id, member_id, store_id, at, channel, codes_text, status = row[:7]
+        codes = json.loads(codes_text) if codes_text and codes_text not in NO_CODES else []
+        recorded = replay.Recorded(*row[7:14])
+        imported = channel == IMPORTED
+        records[member_id].append(
+            replay.SaleRecord(
+                id=sale_id,
+                member_id=member_id,
+                store=stores[store_id],
+                at=at,
+                lines=lines.get(sale_id, ()),
+                codes=tuple(code for code in codes if isinstance(code, str)) if codes else (),
+                coupons=_given_coupons(codes, coupons[sale_id]) if sale_id in coupons else {},
+                points_to_redeem=recorded.points_redeemed,
+                stored_value=row[14],
+                first_purchase=member_id is not None
+                and firsts.get(member_id) == (at if imported else row[16]),
+                imported=imported,
+                recorded=recorded,
+                refunds=_refunded(refunds[sale_id], status) if sale_id in refunds else (),
+                taken_at=None if imported else row[16],
+            )
+        )
+        ids.add(sale_id)
+        found.imported += imported
+        if row[15] is not None:
+            earn_ids.add(row[15])
+    return found
+
+
+def _lines(in_range: dict[str, Any]) -> dict[int, tuple[pricing.Line, ...]]:
+    """The lines as asked for: the engine's gift lines are left out, and a member price below
+    the unit price is kept as the line's member price (the replay decides whether it was the
+    till's own or the tier's: replay.given_lines). Equal lines are one Line object, and equal
+    baskets one tuple: a year of sales holds far fewer of either than sales."""
+    found: dict[int, tuple[pricing.Line, ...]] = {}
+    known_lines: dict[tuple, pricing.Line] = {}
+    known_baskets: dict[tuple, tuple[pricing.Line, ...]] = {}
+    rows = (
+        SaleLine.objects.filter(gift=False, **_on_sale(in_range))
+        .order_by("sale_id", "position")
+        .values_list("sale_id", "sku", "category", "quantity", "unit_price", "member_price")
+    )
+    current: int | None = None
+    keys: list[tuple] = []
+
+    def basket() -> tuple[pricing.Line, ...]:
+        key = tuple(keys)
+        lines = known_baskets.get(key)
+        if lines is None:
+            lines = known_baskets[key] = tuple(known_lines[line] for line in keys)
+        return lines
+
+    for row in rows.iterator(chunk_size=BATCH):
+        sale_id, sku, category, quantity, unit_price, member_price = row
+        if sale_id != current:
+            if current is not None:
+                found[current] = basket()
+            current, keys = sale_id, []
+        key = (
+            sku,
+            category,
+            quantity,
+            unit_price,
+            member_price if member_price < unit_price else None,
+        )
+        if key not in known_lines:
+            known_lines[key] = pricing.Line(*key)
+        keys.append(key)
+    if current is not None:
+        found[current] = basket()
+    return found
+
+
+def _coupons(in_range: dict[str, Any]) -> dict[int, dict[str, replay.CouponUse]]:
+    found: dict[int, dict[str, replay.CouponUse]] = defaultdict(dict)
+    rows = SaleDiscount.objects.filter(coupon__isnull=False, **_on_sale(in_range)).values_list(
+        "sale_id",
+        "coupon__code",
+        "coupon__template__code",
+        "coupon__member_id",
+        "coupon__valid_from",
+        "coupon__valid_until",
+    )
+    for sale_id, code, template, member_id, valid_from, valid_until in rows.iterator(
+        chunk_size=BATCH
+    ):
+        found[sale_id][code] = replay.CouponUse(template, member_id, valid_from, valid_until)
+    return found
+
+
+def _refunds(in_range: dict[str, Any], end: dt.datetime) -> dict[int, list[tuple]]:
     """Refunds made up to the end of the range, by sale, in order."""
     found: dict[int, list[tuple]] = defaultdict(list)
-    for chunk in _chunks(ids):
-        rows = (
-            Refund.objects.filter(sale_id__in=chunk, created_at__lt=end)
-            .order_by("created_at", "id")
-            .values_list("sale_id", "created_at", "amount", "points_reversed")
-        )
-        for sale_id, created_at, amount, points_reversed in rows:
-            found[sale_id].append((created_at, amount, points_reversed))
+    rows = (
+        Refund.objects.filter(created_at__lt=end, **_on_sale(in_range))
+        .order_by("created_at", "id")
+        .values_list("sale_id", "created_at", "amount", "points_reversed")
+    )
+    for sale_id, created_at, amount, points_reversed in rows.iterator(chunk_size=BATCH):
+        found[sale_id].append((created_at, amount, points_reversed))
     return found
 
 
@@ -232,33 +310,6 @@ def _first_sales(merchant: Merchant) -> dict[int, dt.datetime]:
     return dict(rows.iterator(chunk_size=BATCH))
 
 
-def _record(
-    sale_id: int,
-    row: _SaleRow,
-    lines: tuple[pricing.Line, ...],
-    coupons: dict[str, replay.CouponUse],
-    refunds: dict[int, list[tuple]],
-    firsts: dict[int, dt.datetime],
-) -> replay.SaleRecord:
-    return replay.SaleRecord(
-        id=sale_id,
-        member_id=row.member_id,
-        store=row.store,
-        at=row.at,
-        lines=lines,
-        codes=tuple(code for code in row.codes if isinstance(code, str)),
-        coupons=_given_coupons(row.codes, coupons),
-        points_to_redeem=row.recorded.points_redeemed,
-        stored_value=row.stored_value,
-        first_purchase=row.member_id is not None
-        and firsts.get(row.member_id) == (row.at if row.channel == IMPORTED else row.taken_at),
-        imported=row.channel == IMPORTED,
-        recorded=row.recorded,
-        refunds=_refunded(refunds.get(sale_id, ()), row),
-        taken_at=None if row.channel == IMPORTED else row.taken_at,
-    )
-
-
 def _given_coupons(codes: list, found: dict[str, replay.CouponUse]) -> dict[str, replay.CouponUse]:
     """The coupons keyed by the code as the till typed it (the engine matches on that)."""
     given = {}
@@ -270,7 +321,7 @@ def _given_coupons(codes: list, found: dict[str, replay.CouponUse]) -> dict[str,
     return given
 
 
-def _refunded(rows: Iterable[tuple], row: _SaleRow) -> tuple[replay.Refunded, ...]:
+def _refunded(rows: Iterable[tuple], status: str) -> tuple[replay.Refunded, ...]:
     rows = list(rows)
     last = len(rows) - 1
     return tuple(
@@ -278,7 +329,7 @@ def _refunded(rows: Iterable[tuple], row: _SaleRow) -> tuple[replay.Refunded, ..
             at=created_at,
             amount=amount,
             points_reversed=points_reversed,
-            in_full=index == last and row.status == Sale.Status.REFUNDED,
+            in_full=index == last and status == Sale.Status.REFUNDED,
         )
         for index, (created_at, amount, points_reversed) in enumerate(rows)
     )
@@ -295,8 +346,7 @@ class _Members:
 
 def _members(
     merchant: Merchant,
-    start: dt.datetime,
-    end: dt.datetime,
+    in_range: dict[str, Any],
     window: dt.datetime,
     records: dict[int | None, list[replay.SaleRecord]],
     replayed: set[int],
@@ -304,8 +354,9 @@ def _members(
 ) -> _Members:
     """Every member not closed: those the replay must walk (a sale, a figure, a tier set, a
     tier above the lowest), and how many of the rest sit on each tier (nothing moves them)."""
+    start, end = in_range["occurred_at__gte"], in_range["occurred_at__lt"]
     start_tiers = _start_tiers(merchant, start)
-    facts = _facts(merchant, window, end, replayed, earn_ids)
+    facts = _facts(merchant, window, in_range, replayed, earn_ids)
     sets = _sets(merchant, start, end)
     floors = _floors(merchant, start, end)
     before = _lifetime_before(merchant, window)
@@ -392,19 +443,21 @@ _EARNED = Q(transaction__kind=Transaction.Kind.EARN) | Q(
 def _facts(
     merchant: Merchant,
     window: dt.datetime,
-    end: dt.datetime,
+    in_range: dict[str, Any],
     replayed: set[int],
     earn_ids: set[int],
 ) -> dict[int, list[replay.Fact]]:
     """The recorded figures from the first window the range needs to its end, but what the
     replay prices itself: sales not replayed (other stores, before the range) with their
     refunds, points earned otherwise, top-ups (which also move tiers right after them)."""
+    end = in_range["occurred_at__lt"]
     found: dict[int, list[replay.Fact]] = defaultdict(list)
     sales = (
         Sale.objects.filter(
             merchant=merchant, member__isnull=False, occurred_at__gte=window, occurred_at__lt=end
         )
         .exclude(channel=IMPORTED)
+        .exclude(**in_range)  # the replayed ones are left to the database to skip
         .values_list("id", "member_id", "occurred_at", "created_at", "total", "status")
     )
     kept: dict[int, tuple[int, dt.datetime, str]] = {}

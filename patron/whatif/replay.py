@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from patron.engine import pricing
 from patron.engine import tiers as tier_rules
 from patron.engine.money import div_round_half_up
 
+NEVER = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)  # a review no change brings forward
 REVIEW_HOUR, REVIEW_MINUTE = 3, 30  # cards.review_tiers_nightly reviews at 03:30 local
 RECORDED_FIELDS = (
     "subtotal",
@@ -238,20 +241,99 @@ class Part:
 
 @dataclass
 class _Figures:
-    """A member's tier figures as events in time; read as of any moment."""
+    """A member's tier figures as events in time; read as of any moment.
+
+    The walk reads them forward in time, so `at` keeps the figures of its last read and moves
+    them on: facts up to the new moment come in, facts older than the new window go out of
+    the 12-month figures. A read before the last one, or a fact added at or before it, falls
+    back to adding everything up again (`_scan`), which gives the same figures."""
 
     zone: ZoneInfo
     spend_before: int
     points_before: int
     facts: list[Fact]
 
+    def __post_init__(self) -> None:
+        self._restart()
+
+    def _restart(self) -> None:
+        self._moment: dt.datetime | None = None  # of the last forward read
+        self._entered = 0  # facts[:_entered] are at or before it
+        self._inside: list[tuple[dt.datetime, int, Fact]] = []  # (window moment, n, fact)
+        self._spend_total = self.spend_before
+        self._points_total = self.points_before
+        self._spend_12m = 0
+        self._points_12m = 0
+        self._sales: dict[int, int] = {}  # sale id -> total, in the window, not refunded
+        self._topups: dict[int, int] = {}  # n -> a top-up's principal, in the window
+
     def add(self, fact: Fact) -> None:
+        if self._moment is not None and fact.at <= self._moment:
+            self._restart()  # it belongs before the last read: add up again
         if self.facts and fact.at < self.facts[-1].at:
             bisect.insort(self.facts, fact, key=lambda f: f.at)
         else:
             self.facts.append(fact)
 
     def at(self, moment: dt.datetime) -> dict[str, int]:
+        if self._moment is not None and moment < self._moment:
+            return self._scan(moment)
+        start = _window_start(moment, self.zone)
+        self._moment = moment
+        facts, inside = self.facts, self._inside
+        while self._entered < len(facts) and facts[self._entered].at <= moment:
+            fact = facts[self._entered]
+            self._enter(fact, (fact.window_at or fact.at) >= start)
+            if (fact.window_at or fact.at) >= start:
+                heapq.heappush(inside, (fact.window_at or fact.at, self._entered, fact))
+            self._entered += 1
+        while inside and inside[0][0] < start:
+            _, number, fact = heapq.heappop(inside)
+            self._leave(fact, number)
+        topup = max(self._topups.values(), default=0)
+        figures = dict.fromkeys(tier_rules.KEYS, 0)  # the keys in their order, then the values
+        figures.update(
+            spend_12m=self._spend_12m,
+            points_12m=self._points_12m,
+            single_topup=topup if topup > 0 else 0,
+            spend_total=self._spend_total,
+            points_total=self._points_total,
+            visits_12m=len(self._sales),
+            single_sale=max(self._sales.values(), default=0),
+        )
+        return figures
+
+    def _enter(self, fact: Fact, in_window: bool) -> None:
+        """What `_scan` does with one fact, kept."""
+        if fact.kind == "spend":
+            self._spend_total += fact.amount
+            if in_window:
+                self._spend_12m += fact.amount
+                if fact.amount >= 0 and fact.sale_id is not None:
+                    self._sales[fact.sale_id] = fact.amount
+                elif fact.in_full and fact.sale_id is not None:
+                    self._sales.pop(fact.sale_id, None)
+        elif fact.kind == "points":
+            self._points_total += fact.amount
+            if in_window:
+                self._points_12m += fact.amount
+        elif fact.kind == "topup" and in_window:
+            self._topups[self._entered] = fact.amount
+
+    def _leave(self, fact: Fact, number: int) -> None:
+        """A fact out of the window: out of the 12-month figures. A sale's facts (the sale and
+        its refunds) share the sale's moment, so they leave together and take it along."""
+        if fact.kind == "spend":
+            self._spend_12m -= fact.amount
+            if fact.sale_id is not None:
+                self._sales.pop(fact.sale_id, None)
+        elif fact.kind == "points":
+            self._points_12m -= fact.amount
+        elif fact.kind == "topup":
+            self._topups.pop(number, None)
+
+    def _scan(self, moment: dt.datetime) -> dict[str, int]:
+        """The figures at `moment` from every fact, added up afresh."""
         start = tier_rules.window_start(moment, self.zone)
         figures = dict.fromkeys(tier_rules.KEYS, 0)
         spend_total, points_total = self.spend_before, self.points_before
@@ -280,6 +362,14 @@ class _Figures:
         figures["single_sale"] = max(sales.values(), default=0)
         return figures
 
+    def next_fall(self, after: dt.datetime) -> dt.datetime | None:
+        """When the next movement against the figures comes in after `after` (a refund, points
+        taken back): they may fall below a keep condition then."""
+        for fact in self.facts:
+            if fact.at > after and fact.amount < 0:
+                return fact.at
+        return None
+
     def leaving(self, after: dt.datetime) -> dt.datetime | None:
         """The first moment after `after` at which a fact leaves the rolling window (the
         figures can only fall then); None when none will."""
@@ -299,6 +389,18 @@ class _Figures:
             if out > after and (found is None or out < found):
                 found = out
         return found
+
+
+_WINDOWS: dict[tuple[dt.date, ZoneInfo], dt.datetime] = {}
+
+
+def _window_start(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """`tier_rules.window_start`, which depends only on the local day: worked out once a day."""
+    key = (moment.astimezone(zone).date(), zone)
+    start = _WINDOWS.get(key)
+    if start is None:
+        start = _WINDOWS[key] = tier_rules.window_start(moment, zone)
+    return start
 
 
 def _night_after(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
@@ -327,6 +429,7 @@ class _TierWalk:
         start_tier: str | None,
         start: dt.datetime,
         floors: Sequence[TierSet] = (),
+        quiet: bool = False,
     ) -> None:
         self.rules = rules
         self.engine = list(rules.tiers)
@@ -338,6 +441,11 @@ class _TierWalk:
         self.below_since: dt.datetime | None = None
         self.next_night = _night_at_or_after(start, zone)
         self.floors: list[TierSet] = list(floors)
+        # Whether a review has run since the tier was last set, and whether the member's
+        # figures can only rise at the replay's own sales (no recorded movement after `start`):
+        # then a tier without keep_when has nothing more for the nightly review (_quiet_night).
+        self.reviewed = False
+        self.quiet = quiet
 
     @property
     def code(self) -> str | None:
@@ -354,6 +462,8 @@ class _TierWalk:
         if rule is not None or change.code is None:
             self.tier = rule or tier_rules.base_rule(self.engine)
             self.below_since = None
+            self.reviewed = False  # the next night's review may move them back up
+            self.touched(change.at)
 
     def floor_rank(self, at: dt.datetime) -> int:
         ranks = [
@@ -368,17 +478,23 @@ class _TierWalk:
         are only read when some tier above could be reached)."""
         rank = self.tier.rank if self.tier is not None else 0
         if not any(rule.rank > rank and rule.upgrade_when for rule in self.engine):
+            if self.below_since is not None:
+                self.touched(moment)
             return
         up = tier_rules.upgrade(self.engine, rank, figures.at(moment))
         if up is not None:
             self.tier = up[0]
+            self.touched(moment)
+        elif self.below_since is not None:
+            self.touched(moment)  # back above keep? the next night says
 
     def review_until(self, moment: dt.datetime, figures: _Figures) -> None:
         """Run the nightly reviews due up to `moment`, skipping nights that change nothing."""
-        if not self.moves:
+        if not self.moves or self._quiet_night():
             self.next_night = max(self.next_night, _night_after(moment, self.zone))
             return
         while self.next_night <= moment:
+            self.reviewed = True
             night = self.next_night
             decision = tier_rules.review(
                 self.engine,
@@ -389,7 +505,26 @@ class _TierWalk:
                 as_of=night,
             )
             self._decide(decision, night)
-            self.next_night = self._next_change(night, figures, moment)
+            if decision.action in ("upgrade", "downgrade"):
+                # On its new tier the member may already be below its keep conditions: the
+                # next night's review says (and starts the grace period), as the job would.
+                self.next_night = night + dt.timedelta(days=1)
+            else:
+                self.next_night = self._next_change(night, figures, moment)
+
+    def _quiet_night(self) -> bool:
+        """Whether no review can move the member now. On a tier without keep_when a review
+        can only upgrade, and after the first one the figures rise only at the replay's own
+        sales, each followed by the upgrade check: between them every figure only falls (a
+        sale and its refunds leave the window together, earned points before their
+        reversal), so no night can find more than the last check did."""
+        tier = self.tier
+        return (
+            self.reviewed
+            and self.quiet
+            and self.below_since is None
+            and (tier is None or tier.rank == 0 or not tier.keep_when)
+        )
 
     def _decide(self, decision: tier_rules.Decision, night: dt.datetime) -> None:
         if decision.action == "start_grace":
@@ -409,20 +544,26 @@ class _TierWalk:
         tier = self.tier
         if tier is None or tier.rank == 0 or not tier.keep_when:
             return max(following, _night_after(moment, self.zone))
-        candidates = []
+        candidates = [NEVER]
         if self.below_since is not None:
             ends = self.below_since + dt.timedelta(days=tier.grace_days)
             candidates.append(_night_at_or_after(ends, self.zone))
         else:
-            leaving = figures.leaving(night)
-            if leaving is not None:
-                candidates.append(_night_at_or_after(leaving, self.zone))
+            # Above keep: only a fact leaving the window or a movement against the figures
+            # can take the member below it (a sale only adds; `touched` brings the review
+            # forward when one adds a refund or moves the tier).
+            for moved in (figures.leaving(night), figures.next_fall(night)):
+                if moved is not None:
+                    candidates.append(_night_at_or_after(moved, self.zone))
         for change in self.floors:
             if change.until is not None and change.until > night:
                 candidates.append(_night_at_or_after(change.until, self.zone))
-        if not candidates:
-            return max(following, _night_after(moment, self.zone))
         return max(following, min(candidates))
+
+    def touched(self, at: dt.datetime) -> None:
+        """Something at `at` may change the next review's decision (a sale in a grace period,
+        a tier moved, a refund coming in): review the night after it at the latest."""
+        self.next_night = min(self.next_night, _night_at_or_after(at, self.zone))
 
 
 # --- pricing one sale ------------------------------------------------------------------------
@@ -491,7 +632,13 @@ class Usage:
 
 
 class Pricer:
-    """Prices recorded sales under one program, as the till would have priced them."""
+    """Prices recorded sales under one program, as the till would have priced them.
+
+    A sale without codes or coupons, under a program without limited promotions, prices the
+    same whenever its lines, store, buyer kind (member or walk-in), tier, first purchase,
+    points, stored value, local weekday and the promotion windows it falls in are the same:
+    `quote` reads nothing else then. Such quotes are kept and handed out again (a Quote is
+    frozen), which is most of a replay's sales."""
 
     def __init__(self, rules: Rules, usage: Usage | None = None) -> None:
         self.rules = rules
@@ -499,8 +646,44 @@ class Pricer:
         self.limited = tuple(p.code for p in rules.program.promotions if p.limits is not None)
         self.usage = usage if usage is not None else Usage()
         self.tier_discounts = {tier.code: tier for tier in rules.program.tiers}
+        edges = _window_edges(rules.program)
+        self.edges = edges or []
+        self.quotes: dict[tuple, tuple[tuple, pricing.Quote]] | None = (
+            {} if edges is not None and not self.limited else None
+        )
+        self.asked = 0
+        self.priced = 0  # quotes the engine computed (the rest came from `quotes`)
 
-    def price(self, sale: SaleRecord, tier: str | None) -> pricing.Quote:
+    def price(
+        self, sale: SaleRecord, tier: str | None, lines: tuple[pricing.Line, ...] | None = None
+    ) -> pricing.Quote:
+        """`sale` priced at `tier`, with `lines` instead of its own when given."""
+        lines = sale.lines if lines is None else lines
+        self.asked += 1
+        quotes = self.quotes
+        if quotes is None or sale.codes or sale.coupons:
+            return self._quote(sale, tier, lines)
+        at = sale.at
+        key = (
+            id(lines),  # the very tuple (kept with its quote: its id is not reused meanwhile)
+            sale.store,
+            sale.member_id is None,
+            tier,
+            sale.first_purchase,
+            sale.points_to_redeem,
+            sale.stored_value,
+            at.astimezone(self.zone).isoweekday(),
+            bisect.bisect_right(self.edges, at) if self.edges else 0,
+        )
+        found = quotes.get(key)
+        if found is None or found[0] is not lines:
+            found = quotes[key] = (lines, self._quote(sale, tier, lines))
+        return found[1]
+
+    def _quote(
+        self, sale: SaleRecord, tier: str | None, lines: tuple[pricing.Line, ...]
+    ) -> pricing.Quote:
+        self.priced += 1
         member_id = str(sale.member_id) if sale.member_id is not None else None
         day = sale.at.astimezone(self.zone).date()
         usage = self.usage.of(self.limited, sale.member_id, day) if self.limited else {}
@@ -515,7 +698,7 @@ class Pricer:
         )
         basket = pricing.Basket(
             store=sale.store,
-            lines=sale.lines,
+            lines=lines,
             codes=sale.codes,
             points_to_redeem=sale.points_to_redeem,
             stored_value=sale.stored_value,
@@ -526,16 +709,46 @@ class Pricer:
         return result
 
 
+def _window_edges(program: pricing.Program) -> list[dt.datetime] | None:
+    """The moments at which a promotion starts or ends, in order: two sales between the same
+    edges see the same promotions open. None when an edge has no time zone (`quote` then
+    fails as it always did, so nothing is kept)."""
+    edges = set()
+    for promotion in program.promotions:
+        for edge in (promotion.condition.starts_at, promotion.condition.ends_at):
+            if edge is None:
+                continue
+            if edge.tzinfo is None or edge.utcoffset() is None:
+                return None
+            edges.add(edge)
+    return sorted(edges)
+
+
 # --- the walk --------------------------------------------------------------------------------
 
 
 def _month(moment: dt.datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m")
+    local = moment.astimezone(zone)
+    return _MONTHS.get((local.year, local.month)) or _month_name(local)
 
 
-def _record(outcome: Outcome, result: pricing.Quote, sale: SaleRecord, zone: ZoneInfo) -> None:
+_MONTHS: dict[tuple[int, int], str] = {}
+
+
+def _month_name(local: dt.datetime) -> str:
+    name = _MONTHS[(local.year, local.month)] = local.strftime("%Y-%m")
+    return name
+
+
+def _record(
+    outcome: Outcome,
+    result: pricing.Quote,
+    sale: SaleRecord,
+    zone: ZoneInfo,
+    month: str | None = None,
+) -> None:
     outcome.totals.add(result)
-    outcome.by_month[_month(sale.at, zone)].add(result)
+    outcome.by_month[month or _month(sale.at, zone)].add(result)
     outcome.by_store[sale.store].add(result)
     for applied in result.applied:
         if applied.amount:
@@ -543,11 +756,14 @@ def _record(outcome: Outcome, result: pricing.Quote, sale: SaleRecord, zone: Zon
     recorded = sale.recorded
     earned = recorded.points_earned if recorded else 0
     redeemed = recorded.points_redeemed if recorded else 0
-    refunds = sale.refunds
-    reversed_now = sum(_scaled(r.points_reversed, result.points_earned, earned) for r in refunds)
-    reversed_then = sum(r.points_reversed for r in refunds)
     outcome.points_delta += (result.points_earned - earned) - (result.points_redeemed - redeemed)
-    outcome.points_delta -= reversed_now - reversed_then
+    refunds = sale.refunds
+    if refunds:
+        reversed_now = sum(
+            _scaled(r.points_reversed, result.points_earned, earned) for r in refunds
+        )
+        reversed_then = sum(r.points_reversed for r in refunds)
+        outcome.points_delta -= reversed_now - reversed_then
 
 
 def _promotion_code(applied: pricing.Applied, sale: SaleRecord) -> str:
@@ -584,7 +800,8 @@ class _MemberWalk:
         self.figures = _Figures(
             zone, history.spend_before, history.points_before, list(history.facts)
         )
-        self.tiers = _TierWalk(rules, zone, history.start_tier, start, history.floors)
+        quiet = all(fact.at < start for fact in history.facts)
+        self.tiers = _TierWalk(rules, zone, history.start_tier, start, history.floors, quiet)
 
     def before_sale(self, sale: SaleRecord, sets: list[TierSet]) -> None:
         self._until(sale.clock, sets)
@@ -613,6 +830,7 @@ class _MemberWalk:
             taken = _scaled(refund.points_reversed, result.points_earned, earned_then)
             if taken:
                 self.figures.add(Fact("points", refund.at, -taken, window_at=refund.at))
+            self.tiers.touched(refund.at)
         self.tiers.after_activity(self.figures, clock)
 
     def finish(self, end: dt.datetime, sets: list[TierSet]) -> str | None:
@@ -663,18 +881,20 @@ def walk(
     zone = ZoneInfo(current.program.timezone)
     seed = usage or Usage()
     pricers = (Pricer(current, seed.copy()), Pricer(draft, seed.copy()))
+    given = _GivenLines(current.program)
     outcomes = (part.current, part.draft)
     walkers = {history.member_id: _Walker(history, current, draft, start) for history in members}
-    for recorded in _in_order(members, walk_ins):
-        walker = walkers.get(recorded.member_id) if recorded.member_id is not None else None
-        sale = recorded
+    for sale in _in_order(members, walk_ins):
+        walker = walkers.get(sale.member_id) if sale.member_id is not None else None
+        lines = sale.lines
         if walker is not None:
-            walker.before_sale(recorded)
-            sale = given_lines(recorded, current.program, walker.walks[0].tiers.code)
+            walker.before_sale(sale)
+            lines = given.of(sale, walker.walks[0].tiers.code)
+        month = _month(sale.at, zone)
         for index in (0, 1):
             tier = walker.walks[index].tiers.code if walker is not None else None
-            result = pricers[index].price(sale, tier)
-            _record(outcomes[index], result, sale, zone)
+            result = pricers[index].price(sale, tier, lines)
+            _record(outcomes[index], result, sale, zone, month)
             if walker is not None:
                 walker.walks[index].after_sale(sale, result)
             if index == 0:
@@ -683,6 +903,23 @@ def walk(
         for index in (0, 1):
             outcomes[index].end_tiers[member_id] = walker.finish(index, end)
     return part
+
+
+class _GivenLines:
+    """`given_lines`' lines, worked out once per basket and tier (many sales share both)."""
+
+    def __init__(self, program: pricing.Program) -> None:
+        self.program = program
+        self.found: dict[tuple, tuple[tuple, tuple[pricing.Line, ...]]] = {}
+
+    def of(self, sale: SaleRecord, tier_code: str | None) -> tuple[pricing.Line, ...]:
+        if sale.member_id is None:
+            return sale.lines
+        key = (id(sale.lines), tier_code)  # the very tuple, kept beside what it gives
+        found = self.found.get(key)
+        if found is None or found[0] is not sale.lines:
+            found = self.found[key] = (sale.lines, _given(sale.lines, self.program, tier_code))
+        return found[1]
 
 
 def _in_order(members: Sequence[MemberHistory], walk_ins: Sequence[SaleRecord]) -> list[SaleRecord]:
@@ -715,19 +952,35 @@ def given_lines(sale: SaleRecord, program: pricing.Program, tier_code: str | Non
     (under the current program, at the sale's tier) was the till's own or an agreement
     unit's, and stays; one equal to the tier's came from the tier, and each program gives its
     own."""
-    if sale.member_id is None or all(line.member_price is None for line in sale.lines):
+    if sale.member_id is None:
         return sale
+    lines = _given(sale.lines, program, tier_code)
+    return sale if lines is sale.lines else replace(sale, lines=lines)
+
+
+def _given(
+    lines: tuple[pricing.Line, ...], program: pricing.Program, tier_code: str | None
+) -> tuple[pricing.Line, ...]:
+    """`lines` with the tier's member prices taken out (see `given_lines`); the very tuple
+    when there is none."""
+    if all(line.member_price is None for line in lines):
+        return lines
     tier = _tier_of(program, tier_code)
     discount: Mapping[str, int] = tier.discount if tier is not None else {}
-    lines = []
-    for line in sale.lines:
+    given_lines = []
+    changed = False
+    for line in lines:
         given = line.member_price
         if given is not None and line.category in discount:
             tier_price = div_round_half_up(line.unit_price * discount[line.category], 100)
             if given >= tier_price:
                 given = None
-        lines.append(line if given == line.member_price else replace(line, member_price=given))
-    return replace(sale, lines=tuple(lines))
+        if given == line.member_price:
+            given_lines.append(line)
+        else:
+            given_lines.append(replace(line, member_price=given))
+            changed = True
+    return tuple(given_lines) if changed else lines
 
 
 def _tier_of(program: pricing.Program, code: str | None) -> pricing.Tier | None:
@@ -739,10 +992,16 @@ def _tier_of(program: pricing.Program, code: str | None) -> pricing.Tier | None:
     return min(program.tiers, key=lambda tier: tier.rank)
 
 
+# A sale's recorded figures, or a quote's, as one tuple (compared in one go).
+_as_recorded = attrgetter(*RECORDED_FIELDS)
+
+
 def _check(part: Part, sale: SaleRecord, result: pricing.Quote, limit: int) -> None:
     if sale.imported or sale.recorded is None:
         return
     part.compared += 1
+    if _as_recorded(sale.recorded) == _as_recorded(result):
+        return  # the usual case: no difference to list
     found = compare(sale, result)
     if found:
         part.differing_sales += 1

@@ -9,6 +9,7 @@ figures. Nothing is written: the draft is applied inside a transaction that is r
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 from collections import Counter
@@ -284,6 +285,17 @@ def _walk(
     asked: Question,
     workers: int | None,
 ) -> replay.Part:
+    with history_reads.without_cyclic_gc():
+        return _walk_in(found, current, draft, asked, workers)
+
+
+def _walk_in(
+    found: history_reads.History,
+    current: replay.Rules,
+    draft: replay.Rules,
+    asked: Question,
+    workers: int | None,
+) -> replay.Part:
     count = worker_count(found.sales, workers)
     if count == 1 or _needs_one_order(current, draft):
         return replay.walk(
@@ -307,12 +319,16 @@ def _walk(
         found.usage,
         count,
     )
+    # The history moves to the collector's permanent generation before the fork: the workers
+    # (forked with the collector off) then never write to its pages, which stay shared.
+    gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(count) as pool:
             parts = pool.map(_walk_share, range(count))
     finally:
         _shared = None
+        gc.unfreeze()
     total = replay.Part()
     for part in parts:
         total.merge(part)
