@@ -1,4 +1,5 @@
-"""Fast multi-row inserts for bulk paths (import, demo) that skip model instantiation.
+"""Fast multi-row inserts for bulk paths (import, demo) that skip model instantiation, and
+fast reads of many rows (`read_rows`).
 
 Django's `bulk_create` builds a model object per row and compiles every batch; at 100,000
 members that alone costs more than a minute on this machine. Here rows are plain tuples, only
@@ -15,6 +16,7 @@ from typing import Any
 from django.db import connection, models
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+from psycopg import ClientCursor
 from psycopg.copy import QueuedLibpqWriter
 
 # Field classes whose Python value goes to the database unchanged.
@@ -161,3 +163,25 @@ def commit_without_waiting_for_disk() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def read_rows(queryset: QuerySet, chunk_size: int = 20_000) -> Iterator[tuple[Any, ...]]:
+    """The rows of a `values_list` queryset as tuples. On PostgreSQL through `COPY (...) TO
+    STDOUT (FORMAT BINARY)`, decoded by psycopg's C code with the query's own column types:
+    a million rows of seventeen columns in about 2.6 s instead of 9 s through the ORM's
+    iterator (docs/whatif.md, "Speed"). Values are what psycopg gives (aware datetimes in UTC,
+    JSON decoded), which for plain columns is what the ORM gives. Elsewhere the ORM's iterator.
+    """
+    if connection.vendor != "postgresql":
+        yield from queryset.iterator(chunk_size=chunk_size)
+        return
+    sql, params = queryset.query.sql_with_params()
+    connection.ensure_connection()
+    raw = connection.connection
+    with ClientCursor(raw) as client:
+        statement = client.mogrify(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params)
+        client.execute(f"SELECT * FROM ({sql}) AS q LIMIT 0", params)
+        types = [column.type_code for column in client.description or ()]
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types(types)
+        yield from copy.rows()

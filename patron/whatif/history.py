@@ -20,6 +20,7 @@ from django.db.models import Case, DateTimeField, F, Min, Q, Sum, TextField, Whe
 from django.db.models.functions import Cast
 
 from patron.cards.models import Membership
+from patron.core import bulk
 from patron.engine import pricing
 from patron.engine import tiers as tier_rules
 from patron.ledger.models import Asset, Entry, Transaction
@@ -103,7 +104,7 @@ def _usage_before(merchant: Merchant, start: dt.datetime) -> replay.Usage:
     rows = LimitTake.objects.filter(merchant=merchant, sale_id__in=before).values_list(
         "promotion__code", "member_id", "period", "units", "returned"
     )
-    for code, member_id, period, units, returned in rows.iterator(chunk_size=BATCH):
+    for code, member_id, period, units, returned in bulk.read_rows(rows):
         usage.count(code, member_id, dt.date.fromisoformat(period), units - returned)
     return usage
 
@@ -164,7 +165,7 @@ def _sales(
     the sale has any (most have none)."""
     rows = (
         Sale.objects.filter(**in_range)
-        .order_by("occurred_at", "id")
+        .order_by()  # the walk puts them in the till's order
         .annotate(codes_text=Cast("codes", output_field=TextField()))
         .values_list(
             "id",
@@ -188,7 +189,7 @@ def _sales(
     )
     found = _Sales()
     records, ids, earn_ids = found.records, found.ids, found.earn_ids
-    for row in rows.iterator(chunk_size=BATCH):
+    for row in bulk.read_rows(rows):
         sale_id, member_id, store_id, at, channel, codes_text, status = row[:7]
         codes = json.loads(codes_text) if codes_text and codes_text not in NO_CODES else []
         recorded = replay.Recorded(*row[7:14])
@@ -242,7 +243,7 @@ def _lines(in_range: dict[str, Any]) -> dict[int, tuple[pricing.Line, ...]]:
             lines = known_baskets[key] = tuple(known_lines[line] for line in keys)
         return lines
 
-    for row in rows.iterator(chunk_size=BATCH):
+    for row in bulk.read_rows(rows):
         sale_id, sku, category, quantity, unit_price, member_price = row
         if sale_id != current:
             if current is not None:
@@ -273,9 +274,7 @@ def _coupons(in_range: dict[str, Any]) -> dict[int, dict[str, replay.CouponUse]]
         "coupon__valid_from",
         "coupon__valid_until",
     )
-    for sale_id, code, template, member_id, valid_from, valid_until in rows.iterator(
-        chunk_size=BATCH
-    ):
+    for sale_id, code, template, member_id, valid_from, valid_until in bulk.read_rows(rows):
         found[sale_id][code] = replay.CouponUse(template, member_id, valid_from, valid_until)
     return found
 
@@ -288,7 +287,7 @@ def _refunds(in_range: dict[str, Any], end: dt.datetime) -> dict[int, list[tuple
         .order_by("created_at", "id")
         .values_list("sale_id", "created_at", "amount", "points_reversed")
     )
-    for sale_id, created_at, amount, points_reversed in rows.iterator(chunk_size=BATCH):
+    for sale_id, created_at, amount, points_reversed in bulk.read_rows(rows):
         found[sale_id].append((created_at, amount, points_reversed))
     return found
 
@@ -307,7 +306,7 @@ def _first_sales(merchant: Merchant) -> dict[int, dt.datetime]:
         .annotate(first=Min(taken))
         .values_list("member_id", "first")
     )
-    return dict(rows.iterator(chunk_size=BATCH))
+    return dict(bulk.read_rows(rows))
 
 
 def _given_coupons(codes: list, found: dict[str, replay.CouponUse]) -> dict[str, replay.CouponUse]:
@@ -363,7 +362,7 @@ def _members(
     moving: list[replay.MemberHistory] = []
     idle: dict[str | None, int] = defaultdict(int)
     members = Member.objects.filter(merchant=merchant).exclude(status=MemberStatus.CLOSED)
-    for member_id, tier_code in members.values_list("pk", "tier__code").iterator(chunk_size=BATCH):
+    for member_id, tier_code in bulk.read_rows(members.values_list("pk", "tier__code")):
         tier = start_tiers.get(member_id, tier_code)
         sales = records.get(member_id)
         history_facts = facts.get(member_id)
@@ -399,7 +398,7 @@ def _start_tiers(merchant: Merchant, start: dt.datetime) -> dict[int, str | None
         .order_by("member_id", "created_at", "id")
         .values_list("member_id", "created_at", "from_tier__code", "to_tier__code")
     )
-    for member_id, created_at, from_code, to_code in rows.iterator(chunk_size=BATCH):
+    for member_id, created_at, from_code, to_code in bulk.read_rows(rows):
         if created_at < start:
             found[member_id] = to_code
         elif member_id not in found:
@@ -416,7 +415,7 @@ def _sets(merchant: Merchant, start: dt.datetime, end: dt.datetime) -> dict[int,
         .exclude(reason__in=RULE_REASONS)
         .values_list("member_id", "created_at", "to_tier__code")
     )
-    for member_id, created_at, code in rows.iterator(chunk_size=BATCH):
+    for member_id, created_at, code in bulk.read_rows(rows):
         found[member_id].append(replay.TierSet(at=created_at, code=code))
     return found
 
@@ -427,7 +426,7 @@ def _floors(merchant: Merchant, start: dt.datetime, end: dt.datetime) -> dict[in
     rows = Membership.objects.filter(
         merchant=merchant, valid_from__lt=end, valid_until__gt=start
     ).values_list("member_id", "valid_from", "valid_until", "tier_code")
-    for member_id, valid_from, valid_until, code in rows.iterator(chunk_size=BATCH):
+    for member_id, valid_from, valid_until, code in bulk.read_rows(rows):
         found[member_id].append(
             replay.TierSet(at=valid_from, code=code, floor=True, until=valid_until)
         )
@@ -461,9 +460,7 @@ def _facts(
         .values_list("id", "member_id", "occurred_at", "created_at", "total", "status")
     )
     kept: dict[int, tuple[int, dt.datetime, str]] = {}
-    for sale_id, member_id, occurred_at, taken_at, total, status in sales.iterator(
-        chunk_size=BATCH
-    ):
+    for sale_id, member_id, occurred_at, taken_at, total, status in bulk.read_rows(sales):
         if sale_id in replayed:
             continue
         kept[sale_id] = (member_id, occurred_at, status)
@@ -478,7 +475,7 @@ def _facts(
         .values_list("sale_id", "created_at", "amount")
     )
     last: dict[int, replay.Fact] = {}
-    for sale_id, created_at, amount in refunds.iterator(chunk_size=BATCH):
+    for sale_id, created_at, amount in bulk.read_rows(refunds):
         if sale_id not in kept:
             continue
         member_id, occurred_at, _status = kept[sale_id]
@@ -521,7 +518,7 @@ def _facts(
         asset,
         transaction_id,
         reverses,
-    ) in entries.iterator(chunk_size=BATCH):
+    ) in bulk.read_rows(entries):
         if asset == Asset.PRINCIPAL:
             fact = replay.Fact("topup", taken_at, amount, window_at=occurred_at)
         elif transaction_id not in earn_ids and reverses not in earn_ids:
@@ -550,7 +547,7 @@ def _lifetime_before(merchant: Merchant, window: dt.datetime) -> dict[int, tuple
         .annotate(total=Sum("total"))
         .values_list("member_id", "total")
     )
-    for member_id, total in spend.iterator(chunk_size=BATCH):
+    for member_id, total in bulk.read_rows(spend):
         found[member_id][0] += total or 0
     back = (
         Refund.objects.filter(
@@ -564,7 +561,7 @@ def _lifetime_before(merchant: Merchant, window: dt.datetime) -> dict[int, tuple
         .annotate(total=Sum("amount"))
         .values_list("sale__member_id", "total")
     )
-    for member_id, total in back.iterator(chunk_size=BATCH):
+    for member_id, total in bulk.read_rows(back):
         found[member_id][0] -= total or 0
     earned = (
         Entry.objects.filter(
@@ -578,7 +575,7 @@ def _lifetime_before(merchant: Merchant, window: dt.datetime) -> dict[int, tuple
         .annotate(total=Sum("amount"))
         .values_list("member_id", "total")
     )
-    for member_id, total in earned.iterator(chunk_size=BATCH):
+    for member_id, total in bulk.read_rows(earned):
         found[member_id][1] += total or 0
     return {member_id: (pair[0], pair[1]) for member_id, pair in found.items()}
 
