@@ -255,6 +255,28 @@ class _Figures:
 
     def __post_init__(self) -> None:
         self._restart()
+        # Upper bounds of every figure, whenever read (negative movements left out): when
+        # even they reach no tier above, the upgrade check needs no read (`could_rise`).
+        self.bounds = dict.fromkeys(tier_rules.KEYS, 0)
+        self.bounds["spend_12m"] = self.bounds["spend_total"] = max(self.spend_before, 0)
+        self.bounds["points_12m"] = self.bounds["points_total"] = max(self.points_before, 0)
+        for fact in self.facts:
+            self._bound(fact)
+
+    def _bound(self, fact: Fact) -> None:
+        amount, bounds = fact.amount, self.bounds
+        if amount <= 0:
+            return
+        if fact.kind == "spend":
+            bounds["spend_12m"] += amount
+            bounds["spend_total"] += amount
+            bounds["visits_12m"] += 1
+            bounds["single_sale"] = max(bounds["single_sale"], amount)
+        elif fact.kind == "points":
+            bounds["points_12m"] += amount
+            bounds["points_total"] += amount
+        elif fact.kind == "topup":
+            bounds["single_topup"] = max(bounds["single_topup"], amount)
 
     def _restart(self) -> None:
         self._moment: dt.datetime | None = None  # of the last forward read
@@ -268,6 +290,7 @@ class _Figures:
         self._topups: dict[int, int] = {}  # n -> a top-up's principal, in the window
 
     def add(self, fact: Fact) -> None:
+        self._bound(fact)
         if self._moment is not None and fact.at <= self._moment:
             self._restart()  # it belongs before the last read: add up again
         if self.facts and fact.at < self.facts[-1].at:
@@ -478,6 +501,10 @@ class _TierWalk:
         are only read when some tier above could be reached)."""
         rank = self.tier.rank if self.tier is not None else 0
         if not any(rule.rank > rank and rule.upgrade_when for rule in self.engine):
+            if self.below_since is not None:
+                self.touched(moment)
+            return
+        if not tier_rules.could_reach(self.engine, rank, figures.bounds):
             if self.below_since is not None:
                 self.touched(moment)
             return
