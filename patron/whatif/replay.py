@@ -257,6 +257,7 @@ class _Figures:
         self._restart()
         # Upper bounds of every figure, whenever read (negative movements left out): when
         # even they reach no tier above, the upgrade check needs no read (`could_rise`).
+        self.bounds_negative = 0  # movements against the figures (refunds, points taken back)
         self.bounds = dict.fromkeys(tier_rules.KEYS, 0)
         self.bounds["spend_12m"] = self.bounds["spend_total"] = max(self.spend_before, 0)
         self.bounds["points_12m"] = self.bounds["points_total"] = max(self.points_before, 0)
@@ -265,6 +266,8 @@ class _Figures:
 
     def _bound(self, fact: Fact) -> None:
         amount, bounds = fact.amount, self.bounds
+        if amount < 0:
+            self.bounds_negative += 1
         if amount <= 0:
             return
         if fact.kind == "spend":
@@ -388,6 +391,8 @@ class _Figures:
     def next_fall(self, after: dt.datetime) -> dt.datetime | None:
         """When the next movement against the figures comes in after `after` (a refund, points
         taken back): they may fall below a keep condition then."""
+        if not self.bounds_negative:
+            return None
         for fact in self.facts:
             if fact.at > after and fact.amount < 0:
                 return fact.at
@@ -396,22 +401,30 @@ class _Figures:
     def leaving(self, after: dt.datetime) -> dt.datetime | None:
         """The first moment after `after` at which a fact leaves the rolling window (the
         figures can only fall then); None when none will."""
+        if self._moment == after:
+            # Read at `after`: the facts still in the window are in the heap, the earliest
+            # dated on top; every other fact taken by then has left the window already.
+            inside = self._inside
+            return self._out_of_window(inside[0][0]) if inside else None
         found = None
         for fact in self.facts:
             if fact.at > after:
                 break
-            # A fact at t is out of the window of every moment whose window starts after t:
-            # from local midnight of the day a year after t's day, plus one day.
-            local = (fact.window_at or fact.at).astimezone(self.zone).date()
-            try:
-                year_after = local.replace(year=local.year + 1)
-            except ValueError:
-                year_after = dt.date(local.year + 1, 3, 1)
-            out = dt.datetime(year_after.year, year_after.month, year_after.day, tzinfo=self.zone)
-            out += dt.timedelta(days=1)
+            out = self._out_of_window(fact.window_at or fact.at)
             if out > after and (found is None or out < found):
                 found = out
         return found
+
+    def _out_of_window(self, moment: dt.datetime) -> dt.datetime:
+        """A fact at `moment` is out of the window of every moment whose window starts after
+        it: from local midnight of the day a year after its day, plus one day."""
+        local = moment.astimezone(self.zone).date()
+        try:
+            year_after = local.replace(year=local.year + 1)
+        except ValueError:
+            year_after = dt.date(local.year + 1, 3, 1)
+        out = dt.datetime(year_after.year, year_after.month, year_after.day, tzinfo=self.zone)
+        return out + dt.timedelta(days=1)
 
 
 _WINDOWS: dict[tuple[dt.date, ZoneInfo], dt.datetime] = {}
