@@ -530,8 +530,9 @@ class _TierWalk:
 
     def review_until(self, moment: dt.datetime, figures: _Figures) -> None:
         """Run the nightly reviews due up to `moment`, skipping nights that change nothing."""
-        if not self.moves or self._quiet_night():
-            self.next_night = max(self.next_night, _night_after(moment, self.zone))
+        if not self.moves or self._quiet_night(figures):
+            if self.next_night <= moment:
+                self.next_night = _night_after(moment, self.zone)
             return
         while self.next_night <= moment:
             self.reviewed = True
@@ -552,19 +553,21 @@ class _TierWalk:
             else:
                 self.next_night = self._next_change(night, figures, moment)
 
-    def _quiet_night(self) -> bool:
+    def _quiet_night(self, figures: _Figures) -> bool:
         """Whether no review can move the member now. On a tier without keep_when a review
-        can only upgrade, and after the first one the figures rise only at the replay's own
-        sales, each followed by the upgrade check: between them every figure only falls (a
-        sale and its refunds leave the window together, earned points before their
-        reversal), so no night can find more than the last check did."""
+        can only upgrade: not when even the figures' upper bounds reach no tier above, nor
+        after the first review while the figures rise only at the replay's own sales, each
+        followed by the upgrade check (between them every figure only falls: a sale and its
+        refunds leave the window together, earned points before their reversal)."""
         tier = self.tier
-        return (
-            self.reviewed
-            and self.quiet
-            and self.below_since is None
-            and (tier is None or tier.rank == 0 or not tier.keep_when)
-        )
+        if self.below_since is not None or not (
+            tier is None or tier.rank == 0 or not tier.keep_when
+        ):
+            return False
+        if self.reviewed and self.quiet:
+            return True
+        rank = tier.rank if tier is not None else 0
+        return not tier_rules.could_reach(self.engine, rank, figures.bounds)
 
     def _decide(self, decision: tier_rules.Decision, night: dt.datetime) -> None:
         if decision.action == "start_grace":
