@@ -231,7 +231,13 @@ def _lines(in_range: dict[str, Any]) -> dict[int, tuple[pricing.Line, ...]]:
     rows = (
         SaleLine.objects.filter(gift=False, **_on_sale(in_range))
         .order_by("sale_id", "position")
-        .values_list("sale_id", "sku", "category", "quantity", "unit_price", "member_price")
+        .annotate(
+            given_price=Case(
+                When(member_price__lt=F("unit_price"), then=F("member_price")),
+                default=None,
+            )
+        )
+        .values_list("sale_id", "sku", "category", "quantity", "unit_price", "given_price")
     )
     current: int | None = None
     keys: list[tuple] = []
@@ -244,18 +250,12 @@ def _lines(in_range: dict[str, Any]) -> dict[int, tuple[pricing.Line, ...]]:
         return lines
 
     for row in bulk.read_rows(rows):
-        sale_id, sku, category, quantity, unit_price, member_price = row
+        sale_id = row[0]
         if sale_id != current:
             if current is not None:
                 found[current] = basket()
             current, keys = sale_id, []
-        key = (
-            sku,
-            category,
-            quantity,
-            unit_price,
-            member_price if member_price < unit_price else None,
-        )
+        key = row[1:]  # sku, category, quantity, unit price, the member price below it
         if key not in known_lines:
             known_lines[key] = pricing.Line(*key)
         keys.append(key)

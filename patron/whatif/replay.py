@@ -77,7 +77,7 @@ class CouponUse:
     valid_until: dt.datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a million are made per replay, twice as fast
 class Recorded:
     subtotal: int
     member_discount: int
@@ -88,7 +88,7 @@ class Recorded:
     points_earned: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a million are made per replay, twice as fast
 class Refunded:
     at: dt.datetime
     amount: int
@@ -96,7 +96,7 @@ class Refunded:
     in_full: bool  # the sale had nothing left after this refund
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a million are made per replay, twice as fast
 class SaleRecord:
     id: int
     member_id: int | None
@@ -121,7 +121,7 @@ class SaleRecord:
         return self.taken_at or self.at
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a million are made per replay, twice as fast
 class Fact:
     """A recorded movement of a member's tier figures that the replay does not re-price:
     `kind` spend (a sale's total, or a refund against it: `window_at` is the sale's moment),
