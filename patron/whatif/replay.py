@@ -530,9 +530,10 @@ class _TierWalk:
 
     def review_until(self, moment: dt.datetime, figures: _Figures) -> None:
         """Run the nightly reviews due up to `moment`, skipping nights that change nothing."""
+        if self.next_night > moment:
+            return  # no review due yet
         if not self.moves or self._quiet_night(figures):
-            if self.next_night <= moment:
-                self.next_night = _night_after(moment, self.zone)
+            self.next_night = _night_after(moment, self.zone)
             return
         while self.next_night <= moment:
             self.reviewed = True
