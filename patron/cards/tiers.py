@@ -42,6 +42,19 @@ log = logging.getLogger(__name__)
 IMPORTED_CHANNEL = "import"  # Sale.channel of imported history (patron.insight.history)
 BIRTHDAY_SOURCE = "birthday"  # ledger source of birthday points (not counted as earned)
 BATCH = 2000
+# Ledger entries that are tier figures `points_12m` / `points_total`: points earned, less their
+# reversals on refunds; birthday gifts are not counted.
+EARNED_POINTS = (
+    Q(asset=Asset.POINTS)
+    & (
+        Q(transaction__kind=Transaction.Kind.EARN)
+        | Q(
+            transaction__kind=Transaction.Kind.REVERSAL,
+            transaction__reverses__kind=Transaction.Kind.EARN,
+        )
+    )
+    & ~Q(transaction__source=BIRTHDAY_SOURCE)
+)
 
 
 # --- the merchant's rules --------------------------------------------------------------------
@@ -166,14 +179,7 @@ def facts(
         figures["spend_total"] -= int(row["back"] or 0)
         figures["spend_12m"] -= int(row["back_12m"] or 0)
 
-    earned = Q(asset=Asset.POINTS) & (
-        Q(transaction__kind=Transaction.Kind.EARN)
-        | Q(
-            transaction__kind=Transaction.Kind.REVERSAL,
-            transaction__reverses__kind=Transaction.Kind.EARN,
-        )
-    )
-    earned &= ~Q(transaction__source=BIRTHDAY_SOURCE)
+    earned = EARNED_POINTS
     topup = Q(asset=Asset.PRINCIPAL, transaction__kind=Transaction.Kind.TOPUP)
     entries = Entry.objects.filter(
         earned | topup, transaction__merchant=merchant, member__isnull=False, occurred_at__lte=at

@@ -19,10 +19,10 @@ from typing import Any
 from django.db.models import Case, DateTimeField, F, Min, Q, Sum, TextField, When
 from django.db.models.functions import Cast
 
+from patron.cards import tiers as card_tiers
 from patron.cards.models import Membership
 from patron.core import bulk
 from patron.engine import pricing
-from patron.engine import tiers as tier_rules
 from patron.ledger.models import Asset, Entry, Transaction
 from patron.members.models import Member, MemberStatus
 from patron.promotions.models import LimitTake, TierChange
@@ -32,8 +32,7 @@ from patron.whatif import replay
 
 BATCH = 20_000
 NO_CODES = ("[]", "null")  # a sale's codes, as JSON text, when it has none
-IMPORTED = "import"  # Sale.channel of history brought in by `patron import sales`
-BIRTHDAY_SOURCE = "birthday"  # birthday points are not tier figures (docs/tiers.md)
+IMPORTED = card_tiers.IMPORTED_CHANNEL  # history brought in by `patron import sales`
 # Tier changes the replay re-derives from each program's rules; any other is set as recorded.
 RULE_REASONS = (TierChange.Reason.UPGRADE, TierChange.Reason.DOWNGRADE)
 
@@ -79,12 +78,12 @@ def _read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store
         _coupons(in_range),
         _refunds(in_range, end),
         _first_sales(merchant),
-        dict(Store.objects.values_list("pk", "code")),
+        dict(Store.objects.filter(merchant=merchant).values_list("pk", "code")),
     )
     for member_sales in found.records.values():
         member_sales.sort(key=_by_clock)
-    window = tier_rules.window_start(start, _zone(merchant))
-    members = _members(merchant, in_range, window, found.records, found.ids, found.earn_ids)
+    window = card_tiers.window(merchant, start)
+    members = _members(merchant, in_range, window, found.records, found.earn_ids)
     return History(
         members=members.moving,
         walk_ins=found.records.get(None, []),
@@ -107,12 +106,6 @@ def _usage_before(merchant: Merchant, start: dt.datetime) -> replay.Usage:
     for code, member_id, period, units, returned in bulk.read_rows(rows):
         usage.count(code, member_id, dt.date.fromisoformat(period), units - returned)
     return usage
-
-
-def _zone(merchant: Merchant):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(merchant.timezone)
 
 
 # --- the sales replayed ----------------------------------------------------------------------
@@ -223,7 +216,7 @@ def _sales(
 def _lines(in_range: dict[str, Any]) -> dict[int, tuple[pricing.Line, ...]]:
     """The lines as asked for: the engine's gift lines are left out, and a member price below
     the unit price is kept as the line's member price (the replay decides whether it was the
-    till's own or the tier's: replay.given_lines). Equal lines are one Line object, and equal
+    till's own or the tier's: replay._given). Equal lines are one Line object, and equal
     baskets one tuple: a year of sales holds far fewer of either than sales."""
     found: dict[int, tuple[pricing.Line, ...]] = {}
     known_lines: dict[tuple, pricing.Line] = {}
@@ -348,14 +341,13 @@ def _members(
     in_range: dict[str, Any],
     window: dt.datetime,
     records: dict[int | None, list[replay.SaleRecord]],
-    replayed: set[int],
     earn_ids: set[int],
 ) -> _Members:
     """Every member not closed: those the replay must walk (a sale, a figure, a tier set, a
     tier above the lowest), and how many of the rest sit on each tier (nothing moves them)."""
     start, end = in_range["occurred_at__gte"], in_range["occurred_at__lt"]
     start_tiers = _start_tiers(merchant, start)
-    facts = _facts(merchant, window, in_range, replayed, earn_ids)
+    facts = _facts(merchant, window, in_range, earn_ids)
     sets = _sets(merchant, start, end)
     floors = _floors(merchant, start, end)
     before = _lifetime_before(merchant, window)
@@ -433,17 +425,10 @@ def _floors(merchant: Merchant, start: dt.datetime, end: dt.datetime) -> dict[in
     return found
 
 
-_EARNED = Q(transaction__kind=Transaction.Kind.EARN) | Q(
-    transaction__kind=Transaction.Kind.REVERSAL,
-    transaction__reverses__kind=Transaction.Kind.EARN,
-)
-
-
 def _facts(
     merchant: Merchant,
     window: dt.datetime,
     in_range: dict[str, Any],
-    replayed: set[int],
     earn_ids: set[int],
 ) -> dict[int, list[replay.Fact]]:
     """The recorded figures from the first window the range needs to its end, but what the
@@ -461,8 +446,6 @@ def _facts(
     )
     kept: dict[int, tuple[int, dt.datetime, str]] = {}
     for sale_id, member_id, occurred_at, taken_at, total, status in bulk.read_rows(sales):
-        if sale_id in replayed:
-            continue
         kept[sale_id] = (member_id, occurred_at, status)
         found[member_id].append(
             replay.Fact("spend", taken_at, total, window_at=occurred_at, sale_id=sale_id)
@@ -483,12 +466,7 @@ def _facts(
         found[member_id].append(fact)
         last[sale_id] = fact
     for sale_id, fact in last.items():
-        member_id, _at, status = kept[sale_id]
-        if status == Sale.Status.REFUNDED:
-            facts = found[member_id]
-            facts[facts.index(fact)] = replay.Fact(
-                "spend", fact.at, fact.amount, fact.window_at, sale_id, in_full=True
-            )
+        fact.in_full = kept[sale_id][2] == Sale.Status.REFUNDED
     entries = (
         Entry.objects.filter(
             transaction__merchant=merchant,
@@ -497,7 +475,7 @@ def _facts(
             occurred_at__lt=end,
         )
         .filter(
-            (Q(asset=Asset.POINTS) & _EARNED & ~Q(transaction__source=BIRTHDAY_SOURCE))
+            card_tiers.EARNED_POINTS
             | Q(asset=Asset.PRINCIPAL, transaction__kind=Transaction.Kind.TOPUP)
         )
         .values_list(
@@ -567,10 +545,9 @@ def _lifetime_before(merchant: Merchant, window: dt.datetime) -> dict[int, tuple
         Entry.objects.filter(
             transaction__merchant=merchant,
             member__isnull=False,
-            asset=Asset.POINTS,
             occurred_at__lt=window,
         )
-        .filter(_EARNED & ~Q(transaction__source=BIRTHDAY_SOURCE))
+        .filter(card_tiers.EARNED_POINTS)
         .values("member_id")
         .annotate(total=Sum("amount"))
         .values_list("member_id", "total")

@@ -62,10 +62,6 @@ class Rules:
             return 0
         return div_round_half_up(points * self.redeem_value, self.redeem_points)
 
-    @property
-    def codes(self) -> frozenset[str]:
-        return frozenset(rule.code for rule in self.tiers)
-
 
 @dataclass(frozen=True)
 class CouponUse:
@@ -689,21 +685,17 @@ class Pricer:
         self.zone = ZoneInfo(rules.program.timezone)
         self.limited = tuple(p.code for p in rules.program.promotions if p.limits is not None)
         self.usage = usage if usage is not None else Usage()
-        self.tier_discounts = {tier.code: tier for tier in rules.program.tiers}
         edges = _window_edges(rules.program)
         self.edges = edges or []
         self.quotes: dict[tuple, tuple[tuple, pricing.Quote]] | None = (
             {} if edges is not None and not self.limited else None
         )
-        self.asked = 0
-        self.priced = 0  # quotes the engine computed (the rest came from `quotes`)
 
     def price(
         self, sale: SaleRecord, tier: str | None, lines: tuple[pricing.Line, ...] | None = None
     ) -> pricing.Quote:
         """`sale` priced at `tier`, with `lines` instead of its own when given."""
         lines = sale.lines if lines is None else lines
-        self.asked += 1
         quotes = self.quotes
         if quotes is None or sale.codes or sale.coupons:
             return self._quote(sale, tier, lines)
@@ -727,7 +719,6 @@ class Pricer:
     def _quote(
         self, sale: SaleRecord, tier: str | None, lines: tuple[pricing.Line, ...]
     ) -> pricing.Quote:
-        self.priced += 1
         member_id = str(sale.member_id) if sale.member_id is not None else None
         day = sale.at.astimezone(self.zone).date()
         usage = self.usage.of(self.limited, sale.member_id, day) if self.limited else {}
@@ -950,7 +941,8 @@ def walk(
 
 
 class _GivenLines:
-    """`given_lines`' lines, worked out once per basket and tier (many sales share both)."""
+    """A member's sale's lines as the till gave them (`_given`), worked out once per basket and
+    tier (many sales share both)."""
 
     def __init__(self, program: pricing.Program) -> None:
         self.program = program
@@ -990,23 +982,14 @@ class _Walker:
         return self.walks[index].finish(end, self.pending[index])
 
 
-def given_lines(sale: SaleRecord, program: pricing.Program, tier_code: str | None) -> SaleRecord:
-    """The sale with each line's member price as the till gave it. Sales keep the price a
-    member paid per unit, not what the till asked for: a price below what the tier gave
-    (under the current program, at the sale's tier) was the till's own or an agreement
-    unit's, and stays; one equal to the tier's came from the tier, and each program gives its
-    own."""
-    if sale.member_id is None:
-        return sale
-    lines = _given(sale.lines, program, tier_code)
-    return sale if lines is sale.lines else replace(sale, lines=lines)
-
-
 def _given(
     lines: tuple[pricing.Line, ...], program: pricing.Program, tier_code: str | None
 ) -> tuple[pricing.Line, ...]:
-    """`lines` with the tier's member prices taken out (see `given_lines`); the very tuple
-    when there is none."""
+    """`lines` with each member price as the till gave it; the very tuple when nothing
+    changes. Sales keep the price a member paid per unit, not what the till asked for: a price
+    below what the tier gave (under the current program, at the sale's tier) was the till's
+    own or an agreement unit's, and stays; one equal to the tier's came from the tier, and
+    each program gives its own."""
     if all(line.member_price is None for line in lines):
         return lines
     tier = _tier_of(program, tier_code)

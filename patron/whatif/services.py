@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from patron.core.dates import start_of_day
 from patron.core.errors import FieldError, ValidationFailed
 from patron.tenancy.actor import Actor
 from patron.tenancy.models import Store
@@ -98,9 +99,8 @@ def question(actor: Actor, first: Any, last: Any, store: str | None = None) -> Q
     if errors:
         raise ValidationFailed(errors)
     assert day_from is not None and day_to is not None
-    start = dt.datetime(day_from.year, day_from.month, day_from.day, tzinfo=zone)
-    after = day_to + dt.timedelta(days=1)
-    end = dt.datetime(after.year, after.month, after.day, tzinfo=zone)
+    start = start_of_day(day_from, zone)
+    end = start_of_day(day_to + dt.timedelta(days=1), zone)
     return Question(day_from, day_to, start, end, found)
 
 
@@ -127,8 +127,6 @@ class Result:
     differences: list[replay.Difference] = field(default_factory=list)
     imported: int = 0
     changes: list[str] = field(default_factory=list)
-    tier_names: dict[str, str] = field(default_factory=dict)
-    store_names: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The contract (API.md §13): sales, current, draft, diff = draft - current."""
@@ -237,21 +235,7 @@ def simulate(
         differences=part.differences,
         imported=found.imported,
         changes=[str(change) for change in changes],
-        tier_names=_tier_names(actor, current, draft, document),
-        store_names=dict(Store.objects.filter(merchant=actor.merchant).values_list("code", "name")),
     )
-
-
-def _tier_names(
-    actor: Actor, current: replay.Rules, draft: replay.Rules, document: dict[str, Any]
-) -> dict[str, str]:
-    from patron.promotions.models import Tier
-
-    names = dict(Tier.objects.filter(merchant=actor.merchant).values_list("code", "name"))
-    for row in document.get("tiers") or []:
-        if isinstance(row, dict) and row.get("code") and row.get("name"):
-            names.setdefault(str(row["code"]), str(row["name"]))
-    return names
 
 
 # Set before the worker processes start (fork): they read their share from here.
