@@ -85,6 +85,9 @@ def test_a_mixed_wechat_and_cash_sale_then_the_shift_slip(
     slip = page.locator("#slip")
     expect(slip).to_contain_text("交班单")
     expect(slip).to_contain_text("微信支付")
+    # The URL changes before slip.css has loaded: measure once the stylesheet applies.
+    page.wait_for_load_state("load")
+    expect(slip).to_have_css("width", re.compile(r"^30[12](\.\d+)?px$"))
     width = slip.bounding_box()["width"]
     assert abs(width - 80 * MM) < 1.5, width
     family = slip.evaluate("element => getComputedStyle(element).fontFamily")
