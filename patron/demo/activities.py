@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.utils import timezone
 
 from patron.activities import checkin, events_service, lottery, mall
 from patron.activities.models import Reward
 from patron.core.errors import DomainError
-from patron.demo.data import DEMO_ACTIVITIES, DEMO_EVENTS
+from patron.demo.data import DEMO_ACTIVITIES, DEMO_EVENTS, FLASH_OFFER
 from patron.ledger.services import quick_balances
 from patron.members.models import Member
 from patron.program.services import apply_program
@@ -43,7 +44,7 @@ def seed_activities(
     actor: Actor, members: Sequence[Member], cashiers: Mapping[str, Actor], seed: int = 19
 ) -> None:
     """`cashiers`: each store's cashier by store code, who sells the flash offer."""
-    apply_program(actor, DEMO_ACTIVITIES)
+    apply_program(actor, launched_now(DEMO_ACTIVITIES))
     rng = random.Random(seed)
     members = list(members)
     with_points = [m for m in members if quick_balances(m)["points"] >= 1000]
@@ -54,6 +55,17 @@ def seed_activities(
     _draw(actor, with_points[REDEMPTIONS : REDEMPTIONS + DRAWERS], rng)
     _check_in(actor, rng.sample(members, min(CHECKERS, len(members))), rng)
     _events(actor, members, rng)
+
+
+def launched_now(activities: Mapping[str, Any]) -> dict[str, Any]:
+    """The flash offer starts when it is launched, after the history: replaying the history
+    under today's program (what if, docs/whatif.md) then prices it as it was sold."""
+    launched = timezone.now().replace(microsecond=0).isoformat()
+    offers = [
+        {**offer, "starts_at": launched} if offer["code"] == FLASH_OFFER["code"] else offer
+        for offer in activities["promotions"]
+    ]
+    return {**activities, "promotions": offers}
 
 
 def _redeem(actor: Actor, members: list[Member]) -> None:

@@ -179,8 +179,9 @@ CATALOGUE = [
 # with stored value, printed with the logins.
 DEMO_PIN = "888888"
 DEMO_PIN_MEMBERS = 3
-# Members holding a paid 年卡SVIP, bought this many days ago (one about to run out).
-DEMO_SVIP_BOUGHT_DAYS_AGO = [12, 75, 160, 240, 358]
+# Members holding a paid 年卡SVIP, bought this many days ago (one about to run out); all
+# before the sales rung up through the checkout (history.CHECKOUT_DAYS), which price them gold.
+DEMO_SVIP_BOUGHT_DAYS_AGO = [40, 75, 160, 240, 358]
 # Stored-value payments above this (fen) ask for the PIN; the PIN members hold more than it.
 PIN_REQUIRED_ABOVE = 50000
 

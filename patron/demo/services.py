@@ -47,6 +47,7 @@ from patron.members.services import bulk_register, define_custom_field
 from patron.members.validation import Invalid, normalize_mobile
 from patron.program.services import apply_program
 from patron.promotions import services as promotions
+from patron.promotions.models import TierChange
 from patron.sales import services as sales
 from patron.sales.models import Sale
 from patron.tenancy.actor import Actor
@@ -179,7 +180,10 @@ def seed_balances(actor: Actor, members: list[Member], seed: int = 11) -> None:
 
     rng = random.Random(seed)
     now = timezone.now()
-    amounts = [10000, 20000, 50000, 100000]
+    # Below gold's single top-up of 1,000 yuan: these top-ups are stamped when the demo is
+    # built, after the back-dated sales, so one that moved a tier would move it at a moment
+    # the replay of the history (what if) cannot place before the sales it priced.
+    amounts = [10000, 20000, 50000, 80000]
     for member in members:
         if rng.random() > 0.33:
             continue
@@ -326,6 +330,9 @@ def seed_memberships(actor: Actor, members: list[Member]) -> None:
             valid_from=F("valid_from") - back, valid_until=F("valid_until") - back
         )
         CardPayment.objects.filter(membership=bought).update(created_at=F("created_at") - back)
+        TierChange.objects.filter(member=member, reason=TierChange.Reason.PAID).update(
+            created_at=F("created_at") - back
+        )
 
 
 def seed_pins(actor: Actor, members: list[Member]) -> None:
