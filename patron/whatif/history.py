@@ -64,13 +64,23 @@ def without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store | None) -> History:
-    """Everything the replay of [start, end) needs (`store`: only its sales are replayed)."""
+def read(
+    merchant: Merchant,
+    start: dt.datetime,
+    end: dt.datetime,
+    store: Store | None,
+    grace_days: int = 0,
+) -> History:
+    """Everything the replay of [start, end) needs (`store`: only its sales are replayed).
+    `grace_days`: the longest grace period of the programs replayed; the figures reach back
+    that far before the range, to find who is in a grace period when it starts."""
     with without_cyclic_gc():
-        return _read(merchant, start, end, store)
+        return _read(merchant, start, end, store, grace_days)
 
 
-def _read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store | None) -> History:
+def _read(
+    merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store | None, grace_days: int
+) -> History:
     in_range = _in_range(merchant, start, end, store)
     found = _sales(
         in_range,
@@ -82,8 +92,9 @@ def _read(merchant: Merchant, start: dt.datetime, end: dt.datetime, store: Store
     )
     for member_sales in found.records.values():
         member_sales.sort(key=_by_clock)
-    window = card_tiers.window(merchant, start)
-    members = _members(merchant, in_range, window, found.records, found.earn_ids)
+    reviews_from = start - dt.timedelta(days=grace_days + 1)  # the nights that set the grace
+    window = card_tiers.window(merchant, reviews_from)
+    members = _members(merchant, in_range, window, reviews_from, found.records, found.earn_ids)
     return History(
         members=members.moving,
         walk_ins=found.records.get(None, []),
@@ -340,6 +351,7 @@ def _members(
     merchant: Merchant,
     in_range: dict[str, Any],
     window: dt.datetime,
+    reviews_from: dt.datetime,
     records: dict[int | None, list[replay.SaleRecord]],
     earn_ids: set[int],
 ) -> _Members:
@@ -349,19 +361,21 @@ def _members(
     start_tiers = _start_tiers(merchant, start)
     facts = _facts(merchant, window, in_range, earn_ids)
     sets = _sets(merchant, start, end)
-    floors = _floors(merchant, start, end)
+    floors = _floors(merchant, reviews_from, end)
     before = _lifetime_before(merchant, window)
     moving: list[replay.MemberHistory] = []
     idle: dict[str | None, int] = defaultdict(int)
     members = Member.objects.filter(merchant=merchant).exclude(status=MemberStatus.CLOSED)
     for member_id, tier_code in bulk.read_rows(members.values_list("pk", "tier__code")):
-        tier = start_tiers.get(member_id, tier_code)
+        tier, since = start_tiers.get(member_id, (tier_code, None))
         sales = records.get(member_id)
         history_facts = facts.get(member_id)
         member_sets = sets.get(member_id, []) + topups_in(history_facts or [], start)
         member_floors = floors.get(member_id)
         spend_before, points_before = before.get(member_id, (0, 0))
-        moved = sales or history_facts or member_sets or member_floors
+        # A tier set in the nights before the range bounds the grace period it may be in.
+        recently = since is not None and since >= reviews_from
+        moved = sales or history_facts or member_sets or member_floors or recently
         if not (moved or spend_before or points_before):
             idle[tier] += 1  # members alike: the replay walks one for all of them
             continue
@@ -369,6 +383,7 @@ def _members(
             replay.MemberHistory(
                 member_id=member_id,
                 start_tier=tier,
+                tier_since=since,
                 spend_before=spend_before,
                 points_before=points_before,
                 facts=sorted(history_facts or [], key=lambda fact: fact.at),
@@ -380,11 +395,13 @@ def _members(
     return _Members(moving, dict(idle))
 
 
-def _start_tiers(merchant: Merchant, start: dt.datetime) -> dict[int, str | None]:
-    """The tier each member held when the range starts, from the tier history: the last change
-    before it, else (changes only after it) the first change's starting tier. Members without
-    changes hold the tier they have now."""
-    found: dict[int, str | None] = {}
+def _start_tiers(
+    merchant: Merchant, start: dt.datetime
+) -> dict[int, tuple[str | None, dt.datetime | None]]:
+    """The tier each member held when the range starts and since when, from the tier history:
+    the last change before it, else (changes only after it) the first change's starting tier,
+    held since before anything recorded. Members without changes hold the tier they have now."""
+    found: dict[int, tuple[str | None, dt.datetime | None]] = {}
     rows = (
         TierChange.objects.filter(merchant=merchant)
         .order_by("member_id", "created_at", "id")
@@ -392,9 +409,9 @@ def _start_tiers(merchant: Merchant, start: dt.datetime) -> dict[int, str | None
     )
     for member_id, created_at, from_code, to_code in bulk.read_rows(rows):
         if created_at < start:
-            found[member_id] = to_code
+            found[member_id] = (to_code, created_at)
         elif member_id not in found:
-            found[member_id] = from_code
+            found[member_id] = (from_code, None)
     return found
 
 

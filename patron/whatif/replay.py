@@ -150,6 +150,8 @@ class MemberHistory:
     sets: list[TierSet] = field(default_factory=list)  # and top-ups (activity), by `at`
     floors: list[TierSet] = field(default_factory=list)  # paid memberships
     sales: list[SaleRecord] = field(default_factory=list)  # the ones replayed, by `at`
+    # When the start tier was set (the last change before the range; None: long before it).
+    tier_since: dt.datetime | None = None
 
 
 # --- what comes out --------------------------------------------------------------------------
@@ -242,7 +244,7 @@ class _Figures:
     The walk reads them forward in time, so `at` keeps the figures of its last read and moves
     them on: facts up to the new moment come in, facts older than the new window go out of
     the 12-month figures. A read before the last one, or a fact added at or before it, falls
-    back to adding everything up again (`_scan`), which gives the same figures."""
+    back to adding everything up again (`scan`), which gives the same figures."""
 
     zone: ZoneInfo
     spend_before: int
@@ -299,7 +301,7 @@ class _Figures:
 
     def at(self, moment: dt.datetime) -> dict[str, int]:
         if self._moment is not None and moment < self._moment:
-            return self._scan(moment)
+            return self.scan(moment)
         start = _window_start(moment, self.zone)
         self._moment = moment
         facts, inside = self.facts, self._inside
@@ -326,7 +328,7 @@ class _Figures:
         return figures
 
     def _enter(self, fact: Fact, in_window: bool) -> None:
-        """What `_scan` does with one fact, kept."""
+        """What `scan` does with one fact, kept."""
         if fact.kind == "spend":
             self._spend_total += fact.amount
             if in_window:
@@ -354,7 +356,7 @@ class _Figures:
         elif fact.kind == "topup":
             self._topups.pop(number, None)
 
-    def _scan(self, moment: dt.datetime) -> dict[str, int]:
+    def scan(self, moment: dt.datetime) -> dict[str, int]:
         """The figures at `moment` from every fact, added up afresh."""
         start = tier_rules.window_start(moment, self.zone)
         figures = dict.fromkeys(tier_rules.KEYS, 0)
@@ -413,14 +415,14 @@ class _Figures:
 
     def _out_of_window(self, moment: dt.datetime) -> dt.datetime:
         """A fact at `moment` is out of the window of every moment whose window starts after
-        it: from local midnight of the day a year after its day, plus one day."""
+        it: from local midnight of its day a year later (`window_start` of that day is the
+        day after it). 29 February: from 1 March."""
         local = moment.astimezone(self.zone).date()
         try:
             year_after = local.replace(year=local.year + 1)
         except ValueError:
             year_after = dt.date(local.year + 1, 3, 1)
-        out = dt.datetime(year_after.year, year_after.month, year_after.day, tzinfo=self.zone)
-        return out + dt.timedelta(days=1)
+        return dt.datetime(year_after.year, year_after.month, year_after.day, tzinfo=self.zone)
 
 
 _WINDOWS: dict[tuple[dt.date, ZoneInfo], dt.datetime] = {}
@@ -496,6 +498,29 @@ class _TierWalk:
             self.below_since = None
             self.reviewed = False  # the next night's review may move them back up
             self.touched(change.at)
+
+    def grace_at(
+        self, start: dt.datetime, figures: _Figures, since: dt.datetime | None = None
+    ) -> dt.datetime | None:
+        """The grace period the member is in when the range starts (the nightly reviews before
+        it, on the same figures): the first night of the last run of nights below keep, which
+        began after the tier was set (`since`) and is at most grace_days long (a longer one
+        would have taken the tier already). None when the last night before `start` kept it."""
+        tier = self.tier
+        if tier is None or tier.rank == 0 or not tier.keep_when:
+            return None
+        night = self.next_night - dt.timedelta(days=1)  # the last review before `start`
+        found = None
+        read = figures.at  # forward from here on: the walk's own reads go on from this one
+        for _night in range(tier.grace_days + 1):
+            if since is not None and night <= since:
+                break
+            if self.floor_rank(night) >= tier.rank or tier_rules.keeps(tier, read(night)):
+                break
+            found = night
+            night -= dt.timedelta(days=1)
+            read = figures.scan  # back in time: added up afresh
+        return found
 
     def floor_rank(self, at: dt.datetime) -> int:
         ranks = [
@@ -835,8 +860,9 @@ class _MemberWalk:
         self.figures = _Figures(
             zone, history.spend_before, history.points_before, list(history.facts)
         )
-        quiet = all(fact.at < start for fact in history.facts)
+        quiet = not history.facts or history.facts[-1].at < start  # the facts are in time order
         self.tiers = _TierWalk(rules, zone, history.start_tier, start, history.floors, quiet)
+        self.tiers.below_since = self.tiers.grace_at(start, self.figures, history.tier_since)
 
     def before_sale(self, sale: SaleRecord, sets: list[TierSet]) -> None:
         self._until(sale.clock, sets)
@@ -893,7 +919,9 @@ def idle_tiers(
     ends: dict[str | None, int] = defaultdict(int)
     for tier, count in idle.items():
         tiers = _TierWalk(rules, zone, tier, start)
-        tiers.review_until(end, _Figures(zone, 0, 0, []))
+        nothing = _Figures(zone, 0, 0, [])
+        tiers.below_since = tiers.grace_at(start, nothing)
+        tiers.review_until(end, nothing)
         ends[tiers.code] += count
     return dict(ends)
 

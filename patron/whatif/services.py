@@ -213,7 +213,11 @@ def simulate(
     """Replay the range under the current program and under `document` (a program file)."""
     draft, changes = program_rules.draft_rules(actor, document)
     current = program_rules.current_rules(actor.merchant)
-    found = history_reads.read(actor.merchant, asked.start, asked.end, asked.store)
+    grace = max(
+        (rule.grace_days for rules in (current, draft) for rule in rules.tiers if rule.keep_when),
+        default=0,
+    )
+    found = history_reads.read(actor.merchant, asked.start, asked.end, asked.store, grace)
     part = _walk(found, current, draft, asked, workers)
     sides = []
     for rules, outcome in ((current, part.current), (draft, part.draft)):

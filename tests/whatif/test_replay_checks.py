@@ -11,9 +11,10 @@ from django.apps import apps
 from patron.program.services import apply_program, export_program
 from patron.promotions.services import issue_coupon
 from patron.sales import services as sales
+from patron.sales.models import Sale
 from patron.wallet.services import top_up
 from patron.whatif import services as whatif
-from tests.whatif.support import draft, member, run, sell, setup, tiers_with, today
+from tests.whatif.support import SH, draft, member, run, sell, setup, tiers_with, today
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -187,3 +188,57 @@ def test_a_limited_offer_sells_out_in_the_order_the_sales_were_taken(shop):
     more = run(shop, draft(shop, promotions=[{**flash, "limits": {"total": 3}}]))
     assert more.as_dict()["diff"]["discount"] == 11800
     assert more.draft.figures["by_promotion"] == {"flash": 3 * 11800}
+
+
+def test_grace_periods_and_the_rolling_window_as_the_nightly_review_ran_them(shop):
+    """Silver kept by a year-old stay: it leaves the rolling 12 months at midnight 15 days ago,
+    the real nightly review (cards.tiers.review) starts the grace period that night and takes
+    silver away 7 nights later, between two sales. Replayed from before the stay left the
+    window, and from inside the grace period, the current program gives what was recorded."""
+    from django.utils import timezone
+
+    from patron.cards import tiers as card_tiers
+    from patron.promotions.models import Tier, TierChange
+    from patron.promotions.services import change_member_tier
+
+    keep = {"keep_when": {"spend_12m": 50000}, "grace_days": 7}
+    apply_program(
+        shop, {"tiers": tiers_with(shop, "silver", **keep), "checkout": {"backdate_days": 30}}
+    )
+    day = today()
+
+    def local(days_ago: int, hour: int, minute: int = 0) -> dt.datetime:
+        on = day - dt.timedelta(days=days_ago)
+        return dt.datetime(on.year, on.month, on.day, hour, minute, tzinfo=SH)
+
+    a = member(shop, "13800138061")
+    stay = local(15, 12) - dt.timedelta(days=365)  # its window ends at midnight 15 days ago
+    sold = {}
+
+    def sell_at(key: str, at: dt.datetime, price: int = 30000) -> None:
+        request = sales.SaleRequest(
+            lines=[sales.LineInput(sku="ROOM", category="rooms", unit_price=price)],
+            member=a.pk,
+            store="S1",
+            occurred_at=max(at, timezone.now() - dt.timedelta(days=29)),
+        )
+        sold[key] = sales.commit_sale(shop, request, key=key)
+        # As if taken then (the till back-dates a month at most).
+        Sale.objects.filter(pk=sold[key].pk).update(occurred_at=at, created_at=at)
+
+    sell_at("stay", stay, 60000)
+    silver = Tier.objects.get(merchant=shop.merchant, code="silver")
+    change_member_tier(shop, a, silver, TierChange.Reason.MANUAL, at=stay + dt.timedelta(hours=1))
+    for days_ago in range(18, 0, -1):  # the nights from before the stay left to yesterday
+        card_tiers.review(shop.merchant, as_of=local(days_ago, 3, 30))
+        if days_ago in (9, 8):
+            sell_at(f"room{days_ago}", local(days_ago, 12))
+    assert sold["room9"].member_discount == 3600  # silver, in grace (264 yuan keeps nothing)
+    assert sold["room8"].member_discount == 0  # down 8 nights ago, at 03:30
+
+    for first in (day - dt.timedelta(days=17), day - dt.timedelta(days=12)):
+        asked = whatif.question(shop, first, day - dt.timedelta(days=1))
+        result = whatif.simulate(shop, export_program(shop), asked)
+        assert result.compared == 2
+        assert result.differences == []
+        assert result.current.tiers[a.pk] == "normal"

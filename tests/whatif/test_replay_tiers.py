@@ -50,7 +50,8 @@ def room(sale_id: int, at: dt.datetime) -> replay.SaleRecord:
 
 
 def history(*sales: replay.SaleRecord, floors=()) -> replay.MemberHistory:
-    # 600 yuan on 2025-03-01: enough to keep silver until it leaves the window on 2026-03-02.
+    # 600 yuan on 2025-03-01: enough to keep silver until it leaves the window on 2026-03-01
+    # (that day's window starts on 2025-03-02, as cards.tiers.window says).
     spent = dt.datetime(2025, 3, 1, 12, tzinfo=SH)
     return replay.MemberHistory(
         member_id=1,
@@ -66,10 +67,10 @@ def member_discounts(part: replay.Part) -> int:
 
 
 def test_silver_is_kept_through_grace_then_lost_one_night_after_it():
-    # The spend leaves the window at 2026-03-02 00:00; the review of 03:30 that night starts
-    # the grace period; 30 days later (2026-04-01 03:30) the member drops to normal.
-    in_grace = room(1, dt.datetime(2026, 3, 31, 12, tzinfo=SH))
-    after = room(2, dt.datetime(2026, 4, 1, 12, tzinfo=SH))
+    # The spend leaves the window at 2026-03-01 00:00; the review of 03:30 that night starts
+    # the grace period; 30 days later (2026-03-31 03:30) the member drops to normal.
+    in_grace = room(1, dt.datetime(2026, 3, 30, 12, tzinfo=SH))
+    after = room(2, dt.datetime(2026, 3, 31, 12, tzinfo=SH))
     part = replay.walk([history(in_grace, after)], [], rules(), rules(), START, END)
     assert member_discounts(part) == 1200  # the first room at 88, the second at full price
     assert part.current.end_tiers == {1: "normal"}
@@ -115,3 +116,40 @@ def test_a_paid_membership_floor_holds_the_tier():
 def test_members_with_nothing_move_alike():
     ends = replay.idle_tiers({"silver": 5, None: 3}, rules(), START, END)
     assert ends == {"normal": 8}  # silver without spend: grace, then down
+
+
+# A range that starts on 15 March, inside the grace period that began on 1 March.
+MID_GRACE = dt.datetime(2026, 3, 15, tzinfo=SH)
+
+
+def test_a_range_that_starts_in_a_grace_period_keeps_its_first_night():
+    # The reviews before the range started the grace on 1 March 03:30 (as the job did), so the
+    # member still drops on 31 March 03:30, not 30 days after the range's first night.
+    in_grace = room(1, dt.datetime(2026, 3, 30, 12, tzinfo=SH))
+    after = room(2, dt.datetime(2026, 3, 31, 12, tzinfo=SH))
+    part = replay.walk([history(in_grace, after)], [], rules(), rules(), MID_GRACE, END)
+    assert member_discounts(part) == 1200  # the first room at 88, the second at full price
+    assert part.current.end_tiers == {1: "normal"}
+
+
+def test_a_grace_period_starts_no_earlier_than_the_tier_was_set():
+    # Silver set by hand on 5 March: the first review on it, 6 March 03:30, starts the grace
+    # period, so the member drops on 5 April 03:30: the room of 31 March is at silver's price,
+    # the one of 5 April noon is not (a grace from 1 March would take both; none before the
+    # range, neither).
+    held = history(
+        room(1, dt.datetime(2026, 3, 31, 12, tzinfo=SH)),
+        room(2, dt.datetime(2026, 4, 5, 12, tzinfo=SH)),
+    )
+    held.tier_since = dt.datetime(2026, 3, 5, 12, tzinfo=SH)
+    part = replay.walk([held], [], rules(), rules(), MID_GRACE, END)
+    assert member_discounts(part) == 1200
+    assert part.current.end_tiers == {1: "normal"}
+
+
+def test_members_with_nothing_in_a_range_that_starts_late_are_already_in_grace():
+    # Silver without spend, the tier set long ago: the grace ran out before the range, so the
+    # first review in it takes them down.
+    first_night = dt.datetime(2026, 3, 15, 12, tzinfo=SH)
+    ends = replay.idle_tiers({"silver": 2}, rules(), MID_GRACE, first_night)
+    assert ends == {"normal": 2}
