@@ -250,34 +250,22 @@ class _Figures:
     spend_before: int
     points_before: int
     facts: list[Fact]
+    # Upper bounds of every figure, whenever read (negative movements left out): when even
+    # they reach no tier above, the upgrade check needs no read (`could_reach`). Worked out
+    # from the facts unless given (a copy of another program's, on the same facts).
+    bounds: dict[str, int] | None = None
+    bounds_negative: int = 0  # movements against the figures (refunds, points taken back)
 
     def __post_init__(self) -> None:
         self._restart()
-        # Upper bounds of every figure, whenever read (negative movements left out): when
-        # even they reach no tier above, the upgrade check needs no read (`could_rise`).
-        self.bounds_negative = 0  # movements against the figures (refunds, points taken back)
-        self.bounds = dict.fromkeys(tier_rules.KEYS, 0)
-        self.bounds["spend_12m"] = self.bounds["spend_total"] = max(self.spend_before, 0)
-        self.bounds["points_12m"] = self.bounds["points_total"] = max(self.points_before, 0)
-        for fact in self.facts:
-            self._bound(fact)
+        if self.bounds is None:
+            self.bounds, self.bounds_negative = _bounds_of(
+                self.spend_before, self.points_before, self.facts
+            )
 
     def _bound(self, fact: Fact) -> None:
-        amount, bounds = fact.amount, self.bounds
-        if amount < 0:
+        if _bound(self.bounds, fact):
             self.bounds_negative += 1
-        if amount <= 0:
-            return
-        if fact.kind == "spend":
-            bounds["spend_12m"] += amount
-            bounds["spend_total"] += amount
-            bounds["visits_12m"] += 1
-            bounds["single_sale"] = max(bounds["single_sale"], amount)
-        elif fact.kind == "points":
-            bounds["points_12m"] += amount
-            bounds["points_total"] += amount
-        elif fact.kind == "topup":
-            bounds["single_topup"] = max(bounds["single_topup"], amount)
 
     def _restart(self) -> None:
         self._moment: dt.datetime | None = None  # of the last forward read
@@ -315,17 +303,15 @@ class _Figures:
             _, number, fact = heapq.heappop(inside)
             self._leave(fact, number)
         topup = max(self._topups.values(), default=0)
-        figures = dict.fromkeys(tier_rules.KEYS, 0)  # the keys in their order, then the values
-        figures.update(
-            spend_12m=self._spend_12m,
-            points_12m=self._points_12m,
-            single_topup=topup if topup > 0 else 0,
-            spend_total=self._spend_total,
-            points_total=self._points_total,
-            visits_12m=len(self._sales),
-            single_sale=max(self._sales.values(), default=0),
-        )
-        return figures
+        return {  # in the order of tier_rules.KEYS
+            "spend_12m": self._spend_12m,
+            "spend_total": self._spend_total,
+            "points_12m": self._points_12m,
+            "points_total": self._points_total,
+            "single_topup": topup if topup > 0 else 0,
+            "single_sale": max(self._sales.values(), default=0),
+            "visits_12m": len(self._sales),
+        }
 
     def _enter(self, fact: Fact, in_window: bool) -> None:
         """What `scan` does with one fact, kept."""
@@ -423,6 +409,38 @@ class _Figures:
         except ValueError:
             year_after = dt.date(local.year + 1, 3, 1)
         return dt.datetime(year_after.year, year_after.month, year_after.day, tzinfo=self.zone)
+
+
+def _bounds_of(
+    spend_before: int, points_before: int, facts: Iterable[Fact]
+) -> tuple[dict[str, int], int]:
+    """Upper bounds of a member's figures from these facts, and how many movements went
+    against them (refunds, points taken back: left out of the bounds)."""
+    bounds = dict.fromkeys(tier_rules.KEYS, 0)
+    bounds["spend_12m"] = bounds["spend_total"] = max(spend_before, 0)
+    bounds["points_12m"] = bounds["points_total"] = max(points_before, 0)
+    negative = 0
+    for fact in facts:
+        negative += _bound(bounds, fact)
+    return bounds, negative
+
+
+def _bound(bounds: dict[str, int], fact: Fact) -> bool:
+    """Raise `bounds` by `fact`; whether it went against the figures instead."""
+    amount = fact.amount
+    if amount <= 0:
+        return amount < 0
+    if fact.kind == "spend":
+        bounds["spend_12m"] += amount
+        bounds["spend_total"] += amount
+        bounds["visits_12m"] += 1
+        bounds["single_sale"] = max(bounds["single_sale"], amount)
+    elif fact.kind == "points":
+        bounds["points_12m"] += amount
+        bounds["points_total"] += amount
+    elif fact.kind == "topup":
+        bounds["single_topup"] = max(bounds["single_topup"], amount)
+    return False
 
 
 _WINDOWS: dict[tuple[dt.date, ZoneInfo], dt.datetime] = {}
@@ -855,10 +873,22 @@ def compare(sale: SaleRecord, result: pricing.Quote) -> list[Difference]:
 class _MemberWalk:
     """One member's sales replayed under one program, tiers moving as that program says."""
 
-    def __init__(self, history: MemberHistory, rules: Rules, start: dt.datetime) -> None:
+    def __init__(
+        self,
+        history: MemberHistory,
+        rules: Rules,
+        start: dt.datetime,
+        bounds: tuple[dict[str, int], int] | None = None,
+    ) -> None:
         zone = ZoneInfo(rules.program.timezone)
+        given, negative = bounds if bounds is not None else (None, 0)
         self.figures = _Figures(
-            zone, history.spend_before, history.points_before, list(history.facts)
+            zone,
+            history.spend_before,
+            history.points_before,
+            list(history.facts),
+            dict(given) if given is not None else None,
+            negative,
         )
         quiet = not history.facts or history.facts[-1].at < start  # the facts are in time order
         self.tiers = _TierWalk(rules, zone, history.start_tier, start, history.floors, quiet)
@@ -999,7 +1029,14 @@ class _Walker:
     def __init__(
         self, history: MemberHistory, current: Rules, draft: Rules, start: dt.datetime
     ) -> None:
-        self.walks = (_MemberWalk(history, current, start), _MemberWalk(history, draft, start))
+        bounds = _bounds_of(history.spend_before, history.points_before, history.facts)
+        upper = _upper_bounds(bounds[0], history)
+        self.walks = tuple(
+            _FixedTier(code)
+            if (code := _fixed_tier(history, rules, upper)) is not _MOVES
+            else _MemberWalk(history, rules, start, bounds)
+            for rules in (current, draft)
+        )
         self.pending = (list(history.sets), list(history.sets))
 
     def before_sale(self, sale: SaleRecord) -> None:
@@ -1008,6 +1045,65 @@ class _Walker:
 
     def finish(self, index: int, end: dt.datetime) -> str | None:
         return self.walks[index].finish(end, self.pending[index])
+
+
+class _FixedTier:
+    """A member whose tier cannot move under a program in the range (`_fixed_tier`): no
+    figures are kept for them, their tier is the one they start on."""
+
+    def __init__(self, code: str | None) -> None:
+        self.code = code
+        self.tiers = self  # read as a _MemberWalk's `tiers.code`
+
+    def before_sale(self, sale: SaleRecord, sets: list[TierSet]) -> None:
+        pass
+
+    def after_sale(self, sale: SaleRecord, result: pricing.Quote) -> None:
+        pass
+
+    def finish(self, end: dt.datetime, sets: list[TierSet]) -> str | None:
+        return self.code
+
+
+_MOVES = object()  # `_fixed_tier`'s answer when the tier may move
+_UNBOUNDED = 1 << 62
+
+
+def _upper_bounds(bounds: Mapping[str, int], history: MemberHistory) -> dict[str, int]:
+    """Upper bounds of the figures through the range: the recorded facts', plus each replayed
+    sale at its lines' full price (no program prices a sale above it: discounts are never
+    negative). What a sale earns in points has no bound (multipliers)."""
+    upper = dict(bounds)
+    for sale in history.sales:
+        if sale.imported:
+            continue  # imported history earns no tier
+        full = sum(line.unit_price * line.quantity for line in sale.lines)
+        upper["spend_12m"] += full
+        upper["spend_total"] += full
+        upper["visits_12m"] += 1
+        upper["single_sale"] = max(upper["single_sale"], full)
+        upper["points_12m"] = upper["points_total"] = _UNBOUNDED
+    return upper
+
+
+def _fixed_tier(history: MemberHistory, rules: Rules, upper: Mapping[str, int]) -> object:
+    """The member's tier code when nothing in the range can move it under `rules`: no tier set
+    or top-up or paid floor, a start tier without keep conditions, and no tier above it
+    within reach of the figures' upper bounds. Else `_MOVES`."""
+    if history.sets or history.floors:
+        return _MOVES
+    engine = rules.tiers
+    by_code = {rule.code: rule for rule in engine}
+    tier = by_code.get(history.start_tier) if history.start_tier else None
+    if tier is None:
+        tier = tier_rules.base_rule(engine)
+    if tier is None:
+        return None
+    if len(engine) < 2:
+        return tier.code
+    if tier.rank > 0 and tier.keep_when:
+        return _MOVES
+    return _MOVES if tier_rules.could_reach(engine, tier.rank, upper) else tier.code
 
 
 def _given(
