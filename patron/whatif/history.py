@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, DateTimeField, F, Min, Q, Sum, TextField, When
-from django.db.models.functions import Cast
+from django.contrib.postgres.aggregates import StringAgg
+from django.db import connection
+from django.db.models import Case, DateTimeField, F, Min, Q, Sum, TextField, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from patron.cards import tiers as card_tiers
 from patron.cards.models import Membership
@@ -224,23 +226,80 @@ def _sales(
     return found
 
 
+def _given_price() -> Case:
+    return Case(When(member_price__lt=F("unit_price"), then=F("member_price")), default=None)
+
+
+# A basket as one text on PostgreSQL: its lines' fields joined by FIELD, the lines by LINE.
+# Both are whitespace to SKU_SHAPE and CATEGORY_SHAPE, so no SKU or category holds them.
+FIELD, LINE = "\x1f", "\x1e"
+
+
 def _lines(in_range: dict[str, Any]) -> dict[int, tuple[pricing.Line, ...]]:
     """The lines as asked for: the engine's gift lines are left out, and a member price below
     the unit price is kept as the line's member price (the replay decides whether it was the
     till's own or the tier's: replay._given). Equal lines are one Line object, and equal
     baskets one tuple: a year of sales holds far fewer of either than sales."""
+    if connection.vendor == "postgresql":
+        found = _lines_as_texts(in_range)
+        if found is not None:
+            return found
+    return _lines_by_row(in_range)
+
+
+def _lines_as_texts(in_range: dict[str, Any]) -> dict[int, tuple[pricing.Line, ...]] | None:
+    """Each sale's basket as one text aggregated by the database: a basket seen before is one
+    dictionary lookup (a year of a million sales holds about 370,000 baskets), and half the
+    rows come over. None if a line's text does not split as written."""
+    field = Value(FIELD, output_field=TextField())
+    line = Concat(
+        Cast("sku", TextField()),
+        field,
+        Cast("category", TextField()),
+        field,
+        Cast("quantity", TextField()),
+        field,
+        Cast("unit_price", TextField()),
+        field,
+        Coalesce(Cast(_given_price(), TextField()), Value("", output_field=TextField())),
+        output_field=TextField(),
+    )
+    rows = (
+        SaleLine.objects.filter(gift=False, **_on_sale(in_range))
+        .order_by()
+        .values("sale_id")
+        .annotate(basket=StringAgg(line, delimiter=LINE, order_by=("position",)))
+        .values_list("sale_id", "basket")
+    )
+    found: dict[int, tuple[pricing.Line, ...]] = {}
+    known_lines: dict[tuple, pricing.Line] = {}
+    known_baskets: dict[str, tuple[pricing.Line, ...]] = {}
+    for sale_id, text in bulk.read_rows(rows):
+        basket = known_baskets.get(text)
+        if basket is None:
+            lines = []
+            for part in text.split(LINE):
+                fields = part.split(FIELD)
+                if len(fields) != 5:
+                    return None
+                sku, category, quantity, unit_price, given = fields
+                key = (sku, category, int(quantity), int(unit_price), int(given) if given else None)
+                if key not in known_lines:
+                    known_lines[key] = pricing.Line(*key)
+                lines.append(known_lines[key])
+            basket = known_baskets[text] = tuple(lines)
+        found[sale_id] = basket
+    return found
+
+
+def _lines_by_row(in_range: dict[str, Any]) -> dict[int, tuple[pricing.Line, ...]]:
     found: dict[int, tuple[pricing.Line, ...]] = {}
     known_lines: dict[tuple, pricing.Line] = {}
     known_baskets: dict[tuple, tuple[pricing.Line, ...]] = {}
     rows = (
         SaleLine.objects.filter(gift=False, **_on_sale(in_range))
         .order_by("sale_id", "position")
-        .annotate(
-            given_price=Case(
-                When(member_price__lt=F("unit_price"), then=F("member_price")),
-                default=None,
-            )
-        )
+        .annotate(given_price=_given_price())
         .values_list("sale_id", "sku", "category", "quantity", "unit_price", "given_price")
     )
     current: int | None = None

@@ -242,3 +242,24 @@ def test_grace_periods_and_the_rolling_window_as_the_nightly_review_ran_them(sho
         assert result.compared == 2
         assert result.differences == []
         assert result.current.tiers[a.pk] == "normal"
+
+
+def test_baskets_read_as_texts_are_the_baskets_read_line_by_line(shop):
+    """On PostgreSQL the lines come as one text per sale (history._lines_as_texts): the very
+    baskets of the row-by-row read, equal baskets one tuple, lines in their order."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from patron.whatif import history
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the aggregated read is PostgreSQL's")
+    mixed_history(shop)
+    sell(shop, None, [("DISH", "dishes", 12000)], "w2", store="S2")  # the same basket again
+    now = timezone.now()
+    in_range = history._in_range(shop.merchant, now - dt.timedelta(days=1), now, None)
+
+    texts = history._lines_as_texts(in_range)
+
+    assert texts == history._lines_by_row(in_range)
+    assert len(set(map(id, texts.values()))) == len(set(texts.values()))
