@@ -592,7 +592,8 @@ def topups_in(facts: list[replay.Fact], start: dt.datetime) -> list[replay.TierS
 
 
 def _lifetime_before(merchant: Merchant, window: dt.datetime) -> dict[int, tuple[int, int]]:
-    """Lifetime spend (net of refunds made before it) and points earned before `window`."""
+    """Lifetime spend (net of refunds made before it) and points earned before `window`, as
+    ints (PostgreSQL sums bigints as numeric)."""
     found: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     spend = (
         Sale.objects.filter(merchant=merchant, member__isnull=False, occurred_at__lt=window)
@@ -602,7 +603,7 @@ def _lifetime_before(merchant: Merchant, window: dt.datetime) -> dict[int, tuple
         .values_list("member_id", "total")
     )
     for member_id, total in bulk.read_rows(spend):
-        found[member_id][0] += total or 0
+        found[member_id][0] += int(total or 0)
     back = (
         Refund.objects.filter(
             sale__merchant=merchant,
@@ -616,7 +617,7 @@ def _lifetime_before(merchant: Merchant, window: dt.datetime) -> dict[int, tuple
         .values_list("sale__member_id", "total")
     )
     for member_id, total in bulk.read_rows(back):
-        found[member_id][0] -= total or 0
+        found[member_id][0] -= int(total or 0)
     earned = (
         Entry.objects.filter(
             transaction__merchant=merchant,
@@ -629,7 +630,7 @@ def _lifetime_before(merchant: Merchant, window: dt.datetime) -> dict[int, tuple
         .values_list("member_id", "total")
     )
     for member_id, total in bulk.read_rows(earned):
-        found[member_id][1] += total or 0
+        found[member_id][1] += int(total or 0)
     return {member_id: (pair[0], pair[1]) for member_id, pair in found.items()}
 
 

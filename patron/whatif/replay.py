@@ -253,12 +253,12 @@ class _Figures:
     # Upper bounds of every figure, whenever read (negative movements left out): when even
     # they reach no tier above, the upgrade check needs no read (`could_reach`). Worked out
     # from the facts unless given (a copy of another program's, on the same facts).
-    bounds: dict[str, int] | None = None
+    bounds: dict[str, int] = field(default_factory=dict)
     bounds_negative: int = 0  # movements against the figures (refunds, points taken back)
 
     def __post_init__(self) -> None:
         self._restart()
-        if self.bounds is None:
+        if not self.bounds:  # given ones hold every key
             self.bounds, self.bounds_negative = _bounds_of(
                 self.spend_before, self.points_before, self.facts
             )
@@ -881,13 +881,13 @@ class _MemberWalk:
         bounds: tuple[dict[str, int], int] | None = None,
     ) -> None:
         zone = ZoneInfo(rules.program.timezone)
-        given, negative = bounds if bounds is not None else (None, 0)
+        given, negative = bounds if bounds is not None else ({}, 0)
         self.figures = _Figures(
             zone,
             history.spend_before,
             history.points_before,
             list(history.facts),
-            dict(given) if given is not None else None,
+            dict(given),
             negative,
         )
         quiet = not history.facts or history.facts[-1].at < start  # the facts are in time order
@@ -1031,13 +1031,22 @@ class _Walker:
     ) -> None:
         bounds = _bounds_of(history.spend_before, history.points_before, history.facts)
         upper = _upper_bounds(bounds[0], history)
-        self.walks = tuple(
-            _FixedTier(code)
-            if (code := _fixed_tier(history, rules, upper)) is not _MOVES
-            else _MemberWalk(history, rules, start, bounds)
-            for rules in (current, draft)
+        self.walks = (
+            self._walk(history, current, start, bounds, upper),
+            self._walk(history, draft, start, bounds, upper),
         )
         self.pending = (list(history.sets), list(history.sets))
+
+    @staticmethod
+    def _walk(
+        history: MemberHistory,
+        rules: Rules,
+        start: dt.datetime,
+        bounds: tuple[dict[str, int], int],
+        upper: Mapping[str, int],
+    ) -> _MemberWalk | _FixedTier:
+        fixed, code = _fixed_tier(history, rules, upper)
+        return _FixedTier(code) if fixed else _MemberWalk(history, rules, start, bounds)
 
     def before_sale(self, sale: SaleRecord) -> None:
         for index in (0, 1):
@@ -1065,7 +1074,6 @@ class _FixedTier:
         return self.code
 
 
-_MOVES = object()  # `_fixed_tier`'s answer when the tier may move
 _UNBOUNDED = 1 << 62
 
 
@@ -1086,24 +1094,26 @@ def _upper_bounds(bounds: Mapping[str, int], history: MemberHistory) -> dict[str
     return upper
 
 
-def _fixed_tier(history: MemberHistory, rules: Rules, upper: Mapping[str, int]) -> object:
-    """The member's tier code when nothing in the range can move it under `rules`: no tier set
-    or top-up or paid floor, a start tier without keep conditions, and no tier above it
-    within reach of the figures' upper bounds. Else `_MOVES`."""
+def _fixed_tier(
+    history: MemberHistory, rules: Rules, upper: Mapping[str, int]
+) -> tuple[bool, str | None]:
+    """Whether nothing in the range can move the member's tier under `rules` (no tier set or
+    top-up or paid floor, a start tier without keep conditions, no tier above it within reach
+    of the figures' upper bounds), and that tier's code."""
     if history.sets or history.floors:
-        return _MOVES
+        return False, None
     engine = rules.tiers
     by_code = {rule.code: rule for rule in engine}
     tier = by_code.get(history.start_tier) if history.start_tier else None
     if tier is None:
         tier = tier_rules.base_rule(engine)
     if tier is None:
-        return None
+        return True, None
     if len(engine) < 2:
-        return tier.code
+        return True, tier.code
     if tier.rank > 0 and tier.keep_when:
-        return _MOVES
-    return _MOVES if tier_rules.could_reach(engine, tier.rank, upper) else tier.code
+        return False, None
+    return not tier_rules.could_reach(engine, tier.rank, upper), tier.code
 
 
 def _given(
