@@ -412,15 +412,7 @@ def walk_member(
     walk = replay._MemberWalk(history, rules, walk_start)
     moves: list[tuple] = []
     tiers = walk.tiers
-    decide = tiers._decide
-
-    def noted(decision: Any, night: dt.datetime) -> None:
-        was = tiers.code
-        decide(decision, night)
-        if tiers.code != was:
-            moves.append((night, was, tiers.code, decision.action))
-
-    tiers._decide = noted  # the nights on which the review moved the member
+    tiers.noted = moves  # the nights on which the review moved the member
     found: list[Priced] = []
     for index, sale in enumerate(person.sales):
         walk.before_sale(_as_record(sale, member_id), [])
@@ -938,9 +930,11 @@ def peak_rss_mb() -> tuple[int, int]:
 
 def report(result: Any, phases: Phases, total: float, workers: int) -> None:
     from patron.engine import ENGINE
+    from patron.whatif import replay
 
+    walk = "compiled" if not replay.__file__.endswith(".py") else "source"
     sales = result.sales
-    print(f"engine {ENGINE}; {workers} worker process(es); load {load_average()}")
+    print(f"engine {ENGINE}, walk {walk}; {workers} worker process(es); load {load_average()}")
     print(f"{'phase':<28} {'seconds':>9}")
     for phase in ("rules", "history read", "walk"):
         print(f"{phase:<28} {phases.seconds.get(phase, 0.0):9.2f}")

@@ -1,4 +1,5 @@
-"""Compile the pricing engine with mypyc, if it is not built for these sources already.
+"""Compile the pricing engine (and the what-if replay's walk) with mypyc, if it is not built
+for these sources already.
 
     .venv/bin/python scripts/build_engine.py [--force] [--quiet]
 
@@ -74,6 +75,9 @@ assert selection.engine == "compiled", selection.reason
 import patron.engine.pricing as pricing
 assert pricing.__file__.startswith(root), pricing.__file__
 assert type(pricing.quote).__name__ == "builtin_function_or_method", type(pricing.quote)
+for name in native.COMPILED:  # the ones served when first imported load too
+    module = __import__(name, fromlist=["_"])
+    assert module.__file__.startswith(root), module.__file__
 """
 
 
@@ -107,6 +111,11 @@ def _build_in(scratch: Path, root: Path, log: Path) -> Path:
     (source / "patron" / "__init__.py").write_text("")
     for path in native.PACKAGE_DIR.glob("*.py"):
         shutil.copy2(path, package / path.name)
+    for relative in native.COMPANIONS:
+        target = source / "patron" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (target.parent / "__init__.py").touch()
+        shutil.copy2(native.PACKAGE_DIR.parent / relative, target)
     hashes = native.source_hashes(package)
     key = native.build_key(hashes)
     out = scratch / "out"

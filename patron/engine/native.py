@@ -30,8 +30,15 @@ from pathlib import Path
 from types import ModuleType
 
 # Compiled, in this order of import. Their data classes live in pricing_data, which stays
-# plain Python (see its docstring); points and stored_value are not on the quoting path.
-COMPILED = ("patron.engine.money", "patron.engine.pricing")
+# plain Python (see its docstring); points and stored_value are not on the quoting path. The
+# what-if replay's walk (pure Python too, no Django: contract replay-pure) calls the engine a
+# million times a replay, so it is compiled with it, against its types.
+COMPILED = ("patron.engine.money", "patron.engine.pricing", "patron.whatif.replay")
+# Imported as the engine activates; the rest are served from the build when first imported
+# (the engine does not import a module floors above it).
+ACTIVATED = COMPILED[:2]
+# Sources beside the package's own, relative to `patron/`: hashed and compiled with it.
+COMPANIONS = ("whatif/replay.py",)
 GROUP = "patron_engine"  # mypyc's shared library for the group: `patron_engine__mypyc`
 SHARED_LIBRARY = f"{GROUP}__mypyc"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -46,12 +53,18 @@ def build_root() -> Path:
 
 
 def source_hashes(package_dir: Path = PACKAGE_DIR) -> dict[str, str]:
-    """sha256 of every source file of the package, by file name. All of them, not only the
-    compiled ones: the compiled code was built against the types the others declare."""
-    return {
+    """sha256 of every source file of the package, by file name, and of its companions (by
+    their path under `patron/`, when there). All of them, not only the compiled ones: the
+    compiled code was built against the types the others declare."""
+    hashes = {
         path.name: hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(package_dir.glob("*.py"))
     }
+    for relative in COMPANIONS:
+        companion = package_dir.parent / relative
+        if companion.is_file():
+            hashes[relative] = hashlib.sha256(companion.read_bytes()).hexdigest()
+    return hashes
 
 
 def build_key(hashes: Mapping[str, str]) -> str:
@@ -124,7 +137,7 @@ def activate(selection: Selection) -> Selection:
     finder = _CompiledFinder(selection.modules)
     sys.meta_path.insert(0, finder)
     try:
-        for name in COMPILED:
+        for name in ACTIVATED:
             module = importlib.import_module(name)
             if not _is_compiled(module):
                 raise ImportError(f"{name} came from {module.__file__}")

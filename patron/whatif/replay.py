@@ -498,6 +498,9 @@ class _TierWalk:
         # then a tier without keep_when has nothing more for the nightly review (_quiet_night).
         self.reviewed = False
         self.quiet = quiet
+        # (night, from, to, action) of each move the nightly review makes, when a list is
+        # given: the bench's builder records its history with them.
+        self.noted: list[tuple[dt.datetime, str | None, str | None, str]] | None = None
 
     @property
     def code(self) -> str | None:
@@ -615,8 +618,11 @@ class _TierWalk:
         elif decision.action == "clear_grace":
             self.below_since = None
         elif decision.action in ("upgrade", "downgrade"):
+            was = self.code
             self.tier = decision.tier
             self.below_since = None
+            if self.noted is not None and self.code != was:
+                self.noted.append((night, was, self.code, decision.action))
 
     def _next_change(
         self, night: dt.datetime, figures: _Figures, moment: dt.datetime
@@ -685,7 +691,9 @@ class Usage:
     member: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
     day: dict[tuple[str, int, dt.date], int] = field(default_factory=lambda: defaultdict(int))
 
-    def of(self, codes: Iterable[str], member_id: int | None, day: dt.date) -> dict:
+    def of(
+        self, codes: Iterable[str], member_id: int | None, day: dt.date
+    ) -> dict[str, pricing.LimitUsage]:
         if member_id is None:
             return {code: pricing.LimitUsage(sold=self.sold[code]) for code in codes}
         return {
@@ -730,7 +738,7 @@ class Pricer:
         self.usage = usage if usage is not None else Usage()
         edges = _window_edges(rules.program)
         self.edges = edges or []
-        self.quotes: dict[tuple, tuple[tuple, pricing.Quote]] | None = (
+        self.quotes: dict[tuple[object, ...], tuple[object, pricing.Quote]] | None = (
             {} if edges is not None and not self.limited else None
         )
 
@@ -1004,7 +1012,7 @@ class _GivenLines:
 
     def __init__(self, program: pricing.Program) -> None:
         self.program = program
-        self.found: dict[tuple, tuple[tuple, tuple[pricing.Line, ...]]] = {}
+        self.found: dict[tuple[int, str | None], tuple[object, tuple[pricing.Line, ...]]] = {}
 
     def of(self, sale: SaleRecord, tier_code: str | None) -> tuple[pricing.Line, ...]:
         if sale.member_id is None:

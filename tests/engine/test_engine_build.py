@@ -36,7 +36,9 @@ def test_the_compiled_engine_is_in_use_when_it_was_built():
         pytest.skip(f"{native.PURE_VARIABLE} is set")
     assert patron.engine.ENGINE == "compiled", patron.engine.ENGINE_REASON
     root = str(native.build_root())
-    for module in (money, pricing):
+    from patron.whatif import replay  # compiled with the engine, served when first imported
+
+    for module in (money, pricing, replay):
         assert str(module.__file__).startswith(root) and module.__file__.endswith(SUFFIXES)
     # mypyc turns functions into builtins; the Python source's are plain functions.
     assert isinstance(pricing.quote, types.BuiltinFunctionType)
@@ -56,12 +58,18 @@ def test_the_pure_engine_is_tested_too():
 
 
 def copy_package(tmp_path: Path) -> Path:
-    """The package's sources, byte for byte, under tmp_path/src/patron/engine."""
+    """The package's sources, byte for byte, under tmp_path/src/patron/engine, and its
+    companions (the what-if replay) beside it."""
     package = tmp_path / "src" / "patron" / "engine"
     package.mkdir(parents=True)
     (package.parent / "__init__.py").write_text("")
     for path in native.PACKAGE_DIR.glob("*.py"):
         shutil.copy2(path, package / path.name)
+    for relative in native.COMPANIONS:
+        target = package.parent / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (target.parent / "__init__.py").touch()
+        shutil.copy2(native.PACKAGE_DIR.parent / relative, target)
     return package
 
 
@@ -98,6 +106,14 @@ def test_an_edited_source_falls_back_to_pure_python(tmp_path, edited):
         source.write("# edited after the build\n")
     selection = native.select(package, tmp_path / "builds", environ={})
     assert (selection.engine, selection.modules) == ("pure", {})
+
+
+def test_an_edited_companion_falls_back_to_pure_python(tmp_path):
+    package = copy_package(tmp_path)
+    fake_build(package, tmp_path / "builds")
+    with (package.parent / native.COMPANIONS[0]).open("a") as source:
+        source.write("# edited after the build\n")
+    assert native.select(package, tmp_path / "builds", environ={}).engine == "pure"
 
 
 def test_a_new_source_file_falls_back_to_pure_python(tmp_path):
@@ -137,8 +153,9 @@ def test_the_environment_variable_forces_pure_python(tmp_path, value):
 
 REPORT = """
 import json, patron.engine, patron.engine.pricing as pricing, patron.engine.money as money
+import patron.whatif.replay as replay
 print(json.dumps([patron.engine.ENGINE, patron.engine.ENGINE_REASON, pricing.__file__,
-                  money.__file__, pricing.quote.__module__]))
+                  money.__file__, replay.__file__]))
 """
 
 
@@ -150,8 +167,8 @@ def run_engine(src: Path, **environ: str) -> tuple[str, str, str, str, str]:
         [sys.executable, "-c", REPORT], cwd=src, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    engine, reason, pricing_file, money_file, module = json.loads(done.stdout)
-    return engine, reason, pricing_file, money_file, module
+    engine, reason, pricing_file, money_file, replay_file = json.loads(done.stdout)
+    return engine, reason, pricing_file, money_file, replay_file
 
 
 def test_a_broken_binary_is_not_used(tmp_path):
@@ -175,9 +192,9 @@ def test_the_build_serves_an_identical_copy_and_not_an_edited_one(tmp_path):
     """The build is keyed by content, not by path: a byte-identical copy of the package gets
     the compiled modules; the same copy with one edited comment gets its own source."""
     package = copy_package(tmp_path)
-    engine, _reason, pricing_file, money_file, _ = run_engine(package.parent.parent)
+    engine, _reason, pricing_file, money_file, replay_file = run_engine(package.parent.parent)
     assert engine == "compiled"
-    assert pricing_file.endswith(SUFFIXES) and money_file.endswith(SUFFIXES)
+    assert all(f.endswith(SUFFIXES) for f in (pricing_file, money_file, replay_file))
 
     with (package / "pricing.py").open("a") as source:
         source.write("# edited after the build\n")

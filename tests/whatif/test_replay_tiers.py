@@ -153,3 +153,85 @@ def test_members_with_nothing_in_a_range_that_starts_late_are_already_in_grace()
     first_night = dt.datetime(2026, 3, 15, 12, tzinfo=SH)
     ends = replay.idle_tiers({"silver": 2}, rules(), MID_GRACE, first_night)
     assert ends == {"normal": 2}
+
+
+def pure_replay():
+    """patron/whatif/replay.py as Python source, beside the module in use (compiled with the
+    engine when `make install` built it: patron/engine/native.py)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    import patron.whatif
+
+    path = Path(patron.whatif.__file__).parent / "replay.py"
+    spec = importlib.util.spec_from_file_location("patron.whatif._replay_source", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def walked(module) -> tuple:
+    """A year of two members under a 30- and a 60-day grace: sales, a refund, a paid floor,
+    a tier set by hand, and a walk-in; everything the walk gives back."""
+
+    def sale(sale_id, member_id, at, price, category="rooms", refunds=()):
+        return module.SaleRecord(
+            id=sale_id,
+            member_id=member_id,
+            store="S1",
+            at=at,
+            lines=(pricing.Line("ROOM", category, 1, price),),
+            refunds=refunds,
+        )
+
+    day = dt.datetime(2026, 2, 1, 12, tzinfo=SH)
+    back = module.Refunded(
+        at=day + dt.timedelta(days=3), amount=40000, points_reversed=400, in_full=False
+    )
+    first = module.MemberHistory(
+        member_id=1,
+        start_tier="silver",
+        facts=[module.Fact("spend", dt.datetime(2025, 3, 1, 12, tzinfo=SH), 60000, sale_id=99)],
+        sales=[
+            sale(1, 1, day, 120000, refunds=(back,)),
+            sale(2, 1, day + dt.timedelta(days=60), 30000),
+            sale(3, 1, day + dt.timedelta(days=200), 30000, "dishes"),
+        ],
+        sets=[module.TierSet(at=day + dt.timedelta(days=100), code="silver")],
+    )
+    second = module.MemberHistory(
+        member_id=2,
+        start_tier=None,
+        sales=[sale(4, 2, day + dt.timedelta(days=n * 7), 20000) for n in range(30)],
+        floors=[
+            module.TierSet(at=day, code="silver", floor=True, until=day + dt.timedelta(days=90))
+        ],
+    )
+    third = module.MemberHistory(  # down after 30 days' grace, kept through 60 (the draft)
+        member_id=3,
+        start_tier="silver",
+        facts=[module.Fact("spend", dt.datetime(2025, 3, 1, 12, tzinfo=SH), 60000, sale_id=98)],
+        sales=[sale(6, 3, dt.datetime(2026, 4, 5, 12, tzinfo=SH), 10000)],
+    )
+    walk_in = sale(5, None, day + dt.timedelta(days=1), 50000)
+    part = module.walk([first, second, third], [walk_in], rules(30), rules(60), START, END)
+
+    def figures(totals) -> tuple[int, ...]:
+        return (totals.sales, *(getattr(totals, name) for name in module.MONEY))
+
+    return tuple(
+        (
+            figures(outcome.totals),
+            {month: figures(totals) for month, totals in outcome.by_month.items()},
+            dict(outcome.by_promotion),
+            outcome.points_delta,
+            outcome.end_tiers,
+        )
+        for outcome in (part.current, part.draft)
+    )
+
+
+def test_the_walk_in_use_gives_what_its_source_gives():
+    assert walked(replay) == walked(pure_replay())
