@@ -28,6 +28,7 @@ from patron.cards.models import Card, CardEvent, CardStatus
 from patron.core.bulk import insert_many
 from patron.core.forms import parse_yuan
 from patron.core.text import ascii_digits, nfkc, parse_int
+from patron.ledger.models import Account, Entry, PointsLot, Transaction
 from patron.ledger.openings import Opening, post_openings
 from patron.members.importing.cells import as_text, date_text
 from patron.members.importing.columns import Column
@@ -555,4 +556,5 @@ EXTENSION = ImportExtension(
     after_insert=after_insert,
     preview=preview,
     summary=summary,
+    grows=(Card, CardEvent, TierChange, Transaction, Entry, Account, PointsLot),
 )

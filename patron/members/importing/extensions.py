@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from django.db.models import Model
+
     from patron.members.importing.columns import Column
     from patron.tenancy.actor import Actor
 
@@ -46,7 +48,10 @@ class ImportExtension:
       many chunks, so totals are better kept in `state` and told by `summary`;
     - `summary(state)` returns the lines for the import's summary once the whole file is in
       ("opening balances: …");
-    - `preview(values)` shows a row's values on the console's preview (column field -> text).
+    - `preview(values)` shows a row's values on the console's preview (column field -> text);
+    - `grows`: the tables `after_insert` fills in bulk. Their statistics are refreshed with the
+      members' (`core.bulk.refresh_statistics`): a query right after a large import, such as
+      `patron reconcile`, is otherwise planned for the tables as small as they were.
     """
 
     name: str
@@ -56,6 +61,7 @@ class ImportExtension:
     after_insert: Callable[[Actor, Any, list[Imported]], list[str]]
     preview: Callable[[Mapping[str, Any]], dict[str, str]] = field(default=lambda values: {})
     summary: Callable[[Any], list[str]] = field(default=lambda state: [])
+    grows: tuple[type[Model], ...] = ()
 
 
 _extensions: dict[str, ImportExtension] = {}

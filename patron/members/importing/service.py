@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from patron.core.bulk import commit_without_waiting_for_disk, refresh_statistics
@@ -143,12 +144,12 @@ def import_members(
                     if not dry_run and number & (number - 1) == 0:
                         # After chunks 1, 2, 4, 8...: the planner keeps up with the table's
                         # growth for a handful of ANALYZEs.
-                        refresh_statistics(Member)
+                        refresh_statistics(Member, *grown_tables(ctx.extensions))
                     if progress is not None:
                         progress(opened.position(), opened.total, tally.rows_read)
                 if not dry_run and tally.imported:
                     # The searches' plans read the statistics at once (docs/scale.md, "Search").
-                    refresh_statistics(Member)
+                    refresh_statistics(Member, *grown_tables(ctx.extensions))
     except BaseException as problem:
         if batch is not None and batch.pk:
             fail_batch(batch, problem)
@@ -286,6 +287,11 @@ def insert_chunk(
             raced += sum(1 for _number, row in rows if row["mobile"] in taken)
             rows = [(number, row) for number, row in rows if row["mobile"] not in taken]
     return 0, raced, 0.0, []  # unreachable: the loop returns or raises
+
+
+def grown_tables(extensions: dict[str, tuple[ImportExtension, Any]]) -> list[type[Model]]:
+    """The tables the file's extensions fill in bulk (`ImportExtension.grows`)."""
+    return [table for extension, _state in extensions.values() for table in extension.grows]
 
 
 def run_extensions(
