@@ -471,6 +471,16 @@ def _night_at_or_after(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 # --- one member's tier under one program -----------------------------------------------------
 
 
+def _start_rule(
+    engine: Sequence[tier_rules.TierRule],
+    by_code: Mapping[str, tier_rules.TierRule],
+    code: str | None,
+) -> tier_rules.TierRule | None:
+    """The rule of the tier a member starts on: theirs, else the lowest (no tier or unknown)."""
+    rule = by_code.get(code) if code else None
+    return rule if rule is not None else tier_rules.base_rule(engine)
+
+
 class _TierWalk:
     """A member's tier under one program as the replay goes forward in time."""
 
@@ -487,9 +497,7 @@ class _TierWalk:
         self.engine = list(rules.tiers)
         self.by_code = {rule.code: rule for rule in self.engine}
         self.zone = zone
-        self.tier = self.by_code.get(start_tier) if start_tier else None
-        if self.tier is None:
-            self.tier = tier_rules.base_rule(self.engine)
+        self.tier = _start_rule(self.engine, self.by_code, start_tier)
         self.below_since: dt.datetime | None = None
         self.next_night = _night_at_or_after(start, zone)
         self.floors: list[TierSet] = list(floors)
@@ -1111,10 +1119,7 @@ def _fixed_tier(
     if history.sets or history.floors:
         return False, None
     engine = rules.tiers
-    by_code = {rule.code: rule for rule in engine}
-    tier = by_code.get(history.start_tier) if history.start_tier else None
-    if tier is None:
-        tier = tier_rules.base_rule(engine)
+    tier = _start_rule(engine, {rule.code: rule for rule in engine}, history.start_tier)
     if tier is None:
         return True, None
     if len(engine) < 2:

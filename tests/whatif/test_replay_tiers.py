@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from patron.engine import pricing
 from patron.engine import tiers as tier_rules
 from patron.engine.points import EarnRule
@@ -66,14 +68,33 @@ def member_discounts(part: replay.Part) -> int:
     return part.current.totals.member_discount
 
 
-def test_silver_is_kept_through_grace_then_lost_one_night_after_it():
+# A range that starts on 15 March, inside the grace period that began on 1 March.
+MID_GRACE = dt.datetime(2026, 3, 15, tzinfo=SH)
+
+
+@pytest.mark.parametrize("start", [START, MID_GRACE], ids=["before", "in-grace"])
+def test_silver_is_kept_through_grace_then_lost_one_night_after_it(start):
     # The spend leaves the window at 2026-03-01 00:00; the review of 03:30 that night starts
-    # the grace period; 30 days later (2026-03-31 03:30) the member drops to normal.
+    # the grace period; 30 days later (2026-03-31 03:30) the member drops to normal. A range
+    # that starts inside the grace keeps its first night (the reviews before the range started
+    # it, as the job did), not 30 days after the range's first night.
     in_grace = room(1, dt.datetime(2026, 3, 30, 12, tzinfo=SH))
     after = room(2, dt.datetime(2026, 3, 31, 12, tzinfo=SH))
-    part = replay.walk([history(in_grace, after)], [], rules(), rules(), START, END)
+    part = replay.walk([history(in_grace, after)], [], rules(), rules(), start, END)
     assert member_discounts(part) == 1200  # the first room at 88, the second at full price
     assert part.current.end_tiers == {1: "normal"}
+
+
+def test_a_fact_leaves_the_window_on_the_day_window_start_passes_it():
+    # _Figures._out_of_window is window_start turned around: pinned to it, leap day included.
+    figures = replay._Figures(SH, 0, 0, [])
+    day = dt.date(2024, 1, 1)
+    while day < dt.date(2025, 12, 31):
+        moment = dt.datetime(day.year, day.month, day.day, 12, tzinfo=SH)
+        out = figures._out_of_window(moment)
+        assert tier_rules.window_start(out, SH) > moment
+        assert tier_rules.window_start(out - dt.timedelta(seconds=1), SH) <= moment
+        day += dt.timedelta(days=1)
 
 
 def test_a_sale_in_grace_that_meets_keep_clears_it():
@@ -116,20 +137,6 @@ def test_a_paid_membership_floor_holds_the_tier():
 def test_members_with_nothing_move_alike():
     ends = replay.idle_tiers({"silver": 5, None: 3}, rules(), START, END)
     assert ends == {"normal": 8}  # silver without spend: grace, then down
-
-
-# A range that starts on 15 March, inside the grace period that began on 1 March.
-MID_GRACE = dt.datetime(2026, 3, 15, tzinfo=SH)
-
-
-def test_a_range_that_starts_in_a_grace_period_keeps_its_first_night():
-    # The reviews before the range started the grace on 1 March 03:30 (as the job did), so the
-    # member still drops on 31 March 03:30, not 30 days after the range's first night.
-    in_grace = room(1, dt.datetime(2026, 3, 30, 12, tzinfo=SH))
-    after = room(2, dt.datetime(2026, 3, 31, 12, tzinfo=SH))
-    part = replay.walk([history(in_grace, after)], [], rules(), rules(), MID_GRACE, END)
-    assert member_discounts(part) == 1200  # the first room at 88, the second at full price
-    assert part.current.end_tiers == {1: "normal"}
 
 
 def test_a_grace_period_starts_no_earlier_than_the_tier_was_set():
